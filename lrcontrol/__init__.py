@@ -1,0 +1,30 @@
+"""lrcontrol: optimal learning-rate schedules by optimal control, in JAX.
+
+The library never changes global JAX settings; enable float64 yourself
+(`jax.config.update("jax_enable_x64", True)`) for comparisons against closed forms.
+"""
+
+__version__ = "0.1.0"
+
+from . import objectives as objectives
+from . import schedules as schedules
+from . import solvers as solvers
+from . import systems as systems
+from ._errors import InputError as InputError
+from ._errors import NoClosedForm as NoClosedForm
+from ._integrate import RK4 as RK4
+from ._integrate import ExactFlow as ExactFlow
+from ._problem import ControlProblem as ControlProblem
+from ._schedule import Schedule as Schedule
+from ._solution import Diagnostics as Diagnostics
+from ._solution import Solution as Solution
+from ._solve import FeedbackPolicy as FeedbackPolicy
+from ._solve import evaluate as evaluate
+from ._solve import simulate as simulate
+from ._solve import solve as solve
+from .analysis import Comparison as Comparison
+from .analysis import compare as compare
+
+__all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
+           "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "objectives", "schedules",
+           "simulate", "solve", "solvers", "systems"]

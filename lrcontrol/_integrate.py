@@ -1,0 +1,134 @@
+"""Rolling a system forward over the control grid, one cell (constant controls) at a time.
+
+`cell` maps (state, controls, t0, dt) to the next state and the discounted loss integral over the cell,
+∫_{t0}^{t0+dt} e^{-ρt} L(x(t)) dt. A continuous system uses its exact flow where it has one, or RK4 on the
+state augmented with that integral. A discrete system takes one step per cell and contributes e^{-ρk} L(x_k).
+"""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+from jaxtyping import Array, Float, PyTree, Scalar
+
+from .systems._base import AbstractContinuousSystem, AbstractDiscreteSystem, AbstractSystem
+
+
+def exprel(x: Array) -> Array:
+    """(e^x - 1)/x, accurate and differentiable at 0."""
+    small = jnp.abs(x) < 1e-5
+    safe = jnp.where(small, 1.0, x)
+    return jnp.where(small, 1.0 + x / 2 + x * x / 6, jnp.expm1(safe) / safe)
+
+
+def discounted_length(t0: Scalar, dt: Scalar, discount: Scalar) -> Scalar:
+    """∫_{t0}^{t0+dt} e^{-ρt} dt."""
+    return jnp.exp(-discount * t0) * dt * exprel(-discount * dt)
+
+
+class RK4(eqx.Module):
+    """Classical Runge–Kutta with `substeps` equal steps per control cell (fourth order in the cell size)."""
+
+    substeps: int = eqx.field(static=True, default=1)
+
+    def cell(self, system: AbstractContinuousSystem, state, u, t0, dt, discount):
+        h = dt / self.substeps
+
+        def rhs(t, y):
+            x, _ = y
+            return system.vector_field(t, x, u), jnp.exp(-discount * t) * system.loss(x)
+
+        def substep(y, i):
+            t = t0 + i * h
+            k1 = rhs(t, y)
+            k2 = rhs(t + h / 2, _axpy(h / 2, k1, y))
+            k3 = rhs(t + h / 2, _axpy(h / 2, k2, y))
+            k4 = rhs(t + h, _axpy(h, k3, y))
+            incr = jtu.tree_map(lambda a, b, c, d: (a + 2 * b + 2 * c + d) / 6, k1, k2, k3, k4)
+            return _axpy(h, incr, y), None
+
+        zero = jnp.zeros((), jnp.result_type(dt))
+        (x, q), _ = jax.lax.scan(substep, (state, zero), jnp.arange(self.substeps))
+        return x, q
+
+
+class ExactFlow(eqx.Module):
+    """The system's own exact flow over each cell (piecewise-constant controls, no time-stepping error)."""
+
+    def cell(self, system: AbstractContinuousSystem, state, u, t0, dt, discount):
+        x, integral = system.flow(state, u, dt, discount)
+        return x, jnp.exp(-discount * t0) * integral
+
+
+def _axpy(a, x, y):
+    return jtu.tree_map(lambda xi, yi: yi + a * xi, x, y)
+
+
+def default_integrator(system: AbstractSystem):
+    if isinstance(system, AbstractContinuousSystem) and system.has_exact_flow:
+        return ExactFlow()
+    return RK4()
+
+
+def _cell(system, integrator, state, u, t0, dt, discount):
+    if isinstance(system, AbstractDiscreteSystem):
+        k = jnp.round(t0).astype(jnp.int32)
+        return system.step(state, u, k), jnp.exp(-discount * t0) * system.loss(state)
+    return integrator.cell(system, state, u, t0, dt, discount)
+
+
+def rollout(system: AbstractSystem, integrator, grid: Float[Array, " n+1"], u: Float[Array, "n m"],
+            discount: Scalar, *, record: bool, checkpoint_every: int | None = None
+            ) -> tuple[PyTree[Array], Float[Array, " n"], Float[Array, " n+1"] | None]:
+    """Roll the system over every cell of `grid` with per-cell controls `u`.
+
+    Returns (final state, per-cell discounted loss integrals, losses at the grid nodes if `record`).
+    Reverse-mode memory is bounded by checkpointing: cells are scanned in chunks of `checkpoint_every`
+    and only chunk boundaries are stored on the forward pass, at the price of one extra forward pass
+    during differentiation (about 30% more time). By default chunks of ~√n are used when n > 4096.
+    """
+    n = u.shape[0]
+    x0 = system.initial_state()
+
+    def body(x, cell_inputs):
+        t0, dt, uk = cell_inputs
+        x_next, integral = _cell(system, integrator, x, uk, t0, dt, discount)
+        out = (integral, system.loss(x_next)) if record else (integral, None)
+        return x_next, out
+
+    t0s, dts = grid[:-1], jnp.diff(grid)
+    chunk = checkpoint_every if checkpoint_every is not None else (
+        None if n <= 4096 else int(math.ceil(math.sqrt(n))))
+    if chunk is None or chunk >= n:
+        xT, (integrals, losses) = jax.lax.scan(body, x0, (t0s, dts, u))
+    else:
+        xT, (integrals, losses) = _chunked_scan(body, x0, (t0s, dts, u), n, chunk)
+    if record:
+        losses = jnp.concatenate([system.loss(x0)[None], losses])
+    return xT, integrals, losses
+
+
+def _chunked_scan(body, x0, xs, n, chunk):
+    """Scan in checkpointed chunks; padded cells (beyond n) leave the state unchanged."""
+    n_chunks = -(-n // chunk)
+    pad = n_chunks * chunk - n
+    valid = jnp.arange(n_chunks * chunk) < n
+    xs = jtu.tree_map(lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]), xs)
+    xs = jtu.tree_map(lambda a: a.reshape((n_chunks, chunk) + a.shape[1:]), (xs, valid))
+
+    def masked_body(x, inp):
+        cell_inputs, ok = inp
+        x_next, (integral, loss) = body(x, cell_inputs)
+        x_next = jtu.tree_map(lambda a, b: jnp.where(ok, a, b), x_next, x)
+        integral = jnp.where(ok, integral, 0.0)
+        return x_next, (integral, loss)
+
+    @jax.checkpoint
+    def chunk_body(x, inp):
+        return jax.lax.scan(masked_body, x, inp)
+
+    xT, ys = jax.lax.scan(chunk_body, x0, xs)
+    ys = jtu.tree_map(lambda a: a.reshape((n_chunks * chunk,) + a.shape[2:])[:n], ys)
+    return xT, ys

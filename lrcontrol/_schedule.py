@@ -1,0 +1,159 @@
+"""Schedule: one control's values, piecewise constant on a grid, with evaluation and export."""
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from ._errors import InputError, check_int, check_real
+
+
+class Schedule(eqx.Module):
+    """Values v_k held on cells [t_k, t_{k+1}) of a grid t_0 < t_1 < … < t_n.
+
+    For a continuous-time problem the grid holds times; for an SGD recursion it holds step indices
+    0, 1, …, n. Calling the schedule at time t returns the value of the cell containing t (the last cell
+    includes t_n).
+    """
+
+    values: Float[Array, " n"]
+    grid: Float[Array, " n+1"]
+    name: str = eqx.field(static=True, default="lr")
+
+    def __init__(self, values, grid=None, name: str = "lr"):
+        values = jnp.asarray(values, dtype=float)
+        if values.ndim != 1 or values.shape[0] < 1:
+            raise InputError(f"values must be a non-empty 1-D array, got shape {values.shape}.")
+        n = values.shape[0]
+        grid = jnp.arange(n + 1, dtype=float) if grid is None else jnp.asarray(grid, dtype=float)
+        if grid.shape != (n + 1,):
+            raise InputError(f"grid must have len(values) + 1 = {n + 1} points, got shape {grid.shape}.")
+        self.values, self.grid, self.name = values, grid, name
+
+    @property
+    def steps(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def horizon(self) -> Array:
+        return self.grid[-1] - self.grid[0]
+
+    def __call__(self, t):
+        """Value at time (or step) t, piecewise constant."""
+        k = jnp.searchsorted(self.grid, jnp.asarray(t, dtype=self.grid.dtype), side="right") - 1
+        return self.values[jnp.clip(k, 0, self.steps - 1)]
+
+    def at_step(self, step, total_steps: int | None = None):
+        """Value for training step `step` of `total_steps` (default: one step per cell).
+
+        Step s maps to the cell containing the fraction s/total_steps of the horizon, so a schedule
+        solved on n cells can drive a run of any length.
+        """
+        total = self.steps if total_steps is None else total_steps
+        k = jnp.floor(jnp.asarray(step) * (self.steps / total)).astype(jnp.int32)
+        return self.values[jnp.clip(k, 0, self.steps - 1)]
+
+    def to_optax(self, total_steps: int | None = None, *, peak: float | None = None):
+        """An optax schedule `count -> learning rate`, jit-safe.
+
+        `total_steps`: length of the training run (default: one step per cell). `peak`: rescale so the
+        largest value equals `peak` (use this to hand over the *shape* and tune the peak separately;
+        a gradient-flow rate μ becomes an SGD step η = μ·T/total_steps if the model's time is kept).
+        """
+        total = self.steps if total_steps is None else check_int("total_steps", total_steps, lo=1)
+        scale = 1.0
+        if peak is not None:
+            check_real("peak", peak, lo=0.0)
+            top = float(jnp.max(jnp.abs(self.values)))
+            if top == 0.0:
+                raise InputError("peak cannot rescale an all-zero schedule.")
+            scale = peak / top
+        values = self.values * scale
+        n = self.steps
+
+        def schedule(count):
+            k = jnp.floor(jnp.asarray(count) * (n / total)).astype(jnp.int32)
+            return values[jnp.clip(k, 0, n - 1)]
+
+        return schedule
+
+    def to_torch_lambda(self, total_steps: int | None = None):
+        """A multiplier `step -> value / peak` for `torch.optim.lr_scheduler.LambdaLR` (no torch import)."""
+        total = self.steps if total_steps is None else check_int("total_steps", total_steps, lo=1)
+        values = np.asarray(self.values)
+        top = float(np.max(np.abs(values))) or 1.0
+        n = self.steps
+        return lambda step: float(values[min(max(int(math.floor(step * n / total)), 0), n - 1)] / top)
+
+    # --- I/O ----------------------------------------------------------------------------------------------
+
+    def to_csv(self) -> str:
+        """CSV text with columns cell, t_start, t_end, <name>; floats written exactly (repr)."""
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["cell", "t_start", "t_end", self.name])
+        g, v = np.asarray(self.grid), np.asarray(self.values)
+        for k in range(self.steps):
+            w.writerow([k, repr(float(g[k])), repr(float(g[k + 1])), repr(float(v[k]))])
+        return out.getvalue()
+
+    def to_json(self) -> str:
+        return json.dumps({"name": self.name, "grid": np.asarray(self.grid).tolist(),
+                           "values": np.asarray(self.values).tolist()})
+
+    def save(self, path) -> None:
+        """Write CSV or JSON, by the file's suffix."""
+        path = Path(path)
+        text = self.to_json() if path.suffix == ".json" else self.to_csv()
+        path.write_text(text)
+
+    @classmethod
+    def load(cls, path) -> "Schedule":
+        """Read a schedule written by `save` (CSV or JSON). A CSV may also be a single column of values."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as err:
+            raise InputError(f"schedule file '{path}' cannot be read ({err.strerror}).") from None
+        try:
+            if path.suffix == ".json":
+                data = json.loads(text)
+                return cls(np.asarray(data["values"], float), np.asarray(data["grid"], float),
+                           data.get("name", "lr"))
+            return cls._from_csv(text)
+        except (ValueError, KeyError, IndexError, TypeError) as err:
+            if isinstance(err, InputError):
+                raise
+            raise InputError(f"schedule file '{path}' is not a schedule CSV/JSON written by lrcontrol "
+                             f"(cell,t_start,t_end,<name> columns or one column of values).") from None
+
+    @classmethod
+    def _from_csv(cls, text: str) -> "Schedule":
+        rows = [r for r in csv.reader(io.StringIO(text)) if r]
+        header = rows[0]
+        if len(header) == 4 and header[0] == "cell":
+            body = rows[1:]
+            grid = [float(r[1]) for r in body] + [float(body[-1][2])]
+            values = np.array([float(r[3]) for r in body])
+            if not np.all(np.isfinite(values)):
+                raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
+            return cls(values, np.array(grid), header[3])
+        start = 0 if _is_number(header[0]) else 1
+        values = np.array([float(r[0]) for r in rows[start:]])
+        if not np.all(np.isfinite(values)):
+            raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
+        return cls(values, None, "lr" if start == 0 else header[0])
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True

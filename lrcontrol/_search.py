@@ -1,0 +1,33 @@
+"""One-dimensional search for the best positive scale of a schedule (initial guesses, peak tuning)."""
+
+import jax
+import jax.numpy as jnp
+
+
+def best_log_scale(cost, lo: float, hi: float, *, grid: int = 61, golden_steps: int = 40):
+    """Minimise cost(a) over a ∈ [lo, hi] (0 < lo < hi), on a log grid then by golden section.
+
+    Non-finite costs count as +inf (diverging SGD at large rates). Returns (a*, cost(a*)).
+    Assumes the minimum on the grid is bracketed by its neighbours, which holds for the unimodal
+    cost-versus-scale curves of learning-rate problems; the grid step bounds the error otherwise.
+    """
+    lo, hi = jnp.log(jnp.asarray(lo, float)), jnp.log(jnp.asarray(hi, float))
+    safe = lambda a: jnp.nan_to_num(cost(a), nan=jnp.inf, posinf=jnp.inf)  # noqa: E731
+    logs = jnp.linspace(lo, hi, grid)
+    costs = jax.vmap(lambda s: safe(jnp.exp(s)))(logs)
+    i = jnp.argmin(costs)
+    a, b = logs[jnp.maximum(i - 1, 0)], logs[jnp.minimum(i + 1, grid - 1)]
+    r = (jnp.sqrt(5.0) - 1) / 2
+
+    def step(_, ab):
+        a, b = ab
+        c, d = b - r * (b - a), a + r * (b - a)
+        left = safe(jnp.exp(c)) < safe(jnp.exp(d))
+        return jnp.where(left, a, c), jnp.where(left, d, b)
+
+    a, b = jax.lax.fori_loop(0, golden_steps, step, (a, b))
+    best = jnp.exp(0.5 * (a + b))
+    # Never return worse than the best grid point (a flat or multimodal curve can fool golden section).
+    use_grid = costs[i] < safe(best)
+    best = jnp.where(use_grid, jnp.exp(logs[i]), best)
+    return best, jnp.where(use_grid, costs[i], safe(best))

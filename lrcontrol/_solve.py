@@ -1,0 +1,233 @@
+"""Entry points: `solve` a problem, `evaluate` a given schedule, `simulate` a feedback policy."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+import lineax as lx
+import numpy as np
+import optimistix as optx
+
+from ._errors import InputError
+
+from ._problem import ControlProblem
+from ._progress import PROGRESS, report
+from ._schedule import Schedule
+from ._search import best_log_scale
+from ._solution import Diagnostics, Solution, no_iterations
+from .solvers import Direct
+from .solvers._base import AbstractSolver
+
+
+def initial_guess(problem: ControlProblem):
+    """Best constant learning rate within its bounds (other controls at the system's defaults).
+
+    A cheap, scale-free start: the search spans 10⁻⁶…10⁴ (or 10⁻⁶·hi…hi when lr has an upper bound).
+    """
+    m = len(problem.control_names)
+    defaults = jnp.clip(jnp.asarray(problem.system.control_defaults[:m] + (0.0,) * (m - len(
+        problem.system.control_defaults)), float), jnp.asarray(problem.lower), jnp.asarray(problem.upper))
+    lo, hi = problem.lower[0], problem.upper[0]
+    top = hi if np.isfinite(hi) else 1e4
+    bottom = max(top * 1e-10 if np.isfinite(hi) else 1e-6, lo if lo > 0 else 0.0)
+    if not bottom < top:
+        return jnp.tile(defaults.at[0].set(top), (problem.blocks, 1))
+    row = lambda a: jnp.tile(defaults.at[0].set(a), (problem.blocks, 1))  # noqa: E731
+    best, _ = best_log_scale(lambda a: problem.cost(row(a)), bottom, top)
+    return row(best)
+
+
+# --- the pure core: traceable under jit / vmap / grad ------------------------------------------------------
+
+def _primal(inputs):
+    problem, solver, u0, with_report = inputs
+    u, info = solver.run(problem, u0, report if with_report else None)
+    free = _free_mask(problem, u)
+    return u, (info, free, u)
+
+
+def _rewrite(u, residual, inputs):
+    # Stationarity of the discretised problem on the free set; active bounds pinned. Its Jacobian in u is
+    # diag(H_FF, I): symmetric positive definite at a strict local minimum, so CG solves the IFT system.
+    problem = inputs[0]
+    _, free, u_star = residual
+    u_eff = jnp.where(free, u, u_star)
+    g = jax.grad(problem.cost)(u_eff)
+    return jnp.where(free, g, u - u_star)
+
+
+def _free_mask(problem, u):
+    g = jax.grad(problem.cost)(u)
+    lo, hi = jnp.asarray(problem.lower), jnp.asarray(problem.upper)
+    tol = 1e-10 * (1.0 + jnp.abs(u))
+    return ~(((u <= lo + tol) & (g > 0)) | ((u >= hi - tol) & (g < 0)))
+
+
+def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0, with_report: bool) -> Solution:
+    u0 = jax.lax.stop_gradient(u0)
+    u, (info, _, _) = optx.internal.implicit_jvp(
+        _primal, _rewrite, (problem, solver, u0, with_report),
+        frozenset({lx.positive_semidefinite_tag, lx.symmetric_tag}), lx.CG(rtol=1e-10, atol=1e-14))
+    objective, final_state, losses = problem.trajectory(u)
+    diag = Diagnostics(info.result, info.iterations, info.evaluations, info.grad_norm, info.initial_grad_norm)
+    return Solution(problem, solver.name, u, objective, losses, final_state, diag)
+
+
+def _initial_core(problem):
+    return initial_guess(problem)
+
+
+_solve_jit = eqx.filter_jit(_solve_core)
+_initial_jit = eqx.filter_jit(_initial_core)
+
+
+def _is_traced(tree) -> bool:
+    return any(isinstance(x, jax.core.Tracer) for x in jtu.tree_leaves(tree))
+
+
+def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=None,
+          progress: bool | None = None) -> Solution:
+    """Solve `problem` numerically.
+
+    **Arguments:**
+
+    - `solver`: `lrc.solvers.Direct()` (default).
+    - `u0`: initial controls, shape (blocks, controls); default the best constant learning rate.
+    - `progress`: show a progress line on stderr for solves longer than 2 s (default: on, unless traced).
+
+    Composes with `jax.jit`, `jax.vmap` and `jax.grad`: derivatives of the solution with respect to problem
+    parameters use the implicit function theorem on the stationarity conditions of the discretised problem
+    (so d objective*/d parameter obeys the envelope theorem). Under such a transformation no timings are taken.
+    A solve that does not converge says so in `solution.diagnostics`; it is never reported as converged.
+    """
+    solver = Direct() if solver is None else solver
+    if not isinstance(problem, ControlProblem):
+        raise InputError(f"problem must be an lrc.ControlProblem, got {type(problem).__name__}.")
+    if not isinstance(solver, AbstractSolver):
+        raise InputError(f"solver must be an lrcontrol solver (lrc.solvers.*), got {type(solver).__name__}.")
+    if u0 is not None:
+        u0 = _check_u0(problem, u0)
+    if _is_traced((problem, u0)):
+        u0 = initial_guess(problem) if u0 is None else u0
+        return _solve_core(problem, solver, u0, False)
+
+    with_report = True if progress is None else bool(progress)
+    t0 = time.perf_counter()
+    init = _initial_jit.lower(problem).compile()
+    u0 = init(problem) if u0 is None else u0
+    compiled = _solve_jit.lower(problem, solver, u0, with_report).compile()
+    t1 = time.perf_counter()
+    if with_report:
+        PROGRESS.begin(f"{solver.name} ({problem.system.name}, {problem.blocks} blocks)")
+    try:
+        sol = compiled(problem, solver, u0, with_report)
+        jax.block_until_ready(sol.controls)
+    finally:
+        PROGRESS.end()
+    t2 = time.perf_counter()
+    diag = eqx.tree_at(lambda d: (d.compile_time, d.run_time), sol.diagnostics, (t1 - t0, t2 - t1))
+    return eqx.tree_at(lambda s: s.diagnostics, sol, diag)
+
+
+def _check_u0(problem, u0):
+    u0 = jnp.asarray(u0, float)
+    shape = (problem.blocks, len(problem.control_names))
+    if u0.ndim == 1 and len(problem.control_names) == 1:
+        u0 = u0[:, None]
+    if u0.shape != shape:
+        raise InputError(f"u0 must have shape {shape} (blocks, controls), got {u0.shape}.")
+    return u0
+
+
+# --- evaluation of given schedules and policies ------------------------------------------------------------
+
+def evaluate(problem: ControlProblem, schedule: Schedule | Any) -> Solution:
+    """The loss trajectory and objective of a given schedule under the problem's model.
+
+    `schedule` is a `Schedule` (resampled onto the problem's grid by time fraction when its length differs)
+    or an array with one value per step (or per block).
+    """
+    if isinstance(schedule, Schedule):
+        k = np.arange(problem.steps)
+        values = schedule.at_step(k, total_steps=problem.steps)
+    else:
+        values = jnp.asarray(schedule, float)
+        if values.ndim != 1 or values.shape[0] not in (problem.steps, problem.blocks):
+            raise InputError(f"schedule must have {problem.steps} values (one per step), got shape "
+                             f"{values.shape}.")
+    if not _is_traced(values) and not bool(jnp.all(jnp.isfinite(values))):
+        raise InputError("schedule values must be finite numbers; got NaN or inf.")
+    if values.shape[0] == problem.steps:
+        problem = problem.per_step()
+    m = len(problem.control_names)
+    defaults = jnp.asarray(problem.system.control_defaults[:m], float)
+    u = jnp.tile(defaults, (values.shape[0], 1)).at[:, 0].set(values)
+    objective, final_state, losses = problem.trajectory(u)
+    return Solution(problem, "evaluate", u, objective, losses, final_state, no_iterations())
+
+
+class FeedbackPolicy(eqx.Module):
+    """u = fn(t, state, params): a closed-loop controller that `simulate` can run."""
+
+    fn: Callable = eqx.field(static=True)
+    params: Any
+
+    def __call__(self, t, state):
+        return self.fn(t, state, self.params)
+
+
+def simulate(problem: ControlProblem, policy: FeedbackPolicy, *, substeps: int = 4) -> Solution:
+    """Run a feedback policy u(t, x) on a continuous system and record the schedule it produces.
+
+    The closed-loop ODE ẋ = f(t, x, u(t, x)) is integrated by RK4 with `substeps` steps per grid cell, the
+    policy re-evaluated at every stage (a true feedback law, not sample-and-hold). The schedule is the policy's
+    value at each cell's midpoint; the objective is the running cost integrated along the same RK4 steps.
+    """
+    if problem.is_discrete:
+        raise InputError("simulate needs a continuous-time system; for SGD recursions use evaluate.")
+    system, obj = problem.system, problem.objective
+    rho = obj.discount_rate
+    grid = problem.grid()
+    h = (grid[1] - grid[0]) / substeps
+
+    def rhs(t, y):
+        x, _ = y
+        u = policy(t, x)
+        return system.vector_field(t, x, u), obj.running_cost(t, system.loss(x), u)
+
+    def rk4(y, t):
+        k1 = rhs(t, y)
+        k2 = rhs(t + h / 2, _axpy(h / 2, k1, y))
+        k3 = rhs(t + h / 2, _axpy(h / 2, k2, y))
+        k4 = rhs(t + h, _axpy(h, k3, y))
+        return _axpy(h / 6, jtu.tree_map(lambda a, b, c, d: a + 2 * b + 2 * c + d, k1, k2, k3, k4), y)
+
+    def cell(y, t0):
+        def sub(y, i):
+            t = t0 + i * h
+            return rk4(y, t), (t, y[0])
+
+        y_end, (ts, xs) = jax.lax.scan(sub, y, jnp.arange(substeps))
+        # Midpoint control: the state at t0 + dt/2 is a substep node when substeps is even.
+        x_mid = jtu.tree_map(lambda a: a[substeps // 2], xs) if substeps % 2 == 0 else None
+        u_mid = policy(t0 + substeps * h / 2, x_mid) if x_mid is not None else policy(t0, y[0])
+        return y_end, (u_mid, system.loss(y_end[0]))
+
+    if substeps % 2:
+        raise InputError(f"substeps must be an even whole number >= 2, got {substeps}.")
+    x0 = system.initial_state()
+    (xT, cost), (u, losses) = jax.lax.scan(cell, (x0, jnp.zeros(())), grid[:-1])
+    objective = cost + obj.terminal_cost(system.loss(xT))
+    losses = jnp.concatenate([system.loss(x0)[None], losses])
+    return Solution(problem.per_step(), "policy", u, objective, losses, xT, no_iterations())
+
+
+def _axpy(a, x, y):
+    return jtu.tree_map(lambda xi, yi: yi + a * xi, x, y)
+
+
+

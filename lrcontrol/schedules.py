@@ -1,0 +1,108 @@
+"""Standard schedule families (as practitioners use them) and peak tuning under a model.
+
+Every family is a shape h(x) on x = k/steps (left end of each step, so step 0 runs at the peak, as in optax)
+multiplied by `peak`. `grid` defaults to step indices; pass `horizon` to put the same values on a time grid.
+"""
+
+import jax.numpy as jnp
+
+from ._errors import InputError, check_int, check_real
+from ._schedule import Schedule
+from ._search import best_log_scale
+
+DECAY_SHAPES = ("linear", "cosine", "sqrt", "power")
+
+
+def _make(values, steps, horizon, name="lr"):
+    grid = None if horizon is None else jnp.linspace(0.0, 1.0, steps + 1) * horizon
+    return Schedule(values, grid, name)
+
+
+def _x(steps):
+    steps = check_int("steps", steps, lo=1)
+    return jnp.arange(steps) / steps
+
+
+def _checked(peak, floor=0.0):
+    check_real("peak", peak, lo=0.0)
+    check_real("floor", floor, lo=0.0, hi=1.0)
+
+
+def constant(peak: float, steps: int, *, horizon=None) -> Schedule:
+    """η_k = peak."""
+    _checked(peak)
+    return _make(jnp.full(check_int("steps", steps), float(peak)), steps, horizon)
+
+
+def linear(peak: float, steps: int, *, floor: float = 0.0, horizon=None) -> Schedule:
+    """η_k = peak·[floor + (1 − floor)(1 − x)]: linear decay towards peak·floor."""
+    _checked(peak, floor)
+    x = _x(steps)
+    return _make(peak * (floor + (1 - floor) * (1 - x)), steps, horizon)
+
+
+def cosine(peak: float, steps: int, *, floor: float = 0.0, horizon=None) -> Schedule:
+    """η_k = peak·[floor + (1 − floor)(1 + cos πx)/2]."""
+    _checked(peak, floor)
+    x = _x(steps)
+    return _make(peak * (floor + (1 - floor) * 0.5 * (1 + jnp.cos(jnp.pi * x))), steps, horizon)
+
+
+def power_decay(peak: float, steps: int, *, exponent: float = 1.0, horizon=None) -> Schedule:
+    """η_k = peak·(1 − x)^p (p = 2β−1 is the FSL easy-phase optimum's shape)."""
+    _checked(peak)
+    check_real("exponent", exponent, lo=0.0)
+    return _make(peak * (1 - _x(steps)) ** exponent, steps, horizon)
+
+
+def exponential(peak: float, steps: int, *, final: float = 0.01, horizon=None) -> Schedule:
+    """η_k = peak·final^x: geometric decay reaching peak·final at the end of training."""
+    _checked(peak)
+    check_real("final", final, lo=0.0, hi=1.0, lo_open=True)
+    return _make(peak * final ** _x(steps), steps, horizon)
+
+
+def wsd(peak: float, steps: int, *, warmup: float = 0.0, decay: float = 0.2, shape: str = "linear",
+        exponent: float = 2.0, floor: float = 0.0, horizon=None) -> Schedule:
+    """Warmup–stable–decay: linear warm-up over a fraction `warmup` of the steps, the peak, then a decay over
+    the final fraction `decay` with shape h(y), y ∈ [0, 1): linear 1 − y, cosine (1 + cos πy)/2,
+    sqrt 1 − √y, or power (1 − y)^exponent; the decay ends at peak·floor.
+    """
+    _checked(peak, floor)
+    check_real("warmup", warmup, lo=0.0, hi=1.0)
+    check_real("decay", decay, lo=0.0, hi=1.0)
+    if warmup + decay > 1.0:
+        raise InputError(f"warmup + decay must be <= 1, got {warmup} + {decay}.")
+    if shape not in DECAY_SHAPES:
+        raise InputError(f"shape must be one of {', '.join(DECAY_SHAPES)}, got {shape!r}.")
+    n = check_int("steps", steps)
+    k = jnp.arange(n)
+    n_warm, n_decay = round(warmup * n), round(decay * n)
+    warm = (k + 1) / max(n_warm, 1)
+    y = (k - (n - n_decay)) / max(n_decay, 1)
+    h = {"linear": lambda y: 1 - y, "cosine": lambda y: 0.5 * (1 + jnp.cos(jnp.pi * y)),
+         "sqrt": lambda y: 1 - jnp.sqrt(jnp.clip(y, 0, 1)), "power": lambda y: (1 - y) ** exponent}[shape]
+    dec = floor + (1 - floor) * h(jnp.clip(y, 0.0, 1.0))
+    values = jnp.where(k < n_warm, warm, jnp.where(k >= n - n_decay, dec, 1.0))
+    return _make(peak * values, n, horizon)
+
+
+FAMILIES = {"constant": constant, "linear": linear, "cosine": cosine, "wsd": wsd,
+            "power_decay": power_decay, "exponential": exponential}
+
+
+def tune_peak(problem, family: str = "cosine", **shape_kwargs):
+    """Best peak of a family's shape under the problem's model (the only tuned knob, as in practice).
+
+    Returns (schedule, objective). The peak is searched on a log grid then by golden section, within the
+    problem's learning-rate bounds. Compare `objective` with the numerical optimum's.
+    """
+    from ._solve import evaluate
+
+    if family not in FAMILIES:
+        raise InputError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}.")
+    shape = FAMILIES[family](1.0, problem.steps, horizon=problem.horizon, **shape_kwargs)
+    hi = problem.upper[0] if jnp.isfinite(problem.upper[0]) else 1e4
+    lo = max(hi * 1e-10, problem.lower[0]) if jnp.isfinite(problem.upper[0]) else 1e-6
+    peak, cost = best_log_scale(lambda a: evaluate(problem, shape.values * a).objective, lo, hi)
+    return Schedule(shape.values * peak, problem.grid(), "lr"), cost

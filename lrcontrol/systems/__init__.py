@@ -1,0 +1,8 @@
+"""Learning systems: each module owns its dynamics and its known closed forms."""
+
+from ._base import AbstractContinuousSystem as AbstractContinuousSystem
+from ._base import AbstractDiscreteSystem as AbstractDiscreteSystem
+from ._base import AbstractSystem as AbstractSystem
+from .perceptron import LinearPerceptron as LinearPerceptron
+
+__all__ = ["AbstractSystem", "AbstractContinuousSystem", "AbstractDiscreteSystem", "LinearPerceptron"]

@@ -1,0 +1,59 @@
+"""What a learning system supplies: a state, its dynamics under the controls, and its loss."""
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+from jaxtyping import Array, Float, PyTree, Scalar
+
+
+class AbstractSystem(eqx.Module):
+    """A learning system whose training is steered by one or more controls (the learning rate first).
+
+    Subclasses set `name` (the CLI's name), `control_names` (the first is the learning rate) and
+    `control_defaults` (used for the initial guess of controls other than the first), and implement
+    `initial_state` and `loss`.
+    """
+
+    name: ClassVar[str]
+    control_names: ClassVar[tuple[str, ...]] = ("lr",)
+    control_defaults: ClassVar[tuple[float, ...]] = (0.0,)
+
+    @abc.abstractmethod
+    def initial_state(self) -> PyTree[Array]:
+        """The state at t = 0."""
+
+    @abc.abstractmethod
+    def loss(self, state: PyTree[Array]) -> Scalar:
+        """The loss L(x) that training lowers (performance P = -L)."""
+
+    def params(self) -> dict[str, float]:
+        """Public parameters, by their unambiguous names (for JSON output)."""
+        return {}
+
+
+class AbstractContinuousSystem(AbstractSystem):
+    """Gradient-flow systems: dx/dt = f(t, x, u), with `horizon` a time T."""
+
+    @abc.abstractmethod
+    def vector_field(self, t: Scalar, state: PyTree[Array], controls: Float[Array, " m"]) -> PyTree[Array]:
+        """dx/dt with the controls held at `controls`."""
+
+    has_exact_flow: ClassVar[bool] = False
+
+    def flow(self, state: PyTree[Array], controls: Float[Array, " m"], dt: Scalar,
+             discount: Scalar) -> tuple[PyTree[Array], Scalar]:
+        """Exact flow over one cell of length dt with constant controls.
+
+        Returns the state at the end of the cell and ∫₀^dt e^{-discount·s} L(x(s)) ds. Only systems with
+        `has_exact_flow = True` implement it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no exact flow; use RK4.")
+
+
+class AbstractDiscreteSystem(AbstractSystem):
+    """SGD recursions: x_{k+1} = F(x_k, u_k, k), with `horizon` the number of steps."""
+
+    @abc.abstractmethod
+    def step(self, state: PyTree[Array], controls: Float[Array, " m"], k: Array) -> PyTree[Array]:
+        """One training step with controls `controls` at step index k."""

@@ -1,0 +1,151 @@
+"""Linear teacher–student perceptron under gradient flow, with the effort-cost closed forms.
+
+Njaradi, Carrasco-Davis, Latham & Saxe, "Optimal learning rate schedule for balancing effort and performance"
+(arXiv 2601.07830); THEORY.md §1.
+
+Teacher y = w*·x, inputs x ~ N(0, σ²I), loss L = ½E(y − ŷ)² = (c/2)‖w − w*‖² with c = σ². Gradient flow with a
+learning-rate control μ(t) ≥ 0, ẇ = −μ∇L, moves w − w* along a fixed direction, so the state is the distance
+e = ‖w − w*‖ and ė = −cμe, e(0) = d ("task difficulty"). With μ constant on a cell of length h the flow is
+exact: e ↦ e·exp(−cμh).
+"""
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Scalar
+
+from .._errors import NoClosedForm, check_real
+from ._base import AbstractContinuousSystem
+
+
+class LinearPerceptron(AbstractContinuousSystem):
+    """Gradient flow of the linear perceptron: state e = ‖w − w*‖, ė = −σ²μe, L = σ²e²/2.
+
+    **Arguments:** `input_variance` σ² > 0 (c = σ²), `distance` d = ‖w₀ − w*‖ > 0.
+    """
+
+    name: ClassVar[str] = "perceptron"
+    has_exact_flow: ClassVar[bool] = True
+
+    input_variance: Array = eqx.field(converter=jnp.asarray, default=1.0)
+    distance: Array = eqx.field(converter=jnp.asarray, default=1.0)
+
+    def __check_init__(self):
+        check_real("input_variance", self.input_variance, lo=0.0, lo_open=True)
+        check_real("distance", self.distance, lo=0.0, lo_open=True)
+
+    def initial_state(self):
+        return jnp.asarray(self.distance, dtype=float)
+
+    def loss(self, state):
+        return 0.5 * self.input_variance * state**2
+
+    def vector_field(self, t, state, controls):
+        return -self.input_variance * controls[0] * state
+
+    def flow(self, state, controls, dt, discount):
+        from .._integrate import exprel
+
+        c, mu = self.input_variance, controls[0]
+        # e² decays at rate 2cμ; the discounted loss integral is (c/2)e²·∫₀ʰ e^{-(2cμ+ρ)s} ds.
+        rate = 2 * c * mu + discount
+        integral = 0.5 * c * state**2 * dt * exprel(-rate * dt)
+        return state * jnp.exp(-c * mu * dt), integral
+
+    def params(self):
+        return {"input_variance": float(self.input_variance), "distance": float(self.distance)}
+
+    # --- closed forms (effort objective) ---------------------------------------------------------------
+
+    def steepness(self, effort_cost, horizon) -> Scalar:
+        """K = c^{3/2}·T·d/√(2β): the single number that sets the shape of the open-loop optimum."""
+        c = self.input_variance
+        return c**1.5 * horizon * self.distance / jnp.sqrt(2 * effort_cost)
+
+    def effort_optimum(self, effort_cost, horizon) -> dict[str, Scalar]:
+        """Open-loop optimum of ∫₀ᵀ[L + βμ²]dt (THEORY.md §1, [P] form, [D] details).
+
+        μ*(t) = θ·tan(cθ(T − t)) with z = cθT the unique root in (0, π/2) of z·sec z = K, K the steepness.
+        We solve the equivalent z = K·cos z (monotone, no pole) by Newton from a bracketing bisection.
+        Also e(T) = d·cos z and the optimal cost J* = e(T)²·tan(z)/θ − T·c·e(T)²/2 (from H = L − βμ² = L(T)
+        along the optimum and ∫₀ᵀ sec²(cθ(T−t))dt = tan z/(cθ)).
+        """
+        c, T = self.input_variance, jnp.asarray(horizon, dtype=float)
+        z = _solve_z_eq_k_cos_z(self.steepness(effort_cost, T))
+        theta = z / (c * T)
+        e_final = self.distance * jnp.cos(z)
+        cost = e_final**2 * jnp.tan(z) / theta - T * c * e_final**2 / 2
+        return {"z": z, "theta": theta, "final_distance": e_final, "final_loss": self.loss(e_final),
+                "cost": cost}
+
+    def effort_rate(self, t, effort_cost, horizon) -> Array:
+        """μ*(t) = θ·tan(cθ(T − t)), the open-loop optimal learning rate (undiscounted effort objective)."""
+        opt = self.effort_optimum(effort_cost, horizon)
+        return opt["theta"] * jnp.tan(opt["z"] * (1.0 - jnp.asarray(t) / horizon))
+
+    def optimal_schedule(self, problem):
+        """The closed-form optimal schedule on the problem's grid, sampled at cell midpoints.
+
+        Raises `NoClosedForm` for objectives other than the undiscounted `Effort` (for ρ > 0 only a
+        numerical reference exists: THEORY.md §1 gives μ(0) = 0.542711 at β = 0.5, c = d = 1, T = 2, ρ = 1).
+        """
+        from .._schedule import Schedule
+
+        beta = _undiscounted_effort_cost(problem)
+        grid = problem.grid()
+        mid = 0.5 * (grid[1:] + grid[:-1])
+        return Schedule(self.effort_rate(mid, beta, problem.horizon), grid)
+
+    def optimal_objective(self, problem) -> Scalar:
+        """J* of the continuous problem (the limit of the discretised optimum as steps → ∞)."""
+        return self.effort_optimum(_undiscounted_effort_cost(problem), problem.horizon)["cost"]
+
+    def closed_loop_policy(self, problem, final_loss=None):
+        """The feedback law μ(t, e) = √((L(e) − L(T))/β) as a policy that `lrc.simulate` can run.
+
+        `final_loss` is the forecast of L(T); by default the closed-form optimum's own final loss (the
+        oracle). For ρ > 0 this law is not optimal (THEORY.md §1), so only ρ = 0 is accepted.
+        """
+        from ..objectives import closed_loop_rate
+        from .._solve import FeedbackPolicy
+
+        beta = _undiscounted_effort_cost(problem)
+        if final_loss is None:
+            final_loss = self.effort_optimum(beta, problem.horizon)["final_loss"]
+        return FeedbackPolicy(lambda t, x, p: closed_loop_rate(self.loss(x), p[0], p[1])[None],
+                              (jnp.asarray(final_loss), beta))
+
+
+def _undiscounted_effort_cost(problem):
+    from ..objectives import Effort
+
+    obj = problem.objective
+    if not isinstance(obj, Effort):
+        raise NoClosedForm(f"the perceptron has a closed form only for the effort objective, "
+                           f"not '{obj.kind}'.")
+    if float(obj.discount) != 0.0:
+        raise NoClosedForm("the perceptron's effort optimum has no closed form for discount > 0; "
+                           "compare numerical solvers instead.")
+    return obj.effort_cost
+
+
+def _solve_z_eq_k_cos_z(k: Array) -> Array:
+    """Root z ∈ [0, π/2) of z − K cos z = 0 (K ≥ 0): 40 bisections, then 4 Newton steps (f' = 1 + K sin z)."""
+    k = jnp.asarray(k, dtype=float)
+
+    def bisect(_, bracket):
+        lo, hi = bracket
+        mid = 0.5 * (lo + hi)
+        neg = mid - k * jnp.cos(mid) < 0
+        return jnp.where(neg, mid, lo), jnp.where(neg, hi, mid)
+
+    lo, hi = jax.lax.fori_loop(0, 40, bisect, (jnp.zeros_like(k), jnp.full_like(k, jnp.pi / 2)))
+    z = 0.5 * (lo + hi)
+    for _ in range(4):
+        z = z - (z - k * jnp.cos(z)) / (1 + k * jnp.sin(z))
+    return z
+
+
+
