@@ -31,12 +31,12 @@ def check_real(name: str, value: Any, *, lo: float | None = None, hi: float | No
     x = float(np.asarray(value))
     left = "" if lo is None else (f"> {lo:g}" if lo_open else f">= {lo:g}")
     right = "" if hi is None else (f"< {hi:g}" if hi_open else f"<= {hi:g}")
-    allowed = " and ".join(s for s in (left, right) if s) or "finite"
+    allowed = " and ".join(s for s in (left, right) if s)
     bad = (not math.isfinite(x)
            or (lo is not None and (x <= lo if lo_open else x < lo))
            or (hi is not None and (x >= hi if hi_open else x > hi)))
     if bad:
-        raise InputError(f"{name} must be a finite number {allowed}, got {value!r}.")
+        raise InputError(f"{name} must be a finite number{' ' + allowed if allowed else ''}, got {x:g}.")
 
 
 def check_int(name: str, value: Any, *, lo: int = 1) -> int:

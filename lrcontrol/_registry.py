@@ -1,0 +1,91 @@
+"""The systems the CLI knows, with their public parameters, defaults and allowed ranges."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ._errors import InputError, check_int, check_real
+from ._problem import ControlProblem
+from .objectives import Effort
+from .systems import LinearPerceptron
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    default: float | int
+    doc: str
+    kind: type = float
+    lo: float | None = None  # allowed range, checked here so the message can state it
+    lo_open: bool = False
+
+
+@dataclass(frozen=True)
+class SystemEntry:
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    build: Callable[[dict], ControlProblem]
+    closed_forms: tuple[str, ...]
+    solvers: tuple[str, ...] = ("direct",)
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+
+def _perceptron(p: dict) -> ControlProblem:
+    system = LinearPerceptron(input_variance=p["input_variance"], distance=p["distance"])
+    objective = Effort(effort_cost=p["effort_cost"], discount=p["discount"])
+    return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
+
+
+SYSTEMS: dict[str, SystemEntry] = {
+    "perceptron": SystemEntry(
+        name="perceptron",
+        summary="linear teacher–student perceptron, gradient flow, effort cost (Njaradi et al. 2026)",
+        params=(Param("effort_cost", 0.5, "effort cost β > 0 in ∫[L + βμ²]dt", lo=0.0, lo_open=True),
+                Param("input_variance", 1.0, "input variance σ² > 0 (c = σ²)", lo=0.0, lo_open=True),
+                Param("distance", 1.0, "initial distance d = ‖w₀ − w*‖ > 0 (task difficulty)", lo=0.0,
+                      lo_open=True),
+                Param("horizon", 2.0, "time horizon T > 0", lo=0.0, lo_open=True),
+                Param("steps", 2000, "grid intervals, a whole number >= 1", int),
+                Param("discount", 0.0, "discount rate ρ >= 0", lo=0.0)),
+        build=_perceptron,
+        closed_forms=("open-loop μ*(t) = θ tan(cθ(T−t)) [ρ = 0]", "closed-loop μ = √((L(t) − L(T))/β) [ρ = 0]"),
+    ),
+}
+
+
+def lookup(name: str) -> SystemEntry:
+    if name not in SYSTEMS:
+        raise InputError(f"unknown system '{name}'; available: {', '.join(SYSTEMS)}.")
+    return SYSTEMS[name]
+
+
+def parse_settings(entry: SystemEntry, settings: list[str]) -> dict:
+    """Turn ['name=value', ...] into the full parameter dict (defaults filled in), checking each one."""
+    params = entry.defaults()
+    spec = {p.name: p for p in entry.params}
+    kinds = {p.name: p.kind for p in entry.params}
+    for item in settings:
+        if "=" not in item:
+            raise InputError(f"--set takes NAME=VALUE, got '{item}'.")
+        key, raw = (s.strip() for s in item.split("=", 1))
+        if key not in kinds:
+            raise InputError(f"unknown parameter '{key}' for system '{entry.name}'; allowed: "
+                             f"{', '.join(kinds)}.")
+        if kinds[key] is int:
+            params[key] = check_int(key, raw, lo=1)
+        else:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise InputError(f"{key} must be a number, got '{raw}'.") from None
+            check_real(key, value, lo=spec[key].lo, lo_open=spec[key].lo_open)
+            params[key] = value
+    return params
+
+
+def build_problem(name: str, settings: list[str]) -> tuple[ControlProblem, dict]:
+    entry = lookup(name)
+    params = parse_settings(entry, settings)
+    return entry.build(params), params

@@ -1,0 +1,218 @@
+"""The `lrcontrol` command: list, solve, compare, evaluate.
+
+Bad input exits with status 2 and one sentence on stderr, before anything is written. Output files are
+rendered in memory first and then moved into place, so a failed command leaves no partial files.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+EXIT_BAD_INPUT, EXIT_NOT_CONVERGED = 2, 3
+
+
+def _setup():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # closed-form comparisons need float64
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+def _write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
+    """Write every file or none: stage them in a temporary folder beside `out`, then move them in."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".lrcontrol-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+        for name in files:
+            os.replace(Path(tmp) / name, out / name)
+    return [out / name for name in files]
+
+
+def _analytic(problem, solution):
+    """(analytic dict, comparison dict, reference schedule) or Nones where no closed form applies."""
+    import lrcontrol as lrc
+    from lrcontrol.analysis import closed_loop_deviation
+
+    system = problem.system
+    if not hasattr(system, "optimal_schedule"):
+        return None, None, None
+    try:
+        ref = system.optimal_schedule(problem)
+        j_star = float(system.optimal_objective(problem))
+    except lrc.NoClosedForm:
+        return None, None, None
+    comparison = lrc.compare(solution, ref, analytic_objective=j_star).to_dict()
+    comparison["closed_loop_max_rel_deviation"] = closed_loop_deviation(solution)["max_rel_deviation"]
+    analytic = {"controls": {"lr": [float(v) for v in ref.values]}, "objective": j_star}
+    return analytic, comparison, ref
+
+
+def _summary(solution, comparison) -> str:
+    d = solution.diagnostics
+    p = solution.problem
+    lines = [f"{p.system.name} · {p.objective.kind} · {solution.solver} · {p.steps} steps, {p.blocks} blocks",
+             f"{d.message} ({int(d.iterations)} iterations, compile {d.compile_time:.2f} s, "
+             f"run {d.run_time:.3f} s)",
+             f"objective {float(solution.objective):.10g}"
+             + (f"  (reward {float(solution.reward):.10g})" if p.objective.maximised_by_paper else "")]
+    if comparison:
+        lines.append(f"closed form: max error {comparison['max_rel_error']:.2e} of peak, "
+                     f"objective gap {comparison['objective_gap']:.1e} vs the sampled closed form, "
+                     f"J* = {comparison['analytic_objective']:.10g}; closed-loop law deviation "
+                     f"{comparison['closed_loop_max_rel_deviation']:.1e}")
+    return "\n".join(lines)
+
+
+def cmd_list(args) -> int:
+    from lrcontrol import _registry
+
+    if args.json:
+        print(json.dumps({name: {"summary": e.summary, "params": e.defaults(), "closed_forms": e.closed_forms,
+                                 "solvers": e.solvers} for name, e in _registry.SYSTEMS.items()}, indent=1))
+        return 0
+    print("systems (lrcontrol solve SYSTEM --set NAME=VALUE):")
+    for name, e in _registry.SYSTEMS.items():
+        print(f"  {name}: {e.summary}")
+        for p in e.params:
+            print(f"      {p.name} = {p.default!r:<8} {p.doc}")
+        for cf in e.closed_forms:
+            print(f"      closed form: {cf}")
+    print("objectives: effort (∫e^{-ρt}[L + βμ²]dt), final_loss")
+    print("solvers: direct (projected L-BFGS through the unrolled dynamics)")
+    return 0
+
+
+def _solver(name: str):
+    import lrcontrol as lrc
+
+    if name != "direct":
+        raise lrc.InputError(f"solver must be one of: direct (shooting and hjb are not implemented yet), "
+                             f"got '{name}'.")
+    return lrc.solvers.Direct()
+
+
+def cmd_solve(args) -> int:
+    import lrcontrol as lrc
+    from lrcontrol import _registry
+    from lrcontrol.plotting import figure_png, plot_solution
+
+    problem, params = _registry.build_problem(args.system, args.set)
+    solver = _solver(args.solver)
+    out = Path(args.out)
+    solution = lrc.solve(problem, solver, progress=not args.quiet)
+    analytic, comparison, ref = _analytic(problem, solution)
+    fig = plot_solution(solution, ref, title=f"{args.system}: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    written = _write_all(out, {"solution.json": solution.to_json(analytic=analytic, comparison=comparison),
+                               "schedule.csv": solution.schedule.to_csv(),
+                               "schedule.png": figure_png(fig)})
+    if not args.quiet:
+        print(_summary(solution, comparison))
+        print("wrote " + ", ".join(str(p) for p in written))
+    if not solution.diagnostics.converged:
+        print(f"lrcontrol: warning: the solve did not converge ({solution.diagnostics.message}); the files "
+              f"record converged = false.", file=sys.stderr)
+        return EXIT_NOT_CONVERGED
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import lrcontrol as lrc
+    from lrcontrol import _registry, schedules
+    from lrcontrol.plotting import figure_png, plot_solution
+
+    problem, params = _registry.build_problem(args.system, args.set)
+    rows, curves = [], {}
+    solution = lrc.solve(problem, lrc.solvers.Direct(), progress=not args.quiet)
+    rows.append(("direct (numeric optimum)", float(solution.objective), solution.diagnostics.message))
+    analytic, comparison, ref = _analytic(problem, solution)
+    if ref is not None:
+        rows.append(("closed form (sampled on the grid)", comparison["reference_objective"],
+                     f"max error vs numeric {comparison['max_rel_error']:.1e} of peak"))
+        rows.append(("closed form J* (continuous)", comparison["analytic_objective"], "exact"))
+    for family in ("constant", "linear", "cosine", "wsd"):
+        sched, cost = schedules.tune_peak(problem, family)
+        rows.append((f"{family} (peak tuned)", float(cost), f"peak {float(sched.values.max()):.4g}"))
+        curves[f"{family} (tuned)"] = lrc.evaluate(problem, sched)
+    best = float(solution.objective)
+    lines = [f"{'method':36s} {'objective':>16s} {'gap to numeric':>15s}  note"]
+    for name, obj, note in rows:
+        lines.append(f"{name:36s} {obj:16.10g} {obj - best:15.3e}  {note}")
+    table = "\n".join(lines)
+    print(table)
+    if args.out:
+        data = {"system": args.system, "params": params,
+                "rows": [{"method": n, "objective": o, "gap": o - best, "note": note} for n, o, note in rows]}
+        fig = plot_solution(solution, ref, extra=curves, title=f"{args.system}: optimum vs tuned baselines")
+        written = _write_all(Path(args.out), {"compare.json": json.dumps(data, indent=1), "compare.txt": table + "\n",
+                                              "compare.png": figure_png(fig)})
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import lrcontrol as lrc
+    from lrcontrol import _registry
+    from lrcontrol.plotting import figure_png, plot_solution
+
+    entry = _registry.lookup(args.system)
+    schedule = lrc.Schedule.load(args.schedule)
+    settings = list(args.set)
+    if not any(s.startswith("steps=") for s in settings) and any(p.name == "steps" for p in entry.params):
+        settings.append(f"steps={schedule.steps}")
+    problem, params = _registry.build_problem(args.system, settings)
+    sol = lrc.evaluate(problem, schedule)
+    print(f"{args.system}: objective {float(sol.objective):.10g}, final loss {float(sol.loss[-1]):.6g} "
+          f"({schedule.steps} schedule values on {problem.steps} steps)")
+    if args.out:
+        fig = plot_solution(sol, title=f"{args.system}: evaluated schedule")
+        written = _write_all(Path(args.out), {"solution.json": sol.to_json(), "schedule.png": figure_png(fig)})
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lrcontrol", description="Optimal learning-rate schedules by "
+                                     "optimal control: solve, compare with closed forms and baselines, evaluate.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="systems, parameters, closed forms and solvers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_list)
+    for name, fn, help_ in (("solve", cmd_solve, "solve a system's optimal schedule"),
+                            ("compare", cmd_compare, "numeric optimum vs closed form vs tuned baselines"),
+                            ("evaluate", cmd_evaluate, "loss and objective of a given schedule")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("system")
+        p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+        p.add_argument("--quiet", action="store_true")
+        if name == "solve":
+            p.add_argument("--solver", default="direct")
+            p.add_argument("--out", default="out")
+        else:
+            p.add_argument("--out", default=None)
+        if name == "evaluate":
+            p.add_argument("--schedule", required=True, metavar="FILE.csv")
+        p.set_defaults(fn=fn)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup()
+    from lrcontrol import InputError
+
+    try:
+        return args.fn(args)
+    except InputError as err:
+        print(f"lrcontrol: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
