@@ -17,13 +17,16 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-SUCCESS, MAX_STEPS, LINE_SEARCH_FAILED, NONFINITE = 0, 1, 2, 3
+SUCCESS, MAX_STEPS, LINE_SEARCH_FAILED, NONFINITE, STALLED = 0, 1, 2, 3, 4
+STALL_ITERATIONS = 20
 MESSAGES = {
     SUCCESS: "converged: projected gradient below tolerance",
     MAX_STEPS: "not converged: reached max_steps",
-    LINE_SEARCH_FAILED: "not converged: line search found no decrease (objective flat to round-off or "
+    LINE_SEARCH_FAILED: "not converged: line search found no decrease (objective flat to round-off, or a "
                         "gradient inconsistent with the objective)",
     NONFINITE: "not converged: objective or gradient is not finite",
+    STALLED: f"not converged: objective stalled at round-off (no decrease beyond 8 ulp in {STALL_ITERATIONS} "
+             "iterations) before the projected gradient reached the tolerance",
 }
 
 
@@ -47,6 +50,8 @@ class _State(NamedTuple):
     nfev: Array
     pg: Array
     fails: Array
+    f_best: Array
+    stall: Array
     result: Array
 
 
@@ -75,7 +80,7 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     n, m = v0.shape[0], history
     dtype = v0.dtype
     init = _State(v0, f0, g0, jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype), jnp.zeros(m, dtype),
-                  jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0),
+                  jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0), f0, jnp.array(0),
                   jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE))
 
     def two_loop(q, st):
@@ -137,13 +142,17 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         v, f, g = jnp.where(ok, v_new, st.v), jnp.where(ok, f_new, st.f), jnp.where(ok, g_new, st.g)
         pg = pg_norm(v, g)
         it = st.it + 1
+        progress = f < st.f_best - 8 * jnp.finfo(dtype).eps * jnp.abs(st.f_best)
+        f_best = jnp.where(progress, f, st.f_best)
+        stall = jnp.where(progress, 0, st.stall + 1)
         result = jnp.where(pg <= tol, SUCCESS,
                            jnp.where((~ok) & (~retry), LINE_SEARCH_FAILED,
-                                     jnp.where(it >= max_steps, MAX_STEPS, -1)))
+                                     jnp.where(stall >= STALL_ITERATIONS, STALLED,
+                                               jnp.where(it >= max_steps, MAX_STEPS, -1))))
         if report is not None:
             jax.lax.cond(it % report_every == 0, lambda: jax.debug.callback(report, it, f, pg, tol),
                          lambda: None)
-        return _State(v, f, g, s_hist, y_hist, rho, count, it, st.nfev + k, pg, fails, result)
+        return _State(v, f, g, s_hist, y_hist, rho, count, it, st.nfev + k, pg, fails, f_best, stall, result)
 
     def cond(st):
         return (st.result < 0) & (st.pg > tol)

@@ -88,8 +88,10 @@ class LinearPerceptron(AbstractContinuousSystem):
     def optimal_schedule(self, problem):
         """The closed-form optimal schedule on the problem's grid, sampled at cell midpoints.
 
-        Raises `NoClosedForm` for objectives other than the undiscounted `Effort` (for ρ > 0 only a
-        numerical reference exists: THEORY.md §1 gives μ(0) = 0.542711 at β = 0.5, c = d = 1, T = 2, ρ = 1).
+        Raises `NoClosedForm` for objectives other than the undiscounted `Effort`. For ρ > 0 only numerical
+        references exist: at β = 0.5, c = d = 1, T = 2, ρ = 1, μ*(0) = 0.5431677 (Pontryagin shooting and the
+        direct solver agree to 1e-7). THEORY.md §1's "μ(0) = 0.542711" is the first cell of a 1000-step grid,
+        i.e. μ*(0.001), not μ*(0).
         """
         from .._schedule import Schedule
 

@@ -1,0 +1,8 @@
+import lrcontrol as lrc
+
+
+def perceptron_problem(effort_cost=0.5, input_variance=1.0, distance=1.0, horizon=2.0, steps=400, discount=0.0,
+                       **kwargs):
+    system = lrc.systems.LinearPerceptron(input_variance=input_variance, distance=distance)
+    objective = lrc.objectives.Effort(effort_cost=effort_cost, discount=discount)
+    return lrc.ControlProblem(system, objective, horizon=horizon, steps=steps, **kwargs)

@@ -1,0 +1,77 @@
+"""jit, vmap and grad: gradients against finite differences, implicit derivatives against re-solves."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrcontrol as lrc
+
+from helpers import perceptron_problem
+
+
+@pytest.mark.parametrize("discount", [0.0, 1.0])
+def test_objective_gradient_matches_finite_differences(discount):
+    problem = perceptron_problem(steps=60, discount=discount)
+    u = 0.3 + 0.2 * jax.random.uniform(jax.random.PRNGKey(0), (60, 1))
+    g = jax.grad(problem.cost)(u)
+    for seed in range(3):
+        v = jax.random.normal(jax.random.PRNGKey(seed + 1), u.shape)
+        h = 1e-6
+        fd = (problem.cost(u + h * v) - problem.cost(u - h * v)) / (2 * h)
+        assert float(jnp.vdot(g, v)) == pytest.approx(float(fd), rel=1e-7, abs=1e-12)
+
+
+def test_checkpointed_rollout_gives_same_cost_and_gradient():
+    plain = perceptron_problem(steps=100)
+    chunked = perceptron_problem(steps=100, checkpoint_every=7)  # 15 chunks, the last one padded
+    u = jnp.linspace(1.0, 0.0, 100)[:, None]
+    assert float(chunked.cost(u)) == pytest.approx(float(plain.cost(u)), rel=1e-14)
+    assert np.allclose(jax.grad(chunked.cost)(u), jax.grad(plain.cost)(u), rtol=1e-12, atol=1e-16)
+
+
+def test_long_horizon_gradient_runs_with_checkpointing():
+    problem = perceptron_problem(steps=100_000)  # default chunking at √n above 4096 steps
+    u = jnp.full((100_000, 1), 0.4)
+    g = jax.jit(jax.grad(problem.cost))(u)
+    assert g.shape == u.shape and bool(jnp.all(jnp.isfinite(g)))
+
+
+def test_jit_of_solve_matches_eager():
+    eager = lrc.solve(perceptron_problem(steps=200))
+    jitted = jax.jit(lambda b: lrc.solve(perceptron_problem(effort_cost=b, steps=200)).objective)(0.5)
+    assert float(jitted) == pytest.approx(float(eager.objective), rel=1e-12)
+
+
+def test_vmap_over_effort_cost_matches_individual_solves():
+    betas = jnp.array([0.2, 0.5, 1.3])
+    batched = jax.vmap(lambda b: lrc.solve(perceptron_problem(effort_cost=b, steps=200)).controls)(betas)
+    for i, b in enumerate(betas):
+        single = lrc.solve(perceptron_problem(effort_cost=float(b), steps=200)).controls
+        assert np.max(np.abs(batched[i] - single)) < 1e-7 * float(single.max())
+
+
+def test_grad_of_optimal_objective_obeys_envelope_theorem():
+    # dJ*/dβ = ∫ μ*² dt for the cost J = ∫[L + βμ²] (the paper's reward: dR*/dβ = −∫μ*²).
+    steps, T = 300, 2.0
+    grad = jax.grad(lambda b: lrc.solve(perceptron_problem(effort_cost=b, steps=steps)).objective)(0.5)
+    mu = lrc.solve(perceptron_problem(steps=steps)).schedule.values
+    envelope = float(jnp.sum(mu**2) * T / steps)
+    h = 1e-4
+    fd = (lrc.solve(perceptron_problem(effort_cost=0.5 + h, steps=steps)).objective
+          - lrc.solve(perceptron_problem(effort_cost=0.5 - h, steps=steps)).objective) / (2 * h)
+    assert float(grad) == pytest.approx(envelope, rel=1e-8)
+    assert float(grad) == pytest.approx(float(fd), rel=1e-6)
+
+
+def test_implicit_derivative_of_optimal_schedule_matches_resolves():
+    # d μ*(0)/dβ through the implicit function theorem vs re-solving at β ± h, and vs the closed form.
+    steps = 300
+    system = lrc.systems.LinearPerceptron()
+    grad = jax.grad(lambda b: lrc.solve(perceptron_problem(effort_cost=b, steps=steps)).controls[0, 0])(0.5)
+    h = 1e-5
+    fd = (lrc.solve(perceptron_problem(effort_cost=0.5 + h, steps=steps)).controls[0, 0]
+          - lrc.solve(perceptron_problem(effort_cost=0.5 - h, steps=steps)).controls[0, 0]) / (2 * h)
+    analytic = jax.grad(lambda b: system.effort_rate(1.0 / steps, b, 2.0))(0.5)  # first cell midpoint
+    assert float(grad) == pytest.approx(float(fd), rel=1e-6)
+    assert float(grad) == pytest.approx(float(analytic), rel=1e-3)

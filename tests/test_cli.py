@@ -1,0 +1,94 @@
+"""The command line: outputs and their JSON schema, exit codes, and bad input without partial files."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lrcontrol.cli import main
+
+KEYS = {"system", "params", "objective_kind", "solver", "t", "controls", "loss", "objective", "analytic",
+        "comparison", "diagnostics", "version"}
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    assert "perceptron" in capsys.readouterr().out
+    assert main(["list", "--json"]) == 0
+    assert "effort_cost" in json.loads(capsys.readouterr().out)["perceptron"]["params"]
+
+
+def test_solve_writes_solution_schedule_and_figure(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["solve", "perceptron", "--set", "steps=400", "--set", "effort_cost=0.25", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["schedule.csv", "schedule.png", "solution.json"]
+    data = json.loads((out / "solution.json").read_text())
+    assert KEYS <= set(data)
+    assert len(data["t"]) == 401 and len(data["controls"]["lr"]) == 400 and len(data["loss"]) == 401
+    assert data["params"]["effort_cost"] == 0.25 and data["diagnostics"]["converged"] is True
+    assert data["comparison"]["max_rel_error"] < 1e-4 and data["reward"] == -data["objective"]
+    assert len(data["analytic"]["controls"]["lr"]) == 400
+    assert (out / "schedule.png").read_bytes()[:4] == b"\x89PNG"
+    # evaluate the written schedule: the same objective comes back
+    capsys.readouterr()
+    assert main(["evaluate", "perceptron", "--schedule", str(out / "schedule.csv"), "--set", "effort_cost=0.25"]) == 0
+    assert f"{data['objective']:.10g}" in capsys.readouterr().out
+
+
+def test_discounted_solve_has_no_analytic_block(tmp_path):
+    out = tmp_path / "d"
+    assert main(["solve", "perceptron", "--set", "steps=200", "--set", "discount=1", "--out", str(out),
+                 "--quiet"]) == 0
+    data = json.loads((out / "solution.json").read_text())
+    assert data["analytic"] is None and data["comparison"] is None and data["params"]["discount"] == 1.0
+
+
+def test_compare_table(tmp_path, capsys):
+    assert main(["compare", "perceptron", "--set", "steps=200", "--out", str(tmp_path), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    for name in ("direct", "closed form", "constant", "cosine", "wsd"):
+        assert name in text
+    rows = json.loads((tmp_path / "compare.json").read_text())["rows"]
+    assert min(r["gap"] for r in rows if "tuned" in r["method"]) > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["solve", "perceptron", "--set", "effort_cost=0"], "effort_cost must be a finite number > 0, got 0."),
+    (["solve", "perceptron", "--set", "effort_cost=-2"], "effort_cost must be a finite number > 0, got -2."),
+    (["solve", "perceptron", "--set", "horizon=0"], "horizon must be a finite number > 0, got 0."),
+    (["solve", "perceptron", "--set", "horizon=nan"], "horizon must be a finite number > 0, got nan."),
+    (["solve", "perceptron", "--set", "steps=0"], "steps must be a whole number >= 1, got '0'."),
+    (["solve", "perceptron", "--set", "discount=-1"], "discount must be a finite number >= 0, got -1."),
+    (["solve", "perceptron", "--set", "bogus=1"], "unknown parameter 'bogus' for system 'perceptron'"),
+    (["solve", "nosuch"], "unknown system 'nosuch'; available: perceptron."),
+    (["solve", "perceptron", "--solver", "hjb"], "solver must be one of: direct"),
+    (["evaluate", "perceptron", "--schedule", "missing.csv"], "schedule file 'missing.csv' cannot be read"),
+])
+def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, capsys, args, message):
+    out = tmp_path / "never"
+    assert main(args + ["--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lrcontrol: error: ") and message in err and "\n" not in err
+    assert not out.exists()
+
+
+def test_console_script_has_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "lrcontrol.cli", "solve", "perceptron", "--set", "steps=-3",
+                           "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and proc.stdout == ""
+    assert proc.stderr.strip() == "lrcontrol: error: steps must be a whole number >= 1, got '-3'."
+
+
+def test_solution_json_reloads_into_the_same_objective(tmp_path):
+    import lrcontrol as lrc
+
+    out = tmp_path / "r"
+    main(["solve", "perceptron", "--set", "steps=100", "--out", str(out), "--quiet"])
+    data = json.loads((out / "solution.json").read_text())
+    from lrcontrol import _registry
+
+    problem, _ = _registry.build_problem(data["system"], [f"{k}={v}" for k, v in data["params"].items()])
+    again = lrc.evaluate(problem, np.array(data["controls"]["lr"]))
+    assert float(again.objective) == data["objective"]

@@ -1,0 +1,109 @@
+"""The direct solver on its own terms: bounds, blocks, a discrete system, and honest failure reports."""
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrcontrol as lrc
+
+from helpers import perceptron_problem
+
+
+def test_active_upper_bound_matches_scipy_lbfgsb():
+    # Cap the rate below the unconstrained μ*(0) ≈ 0.857: the optimum rides the cap, then leaves it.
+    # scipy's L-BFGS-B (a different optimiser) on the same discretised objective must agree.
+    from scipy.optimize import minimize
+
+    problem = perceptron_problem(steps=200, bounds={"lr": (0.0, 0.6)})
+    sol = lrc.solve(problem)
+    assert sol.diagnostics.converged
+    u = np.asarray(sol.schedule.values)
+    assert np.sum(u >= 0.6 - 1e-12) >= 10 and u.max() <= 0.6
+    vg = jax.jit(jax.value_and_grad(lambda x: problem.cost(x[:, None])))
+    res = minimize(lambda x: tuple(np.asarray(a) for a in vg(jnp.asarray(x))), np.full(200, 0.3), jac=True,
+                   method="L-BFGS-B", bounds=[(0.0, 0.6)] * 200, options={"ftol": 1e-15, "gtol": 1e-12,
+                                                                          "maxiter": 5000})
+    assert np.max(np.abs(res.x - u)) < 1e-5
+    assert float(sol.objective) <= res.fun + 1e-13
+
+
+def test_blocks_are_piecewise_constant_and_cost_more():
+    fine = lrc.solve(perceptron_problem(steps=200))
+    coarse = lrc.solve(perceptron_problem(steps=200, blocks=8))
+    v = np.asarray(coarse.schedule.values)
+    assert coarse.controls.shape == (8, 1) and len(np.unique(v)) == 8
+    assert np.all(v.reshape(8, 25) == v.reshape(8, 25)[:, :1])
+    assert float(coarse.objective) > float(fine.objective)
+
+
+class TwoModeGD(lrc.systems.AbstractDiscreteSystem):
+    """GD on the quadratic ½(x₁² + 10x₂²): each step multiplies mode i by (1 − η hᵢ)."""
+
+    name: ClassVar[str] = "two_mode_gd"
+    curvature: jax.Array = eqx.field(converter=jnp.asarray, default=(1.0, 10.0))
+
+    def initial_state(self):
+        return jnp.ones(2)
+
+    def loss(self, x):
+        return 0.5 * jnp.sum(self.curvature * x**2)
+
+    def step(self, x, u, k):
+        return (1 - u[0] * self.curvature) * x
+
+
+def test_discrete_system_two_steps_find_the_exact_annihilating_steps():
+    # Two steps with η ∈ {1/1, 1/10} zero both modes: the final loss can reach 0.
+    problem = lrc.ControlProblem(TwoModeGD(), lrc.objectives.FinalLoss(), horizon=2, bounds={"lr": (0.0, 1.5)})
+    sol = lrc.solve(problem, u0=jnp.array([[0.8], [0.2]]))
+    assert sorted(np.asarray(sol.schedule.values).round(5).tolist()) == [0.1, 1.0]
+    assert float(sol.loss[-1]) < 1e-12
+    assert len(sol.t) == 3 and float(sol.t[-1]) == 2.0
+
+
+def test_discrete_horizon_must_be_whole_steps():
+    with pytest.raises(lrc.InputError, match="horizon must be a whole number >= 1"):
+        lrc.ControlProblem(TwoModeGD(), lrc.objectives.FinalLoss(), horizon=2.5)
+
+
+def test_iteration_cap_is_reported_not_hidden():
+    sol = lrc.solve(perceptron_problem(steps=100, effort_cost=0.01), lrc.solvers.Direct(max_steps=2))
+    assert not sol.diagnostics.converged
+    assert "max_steps" in sol.diagnostics.message
+    assert sol.to_dict()["diagnostics"]["converged"] is False
+
+
+def test_impossible_tolerance_ends_in_a_reported_line_search_failure():
+    sol = lrc.solve(perceptron_problem(steps=100), lrc.solvers.Direct(rtol=1e-15))
+    assert not sol.diagnostics.converged and "round-off" in sol.diagnostics.message
+    assert int(sol.diagnostics.iterations) < 200  # detected, not ground out to max_steps
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"horizon": 0.0}, "horizon must be a finite number > 0, got 0"),
+    ({"steps": 0}, "steps must be a whole number >= 1"),
+    ({"blocks": 500, "steps": 100}, "blocks must be a whole number from 1 to steps"),
+    ({"bounds": {"lr": (1.0, 0.5)}}, "bounds\\['lr'\\] must have lo <= hi"),
+    ({"bounds": {"momentum": (0, 1)}}, "unknown control 'momentum'"),
+    ({"horizon": float("nan")}, "horizon must be a finite number > 0, got nan"),
+])
+def test_bad_problem_input_is_one_sentence(kwargs, message):
+    with pytest.raises(lrc.InputError, match=message):
+        perceptron_problem(**kwargs)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: lrc.objectives.Effort(effort_cost=0.0), "effort_cost must be a finite number > 0"),
+    (lambda: lrc.objectives.Effort(effort_cost=-1.0), "effort_cost must be a finite number > 0, got -1"),
+    (lambda: lrc.objectives.Effort(effort_cost=1.0, discount=-1.0), "discount must be a finite number >= 0"),
+    (lambda: lrc.systems.LinearPerceptron(input_variance=float("nan")), "input_variance must be a finite"),
+    (lambda: lrc.solvers.Direct(max_steps=0), "max_steps must be a whole number >= 1"),
+    (lambda: lrc.solve(perceptron_problem(steps=10), u0=jnp.ones(3)), "u0 must have shape \\(10, 1\\)"),
+])
+def test_bad_component_input_is_one_sentence(make, message):
+    with pytest.raises(lrc.InputError, match=message):
+        make()
