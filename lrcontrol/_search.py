@@ -31,3 +31,18 @@ def best_log_scale(cost, lo: float, hi: float, *, grid: int = 61, golden_steps: 
     use_grid = costs[i] < safe(best)
     best = jnp.where(use_grid, jnp.exp(logs[i]), best)
     return best, jnp.where(use_grid, costs[i], safe(best))
+
+
+def coarse_log_minimum(cost, lo: float, hi: float, *, points: int = 11):
+    """Approximate argmin of cost(a) over [lo, hi]: a log grid, then the vertex of the parabola through the
+    best grid point and its two neighbours (clipped to that bracket). Non-finite costs count as +inf."""
+    logs = jnp.linspace(jnp.log(jnp.asarray(lo, float)), jnp.log(jnp.asarray(hi, float)), points)
+    costs = jax.vmap(lambda s: jnp.nan_to_num(cost(jnp.exp(s)), nan=jnp.inf, posinf=jnp.inf))(logs)
+    i = jnp.clip(jnp.argmin(costs), 1, points - 2)
+    f0, f1, f2 = costs[i - 1], costs[i], costs[i + 1]
+    step = logs[1] - logs[0]
+    curvature = f0 - 2 * f1 + f2
+    offset = jnp.where(jnp.isfinite(curvature) & (curvature > 0), 0.5 * (f0 - f2) / curvature, 0.0)
+    best = jnp.where(jnp.argmin(costs) == i, logs[i] + step * jnp.clip(offset, -1.0, 1.0),
+                     logs[jnp.argmin(costs)])
+    return jnp.exp(best)

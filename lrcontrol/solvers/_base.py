@@ -10,7 +10,8 @@ class AbstractSolver(eqx.Module):
     """A solver returns (controls, info) from `run(problem, u0, report)`; it knows nothing of any system.
 
     `info` carries `result` (0 = converged; see `lrcontrol.solvers.MESSAGES`), `iterations`,
-    `evaluations`, `grad_norm` (stationarity measure at the answer) and `initial_grad_norm`.
+    `evaluations`, `grad_norm` (stationarity measure at the answer), `initial_grad_norm` and `grad` (the
+    objective's gradient at the answer, used to find the active bounds for implicit differentiation).
     """
 
     name: ClassVar[str]

@@ -36,6 +36,7 @@ class Info(NamedTuple):
     evaluations: Array
     grad_norm: Array  # sup-norm of the projected function-space gradient at the returned point
     initial_grad_norm: Array
+    grad: Array  # ∇f at the returned point (original variables)
 
 
 class _State(NamedTuple):
@@ -85,20 +86,19 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
 
     def two_loop(q, st):
         # Newest pair sits at index 0 (the history is shifted on update); unused slots have rho = 0.
-        def back(q, i):
+        # Unrolled in Python (m is static): XLA fuses it, where a scan pays loop overhead per pair.
+        alphas = []
+        for i in range(m):
             a = st.rho[i] * jnp.dot(st.s_hist[i], q)
-            return q - a * st.y_hist[i], a
-
-        q, alphas = jax.lax.scan(back, q, jnp.arange(m))
+            q = q - a * st.y_hist[i]
+            alphas.append(a)
         yy = jnp.dot(st.y_hist[0], st.y_hist[0])
         gamma = jnp.where(st.count > 0, jnp.dot(st.s_hist[0], st.y_hist[0]) / jnp.where(yy > 0, yy, 1.0),
                           1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300))
-
-        def fwd(r, i):
+        r = gamma * q
+        for i in reversed(range(m)):
             b = st.rho[i] * jnp.dot(st.y_hist[i], r)
-            return r + (alphas[i] - b) * st.s_hist[i], None
-
-        r, _ = jax.lax.scan(fwd, gamma * q, jnp.arange(m - 1, -1, -1))
+            r = r + (alphas[i] - b) * st.s_hist[i]
         return r
 
     def body(st: _State) -> _State:
@@ -159,4 +159,4 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
 
     final = jax.lax.while_loop(cond, body, init)
     result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
-    return final.v / sqrt_w, Info(result, final.it, final.nfev, final.pg, pg0)
+    return final.v / sqrt_w, Info(result, final.it, final.nfev, final.pg, pg0, final.g * sqrt_w)

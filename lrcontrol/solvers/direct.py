@@ -52,4 +52,4 @@ class Direct(AbstractSolver):
         x, info = _lbfgsb.minimise(vg, u0.reshape(-1), lower, upper, weights, rtol=self.rtol,
                                    atol=self.atol, max_steps=self.max_steps, history=self.history,
                                    report=report)
-        return x.reshape(shape), info
+        return x.reshape(shape), info._replace(grad=info.grad.reshape(shape))
