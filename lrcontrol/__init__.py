@@ -6,7 +6,9 @@ The library never changes global JAX settings; enable float64 yourself
 
 __version__ = "0.1.0"
 
+from . import analysis as analysis
 from . import objectives as objectives
+from . import plotting as plotting
 from . import schedules as schedules
 from . import solvers as solvers
 from . import systems as systems
@@ -25,6 +27,6 @@ from ._solve import solve as solve
 from .analysis import Comparison as Comparison
 from .analysis import compare as compare
 
-__all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
+__all__ = ["analysis", "plotting", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
            "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "objectives", "schedules",
            "simulate", "solve", "solvers", "systems"]

@@ -8,7 +8,7 @@
 
 Writes figures, `results.json` and `agreement.md` (the README's agreement rows) to --out.
 
-    python problems/perceptron_effort.py --out results/perceptron_effort
+    python problems/perceptron_effort.py            # writes problems/results/perceptron_effort/
 """
 
 import argparse
@@ -42,13 +42,13 @@ CASES = {"K=0.25": (1.0, 0.5, 1.0, 1.0), "K=2 (THEORY worked check)": (0.5, 1.0,
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="results/perceptron_effort")
+    ap.add_argument("--out", default="problems/results/perceptron_effort")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--quick", action="store_true", help="small sizes (used by the test suite)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    steps = 200 if args.quick else args.steps
+    steps = 500 if args.quick else args.steps
     results = {"machine": platform.platform(), "jax": jax.__version__, "steps": steps, "cases": {}}
 
     # 1. Numeric vs both closed forms over a range of steepness K.

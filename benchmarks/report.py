@@ -1,0 +1,63 @@
+"""Regenerate the README's two tables from the committed result files.
+
+- agreement: problems/results/*/agreement.md (written by the problems/ scripts);
+- benchmarks: benchmarks/results/*.json (written by the benchmarks/ scripts).
+
+    python benchmarks/report.py        # rewrites the blocks between the README's table markers
+"""
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def agreement_table() -> str:
+    parts = []
+    for path in sorted((ROOT / "problems" / "results").glob("*/agreement.md")):
+        parts.append(f"**{path.parent.name}** (`problems/{path.parent.name}.py`)\n\n{path.read_text().strip()}")
+    return "\n\n".join(parts) or "_no results yet_"
+
+
+def benchmark_table() -> str:
+    parts = []
+    path = ROOT / "benchmarks" / "results" / "perceptron_direct.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        m = data["machine"]
+        rows = [f"Perceptron effort problem, direct solve vs scipy L-BFGS-B on the same discretised problem, same "
+                f"start and stopping target (`benchmarks/perceptron_direct.py`). Machine: {m['cpu']}, "
+                f"{m['cores']} cores, jax {m['jax']} ({m['jax_backend']}), scipy {m['scipy']}; {data['date']}.",
+                "",
+                "| steps | K | lrcontrol compile | lrcontrol run | iters | max err/peak | scipy+numpy run | iters | "
+                "max err/peak | scipy+jax run | speed-up vs scipy+numpy / +jax |",
+                "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in data["cases"]:
+            o, p, q = r["lrcontrol"], r["scipy_numpy"], r["scipy_jax"]
+            rows.append(f"| {r['steps']} | {r['K']:.1f} | {o['compile_s']:.2f} s | {o['run_s'] * 1e3:.1f} ms | "
+                        f"{o['iterations']} | {o['max_rel_error']:.1e} | {p['run_s'] * 1e3:.1f} ms | {p['iterations']} | "
+                        f"{p['max_rel_error']:.1e} | {q['run_s'] * 1e3:.1f} ms | "
+                        f"{r['speedup_vs_scipy_numpy']:.1f}× / {r['speedup_vs_scipy_jax']:.1f}× |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts) or "_no results yet_"
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no <!-- {name}:start --> … <!-- {name}:end --> block")
+    return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+
+
+def main():
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    text = replace_block(text, "agreement", agreement_table())
+    text = replace_block(text, "benchmarks", benchmark_table())
+    readme.write_text(text)
+    print("README.md tables regenerated")
+
+
+if __name__ == "__main__":
+    main()
