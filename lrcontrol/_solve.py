@@ -68,7 +68,8 @@ def _free_mask(problem, u, g):
 
 
 def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0, with_report: bool) -> Solution:
-    u0 = jax.lax.stop_gradient(u0)
+    # u0 = None: start from `initial_guess`, inside the same compiled call.
+    u0 = jax.lax.stop_gradient(initial_guess(problem) if u0 is None else u0)
     u, (info, _, _) = optx.internal.implicit_jvp(
         _primal, _rewrite, (problem, solver, u0, with_report),
         frozenset({lx.positive_semidefinite_tag, lx.symmetric_tag}), lx.CG(rtol=1e-10, atol=1e-14))
@@ -77,12 +78,25 @@ def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0, with_report
     return Solution(problem, solver.name, u, objective, losses, final_state, diag)
 
 
-def _initial_core(problem):
-    return initial_guess(problem)
-
-
 _solve_jit = eqx.filter_jit(_solve_core)
-_initial_jit = eqx.filter_jit(_initial_core)
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(jitted, *args):
+    """The compiled executable of `jitted` for these arguments' structure, static values, shapes and dtypes.
+
+    Explicit lowering lets us time compilation apart from running; caching it keeps repeated solves (sweeps,
+    benchmarks, the CLI's comparisons) from paying for tracing again.
+    """
+    dynamic, static = eqx.partition(args, eqx.is_array)
+    leaves, treedef = jtu.tree_flatten(dynamic)
+    key = (id(jitted), treedef, jtu.tree_structure(static), tuple(jtu.tree_leaves(static)),
+           tuple((x.shape, str(x.dtype)) for x in leaves))
+    if key not in _COMPILED:
+        _COMPILED[key] = jitted.lower(*args).compile()
+    return _COMPILED[key]
 
 
 def _is_traced(tree) -> bool:
@@ -112,21 +126,16 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
     if u0 is not None:
         u0 = _check_u0(problem, u0)
     if _is_traced((problem, u0)):
-        u0 = initial_guess(problem) if u0 is None else u0
         return _solve_core(problem, solver, u0, False)
 
     with_report = True if progress is None else bool(progress)
     # Compile both stages first (compile time), then run them (run time): the two are reported apart.
     t0 = time.perf_counter()
-    init = _initial_jit.lower(problem).compile() if u0 is None else None
-    shape = (problem.blocks, len(problem.control_names))
-    u0_spec = jnp.zeros(shape, jnp.result_type(float)) if u0 is None else u0  # only its shape matters here
-    compiled = _solve_jit.lower(problem, solver, u0_spec, with_report).compile()
+    compiled = _compiled(_solve_jit, problem, solver, u0, with_report)
     t1 = time.perf_counter()
     if with_report:
         PROGRESS.begin(f"{solver.name} ({problem.system.name}, {problem.blocks} blocks)")
     try:
-        u0 = init(problem) if u0 is None else u0
         sol = compiled(problem, solver, u0, with_report)
         jax.block_until_ready(sol.controls)
     finally:

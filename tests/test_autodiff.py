@@ -22,16 +22,27 @@ def test_objective_gradient_matches_finite_differences(discount):
         assert float(jnp.vdot(g, v)) == pytest.approx(float(fd), rel=1e-7, abs=1e-12)
 
 
+def test_parallel_and_sequential_exact_flows_agree():
+    # The perceptron's closed-form trajectory (prefix sums) against scanning its per-cell flow.
+    parallel = perceptron_problem(steps=300, discount=0.7)
+    sequential = perceptron_problem(steps=300, discount=0.7, integrator=lrc.ExactFlow(parallel=False))
+    u = 0.5 + 0.3 * jnp.sin(jnp.linspace(0, 6, 300))[:, None]
+    assert float(parallel.cost(u)) == pytest.approx(float(sequential.cost(u)), rel=1e-13)
+    assert np.allclose(jax.grad(parallel.cost)(u), jax.grad(sequential.cost)(u), rtol=1e-11, atol=1e-16)
+    assert np.allclose(parallel.trajectory(u)[2], sequential.trajectory(u)[2], rtol=1e-13)
+
+
 def test_checkpointed_rollout_gives_same_cost_and_gradient():
-    plain = perceptron_problem(steps=100)
-    chunked = perceptron_problem(steps=100, checkpoint_every=7)  # 15 chunks, the last one padded
+    sequential = lrc.ExactFlow(parallel=False)  # the scan path, where checkpointing applies
+    plain = perceptron_problem(steps=100, integrator=sequential)
+    chunked = perceptron_problem(steps=100, checkpoint_every=7, integrator=sequential)  # 15 chunks, last padded
     u = jnp.linspace(1.0, 0.0, 100)[:, None]
     assert float(chunked.cost(u)) == pytest.approx(float(plain.cost(u)), rel=1e-14)
     assert np.allclose(jax.grad(chunked.cost)(u), jax.grad(plain.cost)(u), rtol=1e-12, atol=1e-16)
 
 
 def test_long_horizon_gradient_runs_with_checkpointing():
-    problem = perceptron_problem(steps=100_000)  # default chunking at √n above 4096 steps
+    problem = perceptron_problem(steps=100_000, integrator=lrc.RK4())  # scanned, chunked at √n above 4096
     u = jnp.full((100_000, 1), 0.4)
     g = jax.jit(jax.grad(problem.cost))(u)
     assert g.shape == u.shape and bool(jnp.all(jnp.isfinite(g)))

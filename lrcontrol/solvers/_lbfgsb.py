@@ -46,6 +46,7 @@ class _State(NamedTuple):
     s_hist: Array
     y_hist: Array
     rho: Array
+    head: Array
     count: Array
     it: Array
     nfev: Array
@@ -81,24 +82,27 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     n, m = v0.shape[0], history
     dtype = v0.dtype
     init = _State(v0, f0, g0, jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype), jnp.zeros(m, dtype),
-                  jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0), f0, jnp.array(0),
+                  jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0), f0, jnp.array(0),
                   jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE))
 
     def two_loop(q, st):
-        # Newest pair sits at index 0 (the history is shifted on update); unused slots have rho = 0.
-        # Unrolled in Python (m is static): XLA fuses it, where a scan pays loop overhead per pair.
+        # History is a circular buffer: the newest pair sits at head − 1. Slots with rho = 0 (unused, or
+        # dropped by a reset) contribute nothing. Unrolled in Python (m is static) so XLA can fuse it.
+        order = [(st.head - 1 - i) % m for i in range(m)]
+        s_rows = [st.s_hist[j] for j in order]
+        y_rows = [st.y_hist[j] for j in order]
+        rhos = [st.rho[j] for j in order]
         alphas = []
-        for i in range(m):
-            a = st.rho[i] * jnp.dot(st.s_hist[i], q)
-            q = q - a * st.y_hist[i]
+        for s_i, y_i, r_i in zip(s_rows, y_rows, rhos):
+            a = r_i * jnp.dot(s_i, q)
+            q = q - a * y_i
             alphas.append(a)
-        yy = jnp.dot(st.y_hist[0], st.y_hist[0])
-        gamma = jnp.where(st.count > 0, jnp.dot(st.s_hist[0], st.y_hist[0]) / jnp.where(yy > 0, yy, 1.0),
+        yy = jnp.dot(y_rows[0], y_rows[0])
+        gamma = jnp.where(st.count > 0, jnp.dot(s_rows[0], y_rows[0]) / jnp.where(yy > 0, yy, 1.0),
                           1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300))
         r = gamma * q
-        for i in reversed(range(m)):
-            b = st.rho[i] * jnp.dot(st.y_hist[i], r)
-            r = r + (alphas[i] - b) * st.s_hist[i]
+        for s_i, y_i, r_i, a in reversed(list(zip(s_rows, y_rows, rhos, alphas))):
+            r = r + (a - r_i * jnp.dot(y_i, r)) * s_i
         return r
 
     def body(st: _State) -> _State:
@@ -110,33 +114,40 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         descent = jnp.dot(st.g, d) < 0
         d = jnp.where(descent, d, -jnp.where(free, st.g, 0.0))
 
+        def trial(alpha):
+            v_new = proj(st.v + alpha * d)
+            f_new, g_new = fg(v_new)
+            good = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (
+                f_new <= st.f + 1e-4 * jnp.dot(st.g, v_new - st.v))
+            return good, v_new, f_new, g_new
+
         def ls_cond(c):
             alpha, k, ok, *_ = c
             return (~ok) & (k < 40)
 
         def ls_body(c):
-            alpha, k, ok, _, _, _ = c
-            v_new = proj(st.v + alpha * d)
-            f_new, g_new = fg(v_new)
-            good = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (
-                f_new <= st.f + 1e-4 * jnp.dot(st.g, v_new - st.v))
-            return alpha * 0.5, k + 1, good, v_new, f_new, g_new
+            alpha, k, _, _, _, _ = c
+            alpha = alpha * 0.5
+            return (alpha, k + 1) + trial(alpha)
 
-        _, k, ok, v_new, f_new, g_new = jax.lax.while_loop(
-            ls_cond, ls_body, (jnp.asarray(1.0, dtype), jnp.array(0), jnp.array(False), st.v, st.f, st.g))
+        # The unit step is tried outside the backtracking loop: it is accepted almost always, and a loop
+        # that runs zero times still costs its set-up on every iteration.
+        one = jnp.asarray(1.0, dtype)
+        _, k, ok, v_new, f_new, g_new = jax.lax.while_loop(ls_cond, ls_body, (one, jnp.array(1)) + trial(one))
 
         s, y = v_new - st.v, g_new - st.g
         sy = jnp.dot(s, y)
         keep = ok & (sy > 1e-12 * jnp.dot(y, y))
-        shift = lambda h, new: jnp.where(keep, jnp.concatenate([new[None], h[:-1]]), h)  # noqa: E731
-        s_hist, y_hist = shift(st.s_hist, s), shift(st.y_hist, y)
-        rho = shift(st.rho, 1.0 / jnp.where(keep, sy, 1.0))
+        # Write one row in place (O(n)); a rejected pair leaves the buffer as it was.
+        s_hist = st.s_hist.at[st.head].set(jnp.where(keep, s, st.s_hist[st.head]))
+        y_hist = st.y_hist.at[st.head].set(jnp.where(keep, y, st.y_hist[st.head]))
+        rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), st.rho[st.head]))
+        head = jnp.where(keep, (st.head + 1) % m, st.head)
         count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
-        # A failed search with memory drops the memory and retries with steepest descent; the third
-        # failure ends the solve (it means the objective is flat to round-off along every direction tried).
+        # A failed search with memory drops the memory (rho = 0) and retries with steepest descent; the
+        # third failure ends the solve (the objective is flat to round-off along every direction tried).
         fails = st.fails + (~ok)
         retry = (~ok) & (st.count > 0) & (fails < 3)
-        s_hist, y_hist = jnp.where(retry, 0.0, s_hist), jnp.where(retry, 0.0, y_hist)
         rho, count = jnp.where(retry, 0.0, rho), jnp.where(retry, 0, count)
 
         v, f, g = jnp.where(ok, v_new, st.v), jnp.where(ok, f_new, st.f), jnp.where(ok, g_new, st.g)
@@ -152,7 +163,8 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         if report is not None:
             jax.lax.cond(it % report_every == 0, lambda: jax.debug.callback(report, it, f, pg, tol),
                          lambda: None)
-        return _State(v, f, g, s_hist, y_hist, rho, count, it, st.nfev + k, pg, fails, f_best, stall, result)
+        return _State(v, f, g, s_hist, y_hist, rho, head, count, it, st.nfev + k, pg, fails, f_best, stall,
+                      result)
 
     def cond(st):
         return (st.result < 0) & (st.pg > tol)

@@ -28,6 +28,7 @@ class LinearPerceptron(AbstractContinuousSystem):
 
     name: ClassVar[str] = "perceptron"
     has_exact_flow: ClassVar[bool] = True
+    has_parallel_flow: ClassVar[bool] = True
 
     input_variance: Array = eqx.field(converter=jnp.asarray, default=1.0)
     distance: Array = eqx.field(converter=jnp.asarray, default=1.0)
@@ -53,6 +54,16 @@ class LinearPerceptron(AbstractContinuousSystem):
         rate = 2 * c * mu + discount
         integral = 0.5 * c * state**2 * dt * exprel(-rate * dt)
         return state * jnp.exp(-c * mu * dt), integral
+
+    def parallel_flow(self, u, dts, discount):
+        from .._integrate import exprel
+
+        c, mu = self.input_variance, u[:, 0]
+        # log e_k = log d − c Σ_{j<k} μ_j h_j: a prefix sum (associative scan, O(n log n) on any backend).
+        decay = jax.lax.associative_scan(jnp.add, c * mu * dts)
+        e = self.distance * jnp.exp(-jnp.concatenate([jnp.zeros(1, decay.dtype), decay]))
+        integrals = 0.5 * c * e[:-1] ** 2 * dts * exprel(-(2 * c * mu + discount) * dts)
+        return e, integrals
 
     def params(self):
         return {"input_variance": float(self.input_variance), "distance": float(self.distance)}
