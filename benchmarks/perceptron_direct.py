@@ -107,7 +107,7 @@ def main():
     print(f"{'steps':>6s} {'K':>6s} | {'compile':>8s} {'run':>8s} {'it':>4s} {'err':>8s} | "
           f"{'scipy-np':>9s} {'it':>5s} {'err':>8s} | {'scipy-jax':>9s} {'it':>5s} {'err':>8s} | {'speedup':>8s}")
     for beta, c, d, T, n in cases:
-        r = run_case(beta, c, d, T, n, repeats=3 if args.quick else 5)
+        r = run_case(beta, c, d, T, n, repeats=3 if args.quick else 11)
         rows.append(r)
         o, p, q = r["lrcontrol"], r["scipy_numpy"], r["scipy_jax"]
         print(f"{n:6d} {r['K']:6.2f} | {o['compile_s']:7.2f}s {o['run_s'] * 1e3:6.1f}ms {o['iterations']:4d} "

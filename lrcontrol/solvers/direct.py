@@ -31,7 +31,7 @@ class Direct(AbstractSolver):
 
     name: ClassVar[str] = "direct"
 
-    rtol: float = eqx.field(static=True, default=1e-7)
+    rtol: float = eqx.field(static=True, default=1e-8)
     atol: float = eqx.field(static=True, default=0.0)
     max_steps: int = eqx.field(static=True, default=5000)
     history: int = eqx.field(static=True, default=10)
