@@ -41,13 +41,7 @@ class RK4(eqx.Module):
             return system.vector_field(t, x, u), jnp.exp(-discount * t) * system.loss(x)
 
         def substep(y, i):
-            t = t0 + i * h
-            k1 = rhs(t, y)
-            k2 = rhs(t + h / 2, _axpy(h / 2, k1, y))
-            k3 = rhs(t + h / 2, _axpy(h / 2, k2, y))
-            k4 = rhs(t + h, _axpy(h, k3, y))
-            incr = jtu.tree_map(lambda a, b, c, d: (a + 2 * b + 2 * c + d) / 6, k1, k2, k3, k4)
-            return _axpy(h, incr, y), None
+            return rk4_step(rhs, t0 + i * h, y, h), None
 
         zero = jnp.zeros((), jnp.result_type(dt))
         (x, q), _ = jax.lax.scan(substep, (state, zero), jnp.arange(self.substeps))
@@ -70,6 +64,15 @@ class ExactFlow(eqx.Module):
 
 def _axpy(a, x, y):
     return jtu.tree_map(lambda xi, yi: yi + a * xi, x, y)
+
+
+def rk4_step(rhs, t, y, h):
+    """One classical Runge–Kutta step of size h for dy/dt = rhs(t, y), y any pytree."""
+    k1 = rhs(t, y)
+    k2 = rhs(t + h / 2, _axpy(h / 2, k1, y))
+    k3 = rhs(t + h / 2, _axpy(h / 2, k2, y))
+    k4 = rhs(t + h, _axpy(h, k3, y))
+    return _axpy(h / 6, jtu.tree_map(lambda a, b, c, d: a + 2 * b + 2 * c + d, k1, k2, k3, k4), y)
 
 
 def default_integrator(system: AbstractSystem):

@@ -13,6 +13,7 @@ import numpy as np
 import optimistix as optx
 
 from ._errors import InputError
+from ._integrate import rk4_step
 
 from ._problem import ControlProblem
 from ._progress import PROGRESS, report
@@ -21,6 +22,14 @@ from ._search import coarse_log_minimum
 from ._solution import Diagnostics, Solution, no_iterations
 from .solvers import Direct
 from .solvers._base import AbstractSolver
+
+
+def lr_search_range(problem: ControlProblem) -> tuple[float, float]:
+    """Where to look for a good learning-rate scale: 10⁻⁶…10⁴, or 10⁻¹⁰·hi…hi under an upper bound, clipped
+    to the lower bound. Shared by the initial guess and peak tuning."""
+    lo, hi = problem.lower[0], problem.upper[0]
+    top = hi if np.isfinite(hi) else 1e4
+    return max(top * 1e-10 if np.isfinite(hi) else 1e-6, lo if lo > 0 else 0.0), top
 
 
 def initial_guess(problem: ControlProblem):
@@ -33,9 +42,7 @@ def initial_guess(problem: ControlProblem):
     m = len(problem.control_names)
     defaults = jnp.clip(jnp.asarray(problem.system.control_defaults[:m] + (0.0,) * (m - len(
         problem.system.control_defaults)), float), jnp.asarray(problem.lower), jnp.asarray(problem.upper))
-    lo, hi = problem.lower[0], problem.upper[0]
-    top = hi if np.isfinite(hi) else 1e4
-    bottom = max(top * 1e-10 if np.isfinite(hi) else 1e-6, lo if lo > 0 else 0.0)
+    bottom, top = lr_search_range(problem)
     row = lambda a: jnp.tile(defaults.at[0].set(a), (problem.blocks, 1))  # noqa: E731
     if not bottom < top:
         return row(top)
@@ -201,6 +208,8 @@ def simulate(problem: ControlProblem, policy: FeedbackPolicy, *, substeps: int =
     """
     if problem.is_discrete:
         raise InputError("simulate needs a continuous-time system; for SGD recursions use evaluate.")
+    if not (isinstance(substeps, int) and substeps >= 2 and substeps % 2 == 0):
+        raise InputError(f"substeps must be an even whole number >= 2, got {substeps!r}.")
     system, obj = problem.system, problem.objective
     rho = obj.discount_rate
     grid = problem.grid()
@@ -211,35 +220,22 @@ def simulate(problem: ControlProblem, policy: FeedbackPolicy, *, substeps: int =
         u = policy(t, x)
         return system.vector_field(t, x, u), obj.running_cost(t, system.loss(x), u)
 
-    def rk4(y, t):
-        k1 = rhs(t, y)
-        k2 = rhs(t + h / 2, _axpy(h / 2, k1, y))
-        k3 = rhs(t + h / 2, _axpy(h / 2, k2, y))
-        k4 = rhs(t + h, _axpy(h, k3, y))
-        return _axpy(h / 6, jtu.tree_map(lambda a, b, c, d: a + 2 * b + 2 * c + d, k1, k2, k3, k4), y)
-
     def cell(y, t0):
         def sub(y, i):
             t = t0 + i * h
-            return rk4(y, t), (t, y[0])
+            return rk4_step(rhs, t, y, h), (t, y[0])
 
         y_end, (ts, xs) = jax.lax.scan(sub, y, jnp.arange(substeps))
-        # Midpoint control: the state at t0 + dt/2 is a substep node when substeps is even.
-        x_mid = jtu.tree_map(lambda a: a[substeps // 2], xs) if substeps % 2 == 0 else None
-        u_mid = policy(t0 + substeps * h / 2, x_mid) if x_mid is not None else policy(t0, y[0])
-        return y_end, (u_mid, system.loss(y_end[0]))
+        # Midpoint control: with an even number of substeps the state at t0 + dt/2 is a substep node.
+        x_mid = jtu.tree_map(lambda a: a[substeps // 2], xs)
+        return y_end, (policy(t0 + substeps * h / 2, x_mid), system.loss(y_end[0]))
 
-    if substeps % 2:
-        raise InputError(f"substeps must be an even whole number >= 2, got {substeps}.")
     x0 = system.initial_state()
     (xT, cost), (u, losses) = jax.lax.scan(cell, (x0, jnp.zeros(())), grid[:-1])
     objective = cost + obj.terminal_cost(system.loss(xT))
     losses = jnp.concatenate([system.loss(x0)[None], losses])
     return Solution(problem.per_step(), "policy", u, objective, losses, xT, no_iterations())
 
-
-def _axpy(a, x, y):
-    return jtu.tree_map(lambda xi, yi: yi + a * xi, x, y)
 
 
 

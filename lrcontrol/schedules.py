@@ -97,12 +97,11 @@ def tune_peak(problem, family: str = "cosine", **shape_kwargs):
     Returns (schedule, objective). The peak is searched on a log grid then by golden section, within the
     problem's learning-rate bounds. Compare `objective` with the numerical optimum's.
     """
-    from ._solve import evaluate
+    from ._solve import evaluate, lr_search_range
 
     if family not in FAMILIES:
         raise InputError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}.")
     shape = FAMILIES[family](1.0, problem.steps, horizon=problem.horizon, **shape_kwargs)
-    hi = problem.upper[0] if jnp.isfinite(problem.upper[0]) else 1e4
-    lo = max(hi * 1e-10, problem.lower[0]) if jnp.isfinite(problem.upper[0]) else 1e-6
+    lo, hi = lr_search_range(problem)
     peak, cost = best_log_scale(lambda a: evaluate(problem, shape.values * a).objective, lo, hi)
     return Schedule(shape.values * peak, problem.grid(), "lr"), cost
