@@ -27,6 +27,6 @@ from ._solve import solve as solve
 from .analysis import Comparison as Comparison
 from .analysis import compare as compare
 
-__all__ = ["analysis", "plotting", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
+__all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
            "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "objectives", "schedules",
-           "simulate", "solve", "solvers", "systems"]
+           "simulate", "solve", "solvers", "systems", "analysis", "plotting"]

@@ -65,15 +65,14 @@ def parse_settings(entry: SystemEntry, settings: list[str]) -> dict:
     """Turn ['name=value', ...] into the full parameter dict (defaults filled in), checking each one."""
     params = entry.defaults()
     spec = {p.name: p for p in entry.params}
-    kinds = {p.name: p.kind for p in entry.params}
     for item in settings:
         if "=" not in item:
             raise InputError(f"--set takes NAME=VALUE, got '{item}'.")
         key, raw = (s.strip() for s in item.split("=", 1))
-        if key not in kinds:
+        if key not in spec:
             raise InputError(f"unknown parameter '{key}' for system '{entry.name}'; allowed: "
-                             f"{', '.join(kinds)}.")
-        if kinds[key] is int:
+                             f"{', '.join(spec)}.")
+        if spec[key].kind is int:
             params[key] = check_int(key, raw, lo=1)
         else:
             try:

@@ -14,7 +14,6 @@ import optimistix as optx
 
 from ._errors import InputError
 from ._integrate import rk4_step
-
 from ._problem import ControlProblem
 from ._progress import PROGRESS, report
 from ._schedule import Schedule
@@ -211,7 +210,6 @@ def simulate(problem: ControlProblem, policy: FeedbackPolicy, *, substeps: int =
     if not (isinstance(substeps, int) and substeps >= 2 and substeps % 2 == 0):
         raise InputError(f"substeps must be an even whole number >= 2, got {substeps!r}.")
     system, obj = problem.system, problem.objective
-    rho = obj.discount_rate
     grid = problem.grid()
     h = (grid[1] - grid[0]) / substeps
 
@@ -235,7 +233,3 @@ def simulate(problem: ControlProblem, policy: FeedbackPolicy, *, substeps: int =
     objective = cost + obj.terminal_cost(system.loss(xT))
     losses = jnp.concatenate([system.loss(x0)[None], losses])
     return Solution(problem.per_step(), "policy", u, objective, losses, xT, no_iterations())
-
-
-
-

@@ -6,7 +6,6 @@ rendered in memory first and then moved into place, so a failed command leaves n
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile

@@ -11,7 +11,8 @@ def _pyplot():
 
 def plot_solution(solution, reference=None, *, reference_label: str = "closed form", extra=None,
                   title: str | None = None):
-    """Two panels: the learning-rate schedule (numeric as steps, reference as a line) and the loss.
+    """The learning-rate schedule (numeric as steps, reference as a line), the loss, and — when a reference
+    is given — the error against it relative to its peak.
 
     `reference` is an `lrc.Schedule` (or `Solution`) on the same grid; `extra` maps labels to more
     schedules or solutions to draw (e.g. baselines). Returns the matplotlib figure.

@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 import lrcontrol as lrc  # noqa: E402
 from lrcontrol.analysis import closed_loop_deviation, convergence_order  # noqa: E402
-from lrcontrol.plotting import plot_solution  # noqa: E402
+from lrcontrol.plotting import plot_schedules, plot_solution  # noqa: E402
 
 
 def problem(effort_cost=0.5, input_variance=1.0, distance=1.0, horizon=2.0, steps=2000):
@@ -106,16 +106,12 @@ def main():
     print(f"sweeps: μ(0) falls with effort cost {np.round(by_beta[:, 0], 3)}; rises with difficulty "
           f"{np.round(by_dist[:, 0], 3)} -> paper's finding {'holds' if monotone else 'FAILS'}")
     t = np.asarray(problem(steps=sweep_steps).grid())
-    mid = 0.5 * (t[1:] + t[:-1])
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
-    for b, v in zip(betas, by_beta):
-        axes[0].plot(mid, v, label=f"β = {b:g}")
-    for d, v in zip(dists, by_dist):
-        axes[1].plot(mid, v, label=f"d = {d:g}")
-    axes[0].set(xlabel="t", ylabel="μ*(t)", title="lower effort cost → higher rates (d = 1)", yscale="log")
-    axes[1].set(xlabel="t", ylabel="μ*(t)", title="harder task → higher rates (β = 0.5)")
-    for ax in axes:
-        ax.legend(fontsize=8)
+    plot_schedules(t, {f"β = {b:g}": v for b, v in zip(betas, by_beta)}, ax=axes[0], ylabel="μ*(t)",
+                   title="lower effort cost → higher rates (d = 1)")
+    plot_schedules(t, {f"d = {d:g}": v for d, v in zip(dists, by_dist)}, ax=axes[1], ylabel="μ*(t)",
+                   title="harder task → higher rates (β = 0.5)")
+    axes[0].set_yscale("log")
     fig.savefig(out / "perceptron_sweeps.png", dpi=120)
     plt.close(fig)
 
