@@ -61,7 +61,7 @@ def run_case(beta, c, d, T, steps, repeats):
     assert sol.diagnostics.converged, sol.diagnostics.message
     u_ours = np.asarray(sol.schedule.values)
     # Same target for the peers: scipy's pgtol is the Euclidean projected gradient, = function-space × h.
-    pgtol = float(sol.diagnostics.initial_grad_norm) * lrc.solvers.Direct().rtol * h
+    pgtol = float(sol.diagnostics.initial_residual) * lrc.solvers.Direct().rtol * h
     x0 = np.asarray(jax.jit(lrc._solve.initial_guess)(problem))[:, 0]
     opts = {"ftol": 0.0, "gtol": pgtol, "maxiter": 100000, "maxcor": 10}
 

@@ -9,17 +9,23 @@ import numpy as np
 from jaxtyping import Array, Float, PyTree
 
 from ._schedule import Schedule
-from .solvers._lbfgsb import MESSAGES
+from .solvers._results import MESSAGES
 
 
 class Diagnostics(eqx.Module):
-    """How a solve went. `result` 0 means converged; `message` says why it stopped either way."""
+    """How a solve went. `result` 0 means converged; `message` says why it stopped either way.
+
+    `residual` is the solver's own convergence measure, named by `residual_name` (the projected gradient for
+    Direct, the shooting residual for Shooting, ...); `extras` holds further scalar diagnostics by name.
+    """
 
     result: Array
     iterations: Array
     evaluations: Array
-    grad_norm: Array
-    initial_grad_norm: Array
+    residual: Array
+    initial_residual: Array
+    residual_name: str = eqx.field(static=True, default="projected_grad_norm")
+    extras: dict = eqx.field(default_factory=dict)
     compile_time: float = math.nan
     run_time: float = math.nan
 
@@ -33,24 +39,26 @@ class Diagnostics(eqx.Module):
 
     def to_dict(self) -> dict:
         total = self.compile_time + self.run_time
-        return {"converged": self.converged, "message": self.message, "result": int(self.result),
-                "iterations": int(self.iterations), "evaluations": int(self.evaluations),
-                "projected_grad_norm": float(self.grad_norm),
-                "initial_projected_grad_norm": float(self.initial_grad_norm),
-                "compile_time_s": _num(self.compile_time), "run_time_s": _num(self.run_time),
-                "wall_time_s": _num(total)}
+        out = {"converged": self.converged, "message": self.message, "result": int(self.result),
+               "iterations": int(self.iterations), "evaluations": int(self.evaluations),
+               self.residual_name: _num(self.residual), f"initial_{self.residual_name}": _num(self.initial_residual)}
+        out.update({k: _scalar(v) for k, v in self.extras.items()})
+        out.update({"compile_time_s": _num(self.compile_time), "run_time_s": _num(self.run_time),
+                    "wall_time_s": _num(total)})
+        return out
 
 
 def no_iterations() -> Diagnostics:
     """Diagnostics for an evaluation or a simulated policy: nothing was optimised."""
     z = jnp.array(0)
-    return Diagnostics(z, z, jnp.array(1), jnp.array(jnp.nan), jnp.array(jnp.nan))
+    return Diagnostics(z, z, jnp.array(1), jnp.array(jnp.nan), jnp.array(jnp.nan), "none")
 
 
 class Solution(eqx.Module):
     """A schedule on a problem's grid, with its objective, loss trajectory and diagnostics.
 
     `controls` has one row per control block and one column per control (`problem.control_names`).
+    `costates` (Shooting only) are the costates at the grid nodes, the state flattened to one axis.
     """
 
     problem: eqx.Module
@@ -60,6 +68,7 @@ class Solution(eqx.Module):
     loss: Float[Array, " steps+1"]
     final_state: PyTree[Array]
     diagnostics: Diagnostics
+    costates: Float[Array, "steps+1 n"] | None = None
 
     @property
     def t(self) -> Array:
@@ -99,6 +108,13 @@ class Solution(eqx.Module):
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(**kwargs), indent=1, allow_nan=False, default=_num)
+
+
+def _scalar(x):
+    x = np.asarray(x)
+    if x.dtype.kind in "iub":
+        return int(x)
+    return _num(x)
 
 
 def _num(x):

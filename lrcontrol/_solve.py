@@ -76,12 +76,19 @@ def _free_mask(problem, u, g):
 def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0, with_report: bool) -> Solution:
     # u0 = None: start from `initial_guess`, inside the same compiled call.
     u0 = jax.lax.stop_gradient(initial_guess(problem) if u0 is None else u0)
-    u, (info, _, _) = optx.internal.implicit_jvp(
-        _primal, _rewrite, (problem, solver, u0, with_report),
-        frozenset({lx.positive_semidefinite_tag, lx.symmetric_tag}), lx.CG(rtol=1e-10, atol=1e-14))
+    if solver.implicit:
+        u, (info, _, _) = optx.internal.implicit_jvp(
+            _primal, _rewrite, (problem, solver, u0, with_report),
+            frozenset({lx.positive_semidefinite_tag, lx.symmetric_tag}), lx.CG(rtol=1e-10, atol=1e-14))
+    else:
+        # Shooting and HJB solve the continuous optimality conditions, not the discrete KKT system, so the
+        # implicit-function derivative of the discrete problem does not apply: no gradients through them.
+        u, info = solver.run(problem, u0, report if with_report else None)
+        u = jax.lax.stop_gradient(u)
     objective, final_state, losses = problem.trajectory(u)
-    diag = Diagnostics(info.result, info.iterations, info.evaluations, info.grad_norm, info.initial_grad_norm)
-    return Solution(problem, solver.name, u, objective, losses, final_state, diag)
+    diag = Diagnostics(info.result, info.iterations, info.evaluations, info.residual, info.initial_residual,
+                       solver.residual_name, dict(info.extras))
+    return Solution(problem, solver.name, u, objective, losses, final_state, diag, info.costates)
 
 
 _solve_jit = eqx.filter_jit(_solve_core)
@@ -115,11 +122,12 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
 
     **Arguments:**
 
-    - `solver`: `lrc.solvers.Direct()` (default).
+    - `solver`: `lrc.solvers.Direct()` (default), `lrc.solvers.Shooting()` or `lrc.solvers.HJB()`.
     - `u0`: initial controls, shape (blocks, controls); default the best constant learning rate.
     - `progress`: show a progress line on stderr for solves longer than 2 s (default: on, unless traced).
 
-    Composes with `jax.jit`, `jax.vmap` and `jax.grad`: derivatives of the solution with respect to problem
+    Composes with `jax.jit`, `jax.vmap` and `jax.grad` (for Direct; Shooting and HJB answers are not
+    differentiated): derivatives of the solution with respect to problem
     parameters use the implicit function theorem on the stationarity conditions of the discretised problem
     (so d objective*/d parameter obeys the envelope theorem). Under such a transformation no timings are taken.
     A solve that does not converge says so in `solution.diagnostics`; it is never reported as converged.
@@ -129,6 +137,7 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
         raise InputError(f"problem must be an lrc.ControlProblem, got {type(problem).__name__}.")
     if not isinstance(solver, AbstractSolver):
         raise InputError(f"solver must be an lrcontrol solver (lrc.solvers.*), got {type(solver).__name__}.")
+    solver.check(problem)
     if u0 is not None:
         u0 = _check_u0(problem, u0)
     if _is_traced((problem, u0)):

@@ -6,6 +6,7 @@ rendered in memory first and then moved into place, so a failed command leaves n
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -34,6 +35,10 @@ def _write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
     return [out / name for name in files]
 
 
+def _finite(x):
+    return x if math.isfinite(x) else None
+
+
 def _analytic(problem, solution):
     """(analytic dict, comparison dict, reference schedule) or Nones where no closed form applies."""
     import lrcontrol as lrc
@@ -59,6 +64,8 @@ def _summary(solution, comparison) -> str:
     lines = [f"{p.system.name} · {p.objective.kind} · {solution.solver} · {p.steps} steps, {p.blocks} blocks",
              f"{d.message} ({int(d.iterations)} iterations, compile {d.compile_time:.2f} s, "
              f"run {d.run_time:.3f} s)",
+             f"{d.residual_name} {float(d.residual):.1e}"
+             + "".join(f", {k} {float(v):.1e}" for k, v in d.extras.items() if k == "hamiltonian_drift"),
              f"objective {float(solution.objective):.10g}"
              + (f"  (reward {float(solution.reward):.10g})" if p.objective.maximised_by_paper else "")]
     if comparison:
@@ -84,17 +91,24 @@ def cmd_list(args) -> int:
         for cf in e.closed_forms:
             print(f"      closed form: {cf}")
     print("objectives: effort (∫e^{-ρt}[L + βμ²]dt), final_loss")
-    print("solvers: direct (projected L-BFGS through the unrolled dynamics)")
+    print("solvers:")
+    for name, doc in SOLVERS.items():
+        print(f"  {name}: {doc}")
     return 0
+
+
+SOLVERS = {"direct": "projected L-BFGS through the unrolled dynamics (any system)",
+           "shooting": "Pontryagin: multiple shooting with Newton on the costates (continuous-time systems)",
+           "hjb": "dynamic programming on a state grid (states of at most 3 numbers, one control)"}
 
 
 def _solver(name: str):
     import lrcontrol as lrc
 
-    if name != "direct":
-        raise lrc.InputError(f"solver must be one of: direct (shooting and hjb are not implemented yet), "
-                             f"got '{name}'.")
-    return lrc.solvers.Direct()
+    make = {"direct": lrc.solvers.Direct, "shooting": lrc.solvers.Shooting, "hjb": lrc.solvers.HJB}
+    if name not in make:
+        raise lrc.InputError(f"solver must be one of: {', '.join(make)}; got '{name}'.")
+    return make[name]()
 
 
 def cmd_solve(args) -> int:
@@ -122,14 +136,29 @@ def cmd_solve(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    import jax.numpy as jnp
+
     import lrcontrol as lrc
     from lrcontrol import _registry, schedules
     from lrcontrol.plotting import figure_png, plot_solution
 
     problem, params = _registry.build_problem(args.system, args.set)
-    rows, curves = [], {}
+    rows = []
     solution = lrc.solve(problem, lrc.solvers.Direct(), progress=not args.quiet)
     rows.append(("direct (numeric optimum)", float(solution.objective), solution.diagnostics.message))
+    curves = {}
+    for name in ("shooting", "hjb"):
+        other = _solver(name)
+        try:
+            other.check(problem)
+        except lrc.InputError as why:
+            rows.append((name, math.nan, f"does not apply: {why}"))
+            continue
+        sol = lrc.solve(problem, other, progress=not args.quiet)
+        diff = float(jnp.max(jnp.abs(sol.controls - solution.controls)) / jnp.max(jnp.abs(solution.controls)))
+        rows.append((name, float(sol.objective), f"{sol.diagnostics.message.split(':')[0]}; max schedule "
+                     f"difference to direct {diff:.1e} of peak"))
+        curves[name] = sol
     analytic, comparison, ref = _analytic(problem, solution)
     if ref is not None:
         rows.append(("closed form (sampled on the grid)", comparison["reference_objective"],
@@ -142,12 +171,14 @@ def cmd_compare(args) -> int:
     best = float(solution.objective)
     lines = [f"{'method':36s} {'objective':>16s} {'gap to numeric':>15s}  note"]
     for name, obj, note in rows:
-        lines.append(f"{name:36s} {obj:16.10g} {obj - best:15.3e}  {note}")
+        lines.append(f"{name:36s} {obj:16.10g} {obj - best:15.3e}  {note}" if math.isfinite(obj) else
+                     f"{name:36s} {'-':>16s} {'-':>15s}  {note}")
     table = "\n".join(lines)
     print(table)
     if args.out:
         data = {"system": args.system, "params": params,
-                "rows": [{"method": n, "objective": o, "gap": o - best, "note": note} for n, o, note in rows]}
+                "rows": [{"method": n, "objective": _finite(o), "gap": _finite(o - best), "note": note}
+                         for n, o, note in rows]}
         fig = plot_solution(solution, ref, extra=curves, title=f"{args.system}: optimum vs tuned baselines")
         written = _write_all(Path(args.out), {"compare.json": json.dumps(data, indent=1), "compare.txt": table + "\n",
                                               "compare.png": figure_png(fig)})

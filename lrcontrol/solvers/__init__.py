@@ -1,7 +1,12 @@
-"""Solvers: direct (gradient through the unrolled dynamics). Shooting and HJB are planned (issue 3)."""
+"""Solvers of three independent kinds: direct (gradient through the unrolled dynamics), indirect (Pontryagin
+shooting and the forward–backward sweep) and dynamic programming (HJB on a state grid)."""
 
 from ._base import AbstractSolver as AbstractSolver
-from ._lbfgsb import MESSAGES as MESSAGES
+from ._base import Info as Info
+from ._results import MESSAGES as MESSAGES
 from .direct import Direct as Direct
+from .hjb import HJB as HJB
+from .hjb import ValueFunction as ValueFunction
+from .shooting import Shooting as Shooting
 
-__all__ = ["AbstractSolver", "Direct", "MESSAGES"]
+__all__ = ["AbstractSolver", "Direct", "HJB", "Info", "MESSAGES", "Shooting", "ValueFunction"]

@@ -1,21 +1,50 @@
 """What a solver is: a pure, traceable map from a problem and an initial guess to optimal controls."""
 
 import abc
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import equinox as eqx
+from jaxtyping import Array
+
+
+class Info(NamedTuple):
+    """What a solver reports besides the controls.
+
+    - `result`: 0 = converged, else a code of `lrcontrol.solvers.MESSAGES` saying why it stopped.
+    - `iterations`, `evaluations`: outer iterations and objective (or trajectory) evaluations.
+    - `residual`, `initial_residual`: the solver's own convergence measure (named by its `residual_name`:
+      the projected gradient for Direct, the boundary residual or control change for Shooting) at the answer
+      and at the start.
+    - `grad`: ∇J at the answer where the solver has it (Direct uses it to find active bounds), else None.
+    - `costates`: costates at the grid nodes, flattened to (steps+1, state size), where the solver has them.
+    - `extras`: further scalar diagnostics by name (e.g. the Hamiltonian drift, HJB's grid).
+    """
+
+    result: Array
+    iterations: Array
+    evaluations: Array
+    residual: Array
+    initial_residual: Array
+    grad: Array | None = None
+    costates: Array | None = None
+    extras: dict[str, Any] = {}
 
 
 class AbstractSolver(eqx.Module):
-    """A solver returns (controls, info) from `run(problem, u0, report)`; it knows nothing of any system.
+    """A solver returns (controls, `Info`) from `run(problem, u0, report)`; it knows nothing of any system.
 
-    `info` carries `result` (0 = converged; see `lrcontrol.solvers.MESSAGES`), `iterations`,
-    `evaluations`, `grad_norm` (stationarity measure at the answer), `initial_grad_norm` and `grad` (the
-    objective's gradient at the answer, used to find the active bounds for implicit differentiation).
+    Class attributes: `name` (the CLI's name), `residual_name` (what `Info.residual` measures) and `implicit`
+    (True when the answer is a stationary point of `problem.cost`, so `solve` may differentiate it by the
+    implicit function theorem on the discrete KKT conditions).
     """
 
     name: ClassVar[str]
+    residual_name: ClassVar[str]
+    implicit: ClassVar[bool] = False
 
     @abc.abstractmethod
-    def run(self, problem, u0, report=None):
+    def run(self, problem, u0, report=None) -> tuple[Array, Info]:
         """Solve `problem` from the initial guess `u0` (shape (blocks, controls))."""
+
+    def check(self, problem) -> None:
+        """Raise `InputError` (one sentence) when this solver does not apply to `problem`."""

@@ -17,26 +17,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-SUCCESS, MAX_STEPS, LINE_SEARCH_FAILED, NONFINITE, STALLED = 0, 1, 2, 3, 4
-STALL_ITERATIONS = 20
-MESSAGES = {
-    SUCCESS: "converged: projected gradient below tolerance",
-    MAX_STEPS: "not converged: reached max_steps",
-    LINE_SEARCH_FAILED: "not converged: line search found no decrease (objective flat to round-off, or a "
-                        "gradient inconsistent with the objective)",
-    NONFINITE: "not converged: objective or gradient is not finite",
-    STALLED: f"not converged: objective stalled at round-off (no decrease beyond 8 ulp in {STALL_ITERATIONS} "
-             "iterations) before the projected gradient reached the tolerance",
-}
-
-
-class Info(NamedTuple):
-    result: Array
-    iterations: Array
-    evaluations: Array
-    grad_norm: Array  # sup-norm of the projected function-space gradient at the returned point
-    initial_grad_norm: Array
-    grad: Array  # ∇f at the returned point (original variables)
+from ._base import Info
+from ._results import LINE_SEARCH_FAILED, MAX_STEPS, NONFINITE, STALL_ITERATIONS, STALLED, SUCCESS
 
 
 class _State(NamedTuple):

@@ -31,6 +31,11 @@ class AbstractSystem(eqx.Module):
         """Public parameters, by their unambiguous names (for JSON output)."""
         return {}
 
+    def state_domain(self) -> tuple[tuple[float, float], ...] | None:
+        """A box (lo, hi) per state coordinate (state flattened) that optimal trajectories stay in, for solvers
+        that grid the state space (HJB). None when the system does not know one."""
+        return None
+
 
 class AbstractContinuousSystem(AbstractSystem):
     """Gradient-flow systems: dx/dt = f(t, x, u), with `horizon` a time T."""

@@ -68,6 +68,10 @@ class LinearPerceptron(AbstractContinuousSystem):
     def params(self):
         return {"input_variance": float(self.input_variance), "distance": float(self.distance)}
 
+    def state_domain(self):
+        """e only falls under μ ≥ 0, from d towards 0."""
+        return ((jnp.zeros_like(self.distance), self.distance),)
+
     # --- closed forms (effort objective) ---------------------------------------------------------------
 
     def steepness(self, effort_cost, horizon) -> Scalar:
