@@ -135,6 +135,29 @@ class LinearPerceptron(AbstractContinuousSystem):
                               (jnp.asarray(final_loss), beta))
 
 
+    def optimal_feedback(self, problem):
+        """The optimal feedback law μ*(t, e) of the undiscounted effort problem, as an `lrc.FeedbackPolicy`.
+
+        By Bellman's principle the best control from state e at time t is the open-loop optimum of the
+        remaining problem (distance e, horizon τ = T − t) at its start: μ*(t, e) = θ tan(cθτ), with z = cθτ the
+        root of z = K cos z, K = c^{3/2}τe/√(2β). This is the policy HJB approximates on its grid. It differs
+        from the closed-loop law √((L(e) − L(T))/β) off the optimal trajectory, where that law's fixed L(T)
+        is the wrong forecast.
+        """
+        from .._solve import FeedbackPolicy
+
+        beta = _undiscounted_effort_cost(problem)
+
+        def fn(t, e, params):
+            beta, horizon = params
+            c = self.input_variance
+            tau = jnp.maximum(horizon - t, 1e-300)
+            z = _solve_z_eq_k_cos_z(c**1.5 * tau * e / jnp.sqrt(2 * beta))
+            return ((z / (c * tau)) * jnp.tan(z))[None]
+
+        return FeedbackPolicy(fn, (beta, problem.horizon))
+
+
 def _undiscounted_effort_cost(problem):
     from ..objectives import Effort
 
