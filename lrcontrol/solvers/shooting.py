@@ -28,8 +28,10 @@ class Shooting(AbstractSolver):
       horizons. Newton starts from the costates of the initial-guess controls (one backward pass).
     - `method="sweep"`: the damped forward–backward sweep for large states. Repeat: integrate the state
       forward under the current controls, the costate backward, and move the controls a fraction α towards
-      the pointwise minimiser of H at each cell's midpoint; α halves when the objective would rise and grows
-      back by 1.25× when it falls. Cost per iteration: two passes, no Jacobians.
+      the pointwise minimiser of H at each cell's midpoint; α halves (down to 1/128, below which every damped
+      step is taken) when the step would raise the relative control change, the fixed-point residual, and
+      grows back by 1.25× when it does not. Cost per iteration: two passes, no Jacobians. Measured on the
+      perceptron: 16 iterations at K = 2, 29 at K = 10, 36–59 at K = 33.9 (250–4000 steps).
 
     The returned schedule is u* at each cell's midpoint (with Newton) or the sweep's fixed point, whose
     objective is then evaluated exactly like any other schedule (`problem.cost`). It converges to the
@@ -104,7 +106,7 @@ class Shooting(AbstractSolver):
     # --- Newton shooting ---------------------------------------------------------------------------------
 
     def _newton(self, ham, problem, u0, t0s, dts):
-        n, n_cells, segs, s = ham.size, t0s.shape[0], self.segments, self.substeps
+        n_cells, segs, s = t0s.shape[0], self.segments, self.substeps
         rtol = 1e-9 if self.rtol is None else self.rtol
         max_steps = 50 if self.max_steps is None else self.max_steps
         # Segment j covers cells bounds[j]:bounds[j+1]; all are padded to one length with dt = 0 cells.
@@ -181,31 +183,37 @@ class Shooting(AbstractSolver):
             return u_new, change
 
         def cond(c):
-            u, f, alpha, it, change, change0 = c
-            return (change > rtol) & (it < max_steps) & jnp.isfinite(f)
+            _, _, change, alpha, it = c
+            return (change > rtol) & (it < max_steps) & jnp.isfinite(change)
 
         def body(c):
-            u, f, alpha, it, _, change0 = c
-            u_new, change = target(u)
+            # Merit = the fixed-point residual itself: a damped step is kept only if it does not raise the
+            # control change. (The discrete objective would be the wrong merit: its minimiser differs from
+            # the sweep's fixed point by O(h²), which stalls the sweep near convergence on coarse grids.)
+            u, u_new, change, alpha, it = c
             trial = u + alpha * (u_new - u)
-            f_trial = problem.cost(trial)
-            better = f_trial <= f + 8 * jnp.finfo(f.dtype).eps * jnp.abs(f)
-            u, f = jnp.where(better, trial, u), jnp.where(better, f_trial, f)
-            alpha = jnp.where(better, jnp.minimum(1.0, 1.25 * alpha), 0.5 * alpha)
+            trial_new, trial_change = target(trial)
+            better = trial_change <= change
+            ok = better | (alpha <= 1.0 / 64)  # at α ≤ 1/64 every step is taken: plain damped iteration
+            u, u_new, change = (jnp.where(ok, trial, u), jnp.where(ok, trial_new, u_new),
+                                jnp.where(ok, trial_change, change))
+            alpha = jnp.where(better, jnp.minimum(1.0, 1.25 * alpha), jnp.maximum(0.5 * alpha, 1.0 / 128))
             if report is not None:
-                jax.lax.cond(it % 10 == 0, lambda: jax.debug.callback(report, it, f, change, rtol), lambda: None)
-            return u, f, alpha, it + 1, change, change0
+                jax.lax.cond(it % 10 == 0, lambda: jax.debug.callback(report, it, problem.cost(u), change, rtol),
+                             lambda: None)
+            return u, u_new, change, alpha, it + 1
 
         u_start = jnp.broadcast_to(u0, (t0s.shape[0], u0.shape[1]))
-        _, change0 = target(u_start)
-        init = (u_start, problem.cost(u_start), jnp.asarray(self.damping, u0.dtype), jnp.array(0), change0, change0)
-        u, f, _, it, change, _ = jax.lax.while_loop(cond, body, init)
+        u_new, change0 = target(u_start)
+        init = (u_start, u_new, change0, jnp.asarray(self.damping, u0.dtype), jnp.array(0))
+        u, _, change, _, it = jax.lax.while_loop(cond, body, init)
         z_nodes = forward_states(ham, u, t0s, dts, s)
         lams, lam_T = backward_costates(ham, z_nodes, u, t0s, dts, s)
         # Nodes on the RK4 grid of the backward pass: every other fine state node.
         lam_nodes = jnp.concatenate([lams.reshape(-1, ham.size), lam_T[None]])
         nodes = (z_nodes[::2], lam_nodes)
-        result = jnp.where(change <= rtol, R.SUCCESS, jnp.where(jnp.isfinite(f), R.SWEEP_MAX_STEPS, R.NONFINITE))
+        result = jnp.where(change <= rtol, R.SUCCESS, jnp.where(jnp.isfinite(change), R.SWEEP_MAX_STEPS,
+                                                                R.NONFINITE))
         return u, nodes, change, change0, result, it
 
 
