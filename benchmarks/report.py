@@ -40,6 +40,27 @@ def benchmark_table() -> str:
                         f"{p['max_rel_error']:.1e} | {q['run_s'] * 1e3:.1f} ms | "
                         f"{r['speedup_vs_scipy_numpy']:.1f}× / {r['speedup_vs_scipy_jax']:.1f}× |")
         parts.append("\n".join(rows))
+    path = ROOT / "benchmarks" / "results" / "perceptron_solvers.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        m = data["machine"]
+        rows = [f"Accuracy against time, three kinds of solver on the perceptron, with scipy's `solve_bvp` (collocation "
+                f"on the same canonical equations) as the indirect method's peer (`benchmarks/perceptron_solvers.py`). "
+                f"Error: max |u − closed form| / peak at the cell midpoints. Machine: {m['cpu']}, {m['cores']} cores, "
+                f"jax {m['jax']} ({m['jax_backend']}); {data['date']}.",
+                "",
+                "| case | solver | steps | grid / tol | converged | iters | max err/peak | compile | run |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in data["rows"]:
+            extra = (f"{r['points']} states" if "points" in r else f"tol {r['tol']:.0e}, {r['nodes']} nodes"
+                     if "tol" in r else "")
+            # A case whose shapes were already compiled in the same run reuses the executable.
+            compile_s = "—" if "compile_s" not in r else (
+                f"{r['compile_s']:.1f} s" if r["compile_s"] >= 0.01 else "(cached)")
+            iters = r.get("iterations", "—")
+            rows.append(f"| {r['case']} | {r['solver']} | {r['steps']} | {extra} | {r['converged']} | {iters} | "
+                        f"{r['max_rel_error']:.1e} | {compile_s} | {r['run_s'] * 1e3:.1f} ms |")
+        parts.append("\n".join(rows))
     return "\n\n".join(parts) or "_no results yet_"
 
 
