@@ -6,17 +6,21 @@ from dataclasses import dataclass
 from ._errors import InputError, check_int, check_real
 from ._problem import ControlProblem
 from .objectives import Effort
-from .systems import LinearPerceptron
+from .systems import LinearPerceptron, TeacherStudent
 
 
 @dataclass(frozen=True)
 class Param:
+    """One --set parameter. `kind` float (range lo, lo_open), int (whole number >= lo, default lo 1), bool
+    (true/false) or str (one of `choices`). A default of None means "derived from the others" (stated in doc)."""
+
     name: str
-    default: float | int
+    default: float | int | bool | str | None
     doc: str
     kind: type = float
     lo: float | None = None  # allowed range, checked here so the message can state it
     lo_open: bool = False
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,14 @@ def _perceptron(p: dict) -> ControlProblem:
     return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
 
 
+def _teacher_student(p: dict) -> ControlProblem:
+    system = TeacherStudent(inputs=p["inputs"], hidden=p["hidden"], teacher_hidden=p["teacher_hidden"],
+                            init_scale=p["init_scale"], seed=p["seed"], activation=p["activation"],
+                            train_readout=p["train_readout"])
+    objective = Effort(effort_cost=p["effort_cost"], discount=p["discount"])
+    return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
+
+
 SYSTEMS: dict[str, SystemEntry] = {
     "perceptron": SystemEntry(
         name="perceptron",
@@ -51,6 +63,26 @@ SYSTEMS: dict[str, SystemEntry] = {
                 Param("discount", 0.0, "discount rate ρ >= 0", lo=0.0)),
         build=_perceptron,
         closed_forms=("open-loop μ*(t) = θ tan(cθ(T−t)) [ρ = 0]", "closed-loop μ = √((L(t) − L(T))/β) [ρ = 0]"),
+        solvers=("direct", "shooting", "hjb"),
+    ),
+    "teacher_student": SystemEntry(
+        name="teacher_student",
+        summary="two-layer erf soft-committee teacher–student, exact population loss (Saad & Solla 1995), "
+                "gradient flow, effort cost",
+        params=(Param("effort_cost", 0.5, "effort cost β > 0 in ∫[L + βμ²]dt", lo=0.0, lo_open=True),
+                Param("horizon", 4.0, "time horizon T > 0", lo=0.0, lo_open=True),
+                Param("steps", 800, "grid intervals (RK4 cells), a whole number >= 1", int),
+                Param("discount", 0.0, "discount rate ρ >= 0", lo=0.0),
+                Param("inputs", 10, "input dimension N >= 1", int),
+                Param("hidden", 2, "student hidden units >= 1", int),
+                Param("teacher_hidden", None, "teacher hidden units >= 1 (default: = hidden)", int),
+                Param("init_scale", 0.1, "std > 0 of the student's initial first-layer weights", lo=0.0,
+                      lo_open=True),
+                Param("seed", 0, "random seed >= 0 for teacher and initial student weights", int, lo=0),
+                Param("activation", "erf", "hidden-unit activation: erf", str, choices=("erf",)),
+                Param("train_readout", True, "whether the second layer v is trained (true/false)", bool)),
+        build=_teacher_student,
+        closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),
     ),
 }
 
@@ -72,8 +104,18 @@ def parse_settings(entry: SystemEntry, settings: list[str]) -> dict:
         if key not in spec:
             raise InputError(f"unknown parameter '{key}' for system '{entry.name}'; allowed: "
                              f"{', '.join(spec)}.")
-        if spec[key].kind is int:
-            params[key] = check_int(key, raw, lo=1)
+        kind = spec[key].kind
+        if kind is int:
+            params[key] = check_int(key, raw, lo=1 if spec[key].lo is None else int(spec[key].lo))
+        elif kind is bool:
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise InputError(f"{key} must be true or false, got '{raw}'.")
+            params[key] = raw.lower() in ("true", "1")
+        elif kind is str:
+            if raw not in spec[key].choices:
+                allowed = " or ".join(f"'{c}'" for c in spec[key].choices)
+                raise InputError(f"{key} must be {allowed}, got '{raw}'.")
+            params[key] = raw
         else:
             try:
                 value = float(raw)

@@ -62,7 +62,7 @@ def test_compare_table(tmp_path, capsys):
     (["solve", "perceptron", "--set", "steps=0"], "steps must be a whole number >= 1, got '0'."),
     (["solve", "perceptron", "--set", "discount=-1"], "discount must be a finite number >= 0, got -1."),
     (["solve", "perceptron", "--set", "bogus=1"], "unknown parameter 'bogus' for system 'perceptron'"),
-    (["solve", "nosuch"], "unknown system 'nosuch'; available: perceptron."),
+    (["solve", "nosuch"], "unknown system 'nosuch'; available: perceptron, teacher_student."),
     (["solve", "perceptron", "--solver", "hjb"], "solver must be one of: direct"),
     (["evaluate", "perceptron", "--schedule", "missing.csv"], "schedule file 'missing.csv' cannot be read"),
 ])

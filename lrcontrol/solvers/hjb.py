@@ -92,14 +92,17 @@ class HJB(AbstractSolver):
         if problem.blocks != problem.steps:
             raise InputError(f"solver hjb solves for one control per grid cell; blocks must equal steps "
                              f"({problem.steps}), got {problem.blocks}.")
-        domain = [tuple(float(b) for b in pair) for pair in self._domain(problem, n)]
-        if len(domain) != n or any(not (np.isfinite(lo) and np.isfinite(hi) and lo < hi) for lo, hi in domain):
-            raise InputError(f"domain must give a finite (lo, hi) with lo < hi for each of the {n} state "
-                             f"coordinates, got {domain!r}.")
         stored = (problem.steps + 1) * self.points**n
         if stored > _MAX_STORED:
             raise InputError(f"points must keep (steps + 1) × points^{n} ≤ {_MAX_STORED:.0e} stored values; "
                              f"{problem.steps + 1} × {self.points}^{n} = {stored:.2e}: use fewer points or steps.")
+        domain = self._domain(problem, n)
+        if any(isinstance(b, jax.core.Tracer) for pair in domain for b in pair):
+            return  # traced (under jit/vmap): the values are checked when called concretely
+        domain = [tuple(float(b) for b in pair) for pair in domain]
+        if len(domain) != n or any(not (np.isfinite(lo) and np.isfinite(hi) and lo < hi) for lo, hi in domain):
+            raise InputError(f"domain must give a finite (lo, hi) with lo < hi for each of the {n} state "
+                             f"coordinates, got {domain!r}.")
 
     def _domain(self, problem, n):
         domain = self.domain if self.domain is not None else problem.system.state_domain()
@@ -117,7 +120,7 @@ class HJB(AbstractSolver):
             from .._solve import initial_guess
 
             u0 = initial_guess(problem)
-        return self._solve_grid(problem, self.points, u0)[0]
+        return _solve_grid_jit(self, problem, self.points, u0)[0]
 
     def run(self, problem, u0, report=None):
         fine, u, capped = self._solve_grid(problem, self.points, u0)
@@ -165,6 +168,13 @@ class HJB(AbstractSolver):
 
         vf, u, capped, _ = jax.lax.while_loop(cond, body, (vf, u, capped, jnp.array(0)))
         return vf, u, capped
+
+
+def _solve_grid(solver, problem, points, u0):
+    return solver._solve_grid(problem, points, u0)
+
+
+_solve_grid_jit = eqx.filter_jit(_solve_grid)
 
 
 class ValueFunction(eqx.Module):
@@ -259,6 +269,7 @@ class ValueFunction(eqx.Module):
 
         return FeedbackPolicy(fn, self)
 
+    @eqx.filter_jit
     def policy_table(self):
         """u_k at every grid state for every cell: shape (N, *points)."""
         p = self.problem

@@ -1,0 +1,152 @@
+"""Two-layer soft-committee teacher–student network with erf units, exact population loss, gradient flow.
+
+Saad & Solla, "On-line learning in soft committee machines", Phys. Rev. E 52, 4225 (1995); used as the nonlinear
+test bed of Njaradi, Carrasco-Davis, Latham & Saxe (arXiv 2601.07830), THEORY.md §1 "Teacher–student".
+
+Inputs x ~ N(0, I_N). Student ŷ = Σ_i v_i g(λ_i), teacher y = Σ_n v*_n g(ρ_n), with g(x) = erf(x/√2) and
+preactivations λ_i = w_i·x/√N, ρ_n = w*_n·x/√N (w_i, w*_n the rows of W, W*). The preactivations are jointly
+Gaussian with covariances given by the order parameters
+
+    Q = WWᵀ/N,   R = WW*ᵀ/N,   T = W*W*ᵀ/N,
+
+and for centred Gaussians a, b: E[g(a)g(b)] = (2/π) arcsin(C_ab / √((1 + C_aa)(1 + C_bb))) =: I(C_ab; C_aa, C_bb).
+So the population loss L = ½E(ŷ − y)² is exact (no sampling):
+
+    L = ½[ Σ_ij v_i v_j I(Q_ij; Q_ii, Q_jj) − 2 Σ_in v_i v*_n I(R_in; Q_ii, T_nn)
+           + Σ_nm v*_n v*_m I(T_nm; T_nn, T_mm) ].
+
+The arcsin arguments stay strictly inside (−1, 1) (Cauchy–Schwarz, and Q_ii/(1 + Q_ii) < 1), so L is smooth
+(analytic) in (W, v) everywhere: jax.grad of it can itself be differentiated, as the solvers need.
+
+Dynamics: plain gradient flow of the state {"W", "v"} with learning rate μ = controls[0], ẇ = −μ∇L (no
+preconditioning). Time scales: with this normalisation ∂L/∂W is O(1/N) per entry while ∂L/∂v is O(1), so the
+readout moves on times of order 1/μ and the first layer (Q, R) on times of order N/μ. No exact flow: the problem
+integrates with RK4.
+"""
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import jax.tree_util as jtu
+from jaxtyping import Array, PyTree, Scalar
+
+from .._errors import InputError, check_int, check_real
+from ._base import AbstractContinuousSystem
+
+ACTIVATIONS = ("erf",)
+
+
+def erf_correlation(c: Array, a: Array, b: Array) -> Array:
+    """E[g(u)g(w)] for g(x) = erf(x/√2) and centred Gaussians with Var u = a, Var w = b, Cov(u, w) = c."""
+    return (2 / jnp.pi) * jnp.arcsin(c / jnp.sqrt((1 + a) * (1 + b)))
+
+
+class TeacherStudent(AbstractContinuousSystem):
+    """Gradient flow of an erf soft-committee student learning an erf soft-committee teacher (Saad & Solla 1995).
+
+    State: `{"W": (hidden, inputs) first-layer weights, "v": (hidden,) readout}`. L and ∇L are exact functions
+    of the order parameters Q, R, T (module docstring); ẇ = −μ∇L with μ = controls[0].
+
+    **Arguments:**
+
+    - `inputs`: input dimension N ≥ 1.
+    - `hidden`: student hidden units K ≥ 1.
+    - `teacher_hidden`: teacher hidden units M ≥ 1 (default: `hidden`).
+    - `init_scale`: std σ₀ > 0 of the entries of the student's initial W (small σ₀: Q ≈ σ₀², R ≈ 0, an
+      unspecialised student that first learns towards the symmetric plateau, where all its units have nearly
+      the same overlaps R with the teacher).
+    - `seed`: whole number ≥ 0; W*, W₀ come from `jax.random.PRNGKey(seed)` at construction.
+    - `activation`: only "erf".
+    - `train_readout`: whether v is trained (default True); if False, v stays at v₀ (its vector field is 0).
+
+    Teacher: W* entries i.i.d. N(0, 1) (so T_nn ≈ 1), v* = 1. Student: W₀ entries i.i.d. σ₀·N(0, 1) and
+    v₀ = 1, i.e. the soft committee machine of Saad & Solla (with `train_readout=False` exactly their model).
+    """
+
+    name: ClassVar[str] = "teacher_student"
+
+    inputs: int = eqx.field(static=True)
+    hidden: int = eqx.field(static=True)
+    teacher_hidden: int = eqx.field(static=True)
+    seed: int = eqx.field(static=True)
+    activation: str = eqx.field(static=True)
+    train_readout: bool = eqx.field(static=True)
+    init_scale: Array
+    teacher_weights: Array  # W*, (teacher_hidden, inputs)
+    teacher_readout: Array  # v*, (teacher_hidden,)
+    initial_weights: Array  # W₀, (hidden, inputs)
+    initial_readout: Array  # v₀, (hidden,)
+
+    def __init__(self, inputs: int = 10, hidden: int = 2, teacher_hidden: int | None = None,
+                 init_scale=0.1, seed: int = 0, activation: str = "erf", train_readout: bool = True):
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise InputError(f"activation must be 'erf' (tanh on a fixed sample is planned), got {activation!r}.")
+        if not isinstance(train_readout, bool):
+            raise InputError(f"train_readout must be True or False, got {train_readout!r}.")
+        self.inputs = check_int("inputs", inputs, lo=1)
+        self.hidden = check_int("hidden", hidden, lo=1)
+        self.teacher_hidden = self.hidden if teacher_hidden is None else check_int("teacher_hidden",
+                                                                                   teacher_hidden, lo=1)
+        self.seed = check_int("seed", seed, lo=0)
+        check_real("init_scale", init_scale, lo=0.0, lo_open=True)
+        self.activation = activation
+        self.train_readout = train_readout
+        self.init_scale = jnp.asarray(init_scale, dtype=float)
+        k_teacher, k_student = jax.random.split(jax.random.PRNGKey(self.seed))
+        dtype = self.init_scale.dtype
+        self.teacher_weights = jax.random.normal(k_teacher, (self.teacher_hidden, self.inputs), dtype)
+        self.teacher_readout = jnp.ones(self.teacher_hidden, dtype)
+        self.initial_weights = self.init_scale * jax.random.normal(k_student, (self.hidden, self.inputs), dtype)
+        self.initial_readout = jnp.ones(self.hidden, dtype)
+
+    def initial_state(self) -> dict[str, Array]:
+        return {"W": self.initial_weights, "v": self.initial_readout}
+
+    def order_parameters(self, state: PyTree[Array]) -> dict[str, Array]:
+        """Q = WWᵀ/N, R = WW*ᵀ/N, T = W*W*ᵀ/N: the covariances of the preactivations λ, ρ."""
+        w, ws, n = state["W"], self.teacher_weights, self.inputs
+        return {"Q": w @ w.T / n, "R": w @ ws.T / n, "T": ws @ ws.T / n}
+
+    def loss(self, state: PyTree[Array]) -> Scalar:
+        """Exact population loss L = ½E(ŷ − y)² from the order parameters (Saad & Solla 1995).
+
+        Computed as ½ aᵀ I(C) a with C = UUᵀ/N the joint covariance [[Q, R], [Rᵀ, T]] of (λ, ρ), U = [W; W*]
+        and a = [v; −v*]: the three sums of the module docstring in one arcsin (one small graph to compile).
+        """
+        u = jnp.concatenate([state["W"], self.teacher_weights])
+        a = jnp.concatenate([state["v"], -self.teacher_readout])
+        c = u @ u.T / self.inputs
+        d = jnp.diag(c)
+        return 0.5 * a @ erf_correlation(c, d[:, None], d[None, :]) @ a
+
+    def gradient(self, state: PyTree[Array]) -> PyTree[Array]:
+        """∇L with respect to the trained parameters (the readout's entry is 0 when `train_readout=False`)."""
+        g = jax.grad(self.loss)(state)
+        if not self.train_readout:
+            g = {"W": g["W"], "v": jnp.zeros_like(g["v"])}
+        return g
+
+    def vector_field(self, t, state, controls):
+        return jtu.tree_map(lambda g: -controls[0] * g, self.gradient(state))
+
+    def gradient_norm_sq(self, state: PyTree[Array]) -> Scalar:
+        """‖∇L‖² over the trained parameters: along the undiscounted effort optimum μ̇* = −‖∇L‖²/(2β)."""
+        return sum(jnp.sum(g**2) for g in jtu.tree_leaves(self.gradient(state)))
+
+    # --- sampled forward passes (for Monte Carlo checks and sample-based variants) ---------------------
+
+    def student_output(self, state: PyTree[Array], x: Array) -> Array:
+        """ŷ(x) = Σ_i v_i erf(λ_i/√2), λ = Wx/√N, for a batch of inputs x."""
+        lam = x @ state["W"].T / jnp.sqrt(self.inputs)
+        return jax.scipy.special.erf(lam / jnp.sqrt(2.0)) @ state["v"]
+
+    def teacher_output(self, x: Array) -> Array:
+        """y(x) = Σ_n v*_n erf(ρ_n/√2), ρ = W*x/√N."""
+        return self.student_output({"W": self.teacher_weights, "v": self.teacher_readout}, x)
+
+    def params(self):
+        return {"inputs": self.inputs, "hidden": self.hidden, "teacher_hidden": self.teacher_hidden,
+                "init_scale": float(self.init_scale), "seed": self.seed, "activation": self.activation,
+                "train_readout": self.train_readout}
