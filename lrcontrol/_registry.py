@@ -83,6 +83,7 @@ SYSTEMS: dict[str, SystemEntry] = {
                 Param("train_readout", True, "whether the second layer v is trained (true/false)", bool)),
         build=_teacher_student,
         closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),
+        solvers=("direct", "shooting"),
     ),
 }
 

@@ -45,13 +45,26 @@ def test_discounted_solve_has_no_analytic_block(tmp_path):
     assert data["analytic"] is None and data["comparison"] is None and data["params"]["discount"] == 1.0
 
 
+@pytest.mark.parametrize("solver,residual", [("shooting", "shooting_residual"), ("hjb", "coarse_grid_change")])
+def test_solve_with_other_solvers(tmp_path, solver, residual):
+    out = tmp_path / solver
+    assert main(["solve", "perceptron", "--solver", solver, "--set", "steps=200", "--out", str(out), "--quiet"]) == 0
+    data = json.loads((out / "solution.json").read_text())
+    assert data["solver"] == solver and data["diagnostics"]["converged"] is True
+    assert residual in data["diagnostics"] and data["comparison"]["max_rel_error"] < 1e-3
+    if solver == "shooting":
+        assert data["diagnostics"]["hamiltonian_drift"] < 1e-8
+
+
 def test_compare_table(tmp_path, capsys):
     assert main(["compare", "perceptron", "--set", "steps=200", "--out", str(tmp_path), "--quiet"]) == 0
     text = capsys.readouterr().out
-    for name in ("direct", "closed form", "constant", "cosine", "wsd"):
+    for name in ("direct", "shooting", "hjb", "closed form", "constant", "cosine", "wsd"):
         assert name in text
     rows = json.loads((tmp_path / "compare.json").read_text())["rows"]
     assert min(r["gap"] for r in rows if "tuned" in r["method"]) > 0
+    # The other solvers land on the direct optimum: objective gaps at round-off / discretisation level.
+    assert max(abs(r["gap"]) for r in rows if r["method"] in ("shooting", "hjb")) < 1e-7
 
 
 @pytest.mark.parametrize("args, message", [
@@ -63,7 +76,9 @@ def test_compare_table(tmp_path, capsys):
     (["solve", "perceptron", "--set", "discount=-1"], "discount must be a finite number >= 0, got -1."),
     (["solve", "perceptron", "--set", "bogus=1"], "unknown parameter 'bogus' for system 'perceptron'"),
     (["solve", "nosuch"], "unknown system 'nosuch'; available: perceptron, teacher_student."),
-    (["solve", "perceptron", "--solver", "hjb"], "solver must be one of: direct"),
+    (["solve", "perceptron", "--solver", "bogus"], "solver must be one of: direct, shooting, hjb; got 'bogus'."),
+    (["solve", "teacher_student", "--solver", "hjb"], "solver hjb grids the state space, so it needs a state of at "
+                                                      "most 3 numbers; 'teacher_student' has 22"),
     (["evaluate", "perceptron", "--schedule", "missing.csv"], "schedule file 'missing.csv' cannot be read"),
 ])
 def test_bad_input_exits_2_with_one_sentence_and_writes_nothing(tmp_path, capsys, args, message):

@@ -121,13 +121,14 @@ class Shooting(AbstractSolver):
             lam0, zs, lams = y
             return jnp.concatenate([ham.z0[None], zs]), jnp.concatenate([lam0[None], lams])
 
-        def residual(y, _):
+        def integrate(y, record):
             z_start, lam_start = unpack(y)
-            (z_end, lam_end), _ = jax.vmap(
-                lambda z, lam, t0, dt: integrate_canonical(ham, (z, lam), t0, dt, s, u_start, record=False)
+            (z_end, lam_end), nodes = jax.vmap(
+                lambda z, lam, t0, dt: integrate_canonical(ham, (z, lam), t0, dt, s, u_start, record=record)
             )(z_start, lam_start, seg_t0, seg_dt)
             _, zs, lams = y
-            return (z_end[:-1] - zs, lam_end[:-1] - lams, lam_end[-1] - ham.terminal_costate(z_end[-1]))
+            r = (z_end[:-1] - zs, lam_end[:-1] - lams, lam_end[-1] - ham.terminal_costate(z_end[-1]))
+            return r, nodes
 
         # Initial unknowns: states and costates of the initial-guess controls at the segment starts.
         u_cells = jnp.broadcast_to(u0, (n_cells, u0.shape[1]))
@@ -139,20 +140,20 @@ class Shooting(AbstractSolver):
         # Newton stops when both the step and the residual are small: |Δy| ≤ rtol·|y| + atol and |F| ≤ atol,
         # with atol = rtol × the costate scale of the starting point.
         scale0 = jnp.maximum(jnp.max(jnp.abs(y0[0])), jnp.max(jnp.abs(ham.z0)))
-        sol = optx.root_find(residual, optx.Newton(rtol=rtol, atol=rtol * scale0), y0, max_steps=max_steps,
-                             throw=False)
+        sol = optx.root_find(lambda y, _: integrate(y, False)[0], optx.Newton(rtol=rtol, atol=rtol * scale0), y0,
+                             max_steps=max_steps, throw=False)
         y = jax.lax.stop_gradient(sol.value)
+        # One recorded pass for the start and the answer together (one trace of the integrator, not two).
+        both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), y0, y)
+        residuals, (zn, ln) = jax.vmap(lambda yy: integrate(yy, True))(both)
+        zn, ln = zn[1], ln[1]
         z_start, lam_start = unpack(y)
         scale = jnp.maximum(jnp.max(jnp.abs(lam_start)), jnp.max(jnp.abs(z_start)))
 
-        def rel(r):
-            return jnp.max(jnp.stack([jnp.max(jnp.abs(a), initial=0.0) for a in r])) / scale
+        def rel(i):  # max |residual| of the start (i = 0) or the answer (i = 1), relative to the scale
+            return jnp.max(jnp.stack([jnp.max(jnp.abs(a[i]), initial=0.0) for a in residuals])) / scale
 
-        res, res0 = rel(residual(y, None)), rel(residual(y0, None))
-        # The whole trajectory from the converged unknowns, segment by segment, recorded at every RK4 node.
-        _, (zn, ln) = jax.vmap(
-            lambda z, lam, t0, dt: integrate_canonical(ham, (z, lam), t0, dt, s, u_start, record=True)
-        )(z_start, lam_start, seg_t0, seg_dt)
+        res0, res = rel(0), rel(1)
         # Stitch the segments: all of segment 0's nodes, then each later segment without its start node.
         counts = np.diff(bounds) * s
         seg_of = np.concatenate([[0]] + [np.full(c, j) for j, c in enumerate(counts)])
