@@ -102,6 +102,8 @@ class Solution(eqx.Module):
                "loss": np.asarray(self.loss).tolist(), "objective": float(self.objective)}
         if obj.maximised_by_paper:
             out["reward"] = float(self.reward)
+        if self.costates is not None:  # Pontryagin solvers: λ at the grid nodes, state flattened
+            out["costates"] = np.asarray(self.costates).tolist()
         out.update({"analytic": analytic, "comparison": comparison,
                     "diagnostics": self.diagnostics.to_dict(), "version": __version__})
         return out

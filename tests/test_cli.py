@@ -54,6 +54,7 @@ def test_solve_with_other_solvers(tmp_path, solver, residual):
     assert residual in data["diagnostics"] and data["comparison"]["max_rel_error"] < 1e-3
     if solver == "shooting":
         assert data["diagnostics"]["hamiltonian_drift"] < 1e-8
+        assert np.shape(data["costates"]) == (201, 1)
 
 
 def test_compare_table(tmp_path, capsys):

@@ -99,17 +99,18 @@ def test_shooting_bad_input():
 
 
 def test_teacher_student_direct_and_shooting_agree():
-    """A nonlinear system (two-layer erf network, 10 inputs, 2 hidden units, 33 state numbers): Newton shooting
+    """A nonlinear system (two-layer erf network, 10 inputs, 2 hidden units, 22 state numbers): Newton shooting
     and the sweep, with costates from jax.grad of the Hamiltonian, against the direct solver."""
     system = lrc.systems.TeacherStudent(inputs=10, hidden=2, seed=0, init_scale=0.5)
     problem = lrc.ControlProblem(system, lrc.objectives.Effort(effort_cost=0.5), horizon=8.0, steps=200)
     direct = lrc.solve(problem)
     peak = float(jnp.max(direct.controls))
-    # Two segments: 33 + 2·33 Newton unknowns (8 segments would give 495 and a 5× slower Jacobian).
-    for solver in (lrc.solvers.Shooting(segments=2), lrc.solvers.Shooting(method="sweep")):
+    # The default picks 2 segments for 22 state numbers: 66 Newton unknowns (8 segments would give 330).
+    for solver in (lrc.solvers.Shooting(), lrc.solvers.Shooting(method="sweep")):
         sol = lrc.solve(problem, solver)
         d = sol.diagnostics
         assert d.converged, (solver.method, d.message)
+        assert int(d.extras["segments"]) == (2 if solver.method == "newton" else 0)
         diff = float(jnp.max(jnp.abs(sol.controls - direct.controls))) / peak
         # Measured 1.1e-5 (Newton) and 5.6e-6 (sweep) of the peak, the O(h²) gap between the discrete optimum
         # and the midpoint-sampled continuous one at h = 0.04 (2.8e-6 / 1.5e-6 at 400 steps, T = 8); the

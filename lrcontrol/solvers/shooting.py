@@ -43,8 +43,10 @@ class Shooting(AbstractSolver):
     **Arguments:**
 
     - `method`: "newton" (default) or "sweep".
-    - `segments`: shooting segments for Newton (default 8; 1 = single shooting, which fails on steep problems:
-      on the perceptron at K = 33.9 the costate guess then blows up, while 4 or more segments converge).
+    - `segments`: shooting segments for Newton (1 = single shooting, which fails on steep problems: on the
+      perceptron at K = 33.9 the costate guess then blows up, while 4 or more segments converge). Default:
+      8 for a scalar state, fewer as the state grows (⌊64/n⌋, at least 1), since Newton's Jacobian has
+      n·(2·segments − 1) columns, each a forward-mode pass through the whole trajectory.
     - `substeps`: RK4 steps per grid cell (even, so each cell's midpoint is a node).
     - `rtol`: Newton: the residual tolerance relative to the costate scale (default 1e-9); sweep: the relative
       control change at which it stops (default 1e-7 when left at None).
@@ -57,7 +59,7 @@ class Shooting(AbstractSolver):
     residual_name: ClassVar[str] = "shooting_residual"
 
     method: str = eqx.field(static=True, default="newton")
-    segments: int = eqx.field(static=True, default=8)
+    segments: int | None = eqx.field(static=True, default=None)
     substeps: int = eqx.field(static=True, default=2)
     rtol: float | None = eqx.field(static=True, default=None)
     max_steps: int | None = eqx.field(static=True, default=None)
@@ -67,7 +69,8 @@ class Shooting(AbstractSolver):
     def __check_init__(self):
         if self.method not in ("newton", "sweep"):
             raise InputError(f"method must be 'newton' or 'sweep', got {self.method!r}.")
-        check_int("segments", self.segments, lo=1)
+        if self.segments is not None:
+            check_int("segments", self.segments, lo=1)
         if not (isinstance(self.substeps, int) and self.substeps >= 2 and self.substeps % 2 == 0):
             raise InputError(f"substeps must be an even whole number >= 2, got {self.substeps!r}.")
         if self.rtol is not None:
@@ -84,7 +87,7 @@ class Shooting(AbstractSolver):
         if problem.blocks != problem.steps:
             raise InputError(f"solver shooting solves for one control per grid cell; blocks must equal steps "
                              f"({problem.steps}), got {problem.blocks}.")
-        if self.method == "newton" and self.segments > problem.steps:
+        if self.method == "newton" and self.segments is not None and self.segments > problem.steps:
             raise InputError(f"segments must be a whole number from 1 to steps ({problem.steps}), "
                              f"got {self.segments}.")
 
@@ -100,13 +103,18 @@ class Shooting(AbstractSolver):
         costates = nodes[1][:: self.substeps]
         finite = jnp.all(jnp.isfinite(u)) & jnp.all(jnp.isfinite(costates))
         result = jnp.where(finite, result, R.NONFINITE)
-        extras = {"hamiltonian_drift": drift, "segments": self.segments if self.method == "newton" else 0}
+        extras = {"hamiltonian_drift": drift,
+                  "segments": self._segments(ham.size, problem.steps) if self.method == "newton" else 0}
         return u, Info(result, iterations, iterations + 1, residual, residual0, None, costates, extras)
 
     # --- Newton shooting ---------------------------------------------------------------------------------
 
+    def _segments(self, n, steps):
+        # Newton's unknowns number n·(2·segments − 1): up to 8 segments while that stays near 64.
+        return min(steps, self.segments if self.segments is not None else max(1, min(8, 64 // n)))
+
     def _newton(self, ham, problem, u0, t0s, dts):
-        n_cells, segs, s = t0s.shape[0], self.segments, self.substeps
+        n_cells, segs, s = t0s.shape[0], self._segments(ham.size, problem.steps), self.substeps
         rtol = 1e-9 if self.rtol is None else self.rtol
         max_steps = 50 if self.max_steps is None else self.max_steps
         # Segment j covers cells bounds[j]:bounds[j+1]; all are padded to one length with dt = 0 cells.
