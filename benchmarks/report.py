@@ -61,6 +61,23 @@ def benchmark_table() -> str:
             rows.append(f"| {r['case']} | {r['solver']} | {r['steps']} | {extra} | {r['converged']} | {iters} | "
                         f"{r['max_rel_error']:.1e} | {compile_s} | {r['run_s'] * 1e3:.1f} ms |")
         parts.append("\n".join(rows))
+    path = ROOT / "benchmarks" / "results" / "teacher_student_solvers.json"
+    if path.exists():
+        data = json.loads(path.read_text())
+        m = data["machine"]
+        rows = [f"Erf teacher–student network (no closed form), T = 8, 400 steps: Pontryagin solvers against direct "
+                f"(`benchmarks/teacher_student_solvers.py`). Machine: {m['cpu']}, {m['cores']} cores, jax {m['jax']}; "
+                f"{data['date']}.",
+                "",
+                "| case | state size | solver | converged | iters | max \\|Δu\\|/peak vs direct | ΔJ/J | H drift | "
+                "compile | run |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in data["rows"]:
+            cmp = (f"{r['max_rel_diff_to_direct']:.1e} | {r['objective_rel_diff']:.1e} | {r['hamiltonian_drift']:.1e}"
+                   if r["solver"] != "direct" else "— | — | —")
+            rows.append(f"| {r['case']} | {r['state_size']} | {r['solver']} | {r['converged']} | {r['iterations']} | "
+                        f"{cmp} | {r['compile_s']:.1f} s | {r['run_s']:.2f} s |")
+        parts.append("\n".join(rows))
     return "\n\n".join(parts) or "_no results yet_"
 
 
