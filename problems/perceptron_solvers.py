@@ -98,7 +98,7 @@ def main():
     fig.savefig(out / "solvers.png", dpi=120)
     (out / "results.json").write_text(json.dumps(results, indent=1))
 
-    lines = [f"| solver | K = 2: max err / peak | K = 33.9: max err / peak | μ*(0), β=0.5 ρ=1 | μ*(0), β=0.2 ρ=3 |",
+    lines = ["| solver | K = 2: max err / peak | K = 33.9: max err / peak | μ*(0), β=0.5 ρ=1 | μ*(0), β=0.2 ρ=3 |",
              "|---|---|---|---|---|"]
     for name in SOLVERS:
         u, d = results["undiscounted"], results["discounted"]
