@@ -81,10 +81,11 @@ def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0, with_report
             _primal, _rewrite, (problem, solver, u0, with_report),
             frozenset({lx.positive_semidefinite_tag, lx.symmetric_tag}), lx.CG(rtol=1e-10, atol=1e-14))
     else:
-        # Shooting and HJB solve the continuous optimality conditions, not the discrete KKT system, so the
-        # implicit-function derivative of the discrete problem does not apply: no gradients through them.
-        u, info = solver.run(problem, u0, report if with_report else None)
-        u = jax.lax.stop_gradient(u)
+        # Shooting solves the continuous optimality conditions and HJB the discrete Bellman problem only up to
+        # its grid error: neither answer is a stationary point of `problem.cost`, so the implicit-function
+        # derivative does not apply. The controls (and diagnostics) are constants to differentiation; the
+        # objective's derivative is then its partial derivative at the fixed schedule.
+        u, info = jax.lax.stop_gradient(solver.run(problem, u0, report if with_report else None))
     objective, final_state, losses = problem.trajectory(u)
     diag = Diagnostics(info.result, info.iterations, info.evaluations, info.residual, info.initial_residual,
                        solver.residual_name, dict(info.extras))
@@ -126,8 +127,8 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
     - `u0`: initial controls, shape (blocks, controls); default the best constant learning rate.
     - `progress`: show a progress line on stderr for solves longer than 2 s (default: on, unless traced).
 
-    Composes with `jax.jit`, `jax.vmap` and `jax.grad` (for Direct; Shooting and HJB answers are not
-    differentiated): derivatives of the solution with respect to problem
+    Composes with `jax.jit`, `jax.vmap` and `jax.grad` (for Direct; Shooting and HJB schedules are constants to
+    differentiation, so d controls/d parameter is zero there): derivatives of the solution with respect to problem
     parameters use the implicit function theorem on the stationarity conditions of the discretised problem
     (so d objective*/d parameter obeys the envelope theorem). Under such a transformation no timings are taken.
     A solve that does not converge says so in `solution.diagnostics`; it is never reported as converged.

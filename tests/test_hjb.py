@@ -85,3 +85,15 @@ def test_hjb_bad_input():
         lrc.solve(perceptron_problem(steps=50), lrc.solvers.HJB(domain=((0.0, 1.0), (0.0, 1.0))))
     with pytest.raises(lrc.InputError, match="stored values"):
         lrc.solve(perceptron_problem(steps=200_000), lrc.solvers.HJB(points=401))
+
+
+def test_hjb_reports_an_unresolved_or_unverified_grid_as_not_converged():
+    problem = perceptron_problem(steps=50)
+    coarse = lrc.solve(problem, lrc.solvers.HJB(points=5))
+    # 5 vs 3 grid points: the schedule moves by far more than rtol = 1e-2 of its peak between the grids.
+    assert not coarse.diagnostics.converged and "use more points" in coarse.diagnostics.message
+    assert float(coarse.diagnostics.residual) > 1e-2
+    unverified = lrc.solve(problem, lrc.solvers.HJB(points=101, estimate_error=False))
+    assert not unverified.diagnostics.converged and "not verified" in unverified.diagnostics.message
+    with pytest.raises(lrc.InputError, match="control_max must be greater than the lr lower bound"):
+        lrc.solve(perceptron_problem(steps=50, bounds={"lr": (1.0, None)}), lrc.solvers.HJB(control_max=0.5))

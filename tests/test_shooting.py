@@ -40,6 +40,7 @@ def test_sweep_matches_closed_form():
     sol = lrc.solve(problem, lrc.solvers.Shooting(method="sweep"))
     assert sol.diagnostics.converged, sol.diagnostics.message
     assert float(sol.diagnostics.residual) <= 1e-7
+    assert "sweep_control_change" in sol.diagnostics.to_dict()
     # Measured 6.3e-6: the sweep's fixed point is piecewise constant in the state equation, so it carries the
     # same O(h²) discretisation error as the direct optimum.
     assert _rel_err(sol, problem) <= 1e-3

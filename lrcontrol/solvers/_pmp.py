@@ -24,8 +24,9 @@ class Hamiltonian(eqx.Module):
 
     `control_iterations` rounds of coordinate-wise projected Newton pick u*: each round, for each control, the
     candidates are the Newton point of H in that control (clipped to the bounds) and the finite bounds, and the
-    one with the smallest H wins. One round is exact when H is convex quadratic in each control (effort costs
-    with control-affine dynamics), or linear (bang–bang); more rounds serve other shapes.
+    one with the smallest H wins. One round is exact for a single control (or separable controls) when H is
+    convex quadratic in it (effort costs with control-affine dynamics) or linear (bang–bang); more rounds
+    serve other shapes.
     """
 
     problem: eqx.Module
@@ -33,7 +34,7 @@ class Hamiltonian(eqx.Module):
     z0: jax.Array
     control_iterations: int = eqx.field(static=True)
 
-    def __init__(self, problem, control_iterations: int = 2):
+    def __init__(self, problem, control_iterations: int = 1):
         self.problem = problem
         self.z0, self.unravel = ravel_pytree(problem.system.initial_state())
         self.control_iterations = control_iterations
@@ -68,14 +69,15 @@ class Hamiltonian(eqx.Module):
                 # compile and run than reverse-over-reverse).
                 dh = lambda b, h=h: jax.jvp(h, (b,), (jnp.ones_like(b),))[1]  # noqa: E731
                 g, c = jax.jvp(dh, (a,), (jnp.ones_like(a),))
-                # Newton point when H is convex in u_i; otherwise the minimum is at a bound (±inf if open,
-                # which makes H non-finite and is reported as a failure, never returned as an answer).
+                # Newton point when H is convex in u_i; otherwise the minimum is at a bound, ±inf on an open
+                # side: then H is unbounded below, and the infinite control is returned so that the solve
+                # reports a non-finite result instead of settling on the finite bound.
                 step = jnp.where(c > 0, a - g / jnp.where(c > 0, c, 1.0), jnp.where(g > 0, -jnp.inf, jnp.inf))
                 candidates = [jnp.clip(step, lower[i], upper[i])]
                 candidates += [jnp.asarray(b, a.dtype) for b in (lower[i], upper[i]) if np.isfinite(b)]
                 values = jnp.stack([h(b) for b in candidates])
                 best = jnp.stack(candidates)[jnp.argmin(jnp.where(jnp.isnan(values), jnp.inf, values))]
-                u = u.at[i].set(best)
+                u = u.at[i].set(jnp.where(jnp.isinf(candidates[0]), candidates[0], best))
         return u
 
     def canonical(self, t, y, u_start):

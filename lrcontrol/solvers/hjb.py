@@ -28,9 +28,9 @@ class HJB(AbstractSolver):
 
     where x_{k+1}(x, u) and the loss integral come from the same per-cell flow (exact, or RK4) as the direct
     method's. V_{k+1} is known on a regular grid of `points` states per dimension over the system's
-    `state_domain()` (or `domain`), clamped at its edges — a semi-Lagrangian scheme, stable for any Δt. The minimum over u is taken on
-    `control_points` equally spaced controls and refined by `refine` golden-section steps in the bracket
-    around the best one.
+    `state_domain()` (or `domain`), clamped at its edges: a semi-Lagrangian scheme, stable for any Δt. The
+    minimum over u is taken on `control_points` equally spaced controls and refined by `refine`
+    golden-section steps in the bracket around the best one.
 
     The open-loop schedule comes from running the feedback law forwards from x₀: at each cell the minimum is
     taken again at the exact current state with the stored V_{k+1}. `value_function(problem)` returns V and
@@ -40,20 +40,23 @@ class HJB(AbstractSolver):
     interpolation, `interpolation="linear"`, is monotone but lets the minimiser snap to grid crossings, a
     first-order policy error). Errors: the schedule converges at second order in Δx (measured 1.96 on the
     perceptron against the direct solution of the same discrete problem, tests/test_hjb.py); the control
-    search adds O(Δu·0.618^refine). As an estimate, the
-    solve is repeated on the grid with half the spacing's resolution ((points − 1)/2 + 1 per dimension) and
-    the largest change of the schedule relative to its peak is the reported residual (`coarse_grid_change`;
-    the error on the fine grid is about a third of it at second order).
+    search adds O(Δu·0.618^refine). To estimate the error, the solve is repeated on the grid with twice the
+    spacing ((points − 1)/2 + 1 per dimension); the largest change of the schedule relative to its peak is
+    the reported residual, `coarse_grid_change` (at second order the fine grid's error is about a third of
+    it), and the solve counts as converged when it is at most `rtol`.
 
     **Arguments:**
 
     - `points`: grid points per state dimension (odd, ≥ 5; default 401).
     - `domain`: ((lo, hi), …) per state coordinate; default the system's `state_domain()`.
     - `control_points`, `refine`: the control search (default 64 and 30).
-    - `control_max`: top of the control search when lr has no upper bound. Default: 20 × the initial guess,
-      grown 4× (up to 6 times) while the optimum sits at the top. If the optimal control still reaches the
-      top, the solve reports `converged = False` with the reason.
-    - `estimate_error`: repeat on the coarse grid to estimate the error (default True).
+    - `control_max`: top of the control search when lr has no upper bound. Default: 20 × the initial guess's
+      constant rate, grown 4× (up to 6 times) while the optimum sits at the top. If the optimal control still
+      reaches the top, the solve reports `converged = False` with the reason.
+    - `interpolation`: "cubic" (default) or "linear".
+    - `estimate_error`: repeat on the coarse grid to estimate the error (default True). Without it the solve
+      reports "not verified" (`converged = False`): nothing measures its grid error.
+    - `rtol`: the largest accepted `coarse_grid_change` (default 1e-2).
     """
 
     name: ClassVar[str] = "hjb"
@@ -67,6 +70,7 @@ class HJB(AbstractSolver):
     control_max: float | None = eqx.field(static=True, default=None)
     estimate_error: bool = eqx.field(static=True, default=True)
     interpolation: str = eqx.field(static=True, default="cubic")
+    rtol: float = eqx.field(static=True, default=1e-2)
 
     def __check_init__(self):
         check_int("points", self.points, lo=5)
@@ -79,6 +83,7 @@ class HJB(AbstractSolver):
         check_int("refine", self.refine, lo=0)
         if self.control_max is not None:
             check_real("control_max", self.control_max, lo=0.0, lo_open=True)
+        check_real("rtol", self.rtol, lo=0.0, lo_open=True)
 
     def check(self, problem):
         n = ravel_pytree(problem.system.initial_state())[0].shape[0]
@@ -92,6 +97,10 @@ class HJB(AbstractSolver):
         if problem.blocks != problem.steps:
             raise InputError(f"solver hjb solves for one control per grid cell; blocks must equal steps "
                              f"({problem.steps}), got {problem.blocks}.")
+        lo, hi = problem.lower[0], problem.upper[0]
+        if self.control_max is not None and np.isinf(hi) and not self.control_max > lo:
+            raise InputError(f"control_max must be greater than the lr lower bound ({lo:g}), "
+                             f"got {self.control_max:g}.")
         stored = (problem.steps + 1) * self.points**n
         if stored > _MAX_STORED:
             raise InputError(f"points must keep (steps + 1) × points^{n} ≤ {_MAX_STORED:.0e} stored values; "
@@ -123,19 +132,24 @@ class HJB(AbstractSolver):
         return _solve_grid_jit(self, problem, self.points, u0)[0]
 
     def run(self, problem, u0, report=None):
-        fine, u, capped = self._solve_grid(problem, self.points, u0)
-        peak = jnp.maximum(jnp.max(jnp.abs(u)), 1e-300)
+        fine, u, capped, finite = self._solve_grid(problem, self.points, u0)
+        peak = jnp.maximum(jnp.max(jnp.abs(u)), jnp.finfo(u.dtype).tiny)
         if self.estimate_error:
-            _, u_coarse, _ = self._solve_grid(problem, (self.points - 1) // 2 + 1, u0)
+            _, u_coarse, capped_coarse, finite_coarse = self._solve_grid(problem, (self.points - 1) // 2 + 1, u0)
             change = jnp.max(jnp.abs(u_coarse - u)) / peak
+            capped, finite = capped | capped_coarse, finite & finite_coarse
+            verdict = jnp.where(change <= self.rtol, R.SUCCESS, R.GRID_RESOLUTION)
         else:
             change = jnp.asarray(jnp.nan, u.dtype)
-        result = jnp.where(jnp.all(jnp.isfinite(u)), jnp.where(capped, R.CONTROL_CAP, R.SUCCESS), R.NONFINITE)
+            verdict = R.NOT_ESTIMATED
+        result = jnp.where(finite & jnp.all(jnp.isfinite(u)), jnp.where(capped, R.CONTROL_CAP, verdict),
+                           R.NONFINITE)
         n = len(fine.axes)
-        n_eval = problem.steps * self.points**n * (self.control_points + 2 * self.refine + 2)
+        # Bellman right-hand sides evaluated on the fine grid (the coarse repeat and cap growth not counted).
+        n_eval = float(problem.steps * self.points**n * (self.control_points + 2 * self.refine + 2))
         extras = {"state_points": self.points, "control_points": self.control_points,
                   "control_max": fine.controls[-1]}
-        return u, Info(result, jnp.array(problem.steps), jnp.array(n_eval), change, jnp.asarray(jnp.nan),
+        return u, Info(result, jnp.array(problem.steps), jnp.asarray(n_eval), change, jnp.asarray(jnp.nan),
                        None, None, extras)
 
     def _solve_grid(self, problem, points, u0):
@@ -151,30 +165,26 @@ class HJB(AbstractSolver):
             lo = lo if np.isfinite(lo) else -hi
             vf = _value_function(problem, axes, jnp.linspace(lo, hi, self.control_points), self.refine,
                                  self.interpolation)
-            u, capped = vf.open_loop()
-            return vf, u, capped
+            u, capped, finite = vf.open_loop()
+            return vf, u, capped, finite
 
         if np.isfinite(problem.upper[0]) or self.control_max is not None:
             return attempt(self.control_max)
-        vf, u, capped = attempt(20.0 * jnp.maximum(u0[0, 0], 1e-12))
+        vf, u, capped, finite = attempt(20.0 * jnp.maximum(u0[0, 0], 1e-12))
 
         def cond(c):
-            _, _, capped, tries = c
+            _, _, capped, _, tries = c
             return capped & (tries < 6)
 
         def body(c):
-            vf, _, _, tries = c
+            vf, _, _, _, tries = c
             return attempt(4.0 * vf.controls[-1]) + (tries + 1,)
 
-        vf, u, capped, _ = jax.lax.while_loop(cond, body, (vf, u, capped, jnp.array(0)))
-        return vf, u, capped
+        vf, u, capped, finite, _ = jax.lax.while_loop(cond, body, (vf, u, capped, finite, jnp.array(0)))
+        return vf, u, capped, finite
 
 
-def _solve_grid(solver, problem, points, u0):
-    return solver._solve_grid(problem, points, u0)
-
-
-_solve_grid_jit = eqx.filter_jit(_solve_grid)
+_solve_grid_jit = eqx.filter_jit(lambda solver, problem, points, u0: solver._solve_grid(problem, points, u0))
 
 
 class ValueFunction(eqx.Module):
@@ -190,10 +200,6 @@ class ValueFunction(eqx.Module):
     controls: jax.Array
     refine: int = eqx.field(static=True)
     interpolation: str = eqx.field(static=True)
-
-    @property
-    def grid_size(self):
-        return jnp.asarray([a.shape[0] for a in self.axes])
 
     def _interp(self, v_padded, z):
         # Fractional grid indices of the flat state z (shape (n,)), clamped to the domain; +1 for the ghosts.
@@ -216,9 +222,10 @@ class ValueFunction(eqx.Module):
         return cost, z_next
 
     def best_control(self, k, z, v_next, unravel):
-        """argmin_u of the Bellman right-hand side at flat state z: grid search, then golden section."""
-        phi = jax.vmap(lambda u: self._bellman(k, z, u, v_next, unravel)[0])
-        costs = phi(self.controls)
+        """argmin_u of the Bellman right-hand side at flat state z (grid search, then golden section):
+        (control, its cost, whether it sits at an artificial end of the control range)."""
+        bellman_rhs = jax.vmap(lambda u: self._bellman(k, z, u, v_next, unravel)[0])
+        costs = bellman_rhs(self.controls)
         i = jnp.argmin(jnp.where(jnp.isnan(costs), jnp.inf, costs))
         n_u = self.controls.shape[0]
         a = self.controls[jnp.maximum(i - 1, 0)]
@@ -227,29 +234,32 @@ class ValueFunction(eqx.Module):
         def golden(_, ab):
             a, b = ab
             c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
-            fc, fd = phi(jnp.stack([c, d]))
+            fc, fd = bellman_rhs(jnp.stack([c, d]))
             return jnp.where(fc <= fd, a, c), jnp.where(fc <= fd, d, b)
 
         a, b = jax.lax.fori_loop(0, self.refine, golden, (a, b))
         u_ref = 0.5 * (a + b)
-        u = jnp.where(phi(u_ref[None])[0] <= costs[i], u_ref, self.controls[i])
-        # The search range's top is artificial when lr has no upper bound: report if the optimum sits there.
-        capped = (i == n_u - 1) & (self.problem.upper[0] == np.inf)
-        return u, capped
+        cost_ref = bellman_rhs(u_ref[None])[0]
+        better = cost_ref <= costs[i]
+        u, cost = jnp.where(better, u_ref, self.controls[i]), jnp.where(better, cost_ref, costs[i])
+        # The range's ends are artificial on an open side of the lr bounds: report an optimum sitting there.
+        capped = ((i == n_u - 1) & np.isinf(self.problem.upper[0])) | ((i == 0) & np.isinf(self.problem.lower[0]))
+        return u, cost, capped
 
     def open_loop(self):
-        """The schedule of the feedback law run from x₀ (one control per cell), and whether it hit the cap."""
+        """The schedule of the feedback law run from x₀ (one control per cell), whether it hit an artificial
+        end of the control range, and whether every Bellman cost along it was finite."""
         p = self.problem
         z0, unravel = ravel_pytree(p.system.initial_state())
 
         def cell(z, k):
             v_next = _pad(self.values[k + 1])
-            u, capped = self.best_control(k, z, v_next, unravel)
+            u, cost, capped = self.best_control(k, z, v_next, unravel)
             _, z_next = self._bellman(k, z, u, v_next, unravel)
-            return z_next, (u, capped)
+            return z_next, (u, capped, jnp.isfinite(cost))
 
-        _, (u, capped) = jax.lax.scan(cell, z0, jnp.arange(p.steps))
-        return u[:, None], jnp.any(capped)
+        _, (u, capped, finite) = jax.lax.scan(cell, z0, jnp.arange(p.steps))
+        return u[:, None], jnp.any(capped), jnp.all(finite)
 
     def policy(self):
         """The feedback law u(t, x) as an `lrc.FeedbackPolicy` (x the system's state pytree).
@@ -295,8 +305,7 @@ def _value_function(problem, axes, controls, refine, interpolation) -> ValueFunc
         v_next = _pad(v_next)
 
         def at(z):
-            u, _ = vf.best_control(k, z, v_next, unravel)
-            return vf._bellman(k, z, u, v_next, unravel)[0]
+            return vf.best_control(k, z, v_next, unravel)[1]
 
         v = jax.vmap(at)(mesh).reshape(shape)
         return v, v
