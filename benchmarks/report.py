@@ -20,64 +20,70 @@ def agreement_table() -> str:
     return "\n\n".join(parts) or "_no results yet_"
 
 
+def _table(caption: str, header: list[str], rows: list[str], data: dict) -> str:
+    """A captioned markdown table; the caption ends with the machine and date the results were taken on."""
+    m = data["machine"]
+    machine = (f" Machine: {m['cpu']}, {m['cores']} cores, jax {m['jax']} ({m['jax_backend']}), scipy {m['scipy']}; "
+               f"{data['date']}.")
+    return "\n".join([caption + machine, "", "| " + " | ".join(header) + " |",
+                      "|" + "---|" * len(header)] + rows)
+
+
+def _results(name: str) -> dict | None:
+    path = ROOT / "benchmarks" / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _direct_table(data: dict) -> str:
+    rows = []
+    for r in data["cases"]:
+        o, p, q = r["lrcontrol"], r["scipy_numpy"], r["scipy_jax"]
+        rows.append(f"| {r['steps']} | {r['K']:.1f} | {o['compile_s']:.2f} s | {o['run_s'] * 1e3:.1f} ms | "
+                    f"{o['iterations']} | {o['max_rel_error']:.1e} | {p['run_s'] * 1e3:.1f} ms | {p['iterations']} | "
+                    f"{p['max_rel_error']:.1e} | {q['run_s'] * 1e3:.1f} ms | "
+                    f"{r['speedup_vs_scipy_numpy']:.1f}× / {r['speedup_vs_scipy_jax']:.1f}× |")
+    return _table("Perceptron effort problem, direct solve vs scipy L-BFGS-B on the same discretised problem, same "
+                  "start and stopping target (`benchmarks/perceptron_direct.py`).",
+                  ["steps", "K", "lrcontrol compile", "lrcontrol run", "iters", "max err/peak", "scipy+numpy run",
+                   "iters", "max err/peak", "scipy+jax run", "speed-up vs scipy+numpy / +jax"], rows, data)
+
+
+def _solvers_table(data: dict) -> str:
+    rows = []
+    for r in data["rows"]:
+        extra = (f"{r['points']} states" if "points" in r else f"tol {r['tol']:.0e}, {r['nodes']} nodes"
+                 if "tol" in r else "")
+        # A case whose shapes were already compiled in the same run reuses the executable.
+        compile_s = "—" if "compile_s" not in r else (
+            f"{r['compile_s']:.1f} s" if r["compile_s"] >= 0.01 else "(cached)")
+        rows.append(f"| {r['case']} | {r['solver']} | {r['steps']} | {extra} | {r['converged']} | "
+                    f"{r.get('iterations', '—')} | {r['max_rel_error']:.1e} | {compile_s} | {r['run_s'] * 1e3:.1f} ms |")
+    return _table("Accuracy against time, three kinds of solver on the perceptron, with scipy's `solve_bvp` "
+                  "(collocation on the same canonical equations) as the indirect method's peer "
+                  "(`benchmarks/perceptron_solvers.py`). Error: max |u − closed form| / peak at the cell midpoints.",
+                  ["case", "solver", "steps", "grid / tol", "converged", "iters", "max err/peak", "compile", "run"],
+                  rows, data)
+
+
+def _teacher_student_table(data: dict) -> str:
+    rows = []
+    for r in data["rows"]:
+        cmp = (f"{r['max_rel_diff_to_direct']:.1e} | {r['objective_rel_diff']:.1e} | {r['hamiltonian_drift']:.1e}"
+               if r["solver"] != "direct" else "— | — | —")
+        rows.append(f"| {r['case']} | {r['state_size']} | {r['solver']} | {r['converged']} | {r['iterations']} | "
+                    f"{cmp} | {r['compile_s']:.1f} s | {r['run_s']:.2f} s |")
+    return _table("Erf teacher–student network (no closed form), T = 8, 400 steps: Pontryagin solvers against "
+                  "direct (`benchmarks/teacher_student_solvers.py`).",
+                  ["case", "state size", "solver", "converged", "iters", "max \\|Δu\\|/peak vs direct", "ΔJ/J",
+                   "H drift", "compile", "run"], rows, data)
+
+
+TABLES = {"perceptron_direct": _direct_table, "perceptron_solvers": _solvers_table,
+          "teacher_student_solvers": _teacher_student_table}
+
+
 def benchmark_table() -> str:
-    parts = []
-    path = ROOT / "benchmarks" / "results" / "perceptron_direct.json"
-    if path.exists():
-        data = json.loads(path.read_text())
-        m = data["machine"]
-        rows = [f"Perceptron effort problem, direct solve vs scipy L-BFGS-B on the same discretised problem, same "
-                f"start and stopping target (`benchmarks/perceptron_direct.py`). Machine: {m['cpu']}, "
-                f"{m['cores']} cores, jax {m['jax']} ({m['jax_backend']}), scipy {m['scipy']}; {data['date']}.",
-                "",
-                "| steps | K | lrcontrol compile | lrcontrol run | iters | max err/peak | scipy+numpy run | iters | "
-                "max err/peak | scipy+jax run | speed-up vs scipy+numpy / +jax |",
-                "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in data["cases"]:
-            o, p, q = r["lrcontrol"], r["scipy_numpy"], r["scipy_jax"]
-            rows.append(f"| {r['steps']} | {r['K']:.1f} | {o['compile_s']:.2f} s | {o['run_s'] * 1e3:.1f} ms | "
-                        f"{o['iterations']} | {o['max_rel_error']:.1e} | {p['run_s'] * 1e3:.1f} ms | {p['iterations']} | "
-                        f"{p['max_rel_error']:.1e} | {q['run_s'] * 1e3:.1f} ms | "
-                        f"{r['speedup_vs_scipy_numpy']:.1f}× / {r['speedup_vs_scipy_jax']:.1f}× |")
-        parts.append("\n".join(rows))
-    path = ROOT / "benchmarks" / "results" / "perceptron_solvers.json"
-    if path.exists():
-        data = json.loads(path.read_text())
-        m = data["machine"]
-        rows = [f"Accuracy against time, three kinds of solver on the perceptron, with scipy's `solve_bvp` (collocation "
-                f"on the same canonical equations) as the indirect method's peer (`benchmarks/perceptron_solvers.py`). "
-                f"Error: max |u − closed form| / peak at the cell midpoints. Machine: {m['cpu']}, {m['cores']} cores, "
-                f"jax {m['jax']} ({m['jax_backend']}); {data['date']}.",
-                "",
-                "| case | solver | steps | grid / tol | converged | iters | max err/peak | compile | run |",
-                "|---|---|---|---|---|---|---|---|---|"]
-        for r in data["rows"]:
-            extra = (f"{r['points']} states" if "points" in r else f"tol {r['tol']:.0e}, {r['nodes']} nodes"
-                     if "tol" in r else "")
-            # A case whose shapes were already compiled in the same run reuses the executable.
-            compile_s = "—" if "compile_s" not in r else (
-                f"{r['compile_s']:.1f} s" if r["compile_s"] >= 0.01 else "(cached)")
-            iters = r.get("iterations", "—")
-            rows.append(f"| {r['case']} | {r['solver']} | {r['steps']} | {extra} | {r['converged']} | {iters} | "
-                        f"{r['max_rel_error']:.1e} | {compile_s} | {r['run_s'] * 1e3:.1f} ms |")
-        parts.append("\n".join(rows))
-    path = ROOT / "benchmarks" / "results" / "teacher_student_solvers.json"
-    if path.exists():
-        data = json.loads(path.read_text())
-        m = data["machine"]
-        rows = [f"Erf teacher–student network (no closed form), T = 8, 400 steps: Pontryagin solvers against direct "
-                f"(`benchmarks/teacher_student_solvers.py`). Machine: {m['cpu']}, {m['cores']} cores, jax {m['jax']}; "
-                f"{data['date']}.",
-                "",
-                "| case | state size | solver | converged | iters | max \\|Δu\\|/peak vs direct | ΔJ/J | H drift | "
-                "compile | run |",
-                "|---|---|---|---|---|---|---|---|---|---|"]
-        for r in data["rows"]:
-            cmp = (f"{r['max_rel_diff_to_direct']:.1e} | {r['objective_rel_diff']:.1e} | {r['hamiltonian_drift']:.1e}"
-                   if r["solver"] != "direct" else "— | — | —")
-            rows.append(f"| {r['case']} | {r['state_size']} | {r['solver']} | {r['converged']} | {r['iterations']} | "
-                        f"{cmp} | {r['compile_s']:.1f} s | {r['run_s']:.2f} s |")
-        parts.append("\n".join(rows))
+    parts = [make(data) for name, make in TABLES.items() if (data := _results(name)) is not None]
     return "\n\n".join(parts) or "_no results yet_"
 
 

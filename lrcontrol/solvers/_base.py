@@ -48,3 +48,11 @@ class AbstractSolver(eqx.Module):
 
     def check(self, problem) -> None:
         """Raise `InputError` (one sentence) when this solver does not apply to `problem`."""
+
+    def _require_per_step(self, problem) -> None:
+        """For solvers that return one control per grid cell (Pontryagin, HJB): no control blocks."""
+        from .._errors import InputError
+
+        if problem.blocks != problem.steps:
+            raise InputError(f"solver {self.name} solves for one control per grid cell; blocks must equal steps "
+                             f"({problem.steps}), got {problem.blocks}.")

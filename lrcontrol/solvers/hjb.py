@@ -94,9 +94,7 @@ class HJB(AbstractSolver):
         if len(problem.control_names) != 1:
             raise InputError(f"solver hjb handles one control (the learning rate); '{problem.system.name}' has "
                              f"{len(problem.control_names)}: use solver direct or shooting.")
-        if problem.blocks != problem.steps:
-            raise InputError(f"solver hjb solves for one control per grid cell; blocks must equal steps "
-                             f"({problem.steps}), got {problem.blocks}.")
+        self._require_per_step(problem)
         lo, hi = problem.lower[0], problem.upper[0]
         if self.control_max is not None and np.isinf(hi) and not self.control_max > lo:
             raise InputError(f"control_max must be greater than the lr lower bound ({lo:g}), "

@@ -92,9 +92,7 @@ class Shooting(AbstractSolver):
         if problem.is_discrete:
             raise InputError(f"solver shooting needs a continuous-time system (gradient flow); "
                              f"'{problem.system.name}' is an SGD recursion: use solver direct.")
-        if problem.blocks != problem.steps:
-            raise InputError(f"solver shooting solves for one control per grid cell; blocks must equal steps "
-                             f"({problem.steps}), got {problem.blocks}.")
+        self._require_per_step(problem)
         if self.method == "newton" and self.segments is not None and self.segments > problem.steps:
             raise InputError(f"segments must be a whole number from 1 to steps ({problem.steps}), "
                              f"got {self.segments}.")
