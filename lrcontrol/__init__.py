@@ -7,6 +7,7 @@ The library never changes global JAX settings; enable float64 yourself
 __version__ = "0.1.0"
 
 from . import analysis as analysis
+from . import controllers as controllers
 from . import objectives as objectives
 from . import plotting as plotting
 from . import schedules as schedules
@@ -29,4 +30,4 @@ from .analysis import compare as compare
 
 __all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
            "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "objectives", "schedules",
-           "simulate", "solve", "solvers", "systems", "analysis", "plotting"]
+           "simulate", "solve", "solvers", "systems", "analysis", "controllers", "plotting"]
