@@ -9,6 +9,7 @@ import optax
 from jaxtyping import Array
 
 from ._errors import check_real
+from .objectives import closed_loop_rate
 
 
 class ClosedLoopState(NamedTuple):
@@ -53,7 +54,7 @@ def closed_loop(effort_cost: float, final_loss: float | Callable, *, time_step: 
     def update(updates, state, params=None, *, value, **extra_args):
         del params, extra_args
         forecast = jnp.asarray(forecast_fn(state.count, value), float)
-        rate = jnp.sqrt(jnp.maximum(value - forecast, 0.0) / effort_cost)
+        rate = closed_loop_rate(value, forecast, effort_cost)
         updates = jax.tree_util.tree_map(lambda g: -(rate * time_step) * g, updates)
         return updates, ClosedLoopState(state.count + 1, rate, forecast)
 
