@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 
 from . import analysis as analysis
 from . import controllers as controllers
+from . import episodic as episodic
 from . import objectives as objectives
 from . import plotting as plotting
 from . import schedules as schedules
@@ -30,4 +31,4 @@ from .analysis import compare as compare
 
 __all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
            "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "objectives", "schedules",
-           "simulate", "solve", "solvers", "systems", "analysis", "controllers", "plotting"]
+           "simulate", "solve", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]

@@ -44,8 +44,8 @@ def _perceptron(p: dict) -> ControlProblem:
 
 def _teacher_student(p: dict) -> ControlProblem:
     system = TeacherStudent(inputs=p["inputs"], hidden=p["hidden"], teacher_hidden=p["teacher_hidden"],
-                            init_scale=p["init_scale"], seed=p["seed"], activation=p["activation"],
-                            train_readout=p["train_readout"])
+                            init_scale=p["init_scale"], readout_init=p["readout_init"], seed=p["seed"],
+                            activation=p["activation"], samples=p["samples"], train_readout=p["train_readout"])
     objective = Effort(effort_cost=p["effort_cost"], discount=p["discount"])
     return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
 
@@ -67,8 +67,8 @@ SYSTEMS: dict[str, SystemEntry] = {
     ),
     "teacher_student": SystemEntry(
         name="teacher_student",
-        summary="two-layer erf soft-committee teacher–student, exact population loss (Saad & Solla 1995), "
-                "gradient flow, effort cost",
+        summary="two-layer soft-committee teacher–student: erf with the exact population loss (Saad & Solla "
+                "1995) or erf/tanh on a fixed sample; gradient flow, effort cost",
         params=(Param("effort_cost", 0.5, "effort cost β > 0 in ∫[L + βμ²]dt", lo=0.0, lo_open=True),
                 Param("horizon", 4.0, "time horizon T > 0", lo=0.0, lo_open=True),
                 Param("steps", 800, "grid intervals (RK4 cells), a whole number >= 1", int),
@@ -78,8 +78,11 @@ SYSTEMS: dict[str, SystemEntry] = {
                 Param("teacher_hidden", None, "teacher hidden units >= 1 (default: = hidden)", int),
                 Param("init_scale", 0.1, "std > 0 of the student's initial first-layer weights", lo=0.0,
                       lo_open=True),
-                Param("seed", 0, "random seed >= 0 for teacher and initial student weights", int, lo=0),
-                Param("activation", "erf", "hidden-unit activation: erf", str, choices=("erf",)),
+                Param("readout_init", 1.0, "initial value >= 0 of every readout weight v", lo=0.0),
+                Param("seed", 0, "random seed >= 0 for teacher, initial student weights and sample", int, lo=0),
+                Param("activation", "erf", "hidden-unit activation: erf or tanh", str, choices=("erf", "tanh")),
+                Param("samples", None, "fixed training inputs >= 1 (default: exact population loss for erf, "
+                      "1000 for tanh)", int),
                 Param("train_readout", True, "whether the second layer v is trained (true/false)", bool)),
         build=_teacher_student,
         closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),

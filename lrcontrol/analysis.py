@@ -4,6 +4,7 @@ import math
 from collections.abc import Sequence
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -94,6 +95,38 @@ def closed_loop_deviation(solution: Solution, *, exclude_end: float = 0.05) -> d
     keep = t[1:] <= (1.0 - exclude_end) * t[-1]
     return {"max_rel_deviation": float(np.max(np.abs(mu - law)[keep]) / np.max(np.abs(mu))),
             "rate": mu, "law": law}
+
+
+def gradient_norm_identity(solution: Solution) -> dict:
+    """How well the schedule obeys μ̇ = −‖∇L‖²/(2β) (undiscounted effort objective, THEORY.md §1 [D]).
+
+    Independent of `closed_loop_deviation`: that one reads only the loss curve, this one the gradients at the
+    states. The slope of the schedule between neighbouring cell midpoints, (μ_{k+1} − μ_k)/h, is compared with
+    −‖∇L(x)‖²/(2β) at the grid node between them (both O(h²) there), with ‖∇L‖² = ‖f(t, x, μ = 1)‖² for
+    dynamics ẋ = −μ∇L (every effort system here). Returns the max deviation relative to max ‖∇L‖²/(2β) and the
+    arrays compared (at nodes 1…N−1).
+    """
+    problem = solution.problem
+    obj = problem.objective
+    if not isinstance(obj, Effort) or float(obj.discount) != 0.0:
+        raise InputError("gradient_norm_identity needs the undiscounted Effort objective (discount = 0).")
+    if problem.is_discrete or len(problem.control_names) != 1:
+        raise InputError("gradient_norm_identity needs a gradient-flow system with the learning rate as its only "
+                         "control.")
+    t = problem.grid()
+    states = problem.states(solution.controls)
+    unit = jnp.ones(1)
+
+    def grad_norm_sq(tk, x):
+        return sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(problem.system.vector_field(tk, x, unit)))
+
+    g2 = np.asarray(jax.vmap(grad_norm_sq)(t, states))[1:-1]
+    mu = np.asarray(solution.schedule.values)
+    mid = 0.5 * (np.asarray(t)[1:] + np.asarray(t)[:-1])
+    slope = np.diff(mu) / np.diff(mid)
+    predicted = -g2 / (2.0 * float(obj.effort_cost))
+    return {"max_rel_deviation": float(np.max(np.abs(slope - predicted)) / np.max(np.abs(predicted))),
+            "slope": slope, "predicted": predicted}
 
 
 def convergence_order(steps: Sequence[float], errors: Sequence[float]) -> float:

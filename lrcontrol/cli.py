@@ -40,22 +40,35 @@ def _finite(x):
 
 
 def _analytic(problem, solution):
-    """(analytic dict, comparison dict, reference schedule) or Nones where no closed form applies."""
-    import lrcontrol as lrc
-    from lrcontrol.analysis import closed_loop_deviation
+    """(analytic dict, comparison dict, reference schedule, reference label) or Nones where nothing applies.
 
-    system = problem.system
-    if not hasattr(system, "optimal_schedule"):
-        return None, None, None
+    The open-loop closed form where the system has one; otherwise, for the undiscounted effort objective, the
+    closed-loop law μ = √((L(t) − L(T))/β) evaluated on the solution's own loss curve (any smooth system). Both
+    come with the two effort identities: the closed-loop law and μ̇ = −‖∇L‖²/(2β).
+    """
+    import lrcontrol as lrc
+    from lrcontrol.analysis import closed_loop_deviation, gradient_norm_identity
+
+    obj = problem.objective
+    effort = isinstance(obj, lrc.objectives.Effort) and float(obj.discount) == 0.0
+    identities = {}
+    if effort:
+        law = closed_loop_deviation(solution)
+        identities = {"closed_loop_max_rel_deviation": law["max_rel_deviation"],
+                      "gradient_norm_identity_max_rel_deviation":
+                          gradient_norm_identity(solution)["max_rel_deviation"]}
     try:
-        ref = system.optimal_schedule(problem)
-        j_star = float(system.optimal_objective(problem))
-    except lrc.NoClosedForm:
-        return None, None, None
-    comparison = lrc.compare(solution, ref, analytic_objective=j_star).to_dict()
-    comparison["closed_loop_max_rel_deviation"] = closed_loop_deviation(solution)["max_rel_deviation"]
+        ref = problem.system.optimal_schedule(problem)
+        j_star = float(problem.system.optimal_objective(problem))
+    except (AttributeError, lrc.NoClosedForm):
+        if not effort:
+            return None, None, None, None
+        ref = lrc.Schedule(law["law"], problem.grid(), "lr")
+        analytic = {"closed_loop_law": {"lr": [float(v) for v in law["law"]]}}
+        return analytic, identities, ref, "closed-loop law"
+    comparison = {**lrc.compare(solution, ref, analytic_objective=j_star).to_dict(), **identities}
     analytic = {"controls": {"lr": [float(v) for v in ref.values]}, "objective": j_star}
-    return analytic, comparison, ref
+    return analytic, comparison, ref, "closed form"
 
 
 def _summary(solution, comparison) -> str:
@@ -68,11 +81,14 @@ def _summary(solution, comparison) -> str:
              + "".join(f", {k} {float(v):.1e}" for k, v in d.extras.items() if k == "hamiltonian_drift"),
              f"objective {float(solution.objective):.10g}"
              + (f"  (reward {float(solution.reward):.10g})" if p.objective.maximised_by_paper else "")]
-    if comparison:
+    if comparison and "max_rel_error" in comparison:
         lines.append(f"closed form: max error {comparison['max_rel_error']:.2e} of peak, "
                      f"objective gap {comparison['objective_gap']:.1e} vs the sampled closed form, "
-                     f"J* = {comparison['analytic_objective']:.10g}; closed-loop law deviation "
-                     f"{comparison['closed_loop_max_rel_deviation']:.1e}")
+                     f"J* = {comparison['analytic_objective']:.10g}")
+    if comparison and "closed_loop_max_rel_deviation" in comparison:
+        lines.append(f"closed-loop law √((L − L(T))/β): deviation {comparison['closed_loop_max_rel_deviation']:.1e}"
+                     f" of peak; μ̇ = −‖∇L‖²/2β: deviation "
+                     f"{comparison['gradient_norm_identity_max_rel_deviation']:.1e}")
     return "\n".join(lines)
 
 
@@ -120,8 +136,9 @@ def cmd_solve(args) -> int:
     solver = _solver(args.solver)
     out = Path(args.out)
     solution = lrc.solve(problem, solver, progress=not args.quiet)
-    analytic, comparison, ref = _analytic(problem, solution)
-    fig = plot_solution(solution, ref, title=f"{args.system}: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    analytic, comparison, ref, ref_label = _analytic(problem, solution)
+    fig = plot_solution(solution, ref, reference_label=ref_label or "closed form",
+                        title=f"{args.system}: " + ", ".join(f"{k}={v}" for k, v in params.items()))
     written = _write_all(out, {"solution.json": solution.to_json(analytic=analytic, comparison=comparison),
                                "schedule.csv": solution.schedule.to_csv(),
                                "schedule.png": figure_png(fig)})
@@ -159,8 +176,8 @@ def cmd_compare(args) -> int:
         rows.append((name, float(sol.objective), f"{sol.diagnostics.message.split(':')[0]}; max schedule "
                      f"difference to direct {diff:.1e} of peak"))
         curves[name] = sol
-    analytic, comparison, ref = _analytic(problem, solution)
-    if ref is not None:
+    analytic, comparison, ref, ref_label = _analytic(problem, solution)
+    if comparison and "max_rel_error" in comparison:
         rows.append(("closed form (sampled on the grid)", comparison["reference_objective"],
                      f"max error vs numeric {comparison['max_rel_error']:.1e} of peak"))
         rows.append(("closed form J* (continuous)", comparison["analytic_objective"], "exact"))
@@ -179,7 +196,8 @@ def cmd_compare(args) -> int:
         data = {"system": args.system, "params": params,
                 "rows": [{"method": n, "objective": _finite(o), "gap": _finite(o - best), "note": note}
                          for n, o, note in rows]}
-        fig = plot_solution(solution, ref, extra=curves, title=f"{args.system}: optimum vs tuned baselines")
+        fig = plot_solution(solution, ref, reference_label=ref_label or "closed form", extra=curves,
+                            title=f"{args.system}: optimum vs tuned baselines")
         written = _write_all(Path(args.out), {"compare.json": json.dumps(data, indent=1), "compare.txt": table + "\n",
                                               "compare.png": figure_png(fig)})
         print("wrote " + ", ".join(str(p) for p in written))

@@ -9,6 +9,7 @@ import optax
 from jaxtyping import Array
 
 from ._errors import check_real
+from .episodic import EpisodicMemory
 from .objectives import closed_loop_rate
 
 
@@ -16,9 +17,10 @@ class ClosedLoopState(NamedTuple):
     count: Array  # steps taken
     rate: Array  # the learning rate μ applied at the last step (for logging)
     forecast: Array  # the forecast of the final loss used at the last step
+    history: Array  # the losses seen so far, one per step (an EpisodicMemory forecast only; else empty)
 
 
-def closed_loop(effort_cost: float, final_loss: float | Callable, *, time_step: float = 1.0
+def closed_loop(effort_cost: float, final_loss: float | Callable | EpisodicMemory, *, time_step: float = 1.0
                 ) -> optax.GradientTransformationExtraArgs:
     """The effort–performance closed-loop law as an optax transformation (Njaradi et al. 2026, THEORY.md §1).
 
@@ -31,8 +33,9 @@ def closed_loop(effort_cost: float, final_loss: float | Callable, *, time_step: 
     **Arguments:**
 
     - `effort_cost`: β > 0, the paper's effort cost.
-    - `final_loss`: the forecast L̂(T): a number, or a function `forecast(count, loss) -> L̂(T)` (e.g. an
-      estimator that learns from past runs).
+    - `final_loss`: the forecast L̂(T): a number (e.g. the oracle, or a pilot run's final loss), a function
+      `forecast(count, loss) -> L̂(T)`, or an `lrc.episodic.EpisodicMemory` of past runs recorded at the same
+      steps (the state then keeps this run's loss history and the memory re-forecasts from it every step).
     - `time_step`: Δt, the time one optimiser step covers (gradient flow ẇ = −μ∇L stepped by explicit Euler).
 
     Use it alone (it scales the raw gradient) and pass the loss at each update:
@@ -42,20 +45,28 @@ def closed_loop(effort_cost: float, final_loss: float | Callable, *, time_step: 
     """
     check_real("effort_cost", effort_cost, lo=0.0, lo_open=True)
     check_real("time_step", time_step, lo=0.0, lo_open=True)
-    if not callable(final_loss):
+    memory = final_loss if isinstance(final_loss, EpisodicMemory) else None
+    if memory is None and not callable(final_loss):
         check_real("final_loss", final_loss)
     forecast_fn = final_loss if callable(final_loss) else (lambda count, loss: jnp.asarray(final_loss, float))
 
     def init(params):
         del params
         zero = jnp.zeros((), float)
-        return ClosedLoopState(jnp.zeros((), jnp.int32), zero, zero)
+        history = jnp.ones(0 if memory is None else memory.nodes, float)
+        return ClosedLoopState(jnp.zeros((), jnp.int32), zero, zero, history)
 
     def update(updates, state, params=None, *, value, **extra_args):
         del params, extra_args
-        forecast = jnp.asarray(forecast_fn(state.count, value), float)
+        history = state.history
+        if memory is None:
+            forecast = jnp.asarray(forecast_fn(state.count, value), float)
+        else:  # past the memory's last node the curves say nothing new: keep comparing up to it
+            k = jnp.minimum(state.count, memory.nodes - 1)
+            history = history.at[k].set(value)
+            forecast = memory.forecast(history, k)
         rate = closed_loop_rate(value, forecast, effort_cost)
         updates = jax.tree_util.tree_map(lambda g: -(rate * time_step) * g, updates)
-        return updates, ClosedLoopState(state.count + 1, rate, forecast)
+        return updates, ClosedLoopState(state.count + 1, rate, forecast, history)
 
     return optax.GradientTransformationExtraArgs(init, update)

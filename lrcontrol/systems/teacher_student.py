@@ -1,4 +1,5 @@
-"""Two-layer soft-committee teacher–student network with erf units, exact population loss, gradient flow.
+"""Two-layer teacher–student networks with smooth units: erf with the exact population loss, or any of erf/tanh
+on a fixed sample of inputs; gradient flow.
 
 Saad & Solla, "On-line learning in soft committee machines", Phys. Rev. E 52, 4225 (1995); used as the nonlinear
 test bed of Njaradi, Carrasco-Davis, Latham & Saxe (arXiv 2601.07830), THEORY.md §1 "Teacher–student".
@@ -22,6 +23,11 @@ Dynamics: plain gradient flow of the state {"W", "v"} with learning rate μ = co
 preconditioning). Time scales: with this normalisation ∂L/∂W is O(1/N) per entry while ∂L/∂v is O(1), so the
 readout moves on times of order 1/μ and the first layer (Q, R) on times of order N/μ. No exact flow: the problem
 integrates with RK4.
+
+Fixed sample (`samples=P`): the loss is instead the empirical ½·mean_p(ŷ(x_p) − y(x_p))² over P Gaussian inputs
+drawn once from the seed, with g = erf(·/√2) or g = tanh (tanh has no closed-form Gaussian average). This is the
+"tanh on a fixed sample" variant of THEORY.md §1: full-batch gradient flow on a training set, the loss a user
+would see in practice.
 """
 
 from typing import ClassVar
@@ -35,7 +41,8 @@ from jaxtyping import Array, PyTree, Scalar
 from .._errors import InputError, check_int, check_real
 from ._base import AbstractContinuousSystem
 
-ACTIVATIONS = ("erf",)
+ACTIVATIONS = ("erf", "tanh")
+DEFAULT_SAMPLES = 1000  # tanh without a given sample size
 
 
 def erf_correlation(c: Array, a: Array, b: Array) -> Array:
@@ -43,11 +50,20 @@ def erf_correlation(c: Array, a: Array, b: Array) -> Array:
     return (2 / jnp.pi) * jnp.arcsin(c / jnp.sqrt((1 + a) * (1 + b)))
 
 
-class TeacherStudent(AbstractContinuousSystem):
-    """Gradient flow of an erf soft-committee student learning an erf soft-committee teacher (Saad & Solla 1995).
+def _units(activation: str):
+    """The hidden-unit nonlinearity g."""
+    if activation == "erf":
+        return lambda x: jax.scipy.special.erf(x / jnp.sqrt(2.0))
+    return jnp.tanh
 
-    State: `{"W": (hidden, inputs) first-layer weights, "v": (hidden,) readout}`. L and ∇L are exact functions
-    of the order parameters Q, R, T (module docstring); ẇ = −μ∇L with μ = controls[0].
+
+class TeacherStudent(AbstractContinuousSystem):
+    """Gradient flow of a two-layer student learning a two-layer teacher of the same kind (soft committee).
+
+    State: `{"W": (hidden, inputs) first-layer weights, "v": (hidden,) readout}`; ŷ = Σ_i v_i g(w_i·x/√N).
+    With `samples=None` and erf units, L and ∇L are exact functions of the order parameters Q, R, T (module
+    docstring; Saad & Solla 1995). With `samples=P`, L is the mean over a fixed sample of P Gaussian inputs.
+    ẇ = −μ∇L with μ = controls[0].
 
     **Arguments:**
 
@@ -57,12 +73,17 @@ class TeacherStudent(AbstractContinuousSystem):
     - `init_scale`: std σ₀ > 0 of the entries of the student's initial W (small σ₀: Q ≈ σ₀², R ≈ 0, an
       unspecialised student that first learns towards the symmetric plateau, where all its units have nearly
       the same overlaps R with the teacher).
-    - `seed`: whole number ≥ 0; W*, W₀ come from `jax.random.PRNGKey(seed)` at construction.
-    - `activation`: only "erf".
+    - `readout_init`: the value v₀ ≥ 0 of every readout weight at t = 0 (default 1, Saad & Solla's committee).
+      Small v₀ together with small σ₀ starts the student near the saddle at the origin, where both layers'
+      gradients are small and grow as it escapes: the setting in which discounting produces a ramp-up.
+    - `seed`: whole number ≥ 0; W*, W₀ (and the sample) come from `jax.random.PRNGKey(seed)` at construction.
+    - `activation`: "erf" (g(x) = erf(x/√2)) or "tanh".
+    - `samples`: None for the exact population loss (erf only), or a whole number P ≥ 1 of fixed Gaussian
+      inputs for the empirical loss. Default: None for erf, 1000 for tanh.
     - `train_readout`: whether v is trained (default True); if False, v stays at v₀ (its vector field is 0).
 
     Teacher: W* entries i.i.d. N(0, 1) (so T_nn ≈ 1), v* = 1. Student: W₀ entries i.i.d. σ₀·N(0, 1) and
-    v₀ = 1, i.e. the soft committee machine of Saad & Solla (with `train_readout=False` exactly their model).
+    v₀ = `readout_init`; with the defaults and `train_readout=False` exactly Saad & Solla's model.
     """
 
     name: ClassVar[str] = "teacher_student"
@@ -72,17 +93,22 @@ class TeacherStudent(AbstractContinuousSystem):
     teacher_hidden: int = eqx.field(static=True)
     seed: int = eqx.field(static=True)
     activation: str = eqx.field(static=True)
+    samples: int | None = eqx.field(static=True)
     train_readout: bool = eqx.field(static=True)
     init_scale: Array
+    readout_init: Array
     teacher_weights: Array  # W*, (teacher_hidden, inputs)
     teacher_readout: Array  # v*, (teacher_hidden,)
     initial_weights: Array  # W₀, (hidden, inputs)
     initial_readout: Array  # v₀, (hidden,)
+    sample_inputs: Array | None  # the fixed inputs x_p, (samples, inputs), or None (population loss)
+    sample_targets: Array | None  # the teacher's outputs y(x_p), (samples,)
 
     def __init__(self, inputs: int = 10, hidden: int = 2, teacher_hidden: int | None = None,
-                 init_scale=0.1, seed: int = 0, activation: str = "erf", train_readout: bool = True):
+                 init_scale=0.1, seed: int = 0, activation: str = "erf", train_readout: bool = True,
+                 readout_init=1.0, samples: int | None = None):
         if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            raise InputError(f"activation must be 'erf' (tanh on a fixed sample is planned), got {activation!r}.")
+            raise InputError(f"activation must be 'erf' or 'tanh', got {activation!r}.")
         if not isinstance(train_readout, bool):
             raise InputError(f"train_readout must be True or False, got {train_readout!r}.")
         self.inputs = check_int("inputs", inputs, lo=1)
@@ -91,15 +117,27 @@ class TeacherStudent(AbstractContinuousSystem):
                                                                                    teacher_hidden, lo=1)
         self.seed = check_int("seed", seed, lo=0)
         check_real("init_scale", init_scale, lo=0.0, lo_open=True)
+        check_real("readout_init", readout_init, lo=0.0)
+        if samples is None and activation == "tanh":
+            samples = DEFAULT_SAMPLES  # tanh has no closed-form Gaussian average
+        self.samples = None if samples is None else check_int("samples", samples, lo=1)
         self.activation = activation
         self.train_readout = train_readout
         self.init_scale = jnp.asarray(init_scale, dtype=float)
-        k_teacher, k_student = jax.random.split(jax.random.PRNGKey(self.seed))
+        self.readout_init = jnp.asarray(readout_init, dtype=float)
+        key = jax.random.PRNGKey(self.seed)
+        k_teacher, k_student = jax.random.split(key)
+        k_sample = jax.random.fold_in(key, 1)  # a separate stream: W*, W₀ are the same with or without a sample
         dtype = self.init_scale.dtype
         self.teacher_weights = jax.random.normal(k_teacher, (self.teacher_hidden, self.inputs), dtype)
         self.teacher_readout = jnp.ones(self.teacher_hidden, dtype)
         self.initial_weights = self.init_scale * jax.random.normal(k_student, (self.hidden, self.inputs), dtype)
-        self.initial_readout = jnp.ones(self.hidden, dtype)
+        self.initial_readout = jnp.full(self.hidden, self.readout_init, dtype)
+        if self.samples is None:
+            self.sample_inputs = self.sample_targets = None
+        else:
+            self.sample_inputs = jax.random.normal(k_sample, (self.samples, self.inputs), dtype)
+            self.sample_targets = self.teacher_output(self.sample_inputs)
 
     def initial_state(self) -> dict[str, Array]:
         return {"W": self.initial_weights, "v": self.initial_readout}
@@ -110,11 +148,19 @@ class TeacherStudent(AbstractContinuousSystem):
         return {"Q": w @ w.T / n, "R": w @ ws.T / n, "T": ws @ ws.T / n}
 
     def loss(self, state: PyTree[Array]) -> Scalar:
-        """Exact population loss L = ½E(ŷ − y)² from the order parameters (Saad & Solla 1995).
+        """L = ½E(ŷ − y)²: exact over Gaussian inputs (erf, no sample) or the mean over the fixed sample."""
+        if self.sample_inputs is not None:
+            return 0.5 * jnp.mean((self.student_output(state, self.sample_inputs) - self.sample_targets) ** 2)
+        return self.population_loss(state)
+
+    def population_loss(self, state: PyTree[Array]) -> Scalar:
+        """Exact population loss L = ½E(ŷ − y)² of erf units from the order parameters (Saad & Solla 1995).
 
         Computed as ½ aᵀ I(C) a with C = UUᵀ/N the joint covariance [[Q, R], [Rᵀ, T]] of (λ, ρ), U = [W; W*]
         and a = [v; −v*]: the three sums of the module docstring in one arcsin (one small graph to compile).
         """
+        if self.activation != "erf":
+            raise InputError("population_loss needs activation='erf' (tanh has no closed-form Gaussian average).")
         u = jnp.concatenate([state["W"], self.teacher_weights])
         a = jnp.concatenate([state["v"], -self.teacher_readout])
         c = u @ u.T / self.inputs
@@ -135,18 +181,18 @@ class TeacherStudent(AbstractContinuousSystem):
         """‖∇L‖² over the trained parameters: along the undiscounted effort optimum μ̇* = −‖∇L‖²/(2β)."""
         return sum(jnp.sum(g**2) for g in jtu.tree_leaves(self.gradient(state)))
 
-    # --- sampled forward passes (for Monte Carlo checks and sample-based variants) ---------------------
+    # --- sampled forward passes (the fixed-sample loss and Monte Carlo checks) -------------------------
 
     def student_output(self, state: PyTree[Array], x: Array) -> Array:
-        """ŷ(x) = Σ_i v_i erf(λ_i/√2), λ = Wx/√N, for a batch of inputs x."""
+        """ŷ(x) = Σ_i v_i g(w_i·x/√N) for a batch of inputs x."""
         lam = x @ state["W"].T / jnp.sqrt(self.inputs)
-        return jax.scipy.special.erf(lam / jnp.sqrt(2.0)) @ state["v"]
+        return _units(self.activation)(lam) @ state["v"]
 
     def teacher_output(self, x: Array) -> Array:
-        """y(x) = Σ_n v*_n erf(ρ_n/√2), ρ = W*x/√N."""
+        """y(x) = Σ_n v*_n g(w*_n·x/√N)."""
         return self.student_output({"W": self.teacher_weights, "v": self.teacher_readout}, x)
 
     def params(self):
         return {"inputs": self.inputs, "hidden": self.hidden, "teacher_hidden": self.teacher_hidden,
-                "init_scale": float(self.init_scale), "seed": self.seed, "activation": self.activation,
-                "train_readout": self.train_readout}
+                "init_scale": float(self.init_scale), "readout_init": float(self.readout_init), "seed": self.seed,
+                "activation": self.activation, "samples": self.samples, "train_readout": self.train_readout}
