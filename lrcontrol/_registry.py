@@ -12,7 +12,8 @@ from .systems import LinearPerceptron, TeacherStudent
 @dataclass(frozen=True)
 class Param:
     """One --set parameter. `kind` float (range lo, lo_open), int (whole number >= lo, default lo 1), bool
-    (true/false) or str (one of `choices`). A default of None means "derived from the others" (stated in doc)."""
+    (true/false) or str (one of `choices`). A default of None means "derived from the others" (stated in doc);
+    --set NAME=none restores it."""
 
     name: str
     default: float | int | bool | str | None
@@ -109,7 +110,9 @@ def parse_settings(entry: SystemEntry, settings: list[str]) -> dict:
             raise InputError(f"unknown parameter '{key}' for system '{entry.name}'; allowed: "
                              f"{', '.join(spec)}.")
         kind = spec[key].kind
-        if kind is int:
+        if spec[key].default is None and raw.lower() == "none":  # "derived from the others", as by default
+            params[key] = None
+        elif kind is int:
             params[key] = check_int(key, raw, lo=1 if spec[key].lo is None else int(spec[key].lo))
         elif kind is bool:
             if raw.lower() not in ("true", "false", "1", "0"):

@@ -19,7 +19,7 @@ Measured:
 - over- and under-confident forecasts L̂ = (1 + b)·L*(T): engagement ∫μ dt, regret, and how often the learner
   stops early (μ = 0 before T because it believes it is done).
 
-Writes `results.json` and `episodic.png` to --out.
+Writes `results.json`, `agreement.md` (README rows) and `episodic.png` to --out.
 
     python problems/effort_episodic.py            # writes problems/results/effort_episodic/
 """
@@ -92,6 +92,26 @@ def closed_loop_run(task, forecast):
 def constant_cost(task, rate):
     p = problem(task)
     return p.cost(jnp.full((STEPS, 1), rate))
+
+
+def agreement(results: dict) -> str:
+    """README rows: forecast error against observed fraction and memory size; cost regret of each learner."""
+    f, m = results["error_vs_fraction"], results["error_vs_memory"]
+    lines = ["| forecast of L(T) | " + " | ".join(f"{x:.0%}" for x in f["fractions"]) + " |",
+             "|---|" + "---|" * len(f["fractions"]),
+             "| mean relative error, memory 300 | " + " | ".join(f"{e:.3f}" for e in f["mean"]) + " |", "",
+             "| episodes in memory (20% observed) | " + " | ".join(str(x) for x in m["sizes"]) + " |",
+             "|---|" + "---|" * len(m["sizes"]),
+             "| mean relative error | " + " | ".join(f"{e:.3f}" for e in m["mean"]) + " |", "",
+             "| learner | mean (J − J*)/J* | max |", "|---|---|---|"]
+    lines += [f"| {name} | {r['mean']:.2e} | {r['max']:.2e} |" for name, r in results["regret"].items()]
+    lines += ["", f"{results['test_tasks']} held-out perceptron tasks (c, d log-uniform on [0.5, 2]), β = "
+              f"{results['effort_cost']}, T = {results['horizon']}, {results['steps']} cells; kernel width by "
+              "leave-one-out. Over-/under-confident forecasts (1 ± 0.5)L*(T): engagement ∫μ "
+              + " / ".join(f"{r['engagement_mean']:.3f}" for r in results["bias"])
+              + " for b = " + " / ".join(f"{r['bias']:+.2f}" for r in results["bias"])
+              + " (the pessimists stop early)."]
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -191,6 +211,7 @@ def main():
     fig.tight_layout()
     fig.savefig(out / "episodic.png", dpi=110)
     (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "agreement.md").write_text(agreement(results))
 
 
 if __name__ == "__main__":

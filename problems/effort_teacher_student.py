@@ -8,6 +8,11 @@ Two networks, both solved by the direct method (L-BFGS through RK4, piecewise-co
 For each, the two identities are measured on grids of 100…1600 steps (t ≤ 0.95T for the law, whose two sides
 vanish like √(T − t) at the end) and the observed order is the least-squares slope in log–log.
 
+The μ̇ identity differences the schedule, so its error also carries (solver noise)/h. Measured on the erf network
+at 1600 steps: isolated spikes of 5e-6 of the peak from a schedule noise of ~2e-9 left by the solver's stopping
+tolerance, median 4e-7 (on the O(h²) trend); its order over 100…1600 therefore reads low (1.1; 2.0 over
+100…800). The closed-loop law compares values, not slopes, and keeps its order (1.92).
+
 Writes `results.json`, `agreement.md` (README rows) and `closed_loop.png` to --out.
 
     python problems/effort_teacher_student.py           # writes problems/results/effort_teacher_student/
@@ -39,7 +44,24 @@ def solve(network: dict, steps: int, horizon: float = 8.0, effort_cost: float = 
     system = lrc.systems.TeacherStudent(inputs=10, hidden=2, seed=0, **network)
     problem = lrc.ControlProblem(system, lrc.objectives.Effort(effort_cost), horizon=horizon, steps=steps)
     sol = lrc.solve(problem, progress=False)
-    return sol, closed_loop_deviation(sol), gradient_norm_identity(sol)
+    identity = gradient_norm_identity(sol)
+    identity["median_rel_deviation"] = float(np.median(np.abs(identity["slope"] - identity["predicted"]))
+                                             / np.max(np.abs(identity["predicted"])))
+    return sol, closed_loop_deviation(sol), identity
+
+
+def agreement(results: dict) -> str:
+    """README rows: both identities at the finest grid, and the observed orders over all grids."""
+    lines = ["| network (T = 8, β = 0.5) | steps | closed-loop law: max dev / peak | μ̇ identity: max dev / peak "
+             "| order (law, identity) |", "|---|---|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['steps'][-1]} | {r['closed_loop_max_rel_deviation'][-1]:.1e} | "
+                     f"{r['gradient_norm_identity_max_rel_deviation'][-1]:.1e} | {r['closed_loop_order']:.2f}, "
+                     f"{r['gradient_norm_identity_order']:.2f} |")
+    steps = " / ".join(str(s) for s in next(iter(results.values()))["steps"])
+    lines += ["", f"Direct optimum (no closed form) checked against both necessary conditions on {steps} steps; "
+              "law on t ≤ 0.95T. Per-grid numbers in `results.json`."]
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -50,28 +72,25 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     grids = [100, 200, 400] if args.quick else [100, 200, 400, 800, 1600]
-    results, rows = {}, []
+    results = {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for name, network in NETWORKS.items():
-        law_dev, slope_dev = [], []
+        law_dev, slope_dev, slope_median = [], [], []
         for steps in grids:
             sol, law, slope = solve(network, steps)
             assert sol.diagnostics.converged, sol.diagnostics.message
             law_dev.append(law["max_rel_deviation"])
             slope_dev.append(slope["max_rel_deviation"])
+            slope_median.append(slope["median_rel_deviation"])
             print(f"{name}: {steps} steps, closed-loop law {law_dev[-1]:.2e}, μ̇ identity {slope_dev[-1]:.2e} "
                   f"(L {float(sol.loss[0]):.4f} → {float(sol.loss[-1]):.4f}, {sol.diagnostics.run_time:.1f} s)",
                   flush=True)
         results[name] = {"steps": grids, "closed_loop_max_rel_deviation": law_dev,
                          "gradient_norm_identity_max_rel_deviation": slope_dev,
+                         "gradient_norm_identity_median_rel_deviation": slope_median,
                          "closed_loop_order": convergence_order(grids, law_dev),
                          "gradient_norm_identity_order": convergence_order(grids, slope_dev),
                          "initial_loss": float(sol.loss[0]), "final_loss": float(sol.loss[-1])}
-        r = results[name]
-        rows.append(f"| Njaradi et al. (teacher–student, {name}) | closed-loop law √((L − L(T))/β) and "
-                    f"μ̇ = −‖∇L‖²/2β along the direct optimum, T = 8, {grids[-1]} steps | "
-                    f"{law_dev[-1]:.1e} and {slope_dev[-1]:.1e} of peak (order {r['closed_loop_order']:.2f}, "
-                    f"{r['gradient_norm_identity_order']:.2f}) |")
         axes[0].plot(np.asarray(sol.t[:-1]), law["rate"], lw=2, label=f"numeric μ ({name})")
         axes[0].plot(np.asarray(sol.t[:-1]), law["law"], "k--", lw=1)
         axes[1].loglog(grids, law_dev, "o-", label=f"closed-loop law ({name})")
@@ -85,8 +104,8 @@ def main():
     fig.tight_layout()
     fig.savefig(out / "closed_loop.png", dpi=110)
     (out / "results.json").write_text(json.dumps(results, indent=1))
-    (out / "agreement.md").write_text("\n".join(rows) + "\n")
-    print("\n".join(rows))
+    (out / "agreement.md").write_text(agreement(results))
+    print(agreement(results))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,19 @@ def test_solve_writes_solution_schedule_and_figure(tmp_path, capsys):
     assert f"{data['objective']:.10g}" in capsys.readouterr().out
 
 
+def test_teacher_student_solve_carries_the_closed_loop_law_and_both_identities(tmp_path):
+    # No open-loop closed form: the reference is the law √((L(t) − L(T))/β) on the solution's own loss curve.
+    # Measured (erf, exact population loss, T = 2, 100 steps): law 1.9e-4, μ̇ identity 1.9e-6 of the peak.
+    out = tmp_path / "ts"
+    assert main(["solve", "teacher_student", "--set", "steps=100", "--set", "horizon=2", "--set", "samples=none",
+                 "--out", str(out), "--quiet"]) == 0
+    data = json.loads((out / "solution.json").read_text())
+    assert data["params"]["activation"] == "erf" and data["params"]["samples"] is None
+    assert len(data["analytic"]["closed_loop_law"]["lr"]) == 100 and len(data["loss"]) == 101
+    assert data["comparison"]["closed_loop_max_rel_deviation"] < 1e-3
+    assert data["comparison"]["gradient_norm_identity_max_rel_deviation"] < 1e-3
+
+
 def test_discounted_solve_has_no_analytic_block(tmp_path):
     out = tmp_path / "d"
     assert main(["solve", "perceptron", "--set", "steps=200", "--set", "discount=1", "--out", str(out),
