@@ -89,11 +89,12 @@ def _cell(system, integrator, state, u, t0, dt, discount):
 
 
 def rollout(system: AbstractSystem, integrator, grid: Float[Array, " n+1"], u: Float[Array, "n m"],
-            discount: Scalar, *, record: bool, checkpoint_every: int | None = None
-            ) -> tuple[PyTree[Array], Float[Array, " n"], Float[Array, " n+1"] | None]:
+            discount: Scalar, *, observe=None, checkpoint_every: int | None = None
+            ) -> tuple[PyTree[Array], Float[Array, " n"], PyTree[Array] | None]:
     """Roll the system over every cell of `grid` with per-cell controls `u`.
 
-    Returns (final state, per-cell discounted loss integrals, losses at the grid nodes if `record`).
+    Returns (final state, per-cell discounted loss integrals, `observe(x)` at the n+1 grid nodes stacked on a
+    leading axis — e.g. `system.loss`, or the identity for the states — or None if `observe` is None).
     Reverse-mode memory is bounded by checkpointing: cells are scanned in chunks of `checkpoint_every`
     and only chunk boundaries are stored on the forward pass, at the price of one extra forward pass
     during differentiation (about 30% more time). By default chunks of ~√n are used when n > 4096.
@@ -104,24 +105,23 @@ def rollout(system: AbstractSystem, integrator, grid: Float[Array, " n+1"], u: F
     if (isinstance(integrator, ExactFlow) and integrator.parallel
             and isinstance(system, AbstractContinuousSystem) and system.has_parallel_flow):
         states, integrals = system.parallel_flow(u, dts, discount)
-        losses = jax.vmap(system.loss)(states) if record else None
-        return jtu.tree_map(lambda a: a[-1], states), jnp.exp(-discount * t0s) * integrals, losses
+        observed = None if observe is None else jax.vmap(observe)(states)
+        return jtu.tree_map(lambda a: a[-1], states), jnp.exp(-discount * t0s) * integrals, observed
 
     def body(x, cell_inputs):
         t0, dt, uk = cell_inputs
         x_next, integral = _cell(system, integrator, x, uk, t0, dt, discount)
-        out = (integral, system.loss(x_next)) if record else (integral, None)
-        return x_next, out
+        return x_next, (integral, None if observe is None else observe(x_next))
 
     chunk = checkpoint_every if checkpoint_every is not None else (
         None if n <= 4096 else int(math.ceil(math.sqrt(n))))
     if chunk is None or chunk >= n:
-        xT, (integrals, losses) = jax.lax.scan(body, x0, (t0s, dts, u))
+        xT, (integrals, observed) = jax.lax.scan(body, x0, (t0s, dts, u))
     else:
-        xT, (integrals, losses) = _chunked_scan(body, x0, (t0s, dts, u), n, chunk)
-    if record:
-        losses = jnp.concatenate([system.loss(x0)[None], losses])
-    return xT, integrals, losses
+        xT, (integrals, observed) = _chunked_scan(body, x0, (t0s, dts, u), n, chunk)
+    if observe is not None:
+        observed = jtu.tree_map(lambda a, b: jnp.concatenate([a[None], b]), observe(x0), observed)
+    return xT, integrals, observed
 
 
 def _chunked_scan(body, x0, xs, n, chunk):
@@ -134,10 +134,10 @@ def _chunked_scan(body, x0, xs, n, chunk):
 
     def masked_body(x, inp):
         cell_inputs, ok = inp
-        x_next, (integral, loss) = body(x, cell_inputs)
+        x_next, (integral, observed) = body(x, cell_inputs)
         x_next = jtu.tree_map(lambda a, b: jnp.where(ok, a, b), x_next, x)
         integral = jnp.where(ok, integral, 0.0)
-        return x_next, (integral, loss)
+        return x_next, (integral, observed)
 
     @jax.checkpoint
     def chunk_body(x, inp):

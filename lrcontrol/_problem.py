@@ -9,7 +9,7 @@ import numpy as np
 from jaxtyping import Array, Float, Scalar
 
 from ._errors import InputError, check_int, check_real
-from ._integrate import _cell, default_integrator, discounted_length, rollout
+from ._integrate import default_integrator, discounted_length, rollout
 from .objectives import AbstractObjective
 from .systems._base import AbstractDiscreteSystem, AbstractSystem
 
@@ -105,7 +105,8 @@ class ControlProblem(eqx.Module):
         u = self.expand(u_blocks)
         discount = self.objective.discount_rate
         grid = self.grid()
-        xT, integrals, losses = rollout(self.system, self.integrator, grid, u, discount, record=record,
+        xT, integrals, losses = rollout(self.system, self.integrator, grid, u, discount,
+                                        observe=self.system.loss if record else None,
                                         checkpoint_every=self.checkpoint_every)
         lengths = discounted_length(grid[:-1], jnp.diff(grid), discount)
         control = jnp.sum(lengths * _vmap_cost(self.objective, u))
@@ -123,19 +124,10 @@ class ControlProblem(eqx.Module):
 
     def states(self, u_blocks: Float[Array, "blocks m"]):
         """The states at the N+1 grid nodes under the given controls (stacked on a leading axis), by the same
-        per-cell integrator as the objective."""
-        u = self.expand(u_blocks)
-        grid = self.grid()
-        discount = self.objective.discount_rate
-
-        def body(x, cell_inputs):
-            t0, dt, uk = cell_inputs
-            x_next, _ = _cell(self.system, self.integrator, x, uk, t0, dt, discount)
-            return x_next, x_next
-
-        x0 = self.system.initial_state()
-        _, xs = jax.lax.scan(body, x0, (grid[:-1], jnp.diff(grid), u))
-        return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), x0, xs)
+        per-cell integration as the objective."""
+        return rollout(self.system, self.integrator, self.grid(), self.expand(u_blocks),
+                       self.objective.discount_rate, observe=lambda x: x,
+                       checkpoint_every=self.checkpoint_every)[2]
 
     @property
     def bounds(self) -> dict[str, tuple[float | None, float | None]]:
