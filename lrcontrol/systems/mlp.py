@@ -34,7 +34,7 @@ class MLP(AbstractContinuousSystem):
     `seed` ≥ 0.
     """
 
-    name: ClassVar[str] = "digits"
+    name: ClassVar[str] = "mlp"
 
     hidden: int = eqx.field(static=True)
     classes: int = eqx.field(static=True)
