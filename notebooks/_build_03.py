@@ -30,7 +30,7 @@ A two-layer erf teacher–student with the exact population loss (Saad & Solla's
 solver knows nothing of the law; we check it afterwards. The law reads only the loss curve, the μ̇ identity only
 the gradients at the states — two independent checks."""),
     nbf.v4.new_code_cell("""net = lrc.systems.TeacherStudent(inputs=10, hidden=2, seed=0)
-problem = lrc.ControlProblem(net, lrc.objectives.Effort(effort_cost=0.5), horizon=4.0, steps=100)
+problem = lrc.ControlProblem(net, lrc.objectives.Effort(effort_cost=0.5), horizon=2.0, steps=100)
 sol = lrc.solve(problem, progress=False)
 law, ident = closed_loop_deviation(sol), gradient_norm_identity(sol)
 print(sol.diagnostics.message)
