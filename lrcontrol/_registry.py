@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from ._errors import InputError, check_int, check_real
 from ._problem import ControlProblem
-from .objectives import Effort
-from .systems import LinearPerceptron, TeacherStudent
+from .objectives import Effort, FinalLoss
+from .systems import LinearPerceptron, RandomFeatures, TeacherStudent
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,13 @@ def _teacher_student(p: dict) -> ControlProblem:
     return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
 
 
+def _random_features(p: dict) -> ControlProblem:
+    system = RandomFeatures(a=p["a"], b=p["b"], modes=p["modes"], noise=p["noise"], batch=p["batch"],
+                            normalise=p["normalise"])
+    return ControlProblem(system, FinalLoss(), horizon=p["horizon"], blocks=p["blocks"],
+                          bounds={"lr": (0.0, p["eta_max"])})
+
+
 SYSTEMS: dict[str, SystemEntry] = {
     "perceptron": SystemEntry(
         name="perceptron",
@@ -88,6 +95,24 @@ SYSTEMS: dict[str, SystemEntry] = {
         build=_teacher_student,
         closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),
         solvers=("direct", "shooting"),
+    ),
+    "random_features": SystemEntry(
+        name="random_features",
+        summary="power-law random features under online SGD, exact expected-loss recursion, final loss "
+                "(Bordelon & Mori 2026)",
+        params=(Param("a", 2.0, "target exponent a > 1 (λ_k c_0,k = k^-a)", lo=1.0, lo_open=True),
+                Param("b", 2.0, "spectral exponent b > 1 (λ_k = k^-b)", lo=1.0, lo_open=True),
+                Param("modes", 500, "modes kept N >= 1", int),
+                Param("noise", 0.5, "label-noise std σ >= 0", lo=0.0),
+                Param("batch", 1.0, "batch size m >= 1", lo=1.0),
+                Param("eta_max", 2.0, "largest learning rate > 0", lo=0.0, lo_open=True),
+                Param("horizon", 1000, "SGD steps T >= 1", int),
+                Param("blocks", None, "piecewise-constant control blocks, 1 to horizon (default: one per step)",
+                      int),
+                Param("normalise", False, "scale the initial errors so that L_0 = 1 (true/false)", bool)),
+        build=_random_features,
+        closed_forms=("phase: easy a > b, hard a < b; exponents ξ = 1 − b/a, δ = 2b − 1, κ = 1 − 1/(2b) "
+                      "(diagnostics, no schedule closed form yet)",),
     ),
 }
 

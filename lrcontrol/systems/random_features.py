@@ -1,0 +1,104 @@
+"""Online SGD on power-law random features: the exact expected-loss recursion (Bordelon & Mori, arXiv 2602.04774).
+
+THEORY.md §2. In the features' eigenbasis the eigenvalues are λ_k = k^{−b} (b > 1) and the target's initial
+per-mode error is c_{0,k} = (w*_k)² = k^{b−a}, so λ_k c_{0,k} = k^{−a} (a > 1); N modes are kept. With Gaussian
+features, label noise of std σ and batch m, the expected per-mode error after an SGD step of size η is exactly
+
+    c_{t+1,k} = [1 − 2ηλ_k + (1 + 1/m)η²λ_k²] c_{t,k} + (η²/m) λ_k (L_t + σ²),      L_t = Σ_k λ_k c_{t,k}
+
+([C] the authors' code, [D] rederived), L_t the expected excess test loss (the test loss is L_t + σ²).
+
+Phases [P, C]: easy a > b, hard a < b.
+"""
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from .._errors import InputError, check_int, check_real
+from ._base import AbstractDiscreteSystem
+
+
+class RandomFeatures(AbstractDiscreteSystem):
+    """Expected per-mode errors c_t of online SGD on power-law random features (Bordelon & Mori 2026).
+
+    State: c, shape (modes,). Loss: the excess test loss L = Σ_k λ_k c_k. One control, the learning rate η.
+
+    **Arguments:**
+
+    - `a`: target exponent a > 1 (the paper's a; λ_k c_{0,k} = k^{−a}).
+    - `b`: spectral exponent b > 1 (λ_k = k^{−b}).
+    - `modes`: N ≥ 1 modes kept.
+    - `noise`: label-noise std σ ≥ 0.
+    - `batch`: batch size m ≥ 1 (a real number is allowed: the recursion only needs 1/m).
+    - `normalise`: if True, c₀ is scaled so that L₀ = 1 (default False, the authors' convention).
+    """
+
+    name: ClassVar[str] = "random_features"
+
+    modes: int = eqx.field(static=True)
+    normalise: bool = eqx.field(static=True)
+    a: Array
+    b: Array
+    noise: Array
+    batch: Array
+
+    def __init__(self, a=2.0, b=2.0, modes: int = 500, noise=0.5, batch=1.0, normalise: bool = False):
+        check_real("a", a, lo=1.0, lo_open=True)
+        check_real("b", b, lo=1.0, lo_open=True)
+        check_real("noise", noise, lo=0.0)
+        check_real("batch", batch, lo=1.0)
+        if not isinstance(normalise, bool):
+            raise InputError(f"normalise must be True or False, got {normalise!r}.")
+        self.modes = check_int("modes", modes, lo=1)
+        self.normalise = normalise
+        self.a, self.b = jnp.asarray(a, dtype=float), jnp.asarray(b, dtype=float)
+        self.noise, self.batch = jnp.asarray(noise, dtype=float), jnp.asarray(batch, dtype=float)
+
+    def eigenvalues(self) -> Array:
+        """λ_k = k^{−b}, k = 1…N."""
+        return jnp.arange(1, self.modes + 1, dtype=self.b.dtype) ** -self.b
+
+    def initial_state(self) -> Array:
+        k = jnp.arange(1, self.modes + 1, dtype=self.b.dtype)
+        c0 = k ** (self.b - self.a)
+        if self.normalise:
+            c0 = c0 / jnp.sum(self.eigenvalues() * c0)
+        return c0
+
+    def loss(self, state: Array):
+        return jnp.sum(self.eigenvalues() * state)
+
+    def step(self, state, controls, k):
+        eta, lam, m = controls[0], self.eigenvalues(), self.batch
+        contraction = 1 - 2 * eta * lam + (1 + 1 / m) * (eta * lam) ** 2
+        return contraction * state + (eta**2 / m) * lam * (self.loss(state) + self.noise**2)
+
+    def params(self):
+        return {"a": float(self.a), "b": float(self.b), "modes": self.modes, "noise": float(self.noise),
+                "batch": float(self.batch), "normalise": self.normalise}
+
+    # --- phases and exponents (THEORY.md §2) ----------------------------------------------------------------
+
+    def phase(self) -> str:
+        """'easy' (a > b), 'hard' (a < b) or 'boundary' (a = b) [P, C]."""
+        a, b = float(self.a), float(self.b)
+        return "easy" if a > b else "hard" if a < b else "boundary"
+
+    def exponents(self) -> dict[str, float]:
+        """The predicted exponents of the optimal schedule and loss (THEORY.md §2).
+
+        Easy phase [P form, C + D exponents]: η*(t) ≃ C·T^{−ξ}(1 − t/T)^δ with ξ = 1 − b/a, δ = 2b − 1; against the
+        remaining intrinsic time τ(t) = Σ_{s>t} η_s, η ∝ τ^κ with κ = 1 − 1/(2b); L*_T ~ T^{−(a−1)/a}.
+        Hard phase [P, D]: L*_T ~ T^{−(a−1)/b}, annealed fraction ~ T^{−(b−a)/(2b−1)}.
+        Best constant rate [P names, D exponents]: L ~ T^{−(a−1)/(a+b−1)}.
+        """
+        a, b = float(self.a), float(self.b)
+        out = {"delta": 2 * b - 1, "kappa": 1 - 1 / (2 * b), "constant_loss": (a - 1) / (a + b - 1)}
+        if a > b:
+            out.update(xi=1 - b / a, optimal_loss=(a - 1) / a)
+        else:
+            out.update(optimal_loss=(a - 1) / b, annealed_fraction=(b - a) / (2 * b - 1))
+        return out
