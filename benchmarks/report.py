@@ -93,8 +93,24 @@ def _effort_digits_table(data: dict) -> str:
                   ["what", "compile", "run"], rows, data)
 
 
+def _random_features_table(data: dict) -> str:
+    c = data["case"]
+    rows = [f"| {r['method']} | {r['objective']:.12f} | {r['relative_gap_to_best']:.1e} | {r['iterations']} | "
+            f"{r['setup_s']:.2f} s | {r['run_s']:.3f} s |" for r in data["rows"]]
+    rows.append(f"| whole `lrcontrol solve random_features ...` command (start, import, compile, solve, write) | | | | | "
+                f"{data['cli_command_s']:.2f} s |")
+    return _table(f"Random features (Bordelon & Mori), a = {c['a']:g}, b = {c['b']:g}, {c['modes']} modes, σ = "
+                  f"{c['noise']:g}, m = {c['batch']:g}, η ≤ {c['eta_max']:g}, T = {c['horizon']}, {c['blocks']} "
+                  f"blocks, minimise L_T; same start for all (`benchmarks/random_features_peers.py`). Speed-up of "
+                  f"the solve over IPOPT: {data['speedup_solver_vs_ipopt']:.1f}× (to IPOPT's objective "
+                  f"{data['speedup_to_ipopt_objective']:.1f}×); whole command against IPOPT's build + solve: "
+                  f"{data['speedup_command_vs_ipopt_build_plus_solve']:.1f}×.",
+                  ["method", "L_T", "gap to best", "iters", "setup (compile/build)", "run"], rows, data)
+
+
 TABLES = {"perceptron_direct": _direct_table, "perceptron_solvers": _solvers_table,
-          "teacher_student_solvers": _teacher_student_table, "effort_digits": _effort_digits_table}
+          "teacher_student_solvers": _teacher_student_table, "effort_digits": _effort_digits_table,
+          "random_features_peers": _random_features_table}
 
 
 def benchmark_table() -> str:

@@ -14,6 +14,7 @@ Phases [P, C]: easy a > b, hard a < b.
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
@@ -79,6 +80,34 @@ class RandomFeatures(AbstractDiscreteSystem):
     def params(self):
         return {"a": float(self.a), "b": float(self.b), "modes": self.modes, "noise": float(self.noise),
                 "batch": float(self.batch), "normalise": self.normalise}
+
+    def stationary_rates(self, rates: Array) -> Array:
+        """The rates that the discrete stationarity condition of min L_T assigns to a per-step schedule.
+
+        THEORY.md §2 [D]: with the adjoint p_t = d_t ⊙ p_{t+1} + (η_t²/m)(λ·p_{t+1})λ, p_T = λ (d_t the bracket of
+        the recursion), ∂L_T/∂η_t = 0 at an interior optimum reads
+
+            η_t = Σλ_k p_{t+1,k} c_{t,k} / [(1 + 1/m)Σλ_k² p_{t+1,k} c_{t,k} + (L_t + σ²)P_{t+1}/m],  P = Σλ_k p_k.
+
+        An optimum with no active bound is a fixed point of this map: an independent check of a numerical schedule
+        (the solver itself only sees jax.grad of L_T).
+        """
+        lam, m, s2 = self.eigenvalues(), self.batch, self.noise**2
+
+        def forward(c, eta):
+            return self.step(c, jnp.atleast_1d(eta), 0), c
+
+        _, cs = jax.lax.scan(forward, self.initial_state(), rates)
+
+        def backward(p, inputs):
+            c, eta = inputs
+            big_p = lam @ p
+            rate = (lam * p) @ c / ((1 + 1 / m) * (lam**2 * p) @ c + (lam @ c + s2) * big_p / m)
+            d = 1 - 2 * eta * lam + (1 + 1 / m) * (eta * lam) ** 2
+            return d * p + eta**2 / m * big_p * lam, rate
+
+        _, predicted = jax.lax.scan(backward, lam, (cs, rates), reverse=True)
+        return predicted
 
     # --- phases and exponents (THEORY.md §2) ----------------------------------------------------------------
 
