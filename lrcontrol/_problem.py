@@ -60,7 +60,8 @@ class ControlProblem(eqx.Module):
             steps = check_int("steps", 1000 if steps is None else steps, lo=1)
         blocks = steps if blocks is None else check_int("blocks", blocks, lo=1)
         if blocks > steps:
-            raise InputError(f"blocks must be a whole number from 1 to steps ({steps}), got {blocks}.")
+            limit = "horizon" if isinstance(system, AbstractDiscreteSystem) else "steps"  # the parameter the user set
+            raise InputError(f"blocks must be a whole number from 1 to {limit} ({steps}), got {blocks}.")
         self.system = system
         self.objective = objective
         self.horizon = jnp.asarray(horizon, dtype=float)

@@ -115,3 +115,8 @@ def test_cli_solves_block_controls_within_eta_max(tmp_path):
     assert data["params"]["blocks"] == 20 and data["params"]["batch"] == 5.0 and len(lr) == 200
     assert lr.min() >= 0.0 and lr.max() <= 0.3 and len(np.unique(lr)) <= 20  # piecewise constant on 20 blocks
     assert data["loss"][-1] < data["loss"][0] and data["objective"] == pytest.approx(data["loss"][-1])
+
+
+def test_blocks_beyond_the_horizon_name_the_horizon():
+    with pytest.raises(lrc.InputError, match=r"^blocks must be a whole number from 1 to horizon \(50\), got 60\.$"):
+        lrc.ControlProblem(RandomFeatures(modes=5), lrc.objectives.FinalLoss(), horizon=50, blocks=60)
