@@ -55,6 +55,14 @@ def power_decay(peak: float, steps: int, *, exponent: float = 1.0, horizon=None)
     return _make(peak * (1 - _x(steps)) ** exponent, steps, horizon)
 
 
+def inverse_power(peak: float, steps: int, *, exponent: float = 0.5, horizon=None) -> Schedule:
+    """η_k = peak·(1 + k)^(−exponent): the power-law baseline η₀t^{−χ} of Bordelon & Mori (steps counted from 1,
+    so step 0 runs at the peak)."""
+    _checked(peak)
+    check_real("exponent", exponent, lo=0.0)
+    return _make(peak * (1.0 + jnp.arange(check_int("steps", steps))) ** -exponent, steps, horizon)
+
+
 def exponential(peak: float, steps: int, *, final: float = 0.01, horizon=None) -> Schedule:
     """η_k = peak·final^x: geometric decay reaching peak·final at the end of training."""
     _checked(peak)
@@ -88,7 +96,7 @@ def wsd(peak: float, steps: int, *, warmup: float = 0.0, decay: float = 0.2, sha
 
 
 FAMILIES = {"constant": constant, "linear": linear, "cosine": cosine, "wsd": wsd,
-            "power_decay": power_decay, "exponential": exponential}
+            "power_decay": power_decay, "inverse_power": inverse_power, "exponential": exponential}
 
 
 def tune_peak(problem, family: str = "cosine", **shape_kwargs):
@@ -105,3 +113,20 @@ def tune_peak(problem, family: str = "cosine", **shape_kwargs):
     lo, hi = lr_search_range(problem)
     peak, cost = best_log_scale(lambda a: evaluate(problem, shape.values * a).objective, lo, hi)
     return Schedule(shape.values * peak, problem.grid(), "lr"), cost
+
+
+def tune_shape(problem, family: str, name: str, values, **fixed):
+    """Best value of one shape parameter `name` among `values`, the peak tuned for each (`tune_peak`): a family's
+    baseline "optimised within its family" (e.g. the power law's exponent, WSD's decay fraction).
+
+    Returns (schedule, objective, best value). Other shape parameters are held at `fixed`.
+    """
+    values = list(values)
+    if not values:
+        raise InputError(f"values must hold at least one value of {name}.")
+    best = None
+    for v in values:
+        schedule, cost = tune_peak(problem, family, **{name: v, **fixed})
+        if best is None or float(cost) < float(best[1]):
+            best = (schedule, cost, v)
+    return best

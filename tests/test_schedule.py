@@ -119,3 +119,12 @@ def test_tuned_baselines_never_beat_the_optimum():
     _, lin = schedules.tune_peak(problem, "linear")
     _, const = schedules.tune_peak(problem, "constant")
     assert float(lin) - best < float(const) - best
+
+
+def test_inverse_power_and_tune_shape_input():
+    s = schedules.inverse_power(2.0, 4, exponent=0.5)
+    np.testing.assert_allclose(np.asarray(s.values), 2.0 / np.sqrt([1.0, 2.0, 3.0, 4.0]), rtol=1e-15)
+    with pytest.raises(lrc.InputError, match=r"^exponent must "):
+        schedules.inverse_power(1.0, 4, exponent=-1.0)
+    with pytest.raises(lrc.InputError, match=r"^values must hold at least one value of decay\.$"):
+        schedules.tune_shape(None, "wsd", "decay", [])
