@@ -4,6 +4,7 @@ Every family is a shape h(x) on x = k/steps (left end of each step, so step 0 ru
 multiplied by `peak`. `grid` defaults to step indices; pass `horizon` to put the same values on a time grid.
 """
 
+import equinox as eqx
 import jax.numpy as jnp
 
 from ._errors import InputError, check_int, check_real
@@ -105,14 +106,23 @@ def tune_peak(problem, family: str = "cosine", **shape_kwargs):
     Returns (schedule, objective). The peak is searched on a log grid then by golden section, within the
     problem's learning-rate bounds. Compare `objective` with the numerical optimum's.
     """
-    from ._solve import evaluate, lr_search_range
+    from ._solve import lr_search_range
 
     if family not in FAMILIES:
         raise InputError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}.")
     shape = FAMILIES[family](1.0, problem.steps, horizon=problem.horizon, **shape_kwargs)
     lo, hi = lr_search_range(problem)
-    peak, cost = best_log_scale(lambda a: evaluate(problem, shape.values * a).objective, lo, hi)
+    peak, cost = _best_peak(problem.per_step(), shape.values, lo, hi)
     return Schedule(shape.values * peak, problem.grid(), "lr"), cost
+
+
+@eqx.filter_jit
+def _best_peak(problem, shape_values, lo, hi):
+    # One compiled search per problem structure: families, shape parameters and problems of the same sizes
+    # (a sweep, a grid over a shape parameter) reuse it instead of compiling a new closure each time.
+    from ._solve import evaluate
+
+    return best_log_scale(lambda a: evaluate(problem, shape_values * a).objective, lo, hi)
 
 
 def tune_shape(problem, family: str, name: str, values, **fixed):
