@@ -1,4 +1,5 @@
-"""Online controllers: learning-rate laws applied during training, as optax gradient transformations."""
+"""Online controllers: learning-rate laws applied during training, as optax gradient transformations, and the
+same laws as feedback policies u(t, x) that `lrc.simulate` runs on a model."""
 
 from collections.abc import Callable
 from typing import NamedTuple
@@ -8,9 +9,9 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array
 
-from ._errors import check_real
+from ._errors import InputError, check_real
 from .episodic import EpisodicMemory
-from .objectives import closed_loop_rate
+from .objectives import Effort, closed_loop_rate
 
 
 class ClosedLoopState(NamedTuple):
@@ -70,3 +71,20 @@ def closed_loop(effort_cost: float, final_loss: float | Callable | EpisodicMemor
         return updates, ClosedLoopState(state.count + 1, rate, forecast, history)
 
     return optax.GradientTransformationExtraArgs(init, update)
+
+
+def closed_loop_policy(problem, final_loss):
+    """The closed-loop effort law μ(t, x) = √(max(L(x) − L̂(T), 0)/β) as an `lrc.FeedbackPolicy` for `lrc.simulate`.
+
+    Any system; the problem's objective must be the undiscounted `Effort` (the law is not optimal with discount,
+    THEORY.md §1). `final_loss` is the forecast L̂(T) (the oracle, a pilot run's final loss, ...).
+    """
+    from ._solve import FeedbackPolicy
+
+    obj = problem.objective
+    if not isinstance(obj, Effort) or float(obj.discount) != 0.0:
+        raise InputError("closed_loop_policy needs the undiscounted Effort objective (discount = 0).")
+    check_real("final_loss", final_loss)
+    loss = problem.system.loss
+    return FeedbackPolicy(lambda t, x, p: closed_loop_rate(loss(x), p[0], p[1])[None],
+                          (jnp.asarray(final_loss, float), obj.effort_cost))

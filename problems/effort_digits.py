@@ -34,15 +34,8 @@ import numpy as np  # noqa: E402
 
 import lrcontrol as lrc  # noqa: E402
 from lrcontrol.analysis import closed_loop_deviation  # noqa: E402
-from lrcontrol.objectives import closed_loop_rate  # noqa: E402
 
 PILOTS = 4
-
-
-def closed_loop_policy(problem, forecast):
-    beta = problem.objective.effort_cost
-    return lrc.FeedbackPolicy(lambda t, x, f: closed_loop_rate(problem.system.loss(x), f, beta)[None],
-                              jnp.asarray(forecast))
 
 
 def run(samples, hidden, steps, effort_cost, horizon, seed, families=("constant", "linear", "cosine")):
@@ -58,7 +51,7 @@ def run(samples, hidden, steps, effort_cost, horizon, seed, families=("constant"
     # substitution step, then secant steps (plain substitution alone converges slowly: ~30% per pilot).
     forecasts, pilots, gaps = [float(baselines["constant (peak tuned)"].loss[-1])], [], []
     for i in range(PILOTS):
-        pilots.append(lrc.simulate(problem, closed_loop_policy(problem, forecasts[-1])))
+        pilots.append(lrc.simulate(problem, lrc.controllers.closed_loop_policy(problem, forecasts[-1])))
         gaps.append(float(pilots[-1].loss[-1]) - forecasts[-1])
         if i == 0 or gaps[-1] == gaps[-2]:
             forecasts.append(forecasts[-1] + gaps[-1])

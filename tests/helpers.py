@@ -1,3 +1,6 @@
+import importlib.util
+from pathlib import Path
+
 import lrcontrol as lrc
 
 
@@ -6,3 +9,11 @@ def perceptron_problem(effort_cost=0.5, input_variance=1.0, distance=1.0, horizo
     system = lrc.systems.LinearPerceptron(input_variance=input_variance, distance=distance)
     objective = lrc.objectives.Effort(effort_cost=effort_cost, discount=discount)
     return lrc.ControlProblem(system, objective, horizon=horizon, steps=steps, **kwargs)
+
+
+def problem_script(name):
+    """A problems/ script as a module (its functions are the experiment; tests run them at small sizes)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "problems" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

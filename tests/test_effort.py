@@ -1,9 +1,6 @@
 """The effort framework beyond the perceptron (THEORY.md §1): fixed-sample networks, the μ̇ identity, ramp-up under
 discount, episodic forecasts and the digits MLP. Small sizes; the full runs are in problems/effort_*.py."""
 
-import importlib.util
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,17 +8,9 @@ import optax
 import pytest
 
 import lrcontrol as lrc
+from helpers import problem_script
 from lrcontrol.analysis import closed_loop_deviation, gradient_norm_identity
 from lrcontrol.systems import TeacherStudent
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "problems" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --- teacher–student on a fixed sample ----------------------------------------------------------------------
@@ -87,7 +76,7 @@ def test_gradient_norm_identity_is_not_the_closed_loop_law_restated():
 # --- discount: ramp-up in a network on a plateau, never in the perceptron ------------------------------------
 
 def test_discount_ramps_up_a_network_escaping_a_plateau_but_not_the_perceptron():
-    rampup = _script("effort_rampup")
+    rampup = problem_script("effort_rampup")
     escaped, _ = rampup.network_optimum(init_scale=0.05, discount=0.5, steps=100, default_start=False)
     r = rampup.ramp(escaped)
     # Measured (100 steps): μ(0) ≈ 9.2, peak ≈ 14 near t ≈ 1.1 (200 steps: 9.23 → 14.1 at t = 1.08).
@@ -117,7 +106,7 @@ def test_memory_recalls_a_stored_episode_and_weights_sum_to_one():
 
 
 def test_episodic_forecast_improves_with_observed_fraction_and_memory_size():
-    episodic = _script("effort_episodic")
+    episodic = problem_script("effort_episodic")
     k_mem, k_test = jax.random.split(jax.random.PRNGKey(1))
     mem_curves, _, _ = episodic.oracle(episodic.draw_tasks(k_mem, 300))
     test_curves, _, _ = episodic.oracle(episodic.draw_tasks(k_test, 60))
@@ -169,7 +158,7 @@ def test_controller_with_an_episodic_memory_in_an_optax_loop():
 
 def test_digits_closed_loop_with_pilot_forecast_is_near_optimal_and_beats_constant():
     pytest.importorskip("sklearn")
-    digits = _script("effort_digits")
+    digits = problem_script("effort_digits")
     problem, optimum, baselines, idle, forecasts, pilots = digits.run(samples=100, hidden=6, steps=40,
                                                                       effort_cost=0.05, horizon=20.0, seed=0,
                                                                       families=("constant",))
@@ -183,7 +172,7 @@ def test_digits_closed_loop_with_pilot_forecast_is_near_optimal_and_beats_consta
     assert j_cl < j_const
     assert float(idle.objective) > 1.5 * j_star
     # Every run is deterministic given the seed.
-    again = lrc.simulate(problem, digits.closed_loop_policy(problem, forecasts[-1]))
+    again = lrc.simulate(problem, lrc.controllers.closed_loop_policy(problem, forecasts[-1]))
     assert float(again.objective) == float(pilots[-1].objective)
 
 

@@ -2,7 +2,6 @@
 authors' published optimum, and the discrete stationarity condition."""
 
 import json
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 import lrcontrol as lrc
+from helpers import problem_script
 from lrcontrol.cli import main
 from lrcontrol.systems import RandomFeatures
 
@@ -63,12 +63,7 @@ def test_published_optimum_is_reproduced(published_solution):
     u = np.asarray(sol.schedule.values)
     assert round(u[0], 3) == 0.163 and round(u[-1], 4) == 0.0194
     assert abs(float(sol.objective) - 0.2230562) < 2e-7
-    lam = np.arange(1, 501, dtype=np.float32) ** np.float32(-1.25)
-    c = np.arange(1, 501, dtype=np.float32) ** np.float32(0.25 - 0.5)
-    for eta in u.astype(np.float32):
-        loss = np.sum(lam * c, dtype=np.float32)
-        c = (1 - 2 * eta * lam + 2 * (eta * lam) ** 2) * c + eta**2 * lam * (loss + np.float32(0.25))
-    assert abs(float(np.sum(lam * c, dtype=np.float32)) - 0.2230562) < 5e-8
+    assert abs(problem_script("random_features_published").float32_replay(sol.problem.system, u) - 0.2230562) < 5e-8
 
 
 def test_optimum_satisfies_the_discrete_stationarity_condition(published_solution):
@@ -126,12 +121,7 @@ def test_blocks_beyond_the_horizon_name_the_horizon():
 def test_optimum_beats_every_baseline_tuned_within_its_family():
     # Small hard-phase case (50 modes, T = 100); measured ratios L_T / L*_T: constant 1.31, power law (χ = 0.3)
     # 1.21, (1 − t/T)^δ 1.35, WSD (decay 0.3) 1.04. The full comparison is problems/random_features_baselines.py.
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("rfb", Path(__file__).resolve().parents[1] / "problems"
-                                                  / "random_features_baselines.py")
-    rfb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rfb)
+    rfb = problem_script("random_features_baselines")
     problem = lrc.ControlProblem(RandomFeatures(a=1.75, b=3.0, modes=50), lrc.objectives.FinalLoss(), horizon=100,
                                  bounds={"lr": (0.0, 2.0)})
     # rtol 1e-6: at 1e-8 this small hard-phase solve stalls at round-off (residual ~6e-8 of the initial one).

@@ -105,10 +105,6 @@ class MLP(AbstractContinuousSystem):
     def vector_field(self, t, state, controls):
         return jtu.tree_map(lambda g: -controls[0] * g, jax.grad(self.loss)(state))
 
-    def gradient_norm_sq(self, state: PyTree[Array]) -> Scalar:
-        """‖∇L‖²: along the undiscounted effort optimum μ̇* = −‖∇L‖²/(2β)."""
-        return sum(jnp.sum(g**2) for g in jtu.tree_leaves(jax.grad(self.loss)(state)))
-
     def params(self):
         return {"samples": int(self.inputs.shape[0]), "features": int(self.inputs.shape[1]),
                 "hidden": self.hidden, "activation": self.activation, "init_scale": float(self.init_scale),

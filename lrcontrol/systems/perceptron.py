@@ -125,14 +125,12 @@ class LinearPerceptron(AbstractContinuousSystem):
         `final_loss` is the forecast of L(T); by default the closed-form optimum's own final loss (the
         oracle). For ρ > 0 this law is not optimal (THEORY.md §1), so only ρ = 0 is accepted.
         """
-        from ..objectives import closed_loop_rate
-        from .._solve import FeedbackPolicy
+        from ..controllers import closed_loop_policy
 
         beta = _undiscounted_effort_cost(problem)
         if final_loss is None:
             final_loss = self.effort_optimum(beta, problem.horizon)["final_loss"]
-        return FeedbackPolicy(lambda t, x, p: closed_loop_rate(self.loss(x), p[0], p[1])[None],
-                              (jnp.asarray(final_loss), beta))
+        return closed_loop_policy(problem, final_loss)
 
 
     def optimal_feedback(self, problem):
