@@ -131,6 +131,25 @@ class ControlProblem(eqx.Module):
                        checkpoint_every=self.checkpoint_every)[2]
 
     @property
+    def has_curvature(self) -> bool:
+        """Whether `curvature` knows the Hessian's diagonal: a one-control system with `rate_curvature` (the exact
+        diagonal of ∇²L_T in its per-step rates) under the final-loss objective."""
+        return (hasattr(self.system, "rate_curvature") and len(self.control_names) == 1
+                and self.objective.kind == "final_loss")
+
+    def curvature(self, u_blocks: Float[Array, "blocks m"]) -> Float[Array, "blocks m"]:
+        """The diagonal of ∇²cost in the block controls, where `has_curvature`: per block, the sum of the per-step
+        diagonal over its steps (exact for one control per step; for longer blocks the cross terms within a block
+        are left out, so it is an estimate). A preconditioner for `Direct`, never part of the answer."""
+        if not self.has_curvature:
+            raise InputError(f"curvature needs a one-control system with rate_curvature under FinalLoss; "
+                             f"got {self.system.name} under {self.objective.kind}.")
+        per_step = self.system.rate_curvature(self.expand(u_blocks)[:, 0])
+        if self.blocks == self.steps:
+            return per_step[:, None]
+        return jax.ops.segment_sum(per_step, jnp.asarray(self.block_of_step()), self.blocks)[:, None]
+
+    @property
     def bounds(self) -> dict[str, tuple[float | None, float | None]]:
         """{control: (lo, hi)} with None for an open side."""
         fin = lambda x: float(x) if np.isfinite(x) else None  # noqa: E731

@@ -37,13 +37,19 @@ class _State(NamedTuple):
     f_best: Array
     stall: Array
     result: Array
+    d: Array
 
 
 def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Array, " n"],
              upper: Float[Array, " n"], weights: Float[Array, " n"], *, rtol: float, atol: float,
-             max_steps: int, history: int, report: Callable | None = None, report_every: int = 10
-             ) -> tuple[Float[Array, " n"], Info]:
-    """Minimise f(x) over lower ≤ x ≤ upper. Stops when ‖x − P(x − ∇f/w)‖_∞ ≤ atol + rtol·(its value at x0)."""
+             max_steps: int, history: int, report: Callable | None = None, report_every: int = 10,
+             curvature: Callable | None = None) -> tuple[Float[Array, " n"], Info]:
+    """Minimise f(x) over lower ≤ x ≤ upper. Stops when ‖x − P(x − ∇f/w)‖_∞ ≤ atol + rtol·(its value at x0).
+
+    `curvature(x)`, if given, is a positive estimate of the Hessian's diagonal at x: the L-BFGS initial matrix
+    becomes γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first step: a diagonal Newton step), refreshed at every
+    accepted point.
+    """
     sqrt_w = jnp.sqrt(weights)
     lo, hi = lower * sqrt_w, upper * sqrt_w
 
@@ -57,6 +63,14 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     def pg_norm(v, g):
         return jnp.max(jnp.abs(v - proj(v - g)) / sqrt_w)
 
+    def diag(v):
+        if curvature is None:
+            return jnp.ones_like(v)
+        h = curvature(v / sqrt_w) / weights
+        # Guard: a non-positive or non-finite entry falls back to the median scale of the others.
+        good = jnp.isfinite(h) & (h > 0)
+        return jnp.where(good, h, jnp.nanmedian(jnp.where(good, h, jnp.nan)))
+
     v0 = proj(x0 * sqrt_w)
     f0, g0 = fg(v0)
     pg0 = pg_norm(v0, g0)
@@ -65,7 +79,7 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     dtype = v0.dtype
     init = _State(v0, f0, g0, jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype), jnp.zeros(m, dtype),
                   jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0), f0, jnp.array(0),
-                  jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE))
+                  jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE), diag(v0))
 
     def two_loop(q, st):
         # History is a circular buffer: the newest pair sits at head − 1. Slots with rho = 0 (unused, or
@@ -79,10 +93,10 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
             a = r_i * jnp.dot(s_i, q)
             q = q - a * y_i
             alphas.append(a)
-        yy = jnp.dot(y_rows[0], y_rows[0])
-        gamma = jnp.where(st.count > 0, jnp.dot(s_rows[0], y_rows[0]) / jnp.where(yy > 0, yy, 1.0),
-                          1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300))
-        r = gamma * q
+        yy = jnp.dot(y_rows[0], y_rows[0] / st.d)
+        first = 1.0 if curvature is not None else 1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300)
+        gamma = jnp.where(st.count > 0, jnp.dot(s_rows[0], y_rows[0]) / jnp.where(yy > 0, yy, 1.0), first)
+        r = gamma * q / st.d
         for s_i, y_i, r_i, a in reversed(list(zip(s_rows, y_rows, rhos, alphas))):
             r = r + (a - r_i * jnp.dot(y_i, r)) * s_i
         return r
@@ -145,8 +159,9 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         if report is not None:
             jax.lax.cond(it % report_every == 0, lambda: jax.debug.callback(report, it, f, pg, tol),
                          lambda: None)
+        d_new = st.d if curvature is None else jax.lax.cond(ok, diag, lambda _: st.d, v)
         return _State(v, f, g, s_hist, y_hist, rho, head, count, it, st.nfev + k, pg, fails, f_best, stall,
-                      result)
+                      result, d_new)
 
     def cond(st):
         return (st.result < 0) & (st.pg > tol)

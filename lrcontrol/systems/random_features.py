@@ -92,6 +92,22 @@ class RandomFeatures(AbstractDiscreteSystem):
         An optimum with no active bound is a fixed point of this map: an independent check of a numerical schedule
         (the solver itself only sees jax.grad of L_T).
         """
+        pull, stiffness = self._adjoint_terms(rates)
+        return pull / stiffness
+
+    def rate_curvature(self, rates: Array) -> Array:
+        """The diagonal of the Hessian of L_T in the per-step rates: ∂²L_T/∂η_t² = 2[(1 + 1/m)Σλ²pc + (L_t + σ²)P/m].
+
+        Exact, not an approximation: η_t enters only c_{t+1}, and for fixed later rates L_T is affine in c_{t+1}
+        (the recursion is linear in c), so the second derivative is the costate p_{t+1} against ∂²c_{t+1}/∂η_t².
+        It spans decades along a schedule (the costate of the fast modes dies out far from T), which is what makes
+        plain L-BFGS slow on long per-step schedules; used as a diagonal preconditioner, the first step is the
+        stationarity map's fixed-point step. Also ∂L_T/∂η_t = −2·Σλpc + η_t·(this) (see `stationary_rates`).
+        """
+        return 2 * self._adjoint_terms(rates)[1]
+
+    def _adjoint_terms(self, rates: Array) -> tuple[Array, Array]:
+        # (Σλpc, (1+1/m)Σλ²pc + (L+σ²)P/m) per step, p the costate after the step: one forward and one backward scan.
         lam, m, s2 = self.eigenvalues(), self.batch, self.noise**2
 
         def forward(c, eta):
@@ -102,12 +118,13 @@ class RandomFeatures(AbstractDiscreteSystem):
         def backward(p, inputs):
             c, eta = inputs
             big_p = lam @ p
-            rate = (lam * p) @ c / ((1 + 1 / m) * (lam**2 * p) @ c + (lam @ c + s2) * big_p / m)
+            pull = (lam * p) @ c
+            stiffness = (1 + 1 / m) * (lam**2 * p) @ c + (lam @ c + s2) * big_p / m
             d = 1 - 2 * eta * lam + (1 + 1 / m) * (eta * lam) ** 2
-            return d * p + eta**2 / m * big_p * lam, rate
+            return d * p + eta**2 / m * big_p * lam, (pull, stiffness)
 
-        _, predicted = jax.lax.scan(backward, lam, (cs, rates), reverse=True)
-        return predicted
+        _, terms = jax.lax.scan(backward, lam, (cs, rates), reverse=True)
+        return terms
 
     # --- phases and exponents (THEORY.md §2) ----------------------------------------------------------------
 
