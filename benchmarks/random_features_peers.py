@@ -3,25 +3,31 @@
 Issue #5's target case: a = b = 2, 500 modes, σ = 0.5, batch m = 5, 0 ≤ η ≤ 2, T = 1000 SGD steps, 100
 piecewise-constant control blocks, minimise the final excess loss L_T.
 
-- lrcontrol: `lrc.solve` (projected L-BFGS on jax.grad through the scanned recursion), compile and run apart;
+- lrcontrol: `lrc.solve` (projected L-BFGS on jax.grad through the scanned recursion, preconditioned by the exact
+  Hessian diagonal `RandomFeatures.rate_curvature`; and without it), compile and run apart;
 - CasADi + IPOPT, the method of the authors' released code: the recursion written symbolically (CasADi MX,
   vector operations per step) as a function of the 100 block rates, exact gradient by CasADi's AD, limited-memory
   Hessian (a full Hessian of a 1000-step recursion is what IPOPT would otherwise need); build and solve apart;
 - scipy L-BFGS-B with an exact numpy adjoint (forward recursion stored, backward costates, THEORY.md §2 [D]).
 
 All start from the same constant rate (lrcontrol's initial guess) and are compared by the objective they reach.
-Also: the whole `lrcontrol solve random_features ...` command (start, import, compile, solve, write) timed as
-a subprocess. Run times are best of 3.
+Also: the whole `lrcontrol solve random_features ... --quiet` command (start, import, compile, solve, write the
+JSON, CSV and figure) as a subprocess, with an empty and with a filled compilation cache; one objective, one
+objective + gradient and one curvature pass (the forward pass is the floor); and the long case (T = 10⁴ steps,
+1000 modes, per-step rates). Run times are best of 3.
 
     python benchmarks/random_features_peers.py      # writes benchmarks/results/random_features_peers.json
 """
 
+import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import equinox as eqx
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -95,28 +101,97 @@ def casadi_solver(lam, c0, u0):
     return build_s, solve, solver
 
 
+def lrcontrol_row(p, solver, label):
+    first = lrc.solve(p, solver, progress=False)
+    runs = [lrc.solve(p, solver, progress=False) for _ in range(3)]
+    sol = runs[-1]
+    row = {"method": label, "setup_s": first.diagnostics.compile_time,
+           "run_s": min(r.diagnostics.run_time for r in runs), "objective": float(sol.objective),
+           "iterations": int(sol.diagnostics.iterations), "converged": sol.diagnostics.converged}
+    print(f"{label}: L_T = {row['objective']:.12f}, {row['iterations']} iterations, compile {row['setup_s']:.2f} s, "
+          f"run {row['run_s']:.3f} s", flush=True)
+    return row
+
+
+def evaluation_times(p):
+    """One objective (forward pass, the floor), one objective + gradient, one curvature pass; best of 20."""
+    u = initial_guess(p)
+    forward = eqx.filter_jit(lambda p, u: p.cost(u))
+    value_and_grad = eqx.filter_jit(lambda p, u: jax.value_and_grad(p.cost)(u))
+    curvature = eqx.filter_jit(lambda p, u: p.curvature(u))
+    out = {}
+    for name, fn in (("forward_s", forward), ("value_and_grad_s", value_and_grad), ("curvature_s", curvature)):
+        jax.block_until_ready(fn(p, u))
+        out[name], _ = best_of(lambda fn=fn: jax.block_until_ready(fn(p, u)), repeats=20)
+    out["value_and_grad_over_forward"] = out["value_and_grad_s"] / out["forward_s"]
+    return out
+
+
+def command_times():
+    """The whole `lrcontrol solve ...` command as a subprocess: with an empty compilation cache (cold), then
+    with the cache it filled (warm); both --quiet. Best of 3 each (cold: a fresh cache folder every time)."""
+    cmd = [sys.executable, "-m", "lrcontrol.cli", *CLI]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        def run(cache):
+            proc = subprocess.run([*cmd, "--out", tmp], capture_output=True, text=True,
+                                  env={**os.environ, "LRCONTROL_CACHE": cache})
+            assert proc.returncode == 0, proc.stderr
+        cold = []
+        for i in range(3):
+            t = time.perf_counter()
+            run(str(Path(tmp) / f"cold{i}"))
+            cold.append(time.perf_counter() - t)
+        out["cold_s"] = min(cold)
+        out["warm_s"], _ = best_of(lambda: run(str(Path(tmp) / "cold0")), repeats=3)
+    print(f"whole command `lrcontrol {' '.join(CLI)}`: cold cache {out['cold_s']:.2f} s, warm cache "
+          f"{out['warm_s']:.2f} s", flush=True)
+    return out
+
+
+def long_case():
+    """Issue #5's second target: T = 10⁴ steps, 1000 modes, one rate per step (a = b = 2, σ = 0.5, m = 1,
+    η ≤ 2), converged on the projected-gradient criterion; reverse mode checkpointed (√T cells per chunk)."""
+    system = lrc.systems.RandomFeatures(a=A, b=B, modes=1000, noise=NOISE, batch=1.0)
+    p = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon=10_000, bounds={"lr": (0.0, ETA_MAX)})
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sol = lrc.solve(p, progress=False)
+    d = sol.diagnostics
+    plain = lrc.solve(p, lrc.solvers.Direct(precondition=False, max_steps=300), progress=False)
+    row = {"case": {"a": A, "b": B, "modes": 1000, "noise": NOISE, "batch": 1.0, "eta_max": ETA_MAX,
+                    "horizon": 10_000, "blocks": 10_000}, "converged": d.converged, "message": d.message,
+           "iterations": int(d.iterations), "evaluations": int(d.evaluations), "compile_s": d.compile_time,
+           "run_s": d.run_time, "objective": float(sol.objective), "max_rss_mib": max(
+               resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rss0) / 1024,
+           "without_preconditioning_after_300_iterations": {
+               "objective": float(plain.objective), "run_s": plain.diagnostics.run_time,
+               "residual_over_initial": float(plain.diagnostics.residual / plain.diagnostics.initial_residual)},
+           **evaluation_times(p)}
+    print(f"T = 10^4, 1000 modes, per step: {row['message']} in {row['iterations']} iterations, compile "
+          f"{row['compile_s']:.1f} s, run {row['run_s']:.1f} s, L_T = {row['objective']:.10f}; without "
+          f"preconditioning after 300 iterations L_T = {row['without_preconditioning_after_300_iterations']['objective']:.10f}; "
+          f"value+grad {row['value_and_grad_s'] * 1e3:.1f} ms vs forward {row['forward_s'] * 1e3:.1f} ms", flush=True)
+    return row
+
+
 def main():
     p = problem()
     system = p.system
     lam, c0 = np.asarray(system.eigenvalues()), np.asarray(system.initial_state())
     u0 = np.asarray(initial_guess(p))[:, 0]
 
-    first = lrc.solve(p, progress=False)
-    runs = [lrc.solve(p, progress=False) for _ in range(3)]
-    ours = runs[-1]
-    rows = [{"method": "lrcontrol Direct (projected L-BFGS, jax.grad)", "setup_s": first.diagnostics.compile_time,
-             "run_s": min(r.diagnostics.run_time for r in runs), "objective": float(ours.objective),
-             "iterations": int(ours.diagnostics.iterations), "converged": ours.diagnostics.converged}]
-    print(f"lrcontrol: L_T = {rows[0]['objective']:.12f}, {rows[0]['iterations']} iterations, compile "
-          f"{rows[0]['setup_s']:.2f} s, run {rows[0]['run_s']:.3f} s", flush=True)
+    rows = [lrcontrol_row(p, lrc.solvers.Direct(), "lrcontrol Direct (L-BFGS preconditioned by the exact "
+                                                   "Hessian diagonal)"),
+            lrcontrol_row(p, lrc.solvers.Direct(precondition=False), "lrcontrol Direct, plain L-BFGS")]
 
     build_s, solve, solver = casadi_solver(lam, c0, u0)
     ipopt_s, res = best_of(solve, repeats=3)
     stats = solver.stats()
-    rows.append({"method": "CasADi + IPOPT (exact gradient, L-BFGS Hessian)", "setup_s": build_s, "run_s": ipopt_s,
-                 "objective": float(res["f"]), "iterations": int(stats["iter_count"]),
-                 "converged": bool(stats["success"]), "status": stats["return_status"]})
-    print(f"IPOPT: L_T = {rows[-1]['objective']:.12f}, {rows[-1]['iterations']} iterations, build {build_s:.2f} s, "
+    ipopt = {"method": "CasADi + IPOPT (exact gradient, L-BFGS Hessian)", "setup_s": build_s, "run_s": ipopt_s,
+             "objective": float(res["f"]), "iterations": int(stats["iter_count"]),
+             "converged": bool(stats["success"]), "status": stats["return_status"]}
+    rows.append(ipopt)
+    print(f"IPOPT: L_T = {ipopt['objective']:.12f}, {ipopt['iterations']} iterations, build {build_s:.2f} s, "
           f"run {ipopt_s:.3f} s ({stats['return_status']})", flush=True)
 
     fg = numpy_value_and_grad(lam, c0)
@@ -128,34 +203,27 @@ def main():
                  "status": str(sres.message)})
     print(f"scipy: L_T = {sres.fun:.12f}, {sres.nit} iterations, run {scipy_s:.3f} s ({sres.message})", flush=True)
 
-    # Time to IPOPT's objective: lrcontrol stopped at a looser projected-gradient tolerance.
-    matched = [lrc.solve(p, lrc.solvers.Direct(rtol=1e-6), progress=False) for _ in range(3)]
-    rows.insert(1, {"method": "lrcontrol Direct, rtol 1e-6 (to IPOPT's objective)", "setup_s": rows[0]["setup_s"],
-                    "run_s": min(r.diagnostics.run_time for r in matched), "objective": float(matched[-1].objective),
-                    "iterations": int(matched[-1].diagnostics.iterations),
-                    "converged": matched[-1].diagnostics.converged})
-    print(f"lrcontrol rtol 1e-6: L_T = {rows[1]['objective']:.12f} in {rows[1]['run_s']:.3f} s", flush=True)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "lrcontrol.cli", *CLI, "--out", tmp]
-        cli_s, proc = best_of(lambda: subprocess.run(cmd, capture_output=True, text=True), repeats=3)
-    assert proc.returncode == 0, proc.stderr
-    print(f"whole command `lrcontrol {' '.join(CLI)}`: {cli_s:.2f} s", flush=True)
+    command = command_times()
+    evaluation = evaluation_times(p)
+    print(f"one value+grad {evaluation['value_and_grad_s'] * 1e3:.2f} ms, one forward pass "
+          f"{evaluation['forward_s'] * 1e3:.2f} ms ({evaluation['value_and_grad_over_forward']:.1f}x), one curvature "
+          f"pass {evaluation['curvature_s'] * 1e3:.2f} ms", flush=True)
 
     best = min(r["objective"] for r in rows)
     for r in rows:
         r["relative_gap_to_best"] = (r["objective"] - best) / best
-    ipopt = rows[2]
+    ours = rows[0]
     payload = {"case": {"a": A, "b": B, "modes": MODES, "noise": NOISE, "batch": BATCH, "eta_max": ETA_MAX,
-                        "horizon": T, "blocks": BLOCKS}, "rows": rows, "cli_command_s": cli_s,
-               "speedup_solver_vs_ipopt": ipopt["run_s"] / rows[0]["run_s"],
-               "speedup_to_ipopt_objective": ipopt["run_s"] / rows[1]["run_s"],
-               "matched_reaches_ipopt_objective": rows[1]["objective"] <= ipopt["objective"],
-               "speedup_command_vs_ipopt_build_plus_solve": (ipopt["setup_s"] + ipopt["run_s"]) / cli_s,
-               "objective_gap_vs_ipopt": (rows[0]["objective"] - ipopt["objective"]) / ipopt["objective"]}
-    print(f"solver speed-up vs IPOPT {payload['speedup_solver_vs_ipopt']:.1f}× (to IPOPT's objective "
-          f"{payload['speedup_to_ipopt_objective']:.1f}×); whole command vs IPOPT build+solve "
-          f"{payload['speedup_command_vs_ipopt_build_plus_solve']:.1f}×; objective gap vs IPOPT "
+                        "horizon": T, "blocks": BLOCKS}, "rows": rows, "command": command,
+               "evaluation": evaluation,
+               "speedup_solver_vs_ipopt": ipopt["run_s"] / ours["run_s"],
+               "speedup_command_cold_vs_ipopt_build_plus_solve": (ipopt["setup_s"] + ipopt["run_s"]) / command["cold_s"],
+               "speedup_command_warm_vs_ipopt_build_plus_solve": (ipopt["setup_s"] + ipopt["run_s"]) / command["warm_s"],
+               "objective_gap_vs_ipopt": (ours["objective"] - ipopt["objective"]) / ipopt["objective"],
+               "long_case": long_case()}
+    print(f"solver speed-up vs IPOPT {payload['speedup_solver_vs_ipopt']:.1f}x; whole command vs IPOPT build+solve "
+          f"{payload['speedup_command_cold_vs_ipopt_build_plus_solve']:.1f}x cold, "
+          f"{payload['speedup_command_warm_vs_ipopt_build_plus_solve']:.1f}x warm; objective gap vs IPOPT "
           f"{payload['objective_gap_vs_ipopt']:.1e}")
     print(f"wrote {write('random_features_peers', payload)}")
 
