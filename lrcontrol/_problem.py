@@ -106,13 +106,21 @@ class ControlProblem(eqx.Module):
         u = self.expand(u_blocks)
         discount = self.objective.discount_rate
         grid = self.grid()
-        xT, integrals, losses = rollout(self.system, self.integrator, grid, u, discount,
-                                        observe=self.system.loss if record else None,
-                                        checkpoint_every=self.checkpoint_every)
+        cells = self.system.prepare_controls(u)  # the identity except for coupled controls (a data budget)
+        # A system with a closed-form final loss of all its controls (`has_final_loss`: FSL, O(n) prefix/suffix
+        # sums) is not unrolled when only the final loss counts and nothing is recorded.
+        closed = self.is_discrete and self.system.has_final_loss and self.objective.loss_weight == 0
+        if closed and not record:
+            xT, integrals, losses = None, jnp.zeros(()), None
+        else:
+            xT, integrals, losses = rollout(self.system, self.integrator, grid, cells, discount,
+                                            observe=self.system.loss if record else None,
+                                            checkpoint_every=self.checkpoint_every)
         lengths = discounted_length(grid[:-1], jnp.diff(grid), discount)
         control = jnp.sum(lengths * _vmap_cost(self.objective, u))
         running = self.objective.loss_weight * jnp.sum(integrals) + control
-        cost = running + self.objective.terminal_cost(self.system.loss(xT))
+        final = self.system.final_loss(cells) if closed else self.system.loss(xT)
+        cost = running + self.objective.terminal_cost(final)
         return cost, xT, losses
 
     def cost(self, u_blocks: Float[Array, "blocks m"]) -> Scalar:
@@ -126,9 +134,9 @@ class ControlProblem(eqx.Module):
     def states(self, u_blocks: Float[Array, "blocks m"]):
         """The states at the N+1 grid nodes under the given controls (stacked on a leading axis), by the same
         per-cell integration as the objective."""
-        return rollout(self.system, self.integrator, self.grid(), self.expand(u_blocks),
-                       self.objective.discount_rate, observe=lambda x: x,
-                       checkpoint_every=self.checkpoint_every)[2]
+        cells = self.system.prepare_controls(self.expand(u_blocks))
+        return rollout(self.system, self.integrator, self.grid(), cells, self.objective.discount_rate,
+                       observe=lambda x: x, checkpoint_every=self.checkpoint_every)[2]
 
     @property
     def has_curvature(self) -> bool:

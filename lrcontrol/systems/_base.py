@@ -31,6 +31,15 @@ class AbstractSystem(eqx.Module):
         """Public parameters, by their unambiguous names (for JSON output)."""
         return {}
 
+    def prepare_controls(self, u: Float[Array, "n m"]) -> Float[Array, "n m"]:
+        """The per-cell controls the dynamics receive, from those a solver chooses, all n cells at once.
+
+        The identity, except for a system whose controls are coupled across cells (a data budget Σ_t m_t held by
+        a softmax over the steps: `RandomFeaturesBatch`). `ControlProblem` applies it after expanding blocks to
+        cells and before rolling out; the objective's control cost sees the chosen controls.
+        """
+        return u
+
     def state_domain(self) -> tuple[tuple[float, float], ...] | None:
         """A box (lo, hi) per state coordinate (state flattened) that optimal trajectories stay in, for solvers
         that grid the state space (HJB). None when the system does not know one."""
@@ -76,3 +85,11 @@ class AbstractDiscreteSystem(AbstractSystem):
     @abc.abstractmethod
     def step(self, state: PyTree[Array], controls: Float[Array, " m"], k: Array) -> PyTree[Array]:
         """One training step with controls `controls` at step index k."""
+
+    has_final_loss: ClassVar[bool] = False
+
+    def final_loss(self, controls: Float[Array, "n m"]) -> Scalar:
+        """The loss after all n steps as a closed-form function of every step's controls, for systems with
+        `has_final_loss = True` (FSL: O(n) prefix/suffix sums). `ControlProblem` then uses it for a final-loss
+        objective instead of unrolling the steps; the steps still give the loss curve."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form final loss.")

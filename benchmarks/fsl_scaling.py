@@ -1,0 +1,83 @@
+"""FSL (THEORY.md §3): time to optimise N = 10³…10⁶ per-step learning rates to the exact finite-N law.
+
+For each N and phase (easy s = 1, β = 2, σ²/B = 1, η_max = 1; hard s = 0.25, β = 3, σ²/B = 0.2, η_max = 0.2):
+`lrc.solve(FSL(...).problem(N))` (Direct: projected L-BFGS on the O(N) closed-form E_N, preconditioned by its exact
+Hessian diagonal), compile and run timed apart (run: best of --repeats, 1 at the largest N); iterations; the
+distance to the exact law (max |η − law|/peak); and the parts: one value-and-gradient of E_N, one Hessian diagonal,
+the recorded loss curve (the sum-of-exponentials scan the solution carries), and the exact law's 1-D search for c.
+The run-time exponent (log-log slope over the last decades) says whether time grows linearly with N.
+
+    python benchmarks/fsl_scaling.py              # writes benchmarks/results/fsl_scaling.json
+    python benchmarks/fsl_scaling.py --max 100000 # quicker
+"""
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import equinox as eqx
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+import lrcontrol as lrc  # noqa: E402
+from _harness import best_of, write  # noqa: E402
+from lrcontrol.systems import FSL  # noqa: E402
+
+PHASES = {"easy": dict(source=1.0, capacity=2.0, noise=1.0, eta_max=1.0),
+          "hard": dict(source=0.25, capacity=3.0, noise=0.2, eta_max=0.2)}
+
+
+def parts(system, problem, n, repeats):
+    u = jnp.full((n, 1), 0.5 * float(system.eta_max))
+    vg = eqx.filter_jit(lambda p, u: jax.value_and_grad(p.cost)(u))
+    curv = eqx.filter_jit(lambda p, u: p.curvature(u))
+    traj = eqx.filter_jit(lambda p, u: p.trajectory(u)[2])
+    out = {}
+    for name, fn in (("value_and_grad_s", lambda: vg(problem, u)), ("curvature_s", lambda: curv(problem, u)),
+                     ("loss_curve_s", lambda: traj(problem, u)),
+                     ("exact_law_search_s", lambda: system.exact_optimum(n))):
+        jax.block_until_ready(fn())  # compile
+        out[name] = best_of(lambda: jax.block_until_ready(fn()), repeats)[0]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--max", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000) if n <= args.max]
+    payload = {"description": __doc__.splitlines()[0], "phases": {}}
+    for phase, params in PHASES.items():
+        system = FSL(**params)
+        rows = []
+        for n in sizes:
+            problem = system.problem(n)
+            sol = lrc.solve(problem, progress=False)
+            compile_s, runs = sol.diagnostics.compile_time, [sol.diagnostics.run_time]
+            for _ in range(args.repeats - 1 if n < 1_000_000 else 0):
+                runs.append(lrc.solve(problem, progress=False).diagnostics.run_time)
+            rates = np.asarray(sol.controls[:, 0])
+            law = np.asarray(system.exact_optimum(n)[0])
+            row = {"N": n, "converged": bool(sol.diagnostics.converged), "message": sol.diagnostics.message,
+                   "iterations": int(sol.diagnostics.iterations),
+                   "evaluations": int(sol.diagnostics.evaluations), "compile_s": compile_s, "run_s": min(runs),
+                   "max_dev_over_peak": float(np.max(np.abs(rates - law)) / rates.max()),
+                   "objective": float(sol.objective),
+                   **parts(system, problem, n, 1 if n >= 1_000_000 else args.repeats)}
+            rows.append(row)
+            print(phase, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+        big = [r for r in rows if r["N"] >= 10_000]
+        slope = (math.log(big[-1]["run_s"] / big[0]["run_s"]) / math.log(big[-1]["N"] / big[0]["N"])
+                 if len(big) >= 2 else None)
+        payload["phases"][phase] = {"params": params, "rows": rows, "run_time_exponent_from_1e4": slope}
+    print(f"wrote {write('fsl_scaling', payload)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""The functional scaling law (FSL) of Li et al. (arXiv 2509.19189, 2602.06797) as a discrete control problem.
+
+THEORY.md §3. Steps k = 1…N with rates η_k ∈ [0, η_max], intrinsic time t_k = Σ_{i≤k} η_i, T = t_N, remaining
+intrinsic time after step k R_k = Σ_{i>k} η_i, e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α}, α = 2 − 1/β:
+
+    additive       [D]  E_N(η) = e(T) + σ² Σ_k η_k² K(R_k)
+    multiplicative [D]  E_N(η) = e(T) + Σ_k η_k² [σ² + e(t_{k−1})] K(R_k)
+
+(σ² stands for σ²/B; the additive form drops the FSL's e(z) inside the noise integral, the multiplicative form
+keeps it.) Both, their gradients and the diagonal of their Hessians are O(N) suffix/prefix sums (`final_loss`,
+`final_loss_grad`, `rate_curvature`): that is the path `lrc.solve` takes (see `has_final_loss`).
+
+As a state recursion — for the loss curve E_k ("if training stopped after step k") and for any solver that unrolls
+steps — the kernel is written as a sum of exponentials, K(u) ≈ Σ_j w_j e^{−x_j u}, from the trapezoid rule on
+K(u) = Γ(α)^{−1} ∫ e^{αy − e^y(1+u)} dy (x_j = e^{y_j}); then with state (t, S) ∈ ℝ × ℝ^J
+
+    S_{j,k} = e^{−x_j η_k} S_{j,k−1} + η_k² g_k,  t_k = t_{k−1} + η_k,  E_k = e(t_k) + Σ_j w_j S_{j,k}
+
+(g_k = σ² or σ² + e(t_{k−1})). 160 nodes, y ∈ [−60, 4], cover 0 ≤ u ≤ 10¹³ to ~10⁻¹⁰ relative [D, measured in
+tests/test_fsl.py]. The exact O(N) final loss and this recursion are two independent evaluations of E_N.
+
+The continuous-time form (`continuous_final_loss`) is the same functional for a schedule η(z) of a continuous step
+index z ∈ [0, N]: E = e(T) + ∫₀ᴺ η(z)² g(t(z)) K(T − t(z)) dz, t(z) = ∫₀ᶻ η.
+
+Closed forms live in `lrcontrol.systems.fsl_laws`.
+"""
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jax.scipy.special import gammaln
+from jaxtyping import Array
+
+from .._errors import InputError, check_real
+from . import fsl_laws
+from ._base import AbstractDiscreteSystem
+
+VARIANTS = ("additive", "multiplicative")
+_NODES = jnp.linspace(-60.0, 4.0, 161)  # log of the exponential rates x_j (trapezoid nodes, spacing 0.4)
+
+
+def _suffix_exclusive(a: Array) -> Array:
+    # Σ_{i>k} a_i, summed from the end (accurate where the remainder is small)
+    return jnp.cumsum(a[::-1])[::-1] - a
+
+
+def _prefix_exclusive(a: Array) -> Array:
+    # Σ_{i<k} a_i
+    return jnp.cumsum(a) - a
+
+
+class FSL(AbstractDiscreteSystem):
+    """The discrete functional scaling law of Li et al. (THEORY.md §3), one learning rate per step.
+
+    State: (t, S) — intrinsic time and the sum-of-exponentials modes of the noise term (see the module docstring).
+    Loss: E_k = e(t_k) + Σ_j w_j S_{j,k}, the FSL risk minus σ²/2 (and minus the M^{−sβ} floor).
+
+    **Arguments:**
+
+    - `source`: s > 0 (the paper's source exponent s).
+    - `capacity`: β > 1 (the paper's capacity exponent β; λ_j ≍ j^{−β}).
+    - `noise`: σ²/B ≥ 0 (noise variance over batch size).
+    - `eta_max`: the learning-rate cap η_max > 0 (`problem` puts it in the bounds; the closed forms use it).
+    - `variant`: "additive" (σ² alone drives the noise term) or "multiplicative" (σ² + e(t)).
+    """
+
+    name: ClassVar[str] = "fsl"
+    has_final_loss: ClassVar[bool] = True  # `ControlProblem` takes the O(N) closed-form final loss for its cost
+
+    variant: str = eqx.field(static=True)
+    source: Array
+    capacity: Array
+    noise: Array
+    eta_max: Array
+
+    def __init__(self, source=0.5, capacity=2.0, noise=1.0, eta_max=1.0, variant: str = "additive"):
+        check_real("source", source, lo=0.0, lo_open=True)
+        check_real("capacity", capacity, lo=1.0, lo_open=True)
+        check_real("noise", noise, lo=0.0)
+        check_real("eta_max", eta_max, lo=0.0, lo_open=True)
+        if variant not in VARIANTS:
+            raise InputError(f"variant must be 'additive' or 'multiplicative', got {variant!r}.")
+        self.variant = variant
+        self.source, self.capacity = jnp.asarray(source, dtype=float), jnp.asarray(capacity, dtype=float)
+        self.noise, self.eta_max = jnp.asarray(noise, dtype=float), jnp.asarray(eta_max, dtype=float)
+
+    # --- kernel and forcing -------------------------------------------------------------------------------
+
+    @property
+    def kernel_exponent(self) -> Array:
+        """α = 2 − 1/β, K(u) = (1 + u)^{−α}."""
+        return 2 - 1 / self.capacity
+
+    def kernel(self, u: Array, derivative: int = 0) -> Array:
+        """K(u) = (1 + u)^{−α} or its first or second derivative."""
+        a = self.kernel_exponent
+        coef = (1.0, -a, a * (a + 1))[derivative]
+        return coef * (1 + u) ** (-a - derivative)
+
+    def _decay(self, t: Array, derivative: int = 0) -> Array:
+        # e(t) = (1 + t)^{−s} and its derivatives
+        s = self.source
+        coef = (1.0, -s, s * (s + 1))[derivative]
+        return coef * (1 + t) ** (-s - derivative)
+
+    def kernel_sum_of_exponentials(self) -> tuple[Array, Array]:
+        """(w_j, x_j) with K(u) ≈ Σ_j w_j e^{−x_j u} for 0 ≤ u ≤ 10¹³ (trapezoid rule in log x) [D]."""
+        a, h = self.kernel_exponent, _NODES[1] - _NODES[0]
+        return h * jnp.exp(a * _NODES - jnp.exp(_NODES) - gammaln(a)), jnp.exp(_NODES)
+
+    # --- the state recursion ------------------------------------------------------------------------------
+
+    def initial_state(self):
+        return jnp.zeros((), self.source.dtype), jnp.zeros(_NODES.shape, self.source.dtype)
+
+    def step(self, state, controls, k):
+        t, modes = state
+        eta = controls[0]
+        _, x = self.kernel_sum_of_exponentials()
+        forcing = self.noise + (self._decay(t) if self.variant == "multiplicative" else 0.0)
+        return t + eta, jnp.exp(-x * eta) * modes + eta**2 * forcing
+
+    def loss(self, state):
+        t, modes = state
+        w, _ = self.kernel_sum_of_exponentials()
+        return self._decay(t) + w @ modes
+
+    def params(self):
+        return {"source": float(self.source), "capacity": float(self.capacity), "noise": float(self.noise),
+                "eta_max": float(self.eta_max), "variant": self.variant}
+
+    # --- the O(N) closed-form objective ---------------------------------------------------------------------
+
+    def _terms(self, rates):
+        eta = jnp.reshape(rates, (-1,))
+        before = _prefix_exclusive(eta)  # t_{k−1}
+        remaining = _suffix_exclusive(eta)  # R_k
+        total = jnp.sum(eta)
+        if self.variant == "multiplicative":
+            forcing = self.noise + self._decay(before)
+        else:
+            forcing = jnp.broadcast_to(self.noise, eta.shape)
+        return eta, before, remaining, total, forcing
+
+    def final_loss(self, rates: Array) -> Array:
+        """E_N(η) in O(N): e(T) + Σ_k η_k² g_k K(R_k), g_k = σ² (+ e(t_{k−1}) for the multiplicative variant).
+
+        `rates` has shape (N,) or (N, 1). Its jax.grad is O(N) too (cumsum transposes to a reversed cumsum).
+        """
+        eta, _, remaining, total, forcing = self._terms(rates)
+        return self._decay(total) + jnp.sum(eta**2 * forcing * self.kernel(remaining))
+
+    def final_loss_grad(self, rates: Array) -> Array:
+        """∂E_N/∂η_j by hand, O(N) [D]:
+
+            −s(1+T)^{−s−1} + 2η_j g_j K(R_j) + Σ_{k<j} η_k² g_k K′(R_k) + Σ_{k>j} η_k² g′(t_{k−1}) K(R_k)
+
+        (R_k depends on η_j iff j > k; t_{k−1} iff j < k; g′ = e′ for the multiplicative variant, else 0).
+        An independent check of jax.grad of `final_loss`.
+        """
+        eta, before, remaining, total, forcing = self._terms(rates)
+        out = self._decay(total, 1) + 2 * eta * forcing * self.kernel(remaining)
+        out = out + _prefix_exclusive(eta**2 * forcing * self.kernel(remaining, 1))
+        if self.variant == "multiplicative":
+            out = out + _suffix_exclusive(eta**2 * self._decay(before, 1) * self.kernel(remaining))
+        return out
+
+    def rate_curvature(self, rates: Array) -> Array:
+        """The diagonal of the Hessian of E_N in the per-step rates, exact and O(N) [D]:
+
+            s(s+1)(1+T)^{−s−2} + 2g_j K(R_j) + Σ_{k<j} η_k² g_k K″(R_k) + Σ_{k>j} η_k² g″(t_{k−1}) K(R_k),
+
+        every term positive. `ControlProblem.curvature` hands it to `Direct` as the L-BFGS preconditioner.
+        """
+        eta, before, remaining, total, forcing = self._terms(rates)
+        out = self._decay(total, 2) + 2 * forcing * self.kernel(remaining)
+        out = out + _prefix_exclusive(eta**2 * forcing * self.kernel(remaining, 2))
+        if self.variant == "multiplicative":
+            out = out + _suffix_exclusive(eta**2 * self._decay(before, 2) * self.kernel(remaining))
+        return out
+
+    # --- the continuous-time form -------------------------------------------------------------------------
+
+    def continuous_final_loss(self, rates: Array, z: Array) -> Array:
+        """E for a schedule η(z) sampled at increasing points z (z₀ = 0, z_end = N), by the trapezoid rule:
+        t(z) = ∫₀ᶻ η, T = t(N), E = e(T) + ∫₀ᴺ η(z)² g(t(z)) K(T − t(z)) dz.
+
+        It differs from the discrete E_N by the sum-vs-integral error of one step in remaining intrinsic time,
+        relatively O(η/(1 + R)) near the end of training, which vanishes as N grows at a fixed shape.
+        """
+        rates, z = jnp.asarray(rates, float), jnp.asarray(z, float)
+        dz = jnp.diff(z)
+        pieces = 0.5 * (rates[1:] + rates[:-1]) * dz  # ∫ η over each interval
+        t = jnp.concatenate([jnp.zeros(1), jnp.cumsum(pieces)])
+        total = t[-1]
+        remaining = jnp.concatenate([jnp.cumsum(pieces[::-1])[::-1], jnp.zeros(1)])  # T − t, summed from the end
+        g = self.noise + (self._decay(t) if self.variant == "multiplicative" else 0.0)
+        f = rates**2 * g * self.kernel(remaining)
+        return self._decay(total) + jnp.sum(0.5 * (f[1:] + f[:-1]) * dz)
+
+    # --- closed forms (lrcontrol.systems.fsl_laws) ------------------------------------------------------------
+
+    def phase(self) -> str:
+        """'easy' (s > 1 − 1/β), 'hard' (s < 1 − 1/β) or 'boundary' [P]."""
+        return fsl_laws.phase(float(self.source), float(self.capacity))
+
+    def exponents(self) -> dict[str, float]:
+        """Predicted exponents of the optimum (`fsl_laws.exponents`)."""
+        return fsl_laws.exponents(float(self.source), float(self.capacity))
+
+    def exact_law(self, steps: int, c) -> Array:
+        """min{η_max, c[1 + c(N − z)/(2β)]^{2β−1}}, z = 1…N [D] (`fsl_laws.exact_law`)."""
+        return fsl_laws.exact_law(self, steps, c)
+
+    def exact_optimum(self, steps: int):
+        """(rates, c, E_N) of the exact finite-N law with c from a 1-D search [D] (`fsl_laws.exact_optimum`)."""
+        return fsl_laws.exact_optimum(self, steps)
+
+    def continuous_optimum(self, steps: float) -> dict:
+        """The continuous semi-analytic optimum, both branches [D] (`fsl_laws.continuous_optimum`)."""
+        return fsl_laws.continuous_optimum(self, steps)
+
+    # --- convenience ------------------------------------------------------------------------------------
+
+    def problem(self, horizon: int, blocks: int | None = None):
+        """`ControlProblem(self, FinalLoss(), horizon, blocks, bounds={"lr": (0, eta_max)})`."""
+        from .._problem import ControlProblem
+        from ..objectives import FinalLoss
+
+        return ControlProblem(self, FinalLoss(), horizon, blocks=blocks,
+                              bounds={"lr": (0.0, float(self.eta_max))})
