@@ -194,8 +194,12 @@ def evaluate(problem: ControlProblem, schedule: Schedule | Any) -> Solution:
     m = len(problem.control_names)
     defaults = jnp.asarray(problem.system.control_defaults[:m], float)
     u = jnp.tile(defaults, (values.shape[0], 1)).at[:, 0].set(values)
-    objective, final_state, losses = problem.trajectory(u)
+    objective, final_state, losses = _trajectory_jit(problem, u)
     return Solution(problem, "evaluate", u, objective, losses, final_state, no_iterations())
+
+
+# One compiled rollout per problem structure and size, reused by every schedule evaluated on it.
+_trajectory_jit = eqx.filter_jit(lambda problem, u: problem.trajectory(u))
 
 
 class FeedbackPolicy(eqx.Module):
@@ -219,6 +223,13 @@ def simulate(problem: ControlProblem, policy: FeedbackPolicy, *, substeps: int =
         raise InputError("simulate needs a continuous-time system; for SGD recursions use evaluate.")
     if not (isinstance(substeps, int) and substeps >= 2 and substeps % 2 == 0):
         raise InputError(f"substeps must be an even whole number >= 2, got {substeps!r}.")
+    return _simulate_jit(problem, policy, substeps)
+
+
+@eqx.filter_jit
+def _simulate_jit(problem: ControlProblem, policy: FeedbackPolicy, substeps: int) -> Solution:
+    # One compiled rollout per problem structure, policy function and substeps: repeated runs of the same law
+    # with other parameters (forecasts, effort costs) reuse it.
     system, obj = problem.system, problem.objective
     grid = problem.grid()
     h = (grid[1] - grid[0]) / substeps

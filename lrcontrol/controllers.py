@@ -85,6 +85,10 @@ def closed_loop_policy(problem, final_loss):
     if not isinstance(obj, Effort) or float(obj.discount) != 0.0:
         raise InputError("closed_loop_policy needs the undiscounted Effort objective (discount = 0).")
     check_real("final_loss", final_loss)
-    loss = problem.system.loss
-    return FeedbackPolicy(lambda t, x, p: closed_loop_rate(loss(x), p[0], p[1])[None],
-                          (jnp.asarray(final_loss, float), obj.effort_cost))
+    return FeedbackPolicy(_closed_loop_law, (problem.system, jnp.asarray(final_loss, float), obj.effort_cost))
+
+
+def _closed_loop_law(t, x, params):
+    # One function for every closed-loop policy (the system is a parameter): `simulate` compiles it once.
+    system, final_loss, effort_cost = params
+    return closed_loop_rate(system.loss(x), final_loss, effort_cost)[None]

@@ -39,17 +39,20 @@ for label, forecast in [("oracle L(T)", final), ("over-confident (0.5·L(T))", 0
     plt.plot(mid, sim.schedule.values, label=f"{label}: reward {float(sim.reward):.5f}")
 plt.plot(mid, ref.values, "k--", lw=1, label="closed-form optimum")
 plt.xlabel("t"); plt.ylabel("μ(t)"); plt.legend(fontsize=8);"""),
-    nbf.v4.new_markdown_cell("""## Sweeps with `vmap`: cheaper effort and harder tasks call for higher rates"""),
+    nbf.v4.new_markdown_cell("""## Sweeps with `vmap`: cheaper effort and harder tasks call for higher rates
+
+`jax.jit` around the `vmap` compiles the batched solve once; without it JAX would compile and dispatch each
+operation of the solver's loops on its own (the same numbers, several times slower)."""),
     nbf.v4.new_code_cell("""betas = jnp.array([0.1, 0.25, 0.5, 1.0, 2.0])
 solve_for = lambda b: lrc.solve(lrc.ControlProblem(system, lrc.objectives.Effort(b), horizon=2.0, steps=200)).schedule.values
-rates = jax.vmap(solve_for)(betas)
+rates = jax.jit(jax.vmap(solve_for))(betas)
 print("μ*(0) by effort cost:", dict(zip(betas.tolist(), np.round(rates[:, 0], 3).tolist())))
 assert np.all(np.diff(rates[:, 0]) < 0)"""),
     nbf.v4.new_markdown_cell("""## Sensitivity of the optimum: `grad` through the solve
 
 By the envelope theorem $dJ^*/d\\beta = \\int_0^T \\mu^{*2}\\,dt$; lrcontrol differentiates through the solve
 with the implicit function theorem."""),
-    nbf.v4.new_code_cell("""dJ = jax.grad(lambda b: lrc.solve(lrc.ControlProblem(system, lrc.objectives.Effort(b), horizon=2.0, steps=400)).objective)(0.5)
+    nbf.v4.new_code_cell("""dJ = jax.jit(jax.grad(lambda b: lrc.solve(lrc.ControlProblem(system, lrc.objectives.Effort(b), horizon=2.0, steps=400)).objective))(0.5)
 print(f"dJ*/dβ = {float(dJ):.8f};  ∫μ*² dt = {float(jnp.sum(sol.schedule.values**2) * 2.0 / 400):.8f}")"""),
     nbf.v4.new_markdown_cell("## Hand the schedule to optax"),
     nbf.v4.new_code_cell("""opt = optax.sgd(sol.schedule.to_optax(total_steps=1000, peak=0.1))  # the shape, with a tuned peak

@@ -59,8 +59,10 @@ def test_steep_case_is_steep():
 def test_error_falls_at_second_order(case):
     # Piecewise-constant controls with the exact flow per cell: the discrete optimum's value on a cell
     # equals the continuous optimum at the cell midpoint up to O(h²), so the error halves twice per doubling.
+    # Grid sizes other tests solve too (400: tests/test_cli.py), so every compiled solve is shared; measured orders
+    # 1.999 and 1.958 (the same as on 250/500/1000/2000).
     beta, c, d, T = case
-    steps = [250, 500, 1000, 2000]
+    steps = [250, 400, 1000, 2000]
     errors = []
     for n in steps:
         problem = perceptron_problem(beta, c, d, T, steps=n)

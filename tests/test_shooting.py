@@ -104,7 +104,8 @@ def test_teacher_student_direct_and_shooting_agree():
     and the sweep, with costates from jax.grad of the Hamiltonian, against the direct solver."""
     system = lrc.systems.TeacherStudent(inputs=10, hidden=2, seed=0, init_scale=0.5)
     problem = lrc.ControlProblem(system, lrc.objectives.Effort(effort_cost=0.5), horizon=8.0, steps=200)
-    direct = lrc.solve(problem)
+    # Quiet, like tests/test_cli.py's solve of this same problem: the compiled solve is shared.
+    direct = lrc.solve(problem, progress=False)
     peak = float(jnp.max(direct.controls))
     # The default picks 2 segments for 22 state numbers: 66 Newton unknowns (8 segments would give 330).
     for solver in (lrc.solvers.Shooting(), lrc.solvers.Shooting(method="sweep")):
