@@ -48,6 +48,10 @@ def initial_guess(problem: ControlProblem):
     return row(coarse_log_minimum(lambda a: problem.cost(row(a)), bottom, top))
 
 
+# The same, compiled once per problem structure (run eagerly, each operation of the search compiles on its own).
+initial_guess_jit = eqx.filter_jit(initial_guess)
+
+
 # --- the pure core: traceable under jit / vmap / grad ------------------------------------------------------
 
 def _primal(inputs):

@@ -93,8 +93,8 @@ def optimal_curve(task):
 
 draw = lambda key, n: jnp.exp(jax.random.uniform(key, (n, 2), minval=jnp.log(0.5), maxval=jnp.log(2.0)))
 k1, k2 = jax.random.split(jax.random.PRNGKey(0))
-stored = jax.jit(jax.vmap(optimal_curve))(draw(k1, 300))
-new = jax.jit(jax.vmap(optimal_curve))(draw(k2, 100))
+curves = jax.jit(jax.vmap(optimal_curve))(jnp.concatenate([draw(k1, 300), draw(k2, 100)]))  # one compiled batch
+stored, new = curves[:300], curves[300:]
 memory = lrc.episodic.EpisodicMemory(stored)
 print(f"kernel width by leave-one-out: {float(memory.bandwidth):.3g}")
 fractions = [0.0, 0.1, 0.2, 0.5, 0.9]

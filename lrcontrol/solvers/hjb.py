@@ -124,9 +124,9 @@ class HJB(AbstractSolver):
         """V on the grid at every time node, with its feedback policy (see `ValueFunction`)."""
         self.check(problem)
         if u0 is None:
-            from .._solve import initial_guess
+            from .._solve import initial_guess_jit
 
-            u0 = initial_guess(problem)
+            u0 = initial_guess_jit(problem)
         return _solve_grid_jit(self, problem, self.points, u0)[0]
 
     def run(self, problem, u0, report=None):
