@@ -54,6 +54,7 @@ scikit-learn's bundled 8×8 digits, full batch, step Δt = 0.1 over T = 20."""),
     nbf.v4.new_code_cell("""mlp = lrc.systems.MLP.digits(samples=300, hidden=8, seed=0)
 beta, dt, n_steps = 0.05, 0.1, 200
 
+@jax.jit  # one compiled training run: each round below only passes a new forecast
 def train(forecast):
     opt = lrc.controllers.closed_loop(effort_cost=beta, final_loss=forecast, time_step=dt)
     def step(carry, _):
@@ -63,7 +64,7 @@ def train(forecast):
         return (optax.apply_updates(params, updates), state), (loss, state.rate)
     params0 = mlp.initial_state()
     (params, _), (losses, rates) = jax.lax.scan(step, (params0, opt.init(params0)), None, length=n_steps)
-    return params, np.asarray(losses), np.asarray(rates)
+    return params, losses, rates
 
 forecast = 0.2  # a first guess
 for round_ in range(3):

@@ -90,8 +90,7 @@ def test_torch_lambda_multiplier():
 
 @pytest.mark.parametrize("suffix", [".csv", ".json"])
 def test_save_load_round_trip_is_exact(tmp_path, suffix):
-    # 300 cells: grid times k/150 with no short decimal form (as 77 cells had), and a grid size other tests solve
-    # too, so the compiled solve is reused.
+    # 300 cells: grid times k/150 with no short decimal form (as 77 cells had).
     sol = lrc.solve(perceptron_problem(steps=300))
     path = tmp_path / f"s{suffix}"
     sol.schedule.save(path)

@@ -169,6 +169,7 @@ def _undiscounted_effort_cost(problem):
     return obj.effort_cost
 
 
+@jax.jit  # compiled once per shape (eagerly, every call would compile its bisection loop again)
 def _solve_z_eq_k_cos_z(k: Array) -> Array:
     """Root z ∈ [0, π/2) of z − K cos z = 0 (K ≥ 0): 40 bisections, then 4 Newton steps (f' = 1 + K sin z)."""
     k = jnp.asarray(k, dtype=float)
