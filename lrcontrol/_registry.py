@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from ._errors import InputError, check_int, check_real
 from ._problem import ControlProblem
 from .objectives import Effort, FinalLoss
-from .systems import LinearPerceptron, RandomFeatures, TeacherStudent
+from .systems import FSL, LinearPerceptron, RandomFeatures, TeacherStudent
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ def _random_features(p: dict) -> ControlProblem:
                             normalise=p["normalise"])
     return ControlProblem(system, FinalLoss(), horizon=p["horizon"], blocks=p["blocks"],
                           bounds={"lr": (0.0, p["eta_max"])})
+
+
+def _fsl(p: dict) -> ControlProblem:
+    system = FSL(source=p["source"], capacity=p["capacity"], noise=p["noise"], eta_max=p["eta_max"],
+                 variant=p["variant"])
+    return system.problem(p["horizon"], blocks=p["blocks"])
 
 
 SYSTEMS: dict[str, SystemEntry] = {
@@ -113,6 +119,22 @@ SYSTEMS: dict[str, SystemEntry] = {
         build=_random_features,
         closed_forms=("phase: easy a > b, hard a < b; exponents ξ = 1 − b/a, δ = 2b − 1, κ = 1 − 1/(2b) "
                       "(diagnostics, no schedule closed form yet)",),
+    ),
+    "fsl": SystemEntry(
+        name="fsl",
+        summary="functional scaling law of SGD loss curves, discrete final loss in O(N) (Li et al. 2025/2026)",
+        params=(Param("source", 1.0, "source exponent s > 0 (e(t) = (1+t)^-s)", lo=0.0, lo_open=True),
+                Param("capacity", 2.0, "capacity exponent β > 1 (K(u) = (1+u)^-(2-1/β))", lo=1.0, lo_open=True),
+                Param("noise", 1.0, "noise level σ²/B >= 0", lo=0.0),
+                Param("eta_max", 1.0, "largest learning rate > 0", lo=0.0, lo_open=True),
+                Param("horizon", 1000, "SGD steps N >= 1", int),
+                Param("blocks", None, "piecewise-constant control blocks, 1 to horizon (default: one per step)",
+                      int),
+                Param("variant", "additive", "noise term: additive or multiplicative", str,
+                      choices=("additive", "multiplicative"))),
+        build=_fsl,
+        closed_forms=("exact finite-N law min{η_max, c[1 + c(N − z)/(2β)]^(2β−1)}, c by 1-D search [additive, "
+                      "one block per step]", "phase: easy s >= 1 − 1/β, hard s < 1 − 1/β"),
     ),
 }
 

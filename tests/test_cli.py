@@ -95,7 +95,7 @@ def test_compare_table(tmp_path, capsys):
     (["solve", "perceptron", "--set", "steps=0"], "steps must be a whole number >= 1, got '0'."),
     (["solve", "perceptron", "--set", "discount=-1"], "discount must be a finite number >= 0, got -1."),
     (["solve", "perceptron", "--set", "bogus=1"], "unknown parameter 'bogus' for system 'perceptron'"),
-    (["solve", "nosuch"], "unknown system 'nosuch'; available: perceptron, teacher_student, random_features."),
+    (["solve", "nosuch"], "unknown system 'nosuch'; available: perceptron, teacher_student, random_features, fsl."),
     (["solve", "perceptron", "--solver", "bogus"], "solver must be one of: direct, shooting, hjb; got 'bogus'."),
     (["solve", "teacher_student", "--solver", "hjb"], "solver hjb grids the state space, so it needs a state of at "
                                                       "most 3 numbers; 'teacher_student' has 22"),
@@ -127,3 +127,17 @@ def test_solution_json_reloads_into_the_same_objective(tmp_path):
     problem, _ = _registry.build_problem(data["system"], [f"{k}={v}" for k, v in data["params"].items()])
     again = lrc.evaluate(problem, np.array(data["controls"]["lr"]))
     assert float(again.objective) == data["objective"]
+
+
+def test_fsl_solve_is_checked_against_the_exact_finite_n_law(tmp_path):
+    # Hard phase (s = 0.3 < 1 − 1/β = 2/3): a plateau at η_max, then the law's power-law decay.
+    out = tmp_path / "fsl"
+    assert main(["solve", "fsl", "--set", "horizon=300", "--set", "capacity=3", "--set", "source=0.3",
+                 "--set", "noise=0.1", "--out", str(out), "--quiet"]) == 0
+    data = json.loads((out / "solution.json").read_text())
+    assert data["diagnostics"]["converged"]
+    assert data["comparison"]["max_rel_error"] < 1e-2  # the acceptance: within 1% of the peak
+    # the numerical optimum can only be at or below the law's objective (the law is optimal in continuous u)
+    assert data["objective"] <= data["analytic"]["objective"] + 1e-12
+    lr = np.asarray(data["controls"]["lr"])
+    assert np.all(lr[:150] == 1.0) and lr[-1] < 0.1  # a plateau at η_max (law: 194 steps), then the decay

@@ -221,6 +221,29 @@ class FSL(AbstractDiscreteSystem):
         """The continuous semi-analytic optimum, both branches [D] (`fsl_laws.continuous_optimum`)."""
         return fsl_laws.continuous_optimum(self, steps)
 
+    def optimal_schedule(self, problem):
+        """The exact finite-N law on the problem's grid (one rate per step) [D], for the CLI's closed-form check.
+
+        Raises `NoClosedForm` for the multiplicative variant, for control blocks longer than one step (the law
+        is per step) and for objectives other than the final loss."""
+        from .._schedule import Schedule
+
+        rates, _, _ = self._exact_for(problem)
+        return Schedule(rates, problem.grid())
+
+    def optimal_objective(self, problem) -> Array:
+        """E_N at the exact finite-N law (the discrete optimum's value, not a continuum limit)."""
+        return self._exact_for(problem)[2]
+
+    def _exact_for(self, problem):
+        from .._errors import NoClosedForm
+        from ..objectives import FinalLoss
+
+        if not isinstance(problem.objective, FinalLoss) or problem.blocks != problem.steps:
+            raise NoClosedForm("the exact finite-N law is per step, for the final-loss objective: use one block "
+                               "per step.")
+        return fsl_laws.exact_optimum(self, problem.steps)
+
     # --- convenience ------------------------------------------------------------------------------------
 
     def problem(self, horizon: int, blocks: int | None = None):
