@@ -197,3 +197,15 @@ def test_phases_exponents_and_capacity_saturation():
 def test_bad_parameters_name_themselves(kwargs, name):
     with pytest.raises(InputError, match=name):
         FSL(**kwargs)
+
+
+@pytest.mark.parametrize("source", [0.35, 0.45, 0.55, 0.65])
+def test_phase_order_parameter_changes_sign_at_the_boundary(source):
+    # β = 2: boundary s = 1/2. On the exact law at N = 300 and 3000, φ ≈ −ν (the peak's log-slope), closer near
+    # the boundary (measured |φ + ν| = 0.015, 0.001, 0.010, 0.018 for these s: finite-N slopes), so its sign is
+    # the phase. Uncapped here: the hard-phase peak grows with N but stays below η_max = 1 at these N (σ² = 1).
+    system = FSL(source=source, capacity=2.0, noise=1.0, eta_max=1.0)
+    short, long_ = (system.exact_optimum(n)[0] for n in (300, 3000))
+    phi = fsl_laws.phase_order_parameter(short, long_, 1.0)
+    assert (phi > 0) == (system.phase() == "hard")
+    assert abs(phi + fsl_laws.nu(source, 2.0)) < 0.02

@@ -199,3 +199,17 @@ def test_horizon_sweep_approaches_the_easy_phase_exponents():
     assert kappa[0] < kappa[1] and abs(kappa[1] - 2 / 3) < 0.05
     ratios = [r["constant"] / r["optimum"] for r in rows]
     assert 1.0 < ratios[0] < ratios[1]
+
+
+@pytest.mark.parametrize("batch", [1.0, 4.0])
+def test_stability_edge_is_where_the_recursion_matrix_reaches_spectral_radius_one(batch):
+    system = RandomFeatures(a=2.0, b=2.0, modes=100, noise=0.5, batch=batch)
+    edge = system.stability_edge()
+    lam = np.asarray(system.eigenvalues())
+
+    def radius(eta):  # the exact recursion's matrix, built densely: diag + (η²/m) λλᵀ
+        a = np.diag(1 - 2 * eta * lam + (1 + 1 / batch) * (eta * lam) ** 2) + (eta**2 / batch) * np.outer(lam, lam)
+        return np.max(np.abs(np.linalg.eigvals(a)))
+
+    assert radius(0.999 * edge) < 1 < radius(1.001 * edge)
+    assert abs(radius(edge) - 1) < 1e-9

@@ -16,6 +16,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array
 
 from .._errors import InputError, check_int, check_real
@@ -127,6 +128,22 @@ class RandomFeatures(AbstractDiscreteSystem):
         return terms
 
     # --- phases and exponents (THEORY.md §2) ----------------------------------------------------------------
+
+    def stability_edge(self) -> float:
+        """The largest constant rate at which the expected loss stays bounded [D].
+
+        The recursion is c' = Dc + (η²/m)λ(λ·c + σ²), D = diag(1 − 2ηλ + (1+1/m)η²λ²): diagonal plus rank one.
+        Its spectral radius reaches 1 where (η/m) Σ_k λ_k / (2 − (1+1/m)ηλ_k) = 1 (the rank-one secular
+        equation at eigenvalue 1), found by bisection below 2/((1+1/m)λ_1), the single fastest mode's limit.
+        Checked against the recursion matrix's eigenvalues in tests/test_random_features.py.
+        """
+        lam = np.asarray(self.eigenvalues())
+        m = float(self.batch)
+        lo, hi = 0.0, 2.0 / ((1 + 1 / m) * lam[0])
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if (mid / m) * np.sum(lam / (2 - (1 + 1 / m) * mid * lam)) < 1 else (lo, mid)
+        return lo
 
     def phase(self) -> str:
         """'easy' (a > b), 'hard' (a < b) or 'boundary' (a = b) [P, C]."""
