@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from ._errors import InputError, check_int, check_real
 from ._problem import ControlProblem
 from .objectives import Effort, FinalLoss
-from .systems import FSL, LinearPerceptron, RandomFeatures, TeacherStudent
+from .systems import FSL, LinearPerceptron, Quadratic, RandomFeatures, TeacherStudent
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ def _fsl(p: dict) -> ControlProblem:
     system = FSL(source=p["source"], capacity=p["capacity"], noise=p["noise"], eta_max=p["eta_max"],
                  variant=p["variant"])
     return system.problem(p["horizon"], blocks=p["blocks"])
+
+
+def _quadratic(p: dict) -> ControlProblem:
+    return ControlProblem(Quadratic(mu=p["mu"], L=p["L"]), FinalLoss(), horizon=p["horizon"])
 
 
 SYSTEMS: dict[str, SystemEntry] = {
@@ -135,6 +139,17 @@ SYSTEMS: dict[str, SystemEntry] = {
         build=_fsl,
         closed_forms=("exact finite-N law min{η_max, c[1 + c(N − z)/(2β)]^(2β−1)}, c by 1-D search [additive, "
                       "one block per step]", "phase: easy s >= 1 − 1/β, hard s < 1 − 1/β"),
+    ),
+    "quadratic": SystemEntry(
+        name="quadratic",
+        summary="gradient descent on a quadratic with spectrum in [mu, L], worst case over the spectrum (smooth "
+                "surrogate of max |Π(1 − α_k λ)|, sharpness 64 on 2001 points)",
+        params=(Param("mu", 1.0, "smallest eigenvalue μ > 0 (must be < L)", lo=0.0, lo_open=True),
+                Param("L", 50.0, "largest eigenvalue L > 0 (must be > mu)", lo=0.0, lo_open=True),
+                Param("horizon", 10, "GD steps T >= 1", int)),
+        build=_quadratic,
+        closed_forms=("Chebyshev steps α_k = 1/λ_k, λ_k = (L+μ)/2 + ((L−μ)/2)cos((2k−1)π/(2T)), worst-case factor "
+                      "2r^T/(1 + r^(2T)), r = (√κ−1)/(√κ+1) [the minimax; steps as a set]",),
     ),
 }
 

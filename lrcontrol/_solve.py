@@ -36,8 +36,11 @@ def initial_guess(problem: ControlProblem):
 
     Cheap and scale-free: the cost on 11 points one decade apart over 10⁻⁶…10⁴ (or 10⁻¹⁰·hi…hi when lr has
     an upper bound), refined to the vertex of the parabola (in log-rate) through the best point and its
-    neighbours. Only a starting point: the solver does the rest.
+    neighbours. Only a starting point: the solver does the rest. A system with its own `initial_controls(problem)`
+    (a symmetric objective whose constant schedules are stationary points, e.g. `Quadratic`) supplies it instead.
     """
+    if hasattr(problem.system, "initial_controls"):
+        return problem.system.initial_controls(problem)
     m = len(problem.control_names)
     defaults = jnp.clip(jnp.asarray(problem.system.control_defaults[:m] + (0.0,) * (m - len(
         problem.system.control_defaults)), float), jnp.asarray(problem.lower), jnp.asarray(problem.upper))

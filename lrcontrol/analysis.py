@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._compliance import Compliance, compliance, gamma_bar, sharpness  # noqa: F401
 from ._errors import InputError
 from ._schedule import Schedule
 from ._solution import Solution

@@ -232,6 +232,99 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _read_norms(path: str):
+    """Gradient norms from a file: JSON (a list of numbers, or an object with a "grad_norms" list) or text/CSV with
+    one number per line (a single column; an optional header line, blank lines and '#' comments are skipped)."""
+    import numpy as np
+
+    from lrcontrol import InputError
+
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(f"grad-norms file '{path}' cannot be read ({getattr(err, 'strerror', None) or err}).") \
+            from None
+    if path.endswith(".json"):
+        try:
+            data = json.loads(text)
+            data = data["grad_norms"] if isinstance(data, dict) else data
+            return np.asarray(data, dtype=float).reshape(-1) if isinstance(data, list) else _not_a_list(path)
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"grad-norms file '{path}' must hold a JSON list of numbers or an object with a "
+                             f"\"grad_norms\" list of numbers.") from None
+    rows = [(i + 1, line.strip()) for i, line in enumerate(text.splitlines())]
+    rows = [(i, line) for i, line in rows if line and not line.startswith("#")]
+    values = []
+    for j, (i, line) in enumerate(rows):
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) != 1 or len(line.split()) != 1:
+            raise InputError(f"grad-norms file '{path}' must have one number per line (a single column); line {i} "
+                             f"has {max(len(fields), len(line.split()))} fields.")
+        try:
+            values.append(float(fields[0]))
+        except ValueError:
+            if j == 0:
+                continue  # a header line
+            raise InputError(f"grad-norms file '{path}' line {i} is not a number: {line[:40]!r}.") from None
+    return np.asarray(values, dtype=float)
+
+
+def _not_a_list(path):
+    from lrcontrol import InputError
+
+    raise InputError(f"grad-norms file '{path}' must hold a JSON list of numbers or an object with a \"grad_norms\" "
+                     f"list of numbers.")
+
+
+def cmd_refine(args) -> int:
+    import warnings
+
+    import numpy as np
+
+    from lrcontrol.plotting import figure_png
+    from lrcontrol.schedules import RefineWarning, refine, smoothed_norms
+
+    norms = _read_norms(args.grad_norms)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RefineWarning)
+        schedule = refine(norms, window=args.window, optimizer=args.optimizer, peak=args.peak,
+                          norm_floor=args.norm_floor)
+    smooth, floored = smoothed_norms(norms, window=args.window, norm_floor=args.norm_floor)
+    values = np.asarray(schedule.values)
+    top = int(np.argmax(values))
+    half = int(np.argmax(values[top:] <= 0.5 * values[top])) + top  # first step at or below half the peak after it
+    import matplotlib.pyplot as plt
+
+    fig, (ax_g, ax_s) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    steps = np.arange(norms.size)
+    ax_g.plot(steps, norms, lw=0.8, alpha=0.6, label="gradient norms")
+    ax_g.plot(steps, smooth, lw=2, label="median-smoothed" + (" (floored)" if floored.any() else ""))
+    ax_g.set(xlabel="step", ylabel="norm", title=f"gradient norms ({args.optimizer})", yscale="log")
+    ax_g.legend()
+    ax_s.step(steps, values, where="post", lw=2, label="refined")
+    ax_s.plot(steps, args.peak * (norms.size - 1 - steps) / (norms.size - 1), "--", color="k", lw=1,
+              label="linear decay")
+    ax_s.set(xlabel="step", ylabel="learning rate", title="refined schedule")
+    ax_s.legend()
+    meta = {"source": "lrcontrol refine", "grad_norms_file": args.grad_norms, "window": args.window,
+            "optimizer": args.optimizer, "peak": args.peak, "norm_floor": args.norm_floor,
+            "floored_steps": int(floored.sum())}
+    data = json.loads(schedule.to_json())
+    data["refine"] = meta
+    written = _write_all(Path(args.out), {"schedule.csv": schedule.to_csv(), "schedule.json": json.dumps(data),
+                                          "schedule.png": figure_png(fig)})
+    plt.close(fig)
+    for w in caught:
+        print(f"lrcontrol: note: {w.message}", file=sys.stderr)
+    if not args.quiet:
+        print(f"refine · {args.optimizer} · {norms.size} steps · median window {args.window:g} of the run · "
+              f"peak {args.peak:g}")
+        print(f"peak at step {top} ({'warm-up over the first ' + str(top) + ' steps' if top else 'no warm-up'}); "
+              f"half the peak by step {half}; {int(floored.sum())} norms floored by the collapse guard")
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lrcontrol", description="Optimal learning-rate schedules by "
                                      "optimal control: solve, compare with closed forms and baselines, evaluate.")
@@ -254,6 +347,17 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "evaluate":
             p.add_argument("--schedule", required=True, metavar="FILE.csv")
         p.set_defaults(fn=fn)
+    p = sub.add_parser("refine", help="refined schedule from a previous run's gradient norms (Defazio et al.)")
+    p.add_argument("--grad-norms", required=True, metavar="FILE",
+                   help="one norm per step: text/CSV with one number per line (optional header), or JSON list")
+    p.add_argument("--window", type=float, default=0.1, help="median-filter width, a fraction of the run in (0, 1)")
+    p.add_argument("--optimizer", default="sgd", help="sgd (weights ‖g‖⁻²) or adam (ℓ1 norms, weights ‖g‖₁⁻¹)")
+    p.add_argument("--peak", type=float, default=1.0, help="the largest learning rate (> 0)")
+    p.add_argument("--norm-floor", type=float, default=0.1,
+                   help="collapse guard: floor smoothed norms at this fraction of their median, in [0, 1)")
+    p.add_argument("--out", default="out")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_refine)
     return parser
 
 

@@ -10,6 +10,9 @@ import jax.numpy as jnp
 from ._errors import InputError, check_int, check_real
 from ._schedule import Schedule
 from ._search import best_log_scale
+from ._refine import RefineWarning, refine, refine_weights, smoothed_norms  # noqa: F401  (re-exported)
+from ._windows import (WINDOW_FAMILIES, cosine_window, exponential_window, kronecker_inputs,  # noqa: F401
+                       linear_window, logistic_window, polynomial_window, window)
 
 DECAY_SHAPES = ("linear", "cosine", "sqrt", "power")
 

@@ -1,0 +1,361 @@
+"""Gradient descent on a quadratic with spectrum in [μ, L]: the minimax step sizes (THEORY.md §5, Chebyshev steps).
+
+GD x_{k+1} = (I − α_k A) x_k on f(x) = ½xᵀAx with spec(A) ⊂ [μ, L] leaves x_T = p(A)x_0 after T steps, with the
+residual polynomial p(λ) = Π_k (1 − α_k λ), p(0) = 1. Over every such A the sharp worst-case factor is
+
+    F(α) = max_{λ∈[μ,L]} |p(λ)|,    ‖x_T‖ ≤ F(α)‖x_0‖.
+
+Closed form [D] (Chebyshev; THEORY.md §5): F is minimised by α_k = 1/λ_k with the inverse steps
+
+    λ_k = (L+μ)/2 + ((L−μ)/2) cos((2k−1)π/(2T)) = L[1/κ + (1 − 1/κ) cos²(πx_k/2)],  x_k = (2k−1)/(2T),
+
+(a raised cosine with floor 1/κ), κ = L/μ, and min F = 2r^T/(1 + r^{2T}), r = (√κ − 1)/(√κ + 1). The best
+constant step 2/(L+μ) gives ((κ−1)/(κ+1))^T. Worked check: μ = 1, L = 50, T = 10 → 0.1155881 (constant 0.670).
+F is symmetric in the steps (the factors commute), so the optimum is a set: compare sorted steps.
+
+As a control problem (one control, the step α_k): the state is s_k(λ_j) = log|p_k(λ_j)| on G points λ_j ∈ [μ, L]
+(uniform unless given) — GD on the diagonal quadratic diag(λ_j) from x_0 = 1, kept in log-magnitudes so that
+nothing overflows — with s_{k+1} = s_k + log|1 − α_k λ_j|, and the loss is the smooth surrogate of log F
+
+    L_q(s) = (1/q) log((1/G) Σ_j e^{q s_j})   ≤ max_j s_j,  → log max_j |p(λ_j)| as q → ∞,
+
+q the `sharpness`. `final_loss` evaluates it from all T steps at once (O(TG), no unroll), so `lrc.solve` with the
+`FinalLoss` objective minimises it by the toolkit's projected L-BFGS.
+
+`minimax` is the numerical minimax, independent of the closed form (tests/test_quadratic.py checks it against
+the closed form to 1e-5 relative in F, and the sorted steps):
+
+1. continuation in q = 4, 16, 64, 256 (`lrc.solve`, `Direct`, preconditioned by the exact Hessian diagonal
+   `rate_curvature`), from inverse steps spread uniformly over [μ, L] (`initial_controls`), each stage's λ_j
+   placed 8 to a gap between the previous stage's inverse steps so that the grid sees every oscillation of p.
+   The symmetry makes every constant schedule (the toolkit's default initial guess) a stationary point that
+   gradient methods never leave, so the start must have distinct steps — and `lrc.solve(problem)` without `u0`
+   (as the CLI's `solve quadratic` does) returns the best constant step, not the minimax;
+2. Remez exchange on the reference ξ_0 = μ < ξ_1 < … < ξ_T = L: the degree-T polynomial with p(0) = 1 and
+   p(ξ_i) = (−1)^i E (E = 1/(Πξ · Σ_i |w_i|/ξ_i), w the barycentric weights: every term positive, no
+   cancellation), its T roots by bisection between alternate reference points, the new interior reference
+   points at the maxima of |p| between consecutive roots (golden section); repeated until |p| equioscillates;
+3. `worst_case_factor` of the resulting steps: max |Π(1 − α_k λ)| on a fine grid, each local maximum refined
+   by golden section.
+"""
+
+from typing import ClassVar, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import logsumexp
+from jaxtyping import Array
+from scipy.special import logsumexp as np_logsumexp
+
+from .._errors import InputError, check_int, check_real
+from ._base import AbstractDiscreteSystem
+
+_GOLDEN = (np.sqrt(5.0) - 1) / 2
+
+
+class Quadratic(AbstractDiscreteSystem):
+    """Gradient descent on a quadratic with spectrum in [μ, L], worst case over the spectrum (module docstring).
+
+    State: log|p_k(λ_j)| on `grid` points λ_j spread uniformly over [μ, L]. Loss: the smooth surrogate
+    L_q = (1/q) log((1/G) Σ_j |p(λ_j)|^q) of the log worst-case factor, q = `sharpness`.
+
+    **Arguments:**
+
+    - `mu`, `L`: the spectrum's ends, 0 < μ < L.
+    - `sharpness`: q > 0 of the surrogate (larger: closer to the max, harder to minimise).
+    - `grid`: the number G >= 2 of spectrum points the surrogate sees, spread uniformly over [μ, L].
+    - `points`: the spectrum points themselves instead (`minimax` places them between the current roots).
+    """
+
+    name: ClassVar[str] = "quadratic"
+    has_final_loss: ClassVar[bool] = True
+
+    mu: Array
+    L: Array
+    sharpness: Array
+    points: Array
+
+    def __init__(self, mu=1.0, L=50.0, sharpness=64.0, grid: int = 2001, points=None):
+        check_real("mu", mu, lo=0.0, lo_open=True)
+        check_real("L", L, lo=0.0, lo_open=True)
+        check_real("sharpness", sharpness, lo=0.0, lo_open=True)
+        if float(np.asarray(mu)) >= float(np.asarray(L)):
+            raise InputError(f"mu must be smaller than L (0 < mu < L), got mu={float(np.asarray(mu)):g} and "
+                             f"L={float(np.asarray(L)):g}.")
+        self.mu, self.L = jnp.asarray(mu, dtype=float), jnp.asarray(L, dtype=float)
+        self.sharpness = jnp.asarray(sharpness, dtype=float)
+        if points is None:
+            self.points = jnp.linspace(self.mu, self.L, check_int("grid", grid, lo=2))
+        else:
+            self.points = jnp.asarray(points, dtype=float).reshape(-1)
+
+    # --- the control problem ------------------------------------------------------------------------------
+
+    @property
+    def grid(self) -> int:
+        """G, the number of spectrum points."""
+        return self.points.shape[0]
+
+    def spectrum(self) -> Array:
+        """The G points λ_j the surrogate sees: uniform on [μ, L] unless given as `points`."""
+        return self.points
+
+    def _log_factor(self, step: Array) -> Array:
+        # log|1 − α λ_j| per grid point; the tiny keeps an exact root finite (its gradient is then 0)
+        z = 1 - step * self.spectrum()
+        return 0.5 * jnp.log(z**2 + jnp.finfo(z.dtype).tiny)
+
+    def initial_state(self):
+        return jnp.zeros(self.grid, self.mu.dtype)
+
+    def step(self, state, controls, k):
+        return state + self._log_factor(controls[0])
+
+    def loss(self, state):
+        q = self.sharpness
+        return (logsumexp(q * state) - jnp.log(self.grid)) / q
+
+    def final_loss(self, controls: Array) -> Array:
+        """L_q after all steps: Σ_k log|1 − α_k λ_j| summed over the steps at once. `controls`: (T,) or (T, 1)."""
+        steps = jnp.reshape(controls, (-1, 1))
+        z = 1 - steps * self.spectrum()[None, :]
+        return self.loss(jnp.sum(0.5 * jnp.log(z**2 + jnp.finfo(z.dtype).tiny), axis=0))
+
+    def rate_curvature(self, controls: Array) -> Array:
+        """The diagonal of the Hessian of `final_loss` in the steps, exact, O(TG):
+
+            ∂²L_q/∂α_k² = (q − 1) E_π[ℓ'_k²] − q (E_π ℓ'_k)²,  ℓ'_k(λ) = −λ/(1 − α_k λ),  π = softmax_j(q S_j)
+
+        (from ℓ'' = −ℓ'², S_j = Σ_k log|1 − α_k λ_j|). At a stationary point E_π ℓ'_k = 0, so it is positive there
+        for q > 1; `Direct` uses it as its L-BFGS preconditioner (a non-positive entry far from the optimum falls
+        back to the median of the others). Checked against jax.hessian in tests/test_quadratic.py.
+        """
+        steps = jnp.reshape(controls, (-1, 1))
+        lam = self.spectrum()[None, :]
+        z = 1 - steps * lam
+        tiny = jnp.finfo(z.dtype).tiny
+        total = jnp.sum(0.5 * jnp.log(z**2 + tiny), axis=0)
+        q = self.sharpness
+        weights = jax.nn.softmax(q * total)
+        slope = -lam * z / (z**2 + tiny)
+        return (q - 1) * (slope**2 @ weights) - q * (slope @ weights) ** 2
+
+    def initial_controls(self, problem) -> Array:
+        """Distinct starting steps, one per block: inverse steps spread uniformly over [μ, L] (block midpoints).
+
+        F is symmetric in the steps, so every constant schedule is a stationary point of the surrogate that a
+        gradient method never leaves (all partial derivatives equal): a solve must start from distinct steps.
+        `minimax` starts here; traceable.
+        """
+        return _spread_steps(self.mu, self.L, problem.blocks)[:, None]
+
+    def params(self):
+        return {"mu": float(self.mu), "L": float(self.L), "sharpness": float(self.sharpness), "grid": self.grid}
+
+    @property
+    def condition_number(self) -> float:
+        """κ = L/μ."""
+        return float(self.L) / float(self.mu)
+
+    # --- closed forms [D] (THEORY.md §5) --------------------------------------------------------------------
+
+    def chebyshev_inverse_steps(self, horizon: int) -> np.ndarray:
+        """λ_k = (L+μ)/2 + ((L−μ)/2) cos((2k−1)π/(2T)), k = 1…T: the roots of the shifted Chebyshev polynomial."""
+        t = check_int("horizon", horizon, lo=1)
+        mu, L = float(self.mu), float(self.L)
+        return (L + mu) / 2 + (L - mu) / 2 * np.cos((2 * np.arange(1, t + 1) - 1) * np.pi / (2 * t))
+
+    def raised_cosine_inverse_steps(self, horizon: int) -> np.ndarray:
+        """The same λ_k as a raised cosine with floor 1/κ: L[1/κ + (1 − 1/κ) cos²(πx_k/2)], x_k = (2k−1)/(2T)."""
+        t = check_int("horizon", horizon, lo=1)
+        kappa, x = self.condition_number, (2 * np.arange(1, t + 1) - 1) / (2 * t)
+        return float(self.L) * (1 / kappa + (1 - 1 / kappa) * np.cos(np.pi * x / 2) ** 2)
+
+    def chebyshev_steps(self, horizon: int) -> np.ndarray:
+        """The minimax steps α_k = 1/λ_k (`chebyshev_inverse_steps`), increasing in k."""
+        return 1 / self.chebyshev_inverse_steps(horizon)
+
+    def chebyshev_factor(self, horizon: int) -> float:
+        """min_α F(α) = 2r^T/(1 + r^{2T}), r = (√κ − 1)/(√κ + 1)."""
+        t = check_int("horizon", horizon, lo=1)
+        r = (np.sqrt(self.condition_number) - 1) / (np.sqrt(self.condition_number) + 1)
+        return float(2 * r**t / (1 + r ** (2 * t)))
+
+    def constant_step(self) -> float:
+        """The best constant step 2/(L+μ)."""
+        return 2 / (float(self.L) + float(self.mu))
+
+    def constant_factor(self, horizon: int) -> float:
+        """F of the constant step 2/(L+μ): ((κ−1)/(κ+1))^T."""
+        t = check_int("horizon", horizon, lo=1)
+        kappa = self.condition_number
+        return float(((kappa - 1) / (kappa + 1)) ** t)
+
+    # --- numerics, independent of the closed forms ----------------------------------------------------------
+
+    def worst_case_factor(self, steps, points: int | None = None) -> float:
+        """F(α) = max_{λ∈[μ,L]} |Π_k (1 − α_k λ)|, in float64: |p| on `points` uniform points (default
+        400T + 2001), then every local maximum refined by golden section between its grid neighbours."""
+        alpha = np.asarray(steps, dtype=np.float64).reshape(-1)
+        if alpha.size < 1 or not np.all(np.isfinite(alpha)):
+            raise InputError(f"steps must be one or more finite numbers, got {alpha.size} values with NaN or inf.")
+        n = 400 * alpha.size + 2001 if points is None else check_int("points", points, lo=3)
+        lam = np.linspace(float(self.mu), float(self.L), n)
+        logp = _log_abs_poly(alpha, lam)
+        inner = (logp[1:-1] >= logp[:-2]) & (logp[1:-1] >= logp[2:])
+        i = np.flatnonzero(inner) + 1
+        best = max(logp[0], logp[-1])
+        if i.size:
+            refined = _golden_max(lambda x: _log_abs_poly(alpha, x), lam[i - 1], lam[i + 1])
+            best = max(best, float(np.max(_log_abs_poly(alpha, refined))), float(np.max(logp[i])))
+        return float(np.exp(best))
+
+    def minimax(self, horizon: int, *, sharpness=(4.0, 16.0, 64.0, 256.0), per_interval: int = 8,
+                rtol: float = 1e-6, max_steps: int = 1000, remez_tol: float = 1e-13,
+                max_exchanges: int = 60) -> "Minimax":
+        """The numerical minimax steps over T = `horizon` steps (module docstring: surrogate continuation with
+        `lrc.solve`, then Remez exchange, then `worst_case_factor`). Never uses the closed forms.
+
+        `sharpness`: the q of each continuation stage. Each stage's spectrum points are `per_interval` uniform
+        points in each gap between μ, the current inverse steps (sorted) and L, so that the surrogate sees every
+        oscillation of p. `rtol`, `max_steps`: `Direct`'s per stage (a stage only has to be a good start: an
+        unconverged stage is recorded as such, not an error). `remez_tol`: stop when max|p|/E − 1 is below it.
+        """
+        import lrcontrol as lrc  # the solver stack imports the systems package: imported here, not at the top
+
+        t = check_int("horizon", horizon, lo=1)
+        per = check_int("per_interval", per_interval, lo=1)
+        mu, L = float(self.mu), float(self.L)
+        u = np.asarray(_spread_steps(mu, L, t), dtype=np.float64)  # = initial_controls: distinct steps
+        stages = []
+        for q in sharpness:
+            system = Quadratic(mu, L, sharpness=q, points=_points_between(1 / u, mu, L, per))
+            problem = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon=t)
+            solver = lrc.solvers.Direct(rtol=rtol, max_steps=max_steps)
+            sol = lrc.solve(problem, solver, u0=jnp.asarray(u)[:, None], progress=False)
+            u = np.asarray(sol.controls[:, 0], dtype=np.float64)
+            d = sol.diagnostics
+            stages.append({"sharpness": float(q), "factor": self.worst_case_factor(u),
+                           "iterations": int(d.iterations), "converged": d.converged, "message": d.message,
+                           "compile_s": d.compile_time, "run_s": d.run_time})
+        roots, level, exchanges, deviation = _remez(np.sort(1 / u), mu, L, remez_tol, max_exchanges)
+        steps = np.sort(1 / roots)
+        factor = self.worst_case_factor(steps) if np.all(np.isfinite(steps)) else float("nan")
+        converged = bool(deviation <= remez_tol)
+        return Minimax(steps, factor, level, exchanges, deviation, converged, np.sort(u), stages)
+
+
+class Minimax(NamedTuple):
+    """`Quadratic.minimax`'s answer. `steps` sorted increasing; `factor` = `worst_case_factor(steps)`; `level` the
+    Remez levelled error E; `deviation` = max|p| / E − 1 at the last exchange (inf where the exchange broke down:
+    a reference that lost its order); `converged`: deviation <= remez_tol; `surrogate_steps` and `stages` the
+    continuation's result and per-stage record (q, F of its steps, L-BFGS iterations, converged, times)."""
+
+    steps: np.ndarray
+    factor: float
+    level: float
+    exchanges: int
+    deviation: float
+    converged: bool
+    surrogate_steps: np.ndarray
+    stages: list
+
+
+# --- Remez exchange (float64, numpy) -------------------------------------------------------------------------
+
+def _log_abs_poly(alpha: np.ndarray, lam: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    # log|Π_k (1 − α_k λ)| at each λ, in chunks of λ (T × chunk at a time)
+    lam = np.asarray(lam, dtype=np.float64)
+    out = np.empty(lam.shape)
+    flat, res = lam.reshape(-1), out.reshape(-1)
+    with np.errstate(divide="ignore"):
+        for s in range(0, flat.size, chunk):
+            res[s:s + chunk] = np.sum(np.log(np.abs(1 - alpha[:, None] * flat[None, s:s + chunk])), axis=0)
+    return out
+
+
+def _spread_steps(mu, L, n: int) -> Array:
+    # steps whose inverses sit at the midpoints of n equal parts of [μ, L]
+    return 1 / (mu + (L - mu) * (jnp.arange(n) + 0.5) / n)
+
+
+def _points_between(roots: np.ndarray, mu: float, L: float, per: int) -> np.ndarray:
+    # `per` uniform points in each gap of μ ≤ sorted roots ≤ L, and L: per·(T + 1) + 1 points
+    edges = np.concatenate([[mu], np.sort(np.clip(roots, mu, L)), [L]])
+    frac = np.arange(per) / per
+    return np.append((edges[:-1, None] + np.diff(edges)[:, None] * frac).reshape(-1), L)
+
+
+def _golden_max(f, lo: np.ndarray, hi: np.ndarray, iterations: int = 100) -> np.ndarray:
+    # argmax of unimodal f on each [lo_i, hi_i], all intervals at once
+    a, b = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+    for _ in range(iterations):
+        c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+        right = f(d) > f(c)
+        a, b = np.where(right, c, a), np.where(right, b, d)
+    return 0.5 * (a + b)
+
+
+def _bisect(f, lo: np.ndarray, hi: np.ndarray, iterations: int = 100) -> np.ndarray:
+    # a sign change of f in each [lo_i, hi_i], all intervals at once
+    a, b = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+    fa = np.sign(f(a))
+    for _ in range(iterations):
+        m = 0.5 * (a + b)
+        same = np.sign(f(m)) == fa
+        a, b = np.where(same, m, a), np.where(same, b, m)
+    return 0.5 * (a + b)
+
+
+def _reference_polynomial(nodes: np.ndarray):
+    """For the reference ξ_0 < … < ξ_T: q = p/E as a function (p of degree T, p(0) = 1, p(ξ_i) = (−1)^i E, by the
+    barycentric formula) and log E."""
+    d = nodes[:, None] - nodes[None, :]
+    np.fill_diagonal(d, 1.0)
+    log_w = -np.sum(np.log(np.abs(d)), axis=1)  # barycentric weights w_i = 1/Π_{j≠i}(ξ_i − ξ_j), sign (−1)^{T−i}
+    t = nodes.size - 1
+    signs = (-1.0) ** (t - np.arange(t + 1))
+    # p(0) = E Σ_i (−1)^i ℓ_i(0) = E Πξ Σ_i |w_i|/ξ_i: all terms positive
+    log_level = -np.sum(np.log(nodes)) - np_logsumexp(log_w - np.log(nodes))
+    w = signs * np.exp(log_w - log_w.max())
+    values = (-1.0) ** np.arange(t + 1)
+
+    def q(lam):
+        lam = np.asarray(lam, dtype=np.float64)
+        diff = lam[..., None] - nodes
+        hit = diff == 0
+        c = w / np.where(hit, 1.0, diff)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sum(c * values, axis=-1) / np.sum(c, axis=-1)
+        at_node = np.where(hit.any(axis=-1), values[np.argmax(hit, axis=-1)], out)
+        return at_node
+
+    return q, log_level
+
+
+def _remez(roots: np.ndarray, mu: float, L: float, tol: float, max_exchanges: int):
+    """Remez exchange from approximate roots (inverse steps). Returns (roots, E, exchanges, max|p|/E − 1)."""
+    t = roots.size
+    r = np.clip(roots, mu, L)
+    if t == 1:
+        nodes = np.array([mu, L])
+    else:  # first reference: μ, the maxima of |p| between consecutive approximate roots, L
+        nodes = np.concatenate([[mu], _golden_max(lambda x: _log_abs_poly(1 / r, x), r[:-1], r[1:]), [L]])
+    deviation, exchanges, log_level = np.inf, 0, np.nan
+    while exchanges < max_exchanges:
+        if not (np.all(np.isfinite(nodes)) and np.all(np.diff(nodes) > 0)):
+            deviation = np.inf
+            break
+        q, log_level = _reference_polynomial(nodes)
+        roots = _bisect(q, nodes[:-1], nodes[1:])
+        exchanges += 1
+        if t == 1:
+            deviation = 0.0
+            break
+        peaks = _golden_max(lambda x: np.abs(q(x)), roots[:-1], roots[1:])
+        deviation = float(np.max(np.abs(q(peaks)))) - 1.0
+        nodes = np.concatenate([[mu], peaks, [L]])
+        if deviation <= tol:
+            break
+    return roots, float(np.exp(log_level)), exchanges, deviation
