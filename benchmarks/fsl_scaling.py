@@ -9,6 +9,7 @@ The run-time exponent (log-log slope over the last decades) says whether time gr
 
     python benchmarks/fsl_scaling.py              # writes benchmarks/results/fsl_scaling.json
     python benchmarks/fsl_scaling.py --max 100000 # quicker
+    python benchmarks/fsl_scaling.py --max 10000000 --name fsl_scaling_gpu   # on a GPU (README: H100 row)
 """
 
 import argparse
@@ -50,8 +51,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--max", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--name", default="fsl_scaling", help="results file name (e.g. fsl_scaling_gpu on a GPU)")
     args = ap.parse_args()
-    sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000) if n <= args.max]
+    sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000, 10_000_000) if n <= args.max]
     payload = {"description": __doc__.splitlines()[0], "phases": {}}
     for phase, params in PHASES.items():
         system = FSL(**params)
@@ -60,7 +62,7 @@ def main():
             problem = system.problem(n)
             sol = lrc.solve(problem, progress=False)
             compile_s, runs = sol.diagnostics.compile_time, [sol.diagnostics.run_time]
-            for _ in range(args.repeats - 1 if n < 1_000_000 else 0):
+            for _ in range(args.repeats - 1 if n < 1_000_000 else 1):
                 runs.append(lrc.solve(problem, progress=False).diagnostics.run_time)
             rates = np.asarray(sol.controls[:, 0])
             law = np.asarray(system.exact_optimum(n)[0])
@@ -76,7 +78,7 @@ def main():
         slope = (math.log(big[-1]["run_s"] / big[0]["run_s"]) / math.log(big[-1]["N"] / big[0]["N"])
                  if len(big) >= 2 else None)
         payload["phases"][phase] = {"params": params, "rows": rows, "run_time_exponent_from_1e4": slope}
-    print(f"wrote {write('fsl_scaling', payload)}")
+    print(f"wrote {write(args.name, payload)}")
 
 
 if __name__ == "__main__":
