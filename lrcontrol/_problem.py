@@ -10,7 +10,7 @@ from jaxtyping import Array, Float, Scalar
 
 from ._errors import InputError, check_int, check_real
 from ._integrate import default_integrator, discounted_length, rollout
-from .objectives import AbstractObjective
+from .objectives import AbstractObjective, FinalLoss
 from .systems._base import AbstractDiscreteSystem, AbstractSystem
 
 
@@ -144,6 +144,24 @@ class ControlProblem(eqx.Module):
         diagonal of ∇²L_T in its per-step rates) under the final-loss objective."""
         return (hasattr(self.system, "rate_curvature") and len(self.control_names) == 1
                 and self.objective.kind == "final_loss")
+
+    @property
+    def has_fused_curvature(self) -> bool:
+        """Whether `cost_grad_curvature` applies: the cost is exactly a system's closed-form final loss of its
+        per-step rates (FinalLoss, one control, no running cost) and the system computes value, gradient and
+        Hessian diagonal in one pass (`final_loss_grad_curvature`: FSL)."""
+        return (self.has_curvature and self.is_discrete and self.system.has_final_loss
+                and isinstance(self.objective, FinalLoss) and hasattr(self.system, "final_loss_grad_curvature"))
+
+    def cost_grad_curvature(self, u_blocks: Float[Array, "blocks m"]):
+        """(cost, ∇cost, per-block Hessian-diagonal estimate) in one pass, where `has_fused_curvature`; the same
+        numbers as `cost`, its jax.grad and `curvature`, computed once instead of three times."""
+        value, grad, curv = self.system.final_loss_grad_curvature(self.expand(u_blocks)[:, 0])
+        if self.blocks != self.steps:
+            index = jnp.asarray(self.block_of_step())
+            grad = jax.ops.segment_sum(grad, index, self.blocks)
+            curv = jax.ops.segment_sum(curv, index, self.blocks)
+        return value, grad[:, None], curv[:, None]
 
     def curvature(self, u_blocks: Float[Array, "blocks m"]) -> Float[Array, "blocks m"]:
         """The diagonal of ∇²cost in the block controls, where `has_curvature`: per block, the sum of the per-step

@@ -76,6 +76,23 @@ def test_gradient_and_curvature_by_hand_match_autodiff_and_finite_differences(va
     curvature = system.rate_curvature(rates)
     assert float(jnp.max(jnp.abs(jnp.diag(hess) - curvature))) < 1e-12 * float(jnp.max(curvature))
     assert bool(jnp.all(curvature > 0))
+    # The one-pass version Direct runs: the same three numbers (one shared power of 1 + R).
+    value, grad, curv = system.final_loss_grad_curvature(rates)
+    assert abs(float(value - system.final_loss(rates))) < 1e-15 * float(value)
+    assert float(jnp.max(jnp.abs(grad - by_hand))) < 1e-13 * scale
+    assert float(jnp.max(jnp.abs(curv - curvature))) < 1e-13 * float(jnp.max(curvature))
+
+
+def test_one_pass_preconditioned_solve_matches_the_separate_passes():
+    # Direct takes the fused value/gradient/diagonal where the problem has it; blocks fold it by segment sums.
+    system = FSL(**HARD)
+    problem = system.problem(400, blocks=40)
+    assert problem.has_fused_curvature
+    u = jnp.asarray(_random_rates(40, seed=2))[:, None]
+    value, grad, curv = problem.cost_grad_curvature(u)
+    assert abs(float(value - problem.cost(u))) < 1e-15 * float(value)
+    assert float(jnp.max(jnp.abs(grad - jax.grad(problem.cost)(u)))) < 1e-13 * float(jnp.max(jnp.abs(grad)))
+    assert float(jnp.max(jnp.abs(curv - problem.curvature(u)))) < 1e-13 * float(jnp.max(curv))
 
 
 @pytest.mark.parametrize("phase", ["easy", "hard"])

@@ -43,19 +43,27 @@ class _State(NamedTuple):
 def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Array, " n"],
              upper: Float[Array, " n"], weights: Float[Array, " n"], *, rtol: float, atol: float,
              max_steps: int, history: int, report: Callable | None = None, report_every: int = 10,
-             curvature: Callable | None = None) -> tuple[Float[Array, " n"], Info]:
+             curvature: Callable | None = None,
+             value_grad_curvature: Callable | None = None) -> tuple[Float[Array, " n"], Info]:
     """Minimise f(x) over lower ≤ x ≤ upper. Stops when ‖x − P(x − ∇f/w)‖_∞ ≤ atol + rtol·(its value at x0).
 
     `curvature(x)`, if given, is a positive estimate of the Hessian's diagonal at x: the L-BFGS initial matrix
     becomes γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first step: a diagonal Newton step), refreshed at every
-    accepted point.
+    accepted point. `value_grad_curvature(x)`, if given, returns (f, ∇f, that diagonal) in one call and replaces
+    both `value_and_grad` and `curvature` (the diagonal then comes free with each accepted point).
     """
     sqrt_w = jnp.sqrt(weights)
     lo, hi = lower * sqrt_w, upper * sqrt_w
 
-    def fg(v):
+    preconditioned = curvature is not None or value_grad_curvature is not None
+
+    def fgh(v):
+        # (f, g, h) in the scaled variables; h is a placeholder unless the diagonal comes with the gradient
+        if value_grad_curvature is not None:
+            f, g, h = value_grad_curvature(v / sqrt_w)
+            return f, g / sqrt_w, h / weights
         f, g = value_and_grad(v / sqrt_w)
-        return f, g / sqrt_w
+        return f, g / sqrt_w, jnp.zeros((), v.dtype)
 
     def proj(v):
         return jnp.clip(v, lo, hi)
@@ -63,25 +71,27 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     def pg_norm(v, g):
         return jnp.max(jnp.abs(v - proj(v - g)) / sqrt_w)
 
-    def diag(v):
-        if curvature is None:
-            return jnp.ones_like(v)
-        h = curvature(v / sqrt_w) / weights
+    def guarded(h):
         # Guard: a non-positive or non-finite entry falls back to the median scale of the others.
         # The median is a sort (~0.1 s at 10⁶ controls): computed only when some entry needs it.
         good = jnp.isfinite(h) & (h > 0)
         return jax.lax.cond(jnp.all(good), lambda: h,
                             lambda: jnp.where(good, h, jnp.nanmedian(jnp.where(good, h, jnp.nan))))
 
+    def diag(v):
+        return guarded(curvature(v / sqrt_w) / weights)
+
     v0 = proj(x0 * sqrt_w)
-    f0, g0 = fg(v0)
+    f0, g0, h0 = fgh(v0)
     pg0 = pg_norm(v0, g0)
     tol = atol + rtol * pg0
     n, m = v0.shape[0], history
     dtype = v0.dtype
     init = _State(v0, f0, g0, jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype), jnp.zeros(m, dtype),
                   jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0), f0, jnp.array(0),
-                  jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE), diag(v0))
+                  jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE),
+                  guarded(h0) if value_grad_curvature is not None else diag(v0) if curvature is not None
+                  else jnp.ones_like(v0))
 
     def two_loop(q, st):
         # History is a circular buffer: the newest pair sits at head − 1. Slots with rho = 0 (unused, or
@@ -96,7 +106,7 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
             q = q - a * y_i
             alphas.append(a)
         yy = jnp.dot(y_rows[0], y_rows[0] / st.d)
-        first = 1.0 if curvature is not None else 1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300)
+        first = 1.0 if preconditioned else 1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300)
         gamma = jnp.where(st.count > 0, jnp.dot(s_rows[0], y_rows[0]) / jnp.where(yy > 0, yy, 1.0), first)
         r = gamma * q / st.d
         for s_i, y_i, r_i, a in reversed(list(zip(s_rows, y_rows, rhos, alphas))):
@@ -114,24 +124,24 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
 
         def trial(alpha):
             v_new = proj(st.v + alpha * d)
-            f_new, g_new = fg(v_new)
+            f_new, g_new, h_new = fgh(v_new)
             good = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (
                 f_new <= st.f + 1e-4 * jnp.dot(st.g, v_new - st.v))
-            return good, v_new, f_new, g_new
+            return good, v_new, f_new, g_new, h_new
 
         def ls_cond(c):
             alpha, k, ok, *_ = c
             return (~ok) & (k < 40)
 
         def ls_body(c):
-            alpha, k, _, _, _, _ = c
+            alpha, k, *_ = c
             alpha = alpha * 0.5
             return (alpha, k + 1) + trial(alpha)
 
         # The unit step is tried outside the backtracking loop: it is accepted almost always, and a loop
         # that runs zero times still costs its set-up on every iteration.
         one = jnp.asarray(1.0, dtype)
-        _, k, ok, v_new, f_new, g_new = jax.lax.while_loop(ls_cond, ls_body, (one, jnp.array(1)) + trial(one))
+        _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, (one, jnp.array(1)) + trial(one))
 
         s, y = v_new - st.v, g_new - st.g
         sy = jnp.dot(s, y)
@@ -161,7 +171,12 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         if report is not None:
             jax.lax.cond(it % report_every == 0, lambda: jax.debug.callback(report, it, f, pg, tol),
                          lambda: None)
-        d_new = st.d if curvature is None else jax.lax.cond(ok, diag, lambda _: st.d, v)
+        if value_grad_curvature is not None:
+            d_new = jax.lax.cond(ok, lambda: guarded(h_new), lambda: st.d)
+        elif curvature is not None:
+            d_new = jax.lax.cond(ok, diag, lambda _: st.d, v)
+        else:
+            d_new = st.d
         return _State(v, f, g, s_hist, y_hist, rho, head, count, it, st.nfev + k, pg, fails, f_best, stall,
                       result, d_new)
 

@@ -58,10 +58,14 @@ class Direct(AbstractSolver):
         upper = jnp.broadcast_to(jnp.asarray(problem.upper, u0.dtype), shape).reshape(-1)
         weights = jnp.repeat(problem.block_lengths(), m).astype(u0.dtype)
         vg = jax.value_and_grad(lambda x: problem.cost(x.reshape(shape)))
-        curvature = None
-        if self.precondition and problem.has_curvature:
+        curvature, fused = None, None
+        if self.precondition and problem.has_fused_curvature:
+            def fused(x):  # value, gradient and Hessian diagonal in one pass (FSL)
+                f, g, h = problem.cost_grad_curvature(x.reshape(shape))
+                return f, g.reshape(-1), h.reshape(-1)
+        elif self.precondition and problem.has_curvature:
             curvature = lambda x: problem.curvature(x.reshape(shape)).reshape(-1)  # noqa: E731
         x, info = _lbfgsb.minimise(vg, u0.reshape(-1), lower, upper, weights, rtol=self.rtol,
                                    atol=self.atol, max_steps=self.max_steps, history=self.history,
-                                   report=report, curvature=curvature)
+                                   report=report, curvature=curvature, value_grad_curvature=fused)
         return x.reshape(shape), info._replace(grad=info.grad.reshape(shape))

@@ -180,6 +180,24 @@ class FSL(AbstractDiscreteSystem):
             out = out + _suffix_exclusive(eta**2 * self._decay(before, 2) * self.kernel(remaining))
         return out
 
+    def final_loss_grad_curvature(self, rates: Array) -> tuple[Array, Array, Array]:
+        """(E_N, ∂E_N/∂η, diag ∇²E_N) in one O(N) pass — the three formulas above sharing one power of 1 + R_k
+        (K′ = −αK/(1+R), K″ = α(α+1)K/(1+R)²). What `Direct` runs when it preconditions; equal to
+        `final_loss`, `final_loss_grad` and `rate_curvature` to round-off (tests/test_fsl.py)."""
+        eta, before, remaining, total, forcing = self._terms(rates)
+        a = self.kernel_exponent
+        k0 = (1 + remaining) ** (-a)
+        inv = 1 / (1 + remaining)
+        k1, k2 = -a * k0 * inv, a * (a + 1) * k0 * inv * inv
+        weight = eta**2 * forcing
+        value = self._decay(total) + jnp.sum(weight * k0)
+        grad = self._decay(total, 1) + 2 * eta * forcing * k0 + _prefix_exclusive(weight * k1)
+        curv = self._decay(total, 2) + 2 * forcing * k0 + _prefix_exclusive(weight * k2)
+        if self.variant == "multiplicative":
+            grad = grad + _suffix_exclusive(eta**2 * self._decay(before, 1) * k0)
+            curv = curv + _suffix_exclusive(eta**2 * self._decay(before, 2) * k0)
+        return value, grad, curv
+
     # --- the continuous-time form -------------------------------------------------------------------------
 
     def continuous_final_loss(self, rates: Array, z: Array) -> Array:
