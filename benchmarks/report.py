@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def agreement_table() -> str:
     parts = []
     for path in sorted((ROOT / "problems" / "results").glob("*/agreement.md")):
-        parts.append(f"**{path.parent.name}** (`problems/{path.parent.name}.py`)\n\n{path.read_text().strip()}")
+        name = path.parent.name
+        while not (ROOT / "problems" / f"{name}.py").exists() and "_" in name:  # fsl_real_sgd_cap0.5 → fsl_real_sgd
+            name = name.rsplit("_", 1)[0]
+        parts.append(f"**{path.parent.name}** (`problems/{name}.py`)\n\n{path.read_text().strip()}")
     return "\n\n".join(parts) or "_no results yet_"
 
 
@@ -131,16 +134,34 @@ def _fsl_table(data: dict) -> str:
             rows.append(f"| {phase} (s = {par['source']:g}, β = {par['capacity']:g}, σ² = {par['noise']:g}, η_max = "
                         f"{par['eta_max']:g}) | {r['N']:,} | {r['converged']} | {r['iterations']} | "
                         f"{r['max_dev_over_peak']:.1e} | {r['compile_s']:.1f} s | {r['run_s']:.3f} s | "
-                        f"{r['value_and_grad_s'] * 1e3:.1f} ms |")
+                        f"{r['value_and_grad_s'] * 1e3:.1f} ms | {r['loss_curve_s']:.3f} s |")
     return _table(f"{data['description']} Direct solve (projected L-BFGS preconditioned by the exact Hessian diagonal) on "
                   "the O(N) closed-form functional; deviation from the exact finite-N law relative to its peak "
                   "(`benchmarks/fsl_scaling.py`).",
-                  ["phase", "N", "converged", "iters", "max dev/peak", "compile", "run", "one value+grad"], rows, data)
+                  ["phase", "N", "converged", "iters", "max dev/peak", "compile", "run (whole solve)",
+                   "one value+grad", "of which: the recorded loss curve"], rows, data)
+
+
+def _fsl_gpu_table(data: dict) -> str:
+    return _fsl_table(data).replace("(`benchmarks/fsl_scaling.py`)",
+                                    "(`benchmarks/fsl_scaling.py --name fsl_scaling_gpu`, on a GPU)", 1)
+
+
+def _quadratic_table(data: dict) -> str:
+    rows = [f"| {r['horizon']} | {r['compile_s']:.1f} s | {r['warm_call_s']:.3f} s | {r['surrogate_run_s']:.3f} s | "
+            f"{'/'.join(str(i) for i in r['lbfgs_iterations'])} | {r['remez_exchanges']} | {r['factor_rel_error']:.0e} |"
+            for r in data["rows"]]
+    return _table(f"Chebyshev steps by numerical minimax, μ = {data['mu']:g}, L = {data['L']:g}: L-BFGS on the smooth "
+                  f"surrogate at sharpness {', '.join(f'{q:g}' for q in data['sharpness'])}, then a Remez polish "
+                  "(`benchmarks/quadratic_chebyshev.py`).",
+                  ["T", "compile", "run (warm)", "surrogate stages", "L-BFGS iterations per stage", "Remez exchanges",
+                   "factor rel. error"], rows, data)
 
 
 TABLES = {"perceptron_direct": _direct_table, "perceptron_solvers": _solvers_table,
           "teacher_student_solvers": _teacher_student_table, "effort_digits": _effort_digits_table,
-          "random_features_peers": _random_features_table, "fsl_scaling": _fsl_table}
+          "random_features_peers": _random_features_table, "fsl_scaling": _fsl_table,
+          "fsl_scaling_gpu": _fsl_gpu_table, "quadratic_chebyshev": _quadratic_table}
 
 
 def benchmark_table() -> str:

@@ -1,6 +1,11 @@
 import os
 
-import jax
+# Under pytest-xdist two workers share CI's two cores: one XLA thread each, so they do not fight over them.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                               "intra_op_parallelism_threads=1").strip()
+
+import jax  # noqa: E402
 
 # Everything compared against a closed form runs in float64 (the library itself never flips this).
 jax.config.update("jax_enable_x64", True)
