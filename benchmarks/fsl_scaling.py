@@ -2,7 +2,7 @@
 
 For each N and phase (easy s = 1, β = 2, σ²/B = 1, η_max = 1; hard s = 0.25, β = 3, σ²/B = 0.2, η_max = 0.2):
 `lrc.solve(FSL(...).problem(N))` (Direct: projected L-BFGS on the O(N) closed-form E_N, preconditioned by its exact
-Hessian diagonal), compile and run timed apart (run: best of --repeats, 1 at the largest N); iterations; the
+Hessian diagonal), compile and run timed apart (run: best of --repeats, of 2 at N ≥ 10⁶); iterations; the
 distance to the exact law (max |η − law|/peak); and the parts: one value-and-gradient of E_N, one Hessian diagonal,
 the recorded loss curve (the sum-of-exponentials scan the solution carries), and the exact law's 1-D search for c.
 The run-time exponent (log-log slope over the last decades) says whether time grows linearly with N.

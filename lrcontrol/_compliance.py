@@ -48,7 +48,6 @@ E0.99's F(τ/2) = 0.4987 is 1.3e-3 below ½ and fails).
 import math
 
 import equinox as eqx
-import jax.numpy as jnp
 import numpy as np
 
 from ._errors import InputError, check_real
@@ -59,10 +58,9 @@ MAX_SHARPNESS = 10.0
 
 def _multiplier(schedule) -> tuple[np.ndarray, float]:
     """F = values / max values as float64, and the rounding slack (4 eps of the input's dtype)."""
-    values = schedule.values if isinstance(schedule, Schedule) else schedule
-    arr = jnp.asarray(values) if not isinstance(values, np.ndarray) else values
-    dtype = arr.dtype if np.issubdtype(arr.dtype, np.floating) else np.dtype(np.float64)
-    v = np.asarray(arr, dtype=np.float64)
+    values = np.asarray(schedule.values if isinstance(schedule, Schedule) else schedule)
+    dtype = values.dtype if np.issubdtype(values.dtype, np.floating) else np.dtype(np.float64)
+    v = values.astype(np.float64)
     if v.ndim != 1 or v.shape[0] < 4:
         raise InputError(f"the schedule must be a 1-D array of at least 4 steps, got shape {v.shape}.")
     if not np.all(np.isfinite(v)) or np.any(v < 0):
@@ -79,7 +77,10 @@ def gamma_bar(schedule) -> np.ndarray:
     `schedule`: an `lrc.Schedule` or a 1-D array of learning rates (one per step). Units: per step; τ·γ̄ is a
     function of t/τ alone. Closed forms (tested): linear decay 1/(τ − t); cosine tan²(πx/2)/t.
     """
-    f, _ = _multiplier(schedule)
+    return _gamma_bar(_multiplier(schedule)[0])
+
+
+def _gamma_bar(f: np.ndarray) -> np.ndarray:
     t = np.arange(f.shape[0], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         g = (1.0 - f) / (t * f)
@@ -93,7 +94,10 @@ def sharpness(schedule) -> tuple[np.ndarray, np.ndarray]:
     γ̄ constant at 0 or at ∞ counts as S = 0 (no rise); leaving 0, or reaching ∞ (F = 0 before the last step),
     is S = ∞. See the module docstring for why this measures "no sharp transition".
     """
-    g = gamma_bar(schedule)
+    return _sharpness(_gamma_bar(_multiplier(schedule)[0]))
+
+
+def _sharpness(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     tau = g.shape[0]
     t = np.arange(math.ceil(tau / 2), tau - 1)
     a, b = g[t], g[t + 1]
@@ -122,13 +126,17 @@ class Compliance(eqx.Module):
     early_first: int | None
     early_min: float
     early_argmin: int
-    late_first: int | None
     late_value: float
     smooth_first: int | None
     smooth_reason: str
     sharpness_max: float
     sharpness_argmax: int
     max_sharpness: float
+
+    @property
+    def late_first(self) -> int | None:
+        """τ − 1 when the late stage fails (its only step), else None."""
+        return None if self.late else self.tau - 1
 
     @property
     def passed(self) -> bool:
@@ -193,7 +201,7 @@ def compliance(schedule, *, max_sharpness: float = MAX_SHARPNESS) -> Compliance:
     bad = np.flatnonzero(early_f < 0.5 - slack)
     late_value = float(f[tau - 1])
     late_ok = late_value <= 1.0 / tau + slack
-    t, s = sharpness(schedule)
+    t, s = _sharpness(_gamma_bar(f))
     viol = np.flatnonzero((s > max_sharpness) | (s < 0.0))
     j = int(np.argmax(s))
     first = None if viol.size == 0 else int(t[viol[0]])
@@ -201,6 +209,6 @@ def compliance(schedule, *, max_sharpness: float = MAX_SHARPNESS) -> Compliance:
     k = int(np.argmin(early_f))
     return Compliance(tau=tau, early=bad.size == 0, late=bool(late_ok), smooth=viol.size == 0,
                       early_first=None if bad.size == 0 else int(bad[0]), early_min=float(early_f[k]),
-                      early_argmin=k, late_first=None if late_ok else tau - 1, late_value=late_value,
+                      early_argmin=k, late_value=late_value,
                       smooth_first=first, smooth_reason=reason, sharpness_max=float(s[j]),
                       sharpness_argmax=int(t[j]), max_sharpness=float(max_sharpness))

@@ -156,12 +156,18 @@ class ControlProblem(eqx.Module):
     def cost_grad_curvature(self, u_blocks: Float[Array, "blocks m"]):
         """(cost, ∇cost, per-block Hessian-diagonal estimate) in one pass, where `has_fused_curvature`; the same
         numbers as `cost`, its jax.grad and `curvature`, computed once instead of three times."""
+        if not self.has_fused_curvature:
+            raise InputError(f"cost_grad_curvature needs a one-control discrete system with "
+                             f"final_loss_grad_curvature under FinalLoss; got {self.system.name} under "
+                             f"{self.objective.kind}.")
         value, grad, curv = self.system.final_loss_grad_curvature(self.expand(u_blocks)[:, 0])
+        return value, self._fold(grad), self._fold(curv)
+
+    def _fold(self, per_step: Float[Array, " steps"]) -> Float[Array, "blocks 1"]:
+        # Per-step values summed over each control block (the chain rule of `expand` for one control).
         if self.blocks != self.steps:
-            index = jnp.asarray(self.block_of_step())
-            grad = jax.ops.segment_sum(grad, index, self.blocks)
-            curv = jax.ops.segment_sum(curv, index, self.blocks)
-        return value, grad[:, None], curv[:, None]
+            per_step = jax.ops.segment_sum(per_step, jnp.asarray(self.block_of_step()), self.blocks)
+        return per_step[:, None]
 
     def curvature(self, u_blocks: Float[Array, "blocks m"]) -> Float[Array, "blocks m"]:
         """The diagonal of ∇²cost in the block controls, where `has_curvature`: per block, the sum of the per-step
@@ -170,10 +176,7 @@ class ControlProblem(eqx.Module):
         if not self.has_curvature:
             raise InputError(f"curvature needs a one-control system with rate_curvature under FinalLoss; "
                              f"got {self.system.name} under {self.objective.kind}.")
-        per_step = self.system.rate_curvature(self.expand(u_blocks)[:, 0])
-        if self.blocks == self.steps:
-            return per_step[:, None]
-        return jax.ops.segment_sum(per_step, jnp.asarray(self.block_of_step()), self.blocks)[:, None]
+        return self._fold(self.system.rate_curvature(self.expand(u_blocks)[:, 0]))
 
     @property
     def bounds(self) -> dict[str, tuple[float | None, float | None]]:

@@ -24,8 +24,10 @@ Inputs: "grid" evaluates F at x_k = k/steps, k = 0 … steps − 1 (left end of 
 peak, as everywhere in `lrcontrol.schedules`); "kronecker" uses the horizon-free inputs of `kronecker_inputs`.
 """
 
+import inspect
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -40,7 +42,7 @@ INPUTS = ("grid", "kronecker")
 # --- raw multipliers F(x): numpy in, numpy out (float64); JAX arrays and tracers in, jnp (jit/vmap/grad-safe) ----
 
 def _xp(x):
-    return np if isinstance(x, (np.ndarray, float, int, list, tuple)) else jnp
+    return jnp if isinstance(x, jax.Array) else np  # jax.Array covers tracers
 
 
 def _arr(x):
@@ -156,12 +158,13 @@ def window(family: str, steps: int, *, peak: float = 1.0, period: str = "cooldow
     if unknown:
         allowed = ", ".join(names) if names else "none"
         raise InputError(f"{unknown[0]} is not a parameter of the {family} window (allowed: {allowed}).")
-    required = {"exponential": ("beta",), "polynomial": ("i",), "logistic": ("i",)}.get(family, ())
-    for name in required:
-        if name not in params:
+    signature = inspect.signature(fn).parameters
+    for name in names:  # the family's parameters without a default are required
+        if name not in params and signature[name].default is inspect.Parameter.empty:
             raise InputError(f"the {family} window needs {name} (see lrcontrol.schedules.window).")
     check_real("peak", peak, lo=0.0)
     n = check_int("steps", steps, lo=1)
     values = peak * fn(window_inputs(n, period=period, coverage=coverage, inputs=inputs), **params)
-    grid = None if horizon is None else jnp.linspace(0.0, 1.0, n + 1) * horizon
-    return Schedule(values, grid, "lr")
+    from .schedules import _make  # schedules re-exports this module: imported here, not at the top
+
+    return _make(values, n, horizon)

@@ -248,7 +248,9 @@ def _read_norms(path: str):
         try:
             data = json.loads(text)
             data = data["grad_norms"] if isinstance(data, dict) else data
-            return np.asarray(data, dtype=float).reshape(-1) if isinstance(data, list) else _not_a_list(path)
+            if not isinstance(data, list):
+                raise TypeError
+            return np.asarray(data, dtype=float)  # nested lists stay 2-D: refine rejects them, naming the shape
         except (ValueError, KeyError, TypeError):
             raise InputError(f"grad-norms file '{path}' must hold a JSON list of numbers or an object with a "
                              f"\"grad_norms\" list of numbers.") from None
@@ -269,19 +271,12 @@ def _read_norms(path: str):
     return np.asarray(values, dtype=float)
 
 
-def _not_a_list(path):
-    from lrcontrol import InputError
-
-    raise InputError(f"grad-norms file '{path}' must hold a JSON list of numbers or an object with a \"grad_norms\" "
-                     f"list of numbers.")
-
-
 def cmd_refine(args) -> int:
     import warnings
 
     import numpy as np
 
-    from lrcontrol.plotting import figure_png
+    from lrcontrol.plotting import figure_png, plot_schedules
     from lrcontrol.schedules import RefineWarning, refine, smoothed_norms
 
     norms = _read_norms(args.grad_norms)
@@ -301,19 +296,16 @@ def cmd_refine(args) -> int:
     ax_g.plot(steps, smooth, lw=2, label="median-smoothed" + (" (floored)" if floored.any() else ""))
     ax_g.set(xlabel="step", ylabel="norm", title=f"gradient norms ({args.optimizer})", yscale="log")
     ax_g.legend()
-    ax_s.step(steps, values, where="post", lw=2, label="refined")
-    ax_s.plot(steps, args.peak * (norms.size - 1 - steps) / (norms.size - 1), "--", color="k", lw=1,
-              label="linear decay")
-    ax_s.set(xlabel="step", ylabel="learning rate", title="refined schedule")
-    ax_s.legend()
+    plot_schedules(schedule.grid, {"refined": values,
+                                   "linear decay": args.peak * (norms.size - 1 - steps) / (norms.size - 1)},
+                   ax=ax_s, xlabel="step", title="refined schedule")
     meta = {"source": "lrcontrol refine", "grad_norms_file": args.grad_norms, "window": args.window,
             "optimizer": args.optimizer, "peak": args.peak, "norm_floor": args.norm_floor,
             "floored_steps": int(floored.sum())}
     data = json.loads(schedule.to_json())
     data["refine"] = meta
     written = _write_all(Path(args.out), {"schedule.csv": schedule.to_csv(), "schedule.json": json.dumps(data),
-                                          "schedule.png": figure_png(fig)})
-    plt.close(fig)
+                                          "schedule.png": figure_png(fig)})  # figure_png closes fig
     for w in caught:
         print(f"lrcontrol: note: {w.message}", file=sys.stderr)
     if not args.quiet:

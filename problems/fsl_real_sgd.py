@@ -21,7 +21,7 @@ the exact expected-loss recursion (`systems.RandomFeatures` with a = sβ + 1, b 
 Writes `results.json`, `agreement.md` (README rows) and `fsl_real_sgd.png` to --out.
 
     python problems/fsl_real_sgd.py           # M = 1000 modes, N = 10⁴ steps, 256 runs per schedule
-    python problems/fsl_real_sgd.py --quick   # M = 200, N = 1000, 64 runs (the test suite's size)
+    python problems/fsl_real_sgd.py --quick   # M = 200, N = 1000, 64 runs (a smoke run)
 """
 
 import argparse
@@ -146,8 +146,7 @@ def run_phase(name, source, capacity, modes, steps, seeds, key, cap=1.0, noise=N
 
     coef, tau = fits["additive"]["coef"], fits["additive"]["tau"]
     fsl = FSL(source=source, capacity=capacity, noise=coef[2] * tau**2 / coef[1], eta_max=eta_max / tau)
-    fsl_opt = lrc.solve(lrc.ControlProblem(fsl, lrc.objectives.FinalLoss(), steps,
-                                           bounds={"lr": (0.0, eta_max / tau)}), progress=False)
+    fsl_opt = lrc.solve(fsl.problem(steps), progress=False)  # rates η/τ ∈ [0, η_max/τ]
     rates["FSL optimum"] = tau * np.asarray(fsl_opt.controls[:, 0])
     sims["FSL optimum"] = _simulate(jnp.asarray(rates["FSL optimum"]), source, capacity, modes, seeds,
                                     jax.random.fold_in(key, 99), noise)
@@ -191,7 +190,7 @@ def agreement_rows(results: dict) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (as in the tests)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--cap", type=float, default=1.0, help="η_max as a fraction of the stability edge")
     parser.add_argument("--noise", type=float, default=NOISE, help="label-noise std σ")
     parser.add_argument("--out", type=Path, default=None,

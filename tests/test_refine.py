@@ -139,7 +139,8 @@ def test_bound_closed_forms():
     at_w = float(bound_of_weights(w, norms, d))
     assert np.isclose(float(_phi(jnp.asarray(log_vw), steps, norms[:-1] ** 2, norms[-1] ** 2, d)), at_w, rtol=1e-12)
     assert float(BOUND(steps, norms, d)) < at_w
-    # Before any step the bound is D·G₁ (the loss curve starts there).
+    # With no step taken V_1 = v, so B = min_v D²/(2v²) + ½G_T²v² = D·G_T (the loss curve's first point is this
+    # with G_1 in the last slot: D·G₁).
     assert np.isclose(float(BOUND(jnp.zeros(T - 1), norms, d)), d * norms[-1], rtol=1e-12)
 
 
@@ -208,6 +209,14 @@ def test_cli_refine_writes_schedule(tmp_path, capsys):
                  "--out", str(tmp_path / "o2")]) == 0
     v = np.asarray(lrc.Schedule.load(tmp_path / "o2" / "schedule.csv").values)
     assert np.max(np.abs(v - (T - 1 - STEPS) / (T - 1))) <= 1e-16
+
+
+def test_cli_refine_rejects_a_nested_json_list(tmp_path, capsys):
+    src = tmp_path / "norms.json"
+    src.write_text(json.dumps([[1.0, 2.0], [3.0, 4.0]]))  # not one norm per step: no silent flattening
+    assert main(["refine", "--grad-norms", str(src), "--out", str(tmp_path / "out")]) == 2
+    assert "grad_norms must be a 1-D sequence of numbers, got shape (2, 2)." in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("content, args, message", [

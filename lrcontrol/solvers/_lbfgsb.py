@@ -78,8 +78,14 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         return jax.lax.cond(jnp.all(good), lambda: h,
                             lambda: jnp.where(good, h, jnp.nanmedian(jnp.where(good, h, jnp.nan))))
 
-    def diag(v):
-        return guarded(curvature(v / sqrt_w) / weights)
+    def diag(v, h):
+        # The preconditioner at an accepted point v: the diagonal that came with its gradient (h), or one more
+        # `curvature` call, or none.
+        if value_grad_curvature is not None:
+            return guarded(h)
+        if curvature is not None:
+            return guarded(curvature(v / sqrt_w) / weights)
+        return jnp.ones_like(v)
 
     v0 = proj(x0 * sqrt_w)
     f0, g0, h0 = fgh(v0)
@@ -89,9 +95,7 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     dtype = v0.dtype
     init = _State(v0, f0, g0, jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype), jnp.zeros(m, dtype),
                   jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0), f0, jnp.array(0),
-                  jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE),
-                  guarded(h0) if value_grad_curvature is not None else diag(v0) if curvature is not None
-                  else jnp.ones_like(v0))
+                  jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE), diag(v0, h0))
 
     def two_loop(q, st):
         # History is a circular buffer: the newest pair sits at head − 1. Slots with rho = 0 (unused, or
@@ -141,7 +145,8 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         # The unit step is tried outside the backtracking loop: it is accepted almost always, and a loop
         # that runs zero times still costs its set-up on every iteration.
         one = jnp.asarray(1.0, dtype)
-        _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, (one, jnp.array(1)) + trial(one))
+        _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body,
+                                                                 (one, jnp.array(1)) + trial(one))
 
         s, y = v_new - st.v, g_new - st.g
         sy = jnp.dot(s, y)
@@ -171,12 +176,7 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
         if report is not None:
             jax.lax.cond(it % report_every == 0, lambda: jax.debug.callback(report, it, f, pg, tol),
                          lambda: None)
-        if value_grad_curvature is not None:
-            d_new = jax.lax.cond(ok, lambda: guarded(h_new), lambda: st.d)
-        elif curvature is not None:
-            d_new = jax.lax.cond(ok, diag, lambda _: st.d, v)
-        else:
-            d_new = st.d
+        d_new = jax.lax.cond(ok, lambda: diag(v, h_new), lambda: st.d) if preconditioned else st.d
         return _State(v, f, g, s_hist, y_hist, rho, head, count, it, st.nfev + k, pg, fails, f_best, stall,
                       result, d_new)
 

@@ -30,7 +30,9 @@ class Direct(AbstractSolver):
     - `precondition`: where the problem knows its Hessian's diagonal (`problem.has_curvature`: random features
       under the final loss), use it as the L-BFGS initial matrix. Long per-step random-features schedules
       converge in tens of iterations instead of thousands (benchmarks/random_features_peers.py); the answer is
-      the same stationary point, only reached faster. Ignored where the problem has no curvature.
+      the same stationary point, only reached faster. Where the problem has `has_fused_curvature` (FSL) the
+      diagonal comes with each value and gradient in one pass (`cost_grad_curvature`). Ignored where the problem
+      has no curvature.
     """
 
     name: ClassVar[str] = "direct"

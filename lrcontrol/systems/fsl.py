@@ -7,8 +7,9 @@ intrinsic time after step k R_k = Σ_{i>k} η_i, e(t) = (1 + t)^{−s}, K(u) = (
     multiplicative [D]  E_N(η) = e(T) + Σ_k η_k² [σ² + e(t_{k−1})] K(R_k)
 
 (σ² stands for σ²/B; the additive form drops the FSL's e(z) inside the noise integral, the multiplicative form
-keeps it.) Both, their gradients and the diagonal of their Hessians are O(N) suffix/prefix sums (`final_loss`,
-`final_loss_grad`, `rate_curvature`): that is the path `lrc.solve` takes (see `has_final_loss`).
+keeps it.) Both, their gradients and the diagonal of their Hessians are O(N) suffix/prefix sums (`final_loss`;
+all three in one pass, `final_loss_grad_curvature`): that is the path `lrc.solve` takes (see `has_final_loss` and
+`ControlProblem.has_fused_curvature`).
 
 As a state recursion — for the loss curve E_k ("if training stopped after step k") and for any solver that unrolls
 steps — the kernel is written as a sum of exponentials, K(u) ≈ Σ_j w_j e^{−x_j u}, from the trapezoid rule on
@@ -32,7 +33,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammaln
 from jaxtyping import Array
 
-from .._errors import InputError, check_real
+from .._errors import InputError, NoClosedForm, check_real
 from . import fsl_laws
 from ._base import AbstractDiscreteSystem
 
@@ -157,33 +158,25 @@ class FSL(AbstractDiscreteSystem):
             −s(1+T)^{−s−1} + 2η_j g_j K(R_j) + Σ_{k<j} η_k² g_k K′(R_k) + Σ_{k>j} η_k² g′(t_{k−1}) K(R_k)
 
         (R_k depends on η_j iff j > k; t_{k−1} iff j < k; g′ = e′ for the multiplicative variant, else 0).
-        An independent check of jax.grad of `final_loss`.
+        An independent check of jax.grad of `final_loss` (computed by `final_loss_grad_curvature`).
         """
-        eta, before, remaining, total, forcing = self._terms(rates)
-        out = self._decay(total, 1) + 2 * eta * forcing * self.kernel(remaining)
-        out = out + _prefix_exclusive(eta**2 * forcing * self.kernel(remaining, 1))
-        if self.variant == "multiplicative":
-            out = out + _suffix_exclusive(eta**2 * self._decay(before, 1) * self.kernel(remaining))
-        return out
+        return self.final_loss_grad_curvature(rates)[1]
 
     def rate_curvature(self, rates: Array) -> Array:
         """The diagonal of the Hessian of E_N in the per-step rates, exact and O(N) [D]:
 
             s(s+1)(1+T)^{−s−2} + 2g_j K(R_j) + Σ_{k<j} η_k² g_k K″(R_k) + Σ_{k>j} η_k² g″(t_{k−1}) K(R_k),
 
-        every term positive. `ControlProblem.curvature` hands it to `Direct` as the L-BFGS preconditioner.
+        every term positive. `ControlProblem.curvature` hands it to `Direct` as the L-BFGS preconditioner
+        (computed by `final_loss_grad_curvature`, which `Direct` calls directly).
         """
-        eta, before, remaining, total, forcing = self._terms(rates)
-        out = self._decay(total, 2) + 2 * forcing * self.kernel(remaining)
-        out = out + _prefix_exclusive(eta**2 * forcing * self.kernel(remaining, 2))
-        if self.variant == "multiplicative":
-            out = out + _suffix_exclusive(eta**2 * self._decay(before, 2) * self.kernel(remaining))
-        return out
+        return self.final_loss_grad_curvature(rates)[2]
 
     def final_loss_grad_curvature(self, rates: Array) -> tuple[Array, Array, Array]:
-        """(E_N, ∂E_N/∂η, diag ∇²E_N) in one O(N) pass — the three formulas above sharing one power of 1 + R_k
-        (K′ = −αK/(1+R), K″ = α(α+1)K/(1+R)²). What `Direct` runs when it preconditions; equal to
-        `final_loss`, `final_loss_grad` and `rate_curvature` to round-off (tests/test_fsl.py)."""
+        """(E_N, ∂E_N/∂η, diag ∇²E_N) in one O(N) pass — the formulas of `final_loss`, `final_loss_grad` and
+        `rate_curvature` sharing one power of 1 + R_k (K′ = −αK/(1+R), K″ = α(α+1)K/(1+R)²). What `Direct` runs
+        when it preconditions; checked against jax.grad, jax.hessian and finite differences of `final_loss`
+        (tests/test_fsl.py)."""
         eta, before, remaining, total, forcing = self._terms(rates)
         a = self.kernel_exponent
         k0 = (1 + remaining) ** (-a)
@@ -243,7 +236,7 @@ class FSL(AbstractDiscreteSystem):
         """The exact finite-N law on the problem's grid (one rate per step) [D], for the CLI's closed-form check.
 
         Raises `NoClosedForm` for the multiplicative variant, for control blocks longer than one step (the law
-        is per step) and for objectives other than the final loss."""
+        is per step), for objectives other than the final loss and for bounds other than [0, η_max]."""
         from .._schedule import Schedule
 
         rates, _, _ = self._exact_for(problem)
@@ -254,12 +247,14 @@ class FSL(AbstractDiscreteSystem):
         return self._exact_for(problem)[2]
 
     def _exact_for(self, problem):
-        from .._errors import NoClosedForm
         from ..objectives import FinalLoss
 
         if not isinstance(problem.objective, FinalLoss) or problem.blocks != problem.steps:
             raise NoClosedForm("the exact finite-N law is per step, for the final-loss objective: use one block "
                                "per step.")
+        if (float(problem.lower[0]), float(problem.upper[0])) != (0.0, float(self.eta_max)):
+            raise NoClosedForm(f"the exact finite-N law is for rates in [0, eta_max] = "
+                               f"[0, {float(self.eta_max):g}]; this problem's bounds are {problem.bounds}.")
         return fsl_laws.exact_optimum(self, problem.steps)
 
     # --- convenience ------------------------------------------------------------------------------------

@@ -54,9 +54,10 @@ import numpy as np
 from jaxtyping import Array
 
 from .._errors import InputError, NoClosedForm, check_int, check_real
+from .._refine import _check_norms
 from ._base import AbstractDiscreteSystem
 
-_GRID_POINTS = 97  # inner log-v grid: 34 natural-log units below/above the a-priori bound on v*
+_GRID_POINTS = 97  # inner log-v grid over [b − 33, b + 1], b the a-priori bound on log v* (step 34/96)
 _NEWTON_STEPS = 40  # cap; Newton usually stops after 4–8 (|Δ log v| ≤ 1e-14)
 
 
@@ -206,12 +207,7 @@ class LastIterateBound(AbstractDiscreteSystem):
         else:
             if horizon is not None:
                 raise InputError("horizon must be left out when grad_norms is given (it is len(grad_norms) - 1).")
-            norms = np.asarray(grad_norms, dtype=float)
-            if norms.ndim != 1 or norms.shape[0] < 2:
-                raise InputError(f"grad_norms must be a 1-D sequence of at least 2 numbers, got shape "
-                                 f"{norms.shape}.")
-            if not np.all(np.isfinite(norms)) or np.any(norms <= 0):
-                raise InputError("grad_norms must be finite numbers > 0, got a zero, negative, NaN or inf value.")
+            norms = _check_norms(grad_norms)  # the same rules and messages as `refine`'s input
         self.grad_norms = jnp.asarray(norms)
         self.distance = jnp.asarray(distance, dtype=float)
 
@@ -274,7 +270,7 @@ class LastIterateBound(AbstractDiscreteSystem):
         if np.all(norms == norms[0]):
             out["gradient_bound"] = float(norms[0])
         else:
-            out["grad_norms"] = [float(g) for g in np.asarray(self.grad_norms)]
+            out["grad_norms"] = [float(g) for g in norms]
         return out
 
     # --- closed forms -------------------------------------------------------------------------------------

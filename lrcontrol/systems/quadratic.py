@@ -49,6 +49,7 @@ from jaxtyping import Array
 from scipy.special import logsumexp as np_logsumexp
 
 from .._errors import InputError, check_int, check_real
+from .._windows import cosine_window
 from ._base import AbstractDiscreteSystem
 
 _GOLDEN = (np.sqrt(5.0) - 1) / 2
@@ -102,7 +103,8 @@ class Quadratic(AbstractDiscreteSystem):
         return self.points
 
     def _log_factor(self, step: Array) -> Array:
-        # log|1 − α λ_j| per grid point; the tiny keeps an exact root finite (its gradient is then 0)
+        # log|1 − α λ_j| per grid point (a step of shape (T, 1): per step and point); the tiny keeps an exact root
+        # finite (its gradient is then 0)
         z = 1 - step * self.spectrum()
         return 0.5 * jnp.log(z**2 + jnp.finfo(z.dtype).tiny)
 
@@ -118,9 +120,7 @@ class Quadratic(AbstractDiscreteSystem):
 
     def final_loss(self, controls: Array) -> Array:
         """L_q after all steps: Σ_k log|1 − α_k λ_j| summed over the steps at once. `controls`: (T,) or (T, 1)."""
-        steps = jnp.reshape(controls, (-1, 1))
-        z = 1 - steps * self.spectrum()[None, :]
-        return self.loss(jnp.sum(0.5 * jnp.log(z**2 + jnp.finfo(z.dtype).tiny), axis=0))
+        return self.loss(jnp.sum(self._log_factor(jnp.reshape(controls, (-1, 1))), axis=0))
 
     def rate_curvature(self, controls: Array) -> Array:
         """The diagonal of the Hessian of `final_loss` in the steps, exact, O(TG):
@@ -134,11 +134,9 @@ class Quadratic(AbstractDiscreteSystem):
         steps = jnp.reshape(controls, (-1, 1))
         lam = self.spectrum()[None, :]
         z = 1 - steps * lam
-        tiny = jnp.finfo(z.dtype).tiny
-        total = jnp.sum(0.5 * jnp.log(z**2 + tiny), axis=0)
         q = self.sharpness
-        weights = jax.nn.softmax(q * total)
-        slope = -lam * z / (z**2 + tiny)
+        weights = jax.nn.softmax(q * jnp.sum(self._log_factor(steps), axis=0))
+        slope = -lam * z / (z**2 + jnp.finfo(z.dtype).tiny)
         return (q - 1) * (slope**2 @ weights) - q * (slope @ weights) ** 2
 
     def initial_controls(self, problem) -> Array:
@@ -167,10 +165,11 @@ class Quadratic(AbstractDiscreteSystem):
         return (L + mu) / 2 + (L - mu) / 2 * np.cos((2 * np.arange(1, t + 1) - 1) * np.pi / (2 * t))
 
     def raised_cosine_inverse_steps(self, horizon: int) -> np.ndarray:
-        """The same λ_k as a raised cosine with floor 1/κ: L[1/κ + (1 − 1/κ) cos²(πx_k/2)], x_k = (2k−1)/(2T)."""
+        """The same λ_k as a raised cosine with floor 1/κ: L[1/κ + (1 − 1/κ) cos²(πx_k/2)], x_k = (2k−1)/(2T) — the
+        toolkit's `cosine_window` (lrcontrol.schedules) at the cell midpoints, times L."""
         t = check_int("horizon", horizon, lo=1)
-        kappa, x = self.condition_number, (2 * np.arange(1, t + 1) - 1) / (2 * t)
-        return float(self.L) * (1 / kappa + (1 - 1 / kappa) * np.cos(np.pi * x / 2) ** 2)
+        x = (2 * np.arange(1, t + 1) - 1) / (2 * t)
+        return float(self.L) * cosine_window(x, floor=1 / self.condition_number)
 
     def chebyshev_steps(self, horizon: int) -> np.ndarray:
         """The minimax steps α_k = 1/λ_k (`chebyshev_inverse_steps`), increasing in k."""
@@ -198,8 +197,10 @@ class Quadratic(AbstractDiscreteSystem):
         """F(α) = max_{λ∈[μ,L]} |Π_k (1 − α_k λ)|, in float64: |p| on `points` uniform points (default
         400T + 2001), then every local maximum refined by golden section between its grid neighbours."""
         alpha = np.asarray(steps, dtype=np.float64).reshape(-1)
-        if alpha.size < 1 or not np.all(np.isfinite(alpha)):
-            raise InputError(f"steps must be one or more finite numbers, got {alpha.size} values with NaN or inf.")
+        if alpha.size < 1:
+            raise InputError("steps must hold one or more finite numbers, got none.")
+        if not np.all(np.isfinite(alpha)):
+            raise InputError("steps must be finite numbers, got a NaN or inf value.")
         n = 400 * alpha.size + 2001 if points is None else check_int("points", points, lo=3)
         lam = np.linspace(float(self.mu), float(self.L), n)
         logp = _log_abs_poly(alpha, lam)
