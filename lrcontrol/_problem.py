@@ -110,8 +110,9 @@ class ControlProblem(eqx.Module):
         # A system with a closed-form final loss of all its controls (`has_final_loss`: FSL, O(n) prefix/suffix
         # sums) is not unrolled when only the final loss counts and nothing is recorded.
         closed = self.is_discrete and self.system.has_final_loss and self.objective.loss_weight == 0
-        if closed and not record:
-            xT, integrals, losses = None, jnp.zeros(()), None
+        if closed:
+            xT, losses = self.system.loss_curve(cells) if record else (None, None)
+            integrals = jnp.zeros(())
         else:
             xT, integrals, losses = rollout(self.system, self.integrator, grid, cells, discount,
                                             observe=self.system.loss if record else None,

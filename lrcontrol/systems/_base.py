@@ -4,6 +4,8 @@ import abc
 from typing import ClassVar
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Scalar
 
 
@@ -91,5 +93,21 @@ class AbstractDiscreteSystem(AbstractSystem):
     def final_loss(self, controls: Float[Array, "n m"]) -> Scalar:
         """The loss after all n steps as a closed-form function of every step's controls, for systems with
         `has_final_loss = True` (FSL: O(n) prefix/suffix sums). `ControlProblem` then uses it for a final-loss
-        objective instead of unrolling the steps; the steps still give the loss curve."""
+        objective instead of unrolling the steps; the steps still give the loss curve (`loss_curve`)."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form final loss.")
+
+    def loss_curve(self, controls: Float[Array, "n m"]) -> tuple[PyTree[Array], Float[Array, " n+1"]]:
+        """(state after all n steps, the loss at the n+1 nodes: before any step, after step 1, …, after step n).
+
+        The default unrolls `step` from `initial_state` with `lax.scan`. `ControlProblem` records a final-loss
+        solve's curve through it; a system overrides it with a closed form or a parallel scan (the loss-curve
+        laws, whose prediction needs the whole schedule rather than a finite state).
+        """
+        def body(state, inputs):
+            k, u = inputs
+            new = self.step(state, u, k)
+            return new, self.loss(new)
+
+        x0 = self.initial_state()
+        xT, losses = jax.lax.scan(body, x0, (jnp.arange(controls.shape[0]), controls))
+        return xT, jnp.concatenate([jnp.reshape(self.loss(x0), (1,)), losses])

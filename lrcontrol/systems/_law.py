@@ -1,0 +1,77 @@
+"""What a loss-curve law supplies: a closed-form prediction of a training run's loss from its whole schedule.
+
+A law (multi-power, momentum, FSL practical form, convex bound) is a discrete system whose controls are the rates
+of updates s = 0 … N−1 and whose final loss is a closed-form functional of all of them. Conventions (those of the
+shared pretraining curves): the loss logged at step s is measured after update s and predicted from the rates of
+updates 0 … s; intrinsic time S1(s) = Σ_{τ=0..s} η_τ.
+
+A law module writes its parameters as fields, `param_names`, `param_ranges` and `predict`; the base supplies the
+rest: `final_loss` (`predict` at the last step), `loss_curve` (every step, node 0 undefined), a state (the
+intrinsic time S1) so that the toolkit's discrete-system machinery applies, and the parameter vector for fitting
+(`from_vector` / `to_vector`).
+"""
+
+import abc
+from typing import ClassVar
+
+import jax.numpy as jnp
+from jaxtyping import Array, Float, Int, Scalar
+
+from .._errors import InputError
+from ._base import AbstractDiscreteSystem
+
+
+class AbstractLossCurveLaw(AbstractDiscreteSystem):
+    """A loss-curve law L̂(s; η_0 … η_s) with parameters θ (fields named by `param_names`).
+
+    Subclasses set `name`, `param_names` (the order of the parameter vector and of the law file's `params`),
+    `param_ranges` ({name: (lo, hi)}, open interval, None for an unbounded side: the valid range a fit stays in)
+    and implement `predict`. Their `__init__` validates each parameter against `param_ranges` (one sentence naming
+    it) and stores it as a float array, so that `jax.vmap` over parameters works.
+    """
+
+    has_final_loss: ClassVar[bool] = True
+    param_names: ClassVar[tuple[str, ...]]
+    param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]]
+
+    @abc.abstractmethod
+    def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
+        """The predicted loss after update s, for each s in `steps` (0 <= s < N), from the rates `lr` of updates
+        0 … N−1 (only those up to s matter)."""
+
+    # --- the discrete-system interface ---------------------------------------------------------------------
+
+    def initial_state(self) -> Scalar:
+        return jnp.zeros(())  # intrinsic time S1 = Σ η before any update
+
+    def step(self, state: Scalar, controls: Float[Array, " m"], k: Array) -> Scalar:
+        return state + controls[0]
+
+    def loss(self, state: Scalar) -> Scalar:
+        raise InputError(f"the law '{self.name}' predicts the loss from the whole schedule, not from a state: use "
+                         f"predict or loss_curve.")
+
+    def final_loss(self, controls: Float[Array, "n m"]) -> Scalar:
+        lr = jnp.reshape(controls[:, 0] if controls.ndim == 2 else controls, (-1,))
+        return self.predict(lr, jnp.array([lr.shape[0] - 1]))[0]
+
+    def loss_curve(self, controls: Float[Array, "n m"]):
+        """(S1 after all n updates, the loss at the n+1 nodes). Node 0 (before any update) is NaN: a law
+        predicts the loss after an update (its S1^−α term diverges at S1 = 0)."""
+        lr = jnp.reshape(controls[:, 0] if controls.ndim == 2 else controls, (-1,))
+        curve = self.predict(lr, jnp.arange(lr.shape[0]))
+        return jnp.sum(lr), jnp.concatenate([jnp.full((1,), jnp.nan, curve.dtype), curve])
+
+    # --- parameters ------------------------------------------------------------------------------------------
+
+    def params(self) -> dict[str, float]:
+        return {n: float(getattr(self, n)) for n in self.param_names}
+
+    def to_vector(self) -> Float[Array, " p"]:
+        """The parameters in `param_names` order."""
+        return jnp.stack([jnp.asarray(getattr(self, n), float) for n in self.param_names])
+
+    @classmethod
+    def from_vector(cls, theta: Float[Array, " p"]) -> "AbstractLossCurveLaw":
+        """The law with parameters `theta` (in `param_names` order); traced values skip validation."""
+        return cls(**{n: theta[i] for i, n in enumerate(cls.param_names)})
