@@ -14,18 +14,24 @@ def best_log_scale(cost, lo: float, hi: float, *, grid: int = 61, golden_steps: 
     lo, hi = jnp.log(jnp.asarray(lo, float)), jnp.log(jnp.asarray(hi, float))
     safe = lambda a: jnp.nan_to_num(cost(a), nan=jnp.inf, posinf=jnp.inf)  # noqa: E731
     logs = jnp.linspace(lo, hi, grid)
-    costs = jax.vmap(lambda s: safe(jnp.exp(s)))(logs)
+    # A few grid points at a time: vectorised, yet O(8·N) memory for a cost over N steps (not O(grid·N)).
+    costs = jax.lax.map(lambda s: safe(jnp.exp(s)), logs, batch_size=8)
     i = jnp.argmin(costs)
     a, b = logs[jnp.maximum(i - 1, 0)], logs[jnp.minimum(i + 1, grid - 1)]
     r = (jnp.sqrt(5.0) - 1) / 2
 
-    def step(_, ab):
-        a, b = ab
-        c, d = b - r * (b - a), a + r * (b - a)
-        left = safe(jnp.exp(c)) < safe(jnp.exp(d))
-        return jnp.where(left, a, c), jnp.where(left, d, b)
+    def step(_, state):  # golden section: each step reuses one interior point and its cost
+        a, b, c, d, fc, fd = state
+        left = fc < fd  # the minimum lies in [a, d]: d becomes the new upper interior point
+        a, b = jnp.where(left, a, c), jnp.where(left, d, b)
+        c_new, d_new = b - r * (b - a), a + r * (b - a)
+        x = jnp.where(left, c_new, d_new)  # the one new point
+        fx = safe(jnp.exp(x))
+        return (a, b, jnp.where(left, c_new, d), jnp.where(left, c, d_new),
+                jnp.where(left, fx, fd), jnp.where(left, fc, fx))
 
-    a, b = jax.lax.fori_loop(0, golden_steps, step, (a, b))
+    c, d = b - r * (b - a), a + r * (b - a)
+    a, b, *_ = jax.lax.fori_loop(0, golden_steps, step, (a, b, c, d, safe(jnp.exp(c)), safe(jnp.exp(d))))
     best = jnp.exp(0.5 * (a + b))
     # Never return worse than the best grid point (a flat or multimodal curve can fool golden section).
     use_grid = costs[i] < safe(best)

@@ -17,6 +17,7 @@ from ._integrate import rk4_step
 from ._problem import ControlProblem
 from ._progress import PROGRESS, report
 from ._schedule import Schedule
+from ._memory import check_compiled_fits
 from ._search import coarse_log_minimum
 from ._solution import Diagnostics, Solution, no_iterations
 from .solvers import Direct
@@ -155,6 +156,7 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
     # Compile both stages first (compile time), then run them (run time): the two are reported apart.
     t0 = time.perf_counter()
     compiled = _compiled(_solve_jit, problem, solver, u0, with_report)
+    check_compiled_fits(compiled, problem)  # a clear sentence, not an allocator error after a long wait
     t1 = time.perf_counter()
     if with_report:
         PROGRESS.begin(f"{solver.name} ({problem.system.name}, {problem.blocks} blocks)")
@@ -186,6 +188,20 @@ def evaluate(problem: ControlProblem, schedule: Schedule | Any) -> Solution:
     `schedule` is a `Schedule` (resampled onto the problem's grid by time fraction when its length differs)
     or an array with one value per step (or per block).
     """
+    problem, u = _schedule_controls(problem, schedule)
+    objective, final_state, losses = _trajectory_jit(problem, u)
+    return Solution(problem, "evaluate", u, objective, losses, final_state, no_iterations())
+
+
+def evaluate_objective(problem: ControlProblem, schedule: Schedule | Any):
+    """The objective of a given schedule (as `evaluate`), without recording its loss curve."""
+    problem, u = _schedule_controls(problem, schedule)
+    return _cost_jit(problem, u)
+
+
+def _schedule_controls(problem, schedule):
+    # (the problem, per step when the schedule is; its controls): the learning rate from the schedule, any other
+    # control at the system's default.
     if isinstance(schedule, Schedule):
         k = np.arange(problem.steps)
         values = schedule.at_step(k, total_steps=problem.steps)
@@ -200,13 +216,12 @@ def evaluate(problem: ControlProblem, schedule: Schedule | Any) -> Solution:
         problem = problem.per_step()
     m = len(problem.control_names)
     defaults = jnp.asarray(problem.system.control_defaults[:m], float)
-    u = jnp.tile(defaults, (values.shape[0], 1)).at[:, 0].set(values)
-    objective, final_state, losses = _trajectory_jit(problem, u)
-    return Solution(problem, "evaluate", u, objective, losses, final_state, no_iterations())
+    return problem, jnp.tile(defaults, (values.shape[0], 1)).at[:, 0].set(values)
 
 
-# One compiled rollout per problem structure and size, reused by every schedule evaluated on it.
+# One compiled rollout (and one cost) per problem structure and size, reused by every schedule evaluated on it.
 _trajectory_jit = eqx.filter_jit(lambda problem, u: problem.trajectory(u))
+_cost_jit = eqx.filter_jit(lambda problem, u: problem.cost(u))
 
 
 class FeedbackPolicy(eqx.Module):

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._compliance import Compliance, compliance, gamma_bar, sharpness  # noqa: F401
-from ._errors import InputError
+from ._errors import InputError, NoClosedForm
 from ._schedule import Schedule
 from ._solution import Solution
-from ._solve import evaluate
+from ._solve import evaluate_objective
 from .objectives import Effort, closed_loop_rate
 
 
@@ -57,24 +57,22 @@ def compare(solution: Solution, reference: Schedule | Solution, *, analytic_obje
     sl = slice(None) if where is None else where
     du, rr = (u - r)[sl], r[sl]
     dt = np.diff(np.asarray(solution.t))[sl]
-    ref_eval = reference if isinstance(reference, Solution) else evaluate(solution.problem, ref_schedule)
+    ref_objective = float(reference.objective if isinstance(reference, Solution)
+                          else evaluate_objective(solution.problem, ref_schedule))
     if analytic_objective is None:
         analytic_objective = _analytic_objective(solution.problem)
     return Comparison(
         max_rel_error=float(np.max(np.abs(du)) / np.max(np.abs(rr))),
         l2_rel_error=float(np.sqrt(np.sum(dt * du**2) / np.sum(dt * rr**2))),
-        objective=float(solution.objective), reference_objective=float(ref_eval.objective),
-        objective_gap=float(solution.objective - ref_eval.objective),
+        objective=float(solution.objective), reference_objective=ref_objective,
+        objective_gap=float(solution.objective) - ref_objective,
         analytic_objective=float(analytic_objective))
 
 
 def _analytic_objective(problem) -> float:
-    fn = getattr(problem.system, "optimal_objective", None)
-    if fn is None:
-        return math.nan
     try:
-        return float(fn(problem))
-    except LookupError:
+        return float(problem.system.optimal_objective(problem))
+    except NoClosedForm:
         return math.nan
 
 

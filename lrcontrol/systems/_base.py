@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Scalar
 
+from .._errors import NoClosedForm
+
 
 class AbstractSystem(eqx.Module):
     """A learning system whose training is steered by one or more controls (the learning rate first).
@@ -41,6 +43,29 @@ class AbstractSystem(eqx.Module):
         cells and before rolling out; the objective's control cost sees the chosen controls.
         """
         return u
+
+    # --- closed forms: each raises NoClosedForm unless a system knows one ----------------------------------
+
+    closed_form_label: ClassVar[str] = "closed form"  # what `optimal_objective` is, for tables and figures
+
+    def optimal_schedule(self, problem):
+        """The known optimal schedule (an `lrc.Schedule` on the problem's grid); raises `NoClosedForm` if none."""
+        raise NoClosedForm(f"no closed-form optimum is known for the system '{self.name}'.")
+
+    def optimal_objective(self, problem) -> Scalar:
+        """The known optimal objective J*; raises `NoClosedForm` if none."""
+        raise NoClosedForm(f"no closed-form optimum is known for the system '{self.name}'.")
+
+    def optimal(self, problem):
+        """(`optimal_schedule`, `optimal_objective`) together; a system overrides it where both share one costly
+        computation (FSL's search for c)."""
+        return self.optimal_schedule(problem), self.optimal_objective(problem)
+
+    def objective_report(self, problem, controls) -> dict:
+        """Numbers that say what solved controls achieve where the problem's objective is only a surrogate of the
+        quantity of interest (the quadratic's exact worst-case factor beside its closed-form minimax). Default:
+        nothing to add."""
+        return {}
 
     def state_domain(self) -> tuple[tuple[float, float], ...] | None:
         """A box (lo, hi) per state coordinate (state flattened) that optimal trajectories stay in, for solvers

@@ -27,6 +27,7 @@ class LinearPerceptron(AbstractContinuousSystem):
     """
 
     name: ClassVar[str] = "perceptron"
+    closed_form_label: ClassVar[str] = "continuous-time optimum"
     has_exact_flow: ClassVar[bool] = True
     has_parallel_flow: ClassVar[bool] = True
 

@@ -191,6 +191,16 @@ class Quadratic(AbstractDiscreteSystem):
         kappa = self.condition_number
         return float(((kappa - 1) / (kappa + 1)) ** t)
 
+    def objective_report(self, problem, controls) -> dict:
+        """The exact worst-case factor F of the solved steps (the surrogate only approximates it) against the
+        Chebyshev minimax F* = `chebyshev_factor` and the best constant step's factor."""
+        import numpy as np
+
+        steps = np.asarray(problem.expand(controls))[:, 0]
+        exact, best = self.worst_case_factor(steps), self.chebyshev_factor(problem.steps)
+        return {"worst_case_factor": exact, "chebyshev_factor": best, "factor_ratio": exact / best,
+                "constant_step_factor": self.constant_factor(problem.steps)}
+
     # --- numerics, independent of the closed forms ----------------------------------------------------------
 
     def worst_case_factor(self, steps, points: int | None = None) -> float:
