@@ -60,10 +60,13 @@ class SystemEntry:
 
     def describe(self) -> dict:
         """What `lrcontrol list --json` prints for this system."""
+        objective = {p.name for p in Effort.parameters}
+
         def spec(p: Param, settable: bool) -> dict:
+            level = ("system" if p in self.system_params or p in self.fixed_params else
+                     "objective" if p.name in objective else "problem")
             return {"name": p.name, "default": None if p.required else p.default, "allowed": p.allowed(),
-                    "doc": p.doc, "required": p.required, "settable": settable,
-                    "level": "system" if p in self.system_params or p in self.fixed_params else "problem"}
+                    "doc": p.doc, "required": p.required, "settable": settable, "level": level}
 
         return {"class": self.system.__name__, "summary": self.summary, "params": self.defaults(),
                 "param_specs": [spec(p, self.build is not None) for p in self.params]
