@@ -1,157 +1,254 @@
-"""The systems the CLI knows, with their public parameters, defaults and allowed ranges."""
+"""The systems the CLI knows: each system's own parameters come from its class (`parameter_specs`: default,
+allowed range, one-line doc), the objective's from `Effort.parameter_specs`; an entry adds only the
+problem-level parameters (horizon, steps, blocks, the rate cap), how to build the `ControlProblem`, and what the
+CLI says about it.
+
+Every system class exported by `lrcontrol.systems` is listed (`lrcontrol list`); one without a way to be built from
+the command line says why in its `note`.
+"""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from ._errors import InputError, check_int, check_real
+from . import systems as _systems
+from ._errors import InputError, Param
 from ._problem import ControlProblem
 from .objectives import Effort, FinalLoss
-from .systems import FSL, LinearPerceptron, Quadratic, RandomFeatures, TeacherStudent
+from .systems import (FSL, MLP, LastIterateBound, LinearPerceptron, Quadratic, RandomFeatures, RandomFeaturesBatch,
+                      RandomFeaturesMomentum, TeacherStudent)
 
-
-@dataclass(frozen=True)
-class Param:
-    """One --set parameter. `kind` float (range lo, lo_open), int (whole number >= lo, default lo 1), bool
-    (true/false) or str (one of `choices`). A default of None means "derived from the others" (stated in doc);
-    --set NAME=none restores it."""
-
-    name: str
-    default: float | int | bool | str | None
-    doc: str
-    kind: type = float
-    lo: float | None = None  # allowed range, checked here so the message can state it
-    lo_open: bool = False
-    choices: tuple[str, ...] = ()
+__all__ = ["Param", "SystemEntry", "SYSTEMS", "lookup", "parse_settings", "build_problem"]
 
 
 @dataclass(frozen=True)
 class SystemEntry:
+    """One CLI system: the class (its parameters), the problem-level parameters, and how to build the problem.
+
+    `params` = the class's parameters that the command line can set (arrays cannot), then `problem_params`.
+    `defaults` overrides a class default for the command line (none does today; kept for a system whose class
+    default has no meaning on the command line). `build` is None where the system cannot be built from the command
+    line; `note` then says why."""
+
     name: str
+    system: type
     summary: str
-    params: tuple[Param, ...]
-    build: Callable[[dict], ControlProblem]
-    closed_forms: tuple[str, ...]
+    problem_params: tuple[Param, ...] = ()
+    build: Callable[[dict], ControlProblem] | None = None
+    closed_forms: tuple[str, ...] = ()
     solvers: tuple[str, ...] = ("direct",)
+    note: str = ""
+    defaults_override: dict = field(default_factory=dict)
+
+    @property
+    def system_params(self) -> tuple[Param, ...]:
+        specs = [p for p in self.system.parameter_specs() if p.kind != "array"]
+        return tuple(replace(p, default=self.defaults_override[p.name]) if p.name in self.defaults_override else p
+                     for p in specs)
+
+    @property
+    def fixed_params(self) -> tuple[Param, ...]:
+        """The class's array parameters: not settable from the command line."""
+        return tuple(p for p in self.system.parameter_specs() if p.kind == "array")
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return self.system_params + tuple(p for p in self.problem_params
+                                          if p.name not in {q.name for q in self.system_params})
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
+    def describe(self) -> dict:
+        """What `lrcontrol list --json` prints for this system."""
+        objective = {p.name for p in Effort.parameters}
 
-def _perceptron(p: dict) -> ControlProblem:
-    system = LinearPerceptron(input_variance=p["input_variance"], distance=p["distance"])
+        def spec(p: Param, settable: bool) -> dict:
+            level = ("system" if p in self.system_params or p in self.fixed_params else
+                     "objective" if p.name in objective else "problem")
+            return {"name": p.name, "default": None if p.required else p.default, "allowed": p.allowed(),
+                    "doc": p.doc, "required": p.required, "settable": settable, "level": level}
+
+        return {"class": self.system.__name__, "summary": self.summary, "params": self.defaults(),
+                "param_specs": [spec(p, self.build is not None) for p in self.params]
+                + [spec(p, False) for p in self.fixed_params],
+                "closed_forms": self.closed_forms, "solvers": self.solvers,
+                "controls": list(self.system.control_names), "buildable": self.build is not None,
+                "note": self.note}
+
+
+# --- problem-level parameters ---------------------------------------------------------------------------------
+
+
+def _effort(effort_cost: float = 0.5) -> tuple[Param, ...]:
+    specs = {p.name: p for p in Effort.parameter_specs()}
+    return replace(specs["effort_cost"], default=effort_cost, required=False), specs["discount"]
+
+
+def _continuous(horizon: float, steps: int, what: str = "grid intervals") -> tuple[Param, ...]:
+    return (Param("horizon", "time horizon T > 0", lo=0.0, lo_open=True, default=horizon),
+            Param("steps", f"{what}, a whole number >= 1", int, default=steps))
+
+
+def _discrete(horizon: int, what: str = "SGD steps T >= 1") -> tuple[Param, ...]:
+    return (Param("horizon", what, int, default=horizon),
+            Param("blocks", "piecewise-constant control blocks, 1 to horizon (default: one per step)", int,
+                  optional=True))
+
+
+def _eta_max(default: float) -> Param:
+    return Param("eta_max", "largest learning rate > 0 (the bound on lr)", lo=0.0, lo_open=True, default=default)
+
+
+def _kwargs(cls: type, p: dict) -> dict:
+    """The class's own parameters out of the full parameter dict."""
+    names = {q.name for q in cls.parameter_specs() if q.kind != "array"}
+    return {k: v for k, v in p.items() if k in names}
+
+
+# --- how each system becomes a ControlProblem -------------------------------------------------------------------
+
+
+def _effort_problem(system, p: dict) -> ControlProblem:
     objective = Effort(effort_cost=p["effort_cost"], discount=p["discount"])
     return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
+
+
+def _perceptron(p: dict) -> ControlProblem:
+    return _effort_problem(LinearPerceptron(**_kwargs(LinearPerceptron, p)), p)
 
 
 def _teacher_student(p: dict) -> ControlProblem:
-    system = TeacherStudent(inputs=p["inputs"], hidden=p["hidden"], teacher_hidden=p["teacher_hidden"],
-                            init_scale=p["init_scale"], readout_init=p["readout_init"], seed=p["seed"],
-                            activation=p["activation"], samples=p["samples"], train_readout=p["train_readout"])
-    objective = Effort(effort_cost=p["effort_cost"], discount=p["discount"])
-    return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
+    return _effort_problem(TeacherStudent(**_kwargs(TeacherStudent, p)), p)
+
+
+def _mlp(p: dict) -> ControlProblem:
+    return _effort_problem(MLP.digits(samples=p["samples"], **_kwargs(MLP, p)), p)
 
 
 def _random_features(p: dict) -> ControlProblem:
-    system = RandomFeatures(a=p["a"], b=p["b"], modes=p["modes"], noise=p["noise"], batch=p["batch"],
-                            normalise=p["normalise"])
-    return ControlProblem(system, FinalLoss(), horizon=p["horizon"], blocks=p["blocks"],
-                          bounds={"lr": (0.0, p["eta_max"])})
+    return ControlProblem(RandomFeatures(**_kwargs(RandomFeatures, p)), FinalLoss(), horizon=p["horizon"],
+                          blocks=p["blocks"], bounds={"lr": (0.0, p["eta_max"])})
+
+
+def _random_features_momentum(p: dict) -> ControlProblem:
+    return ControlProblem(RandomFeaturesMomentum(**_kwargs(RandomFeaturesMomentum, p)), FinalLoss(),
+                          horizon=p["horizon"], blocks=p["blocks"],
+                          bounds={"lr": (0.0, p["eta_max"]), "momentum": (0.0, 1.0)})
+
+
+def _random_features_batch(p: dict) -> ControlProblem:
+    return ControlProblem(RandomFeaturesBatch(**_kwargs(RandomFeaturesBatch, p)), FinalLoss(),
+                          horizon=p["horizon"], blocks=p["blocks"], bounds={"lr": (0.0, p["eta_max"])})
 
 
 def _fsl(p: dict) -> ControlProblem:
-    system = FSL(source=p["source"], capacity=p["capacity"], noise=p["noise"], eta_max=p["eta_max"],
-                 variant=p["variant"])
-    return system.problem(p["horizon"], blocks=p["blocks"])
+    return FSL(**_kwargs(FSL, p)).problem(p["horizon"], blocks=p["blocks"])
 
 
 def _quadratic(p: dict) -> ControlProblem:
-    return ControlProblem(Quadratic(mu=p["mu"], L=p["L"]), FinalLoss(), horizon=p["horizon"])
+    return ControlProblem(Quadratic(**_kwargs(Quadratic, p)), FinalLoss(), horizon=p["horizon"])
 
 
-SYSTEMS: dict[str, SystemEntry] = {
-    "perceptron": SystemEntry(
-        name="perceptron",
+def _last_iterate(p: dict) -> ControlProblem:
+    return LastIterateBound(**_kwargs(LastIterateBound, p)).problem(blocks=p["blocks"])
+
+
+_ENTRIES = (
+    SystemEntry(
+        name="perceptron", system=LinearPerceptron,
         summary="linear teacher–student perceptron, gradient flow, effort cost (Njaradi et al. 2026)",
-        params=(Param("effort_cost", 0.5, "effort cost β > 0 in ∫[L + βμ²]dt", lo=0.0, lo_open=True),
-                Param("input_variance", 1.0, "input variance σ² > 0 (c = σ²)", lo=0.0, lo_open=True),
-                Param("distance", 1.0, "initial distance d = ‖w₀ − w*‖ > 0 (task difficulty)", lo=0.0,
-                      lo_open=True),
-                Param("horizon", 2.0, "time horizon T > 0", lo=0.0, lo_open=True),
-                Param("steps", 2000, "grid intervals, a whole number >= 1", int),
-                Param("discount", 0.0, "discount rate ρ >= 0", lo=0.0)),
+        problem_params=(_effort()[0], *_continuous(2.0, 2000), _effort()[1]),
         build=_perceptron,
         closed_forms=("open-loop μ*(t) = θ tan(cθ(T−t)) [ρ = 0]", "closed-loop μ = √((L(t) − L(T))/β) [ρ = 0]"),
-        solvers=("direct", "shooting", "hjb"),
-    ),
-    "teacher_student": SystemEntry(
-        name="teacher_student",
+        solvers=("direct", "shooting", "hjb")),
+    SystemEntry(
+        name="teacher_student", system=TeacherStudent,
         summary="two-layer soft-committee teacher–student: erf with the exact population loss (Saad & Solla "
                 "1995) or erf/tanh on a fixed sample; gradient flow, effort cost",
-        params=(Param("effort_cost", 0.5, "effort cost β > 0 in ∫[L + βμ²]dt", lo=0.0, lo_open=True),
-                Param("horizon", 4.0, "time horizon T > 0", lo=0.0, lo_open=True),
-                Param("steps", 800, "grid intervals (RK4 cells), a whole number >= 1", int),
-                Param("discount", 0.0, "discount rate ρ >= 0", lo=0.0),
-                Param("inputs", 10, "input dimension N >= 1", int),
-                Param("hidden", 2, "student hidden units >= 1", int),
-                Param("teacher_hidden", None, "teacher hidden units >= 1 (default: = hidden)", int),
-                Param("init_scale", 0.1, "std > 0 of the student's initial first-layer weights", lo=0.0,
-                      lo_open=True),
-                Param("readout_init", 1.0, "initial value >= 0 of every readout weight v", lo=0.0),
-                Param("seed", 0, "random seed >= 0 for teacher, initial student weights and sample", int, lo=0),
-                Param("activation", "erf", "hidden-unit activation: erf or tanh", str, choices=("erf", "tanh")),
-                Param("samples", None, "fixed training inputs >= 1 (default: exact population loss for erf, "
-                      "1000 for tanh)", int),
-                Param("train_readout", True, "whether the second layer v is trained (true/false)", bool)),
+        problem_params=(_effort()[0], *_continuous(4.0, 800, "grid intervals (RK4 cells)"), _effort()[1]),
         build=_teacher_student,
         closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),
-        solvers=("direct", "shooting"),
-    ),
-    "random_features": SystemEntry(
-        name="random_features",
+        solvers=("direct", "shooting")),
+    SystemEntry(
+        name="random_features", system=RandomFeatures,
         summary="power-law random features under online SGD, exact expected-loss recursion, final loss "
                 "(Bordelon & Mori 2026)",
-        params=(Param("a", 2.0, "target exponent a > 1 (λ_k c_0,k = k^-a)", lo=1.0, lo_open=True),
-                Param("b", 2.0, "spectral exponent b > 1 (λ_k = k^-b)", lo=1.0, lo_open=True),
-                Param("modes", 500, "modes kept N >= 1", int),
-                Param("noise", 0.5, "label-noise std σ >= 0", lo=0.0),
-                Param("batch", 1.0, "batch size m >= 1", lo=1.0),
-                Param("eta_max", 2.0, "largest learning rate > 0", lo=0.0, lo_open=True),
-                Param("horizon", 1000, "SGD steps T >= 1", int),
-                Param("blocks", None, "piecewise-constant control blocks, 1 to horizon (default: one per step)",
-                      int),
-                Param("normalise", False, "scale the initial errors so that L_0 = 1 (true/false)", bool)),
+        problem_params=(_eta_max(2.0), *_discrete(1000)),
         build=_random_features,
         closed_forms=("phase: easy a > b, hard a < b; exponents ξ = 1 − b/a, δ = 2b − 1, κ = 1 − 1/(2b) "
-                      "(diagnostics, no schedule closed form yet)",),
-    ),
-    "fsl": SystemEntry(
-        name="fsl",
+                      "(diagnostics, no schedule closed form yet)",)),
+    SystemEntry(
+        name="fsl", system=FSL,
         summary="functional scaling law of SGD loss curves, discrete final loss in O(N) (Li et al. 2025/2026)",
-        params=(Param("source", 1.0, "source exponent s > 0 (e(t) = (1+t)^-s)", lo=0.0, lo_open=True),
-                Param("capacity", 2.0, "capacity exponent β > 1 (K(u) = (1+u)^-(2-1/β))", lo=1.0, lo_open=True),
-                Param("noise", 1.0, "noise level σ²/B >= 0", lo=0.0),
-                Param("eta_max", 1.0, "largest learning rate > 0", lo=0.0, lo_open=True),
-                Param("horizon", 1000, "SGD steps N >= 1", int),
-                Param("blocks", None, "piecewise-constant control blocks, 1 to horizon (default: one per step)",
-                      int),
-                Param("variant", "additive", "noise term: additive or multiplicative", str,
-                      choices=("additive", "multiplicative"))),
+        problem_params=_discrete(1000, "SGD steps N >= 1"),
         build=_fsl,
         closed_forms=("exact finite-N law min{η_max, c[1 + c(N − z)/(2β)]^(2β−1)}, c by 1-D search [additive, "
-                      "one block per step]", "phase: easy s >= 1 − 1/β, hard s < 1 − 1/β"),
-    ),
-    "quadratic": SystemEntry(
-        name="quadratic",
+                      "one block per step]", "phase: easy s >= 1 − 1/β, hard s < 1 − 1/β")),
+    SystemEntry(
+        name="quadratic", system=Quadratic,
         summary="gradient descent on a quadratic with spectrum in [mu, L], worst case over the spectrum (smooth "
-                "surrogate of max |Π(1 − α_k λ)|, sharpness 64 on 2001 points)",
-        params=(Param("mu", 1.0, "smallest eigenvalue μ > 0 (must be < L)", lo=0.0, lo_open=True),
-                Param("L", 50.0, "largest eigenvalue L > 0 (must be > mu)", lo=0.0, lo_open=True),
-                Param("horizon", 10, "GD steps T >= 1", int)),
+                "surrogate of max |Π(1 − α_k λ)|, sharpness 64 on 2001 points by default)",
+        problem_params=(Param("horizon", "GD steps T >= 1", int, default=10),),
         build=_quadratic,
         closed_forms=("Chebyshev steps α_k = 1/λ_k, λ_k = (L+μ)/2 + ((L−μ)/2)cos((2k−1)π/(2T)), worst-case factor "
                       "2r^T/(1 + r^(2T)), r = (√κ−1)/(√κ+1) [the minimax; steps as a set]",),
-    ),
-}
+        note="points (explicit spectrum points) is an array: Python API only."),
+    SystemEntry(
+        name="random_features_momentum", system=RandomFeaturesMomentum,
+        summary="power-law random features under EMA-momentum SGD, exact second-moment recursion; controls lr and "
+                "momentum ∈ [0, 1], final loss (Bordelon & Mori 2026)",
+        problem_params=(_eta_max(2.0), *_discrete(1000)),
+        build=_random_features_momentum,
+        closed_forms=("hard-phase loss exponent 1.5(a − 1)/b for joint (η, β) control [read off the paper's "
+                      "plots]",)),
+    SystemEntry(
+        name="random_features_batch", system=RandomFeaturesBatch,
+        summary="power-law random features under SGD with a batch-size schedule under the data budget Σm_t = T·m̄ "
+                "(controls lr and batch_logit), final loss",
+        problem_params=(_eta_max(2.0), *_discrete(1000)),
+        build=_random_features_batch,
+        note="the batch_logit control is free (no bounds); budget = 1 leaves it no effect (m_t = 1)."),
+    SystemEntry(
+        name="last_iterate", system=LastIterateBound,
+        summary="convex last-iterate bound of Defazio et al. (2023) on E[f(x_T) − f*] as a function of the SGD "
+                "steps, constant gradient norms from the command line",
+        problem_params=(Param("blocks", "piecewise-constant control blocks, 1 to horizon (default: one per step)",
+                              int, optional=True),),
+        build=_last_iterate,
+        closed_forms=("linear decay η_t = (D/(G√T))(1 − t/T), bound DG/√T [constant norms; refined schedule for "
+                      "per-step norms]",),
+        note="grad_norms (per-step norms) is an array: use `lrcontrol refine --grad-norms FILE` or the Python "
+             "API.",
+        defaults_override={"horizon": 100}),
+    SystemEntry(
+        name="mlp", system=MLP,
+        summary="one-hidden-layer MLP with smooth units, full-batch gradient flow of the cross-entropy on "
+                "scikit-learn's 8×8 digits (MLP.digits), effort cost",
+        problem_params=(Param("samples", "digits images used, 1 to 1797 (default: all)", int, optional=True),
+                        _effort(0.05)[0], *_continuous(20.0, 200), _effort()[1]),
+        build=_mlp,
+        closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),
+        solvers=("direct", "shooting"),
+        note="inputs and labels are scikit-learn's bundled digits (needs `pip install scikit-learn`)."),
+)
+
+
+def _unlisted() -> tuple[SystemEntry, ...]:
+    """An entry (listed, not buildable) for every exported system class without one above."""
+    known = {e.system for e in _ENTRIES}
+    out = []
+    for export in _systems.__all__:
+        cls = getattr(_systems, export)
+        if export.startswith("Abstract") or cls in known or getattr(cls, "__abstractmethods__", None):
+            continue
+        doc = (cls.__doc__ or export).strip().splitlines()[0]
+        out.append(SystemEntry(name=getattr(cls, "name", export.lower()), system=cls, summary=doc,
+                               note="not buildable from the command line yet (no problem-level entry in "
+                                    "lrcontrol/_registry.py): use the Python API."))
+    return tuple(out)
+
+
+SYSTEMS: dict[str, SystemEntry] = {e.name: e for e in (*_ENTRIES, *_unlisted())}
 
 
 def lookup(name: str) -> SystemEntry:
@@ -169,33 +266,19 @@ def parse_settings(entry: SystemEntry, settings: list[str]) -> dict:
             raise InputError(f"--set takes NAME=VALUE, got '{item}'.")
         key, raw = (s.strip() for s in item.split("=", 1))
         if key not in spec:
+            fixed = {p.name for p in entry.fixed_params}
+            if key in fixed:
+                raise InputError(f"{key} is an array and cannot be set from the command line for system "
+                                 f"'{entry.name}'; {entry.note}")
             raise InputError(f"unknown parameter '{key}' for system '{entry.name}'; allowed: "
                              f"{', '.join(spec)}.")
-        kind = spec[key].kind
-        if spec[key].default is None and raw.lower() == "none":  # "derived from the others", as by default
-            params[key] = None
-        elif kind is int:
-            params[key] = check_int(key, raw, lo=1 if spec[key].lo is None else int(spec[key].lo))
-        elif kind is bool:
-            if raw.lower() not in ("true", "false", "1", "0"):
-                raise InputError(f"{key} must be true or false, got '{raw}'.")
-            params[key] = raw.lower() in ("true", "1")
-        elif kind is str:
-            if raw not in spec[key].choices:
-                allowed = " or ".join(f"'{c}'" for c in spec[key].choices)
-                raise InputError(f"{key} must be {allowed}, got '{raw}'.")
-            params[key] = raw
-        else:
-            try:
-                value = float(raw)
-            except ValueError:
-                raise InputError(f"{key} must be a number, got '{raw}'.") from None
-            check_real(key, value, lo=spec[key].lo, lo_open=spec[key].lo_open)
-            params[key] = value
+        params[key] = spec[key].parse(raw)
     return params
 
 
 def build_problem(name: str, settings: list[str]) -> tuple[ControlProblem, dict]:
     entry = lookup(name)
+    if entry.build is None:
+        raise InputError(f"system '{name}' cannot be built from the command line: {entry.note}")
     params = parse_settings(entry, settings)
     return entry.build(params), params

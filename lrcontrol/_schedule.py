@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._errors import InputError, check_int, check_real
+from ._errors import InputError, _is_concrete, check_int, check_real
 
 
 class Schedule(eqx.Module):
@@ -27,13 +27,27 @@ class Schedule(eqx.Module):
     name: str = eqx.field(static=True, default="lr")
 
     def __init__(self, values, grid=None, name: str = "lr"):
-        values = jnp.asarray(values, dtype=float)
+        if not isinstance(name, str) or not name:
+            raise InputError(f"name must be a non-empty string (the control's name), got {name!r}.")
+        values = _as_float_array("values", values)
         if values.ndim != 1 or values.shape[0] < 1:
             raise InputError(f"values must be a non-empty 1-D array, got shape {values.shape}.")
         n = values.shape[0]
-        grid = jnp.arange(n + 1, dtype=float) if grid is None else jnp.asarray(grid, dtype=float)
+        if _is_concrete(values) and not bool(jnp.all(jnp.isfinite(values))):
+            k = int(np.argmax(~np.isfinite(np.asarray(values))))
+            raise InputError(f"values must be finite numbers, got {float(values[k]):g} at cell {k}.")
+        grid = jnp.arange(n + 1, dtype=float) if grid is None else _as_float_array("grid", grid)
         if grid.shape != (n + 1,):
             raise InputError(f"grid must have len(values) + 1 = {n + 1} points, got shape {grid.shape}.")
+        if _is_concrete(grid):
+            g = np.asarray(grid)
+            if not np.all(np.isfinite(g)):
+                k = int(np.argmax(~np.isfinite(g)))
+                raise InputError(f"grid must be finite numbers, got {g[k]:g} at point {k}.")
+            if np.any(np.diff(g) <= 0):
+                k = int(np.argmax(np.diff(g) <= 0))
+                raise InputError(f"grid must be strictly increasing, got t[{k}] = {g[k]:g} >= t[{k + 1}] = "
+                                 f"{g[k + 1]:g}.")
         self.values, self.grid, self.name = values, grid, name
 
     @property
@@ -69,7 +83,7 @@ class Schedule(eqx.Module):
         total = self.steps if total_steps is None else check_int("total_steps", total_steps, lo=1)
         scale = 1.0
         if peak is not None:
-            check_real("peak", peak, lo=0.0)
+            check_real("peak", peak, lo=0.0, lo_open=True)
             top = float(jnp.max(jnp.abs(self.values)))
             if top == 0.0:
                 raise InputError("peak cannot rescale an all-zero schedule.")
@@ -149,6 +163,13 @@ class Schedule(eqx.Module):
         if not np.all(np.isfinite(values)):
             raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
         return cls(values, None, "lr" if start == 0 else header[0])
+
+
+def _as_float_array(name: str, value) -> Array:
+    try:
+        return jnp.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be an array of numbers, got {type(value).__name__}.") from None
 
 
 def _is_number(s: str) -> bool:

@@ -221,16 +221,17 @@ def cmd_list(args) -> int:
     from lrcontrol import _registry
 
     if args.json:
-        print(json.dumps({name: {"summary": e.summary, "params": e.defaults(), "closed_forms": e.closed_forms,
-                                 "solvers": e.solvers} for name, e in _registry.SYSTEMS.items()}, indent=1))
+        print(json.dumps({name: e.describe() for name, e in _registry.SYSTEMS.items()}, indent=1))
         return 0
     print("systems (lrcontrol solve SYSTEM --set NAME=VALUE):")
     for name, e in _registry.SYSTEMS.items():
-        print(f"  {name}: {e.summary}")
+        print(f"  {name} ({e.system.__name__}): {e.summary}")
         for p in e.params:
-            print(f"      {p.name} = {p.default!r:<8} {p.doc}")
+            print(f"      {p.name} = {p.default!r:<8} {p.doc} [{p.allowed()}]")
         for cf in e.closed_forms:
             print(f"      closed form: {cf}")
+        if e.note:
+            print(f"      note: {e.note}")
     print("objectives: effort (∫e^{-ρt}[L + βμ²]dt), final_loss")
     print("solvers:")
     for name, doc in SOLVERS.items():

@@ -15,7 +15,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Scalar
 
-from ._errors import check_real
+from ._errors import Param, check_parameters, with_defaults
 
 
 class AbstractObjective(eqx.Module):
@@ -44,6 +44,13 @@ class AbstractObjective(eqx.Module):
 
     def params(self) -> dict[str, float]:
         return {}
+
+    parameters: ClassVar[tuple[Param, ...]] = ()  # one `Param` per constructor argument (range and doc)
+
+    @classmethod
+    def parameter_specs(cls) -> tuple[Param, ...]:
+        """`parameters` with their defaults (read from the constructor's signature)."""
+        return with_defaults(cls, cls.parameters)
 
 
 class FinalLoss(AbstractObjective):
@@ -78,12 +85,15 @@ class Effort(AbstractObjective):
     loss_weight: ClassVar[float] = 1.0
     maximised_by_paper: ClassVar[bool] = True
 
-    effort_cost: Array = eqx.field(converter=jnp.asarray)
-    discount: Array = eqx.field(converter=jnp.asarray, default=0.0)
+    parameters: ClassVar = (Param("effort_cost", "effort cost β > 0 in ∫[L + βμ²]dt", lo=0.0, lo_open=True),
+                            Param("discount", "discount rate ρ >= 0", lo=0.0))
 
-    def __check_init__(self):
-        check_real("effort_cost", self.effort_cost, lo=0.0, lo_open=True)
-        check_real("discount", self.discount, lo=0.0)
+    effort_cost: Array
+    discount: Array
+
+    def __init__(self, effort_cost, discount=0.0):
+        check_parameters(self.parameters, {"effort_cost": effort_cost, "discount": discount})
+        self.effort_cost, self.discount = jnp.asarray(effort_cost), jnp.asarray(discount)
 
     @property
     def discount_rate(self):

@@ -76,7 +76,8 @@ def test_constant_schedule_is_stationary_within_the_symmetric_set():
 
 def test_registry_entry_builds_the_problem():
     problem, params = _registry.build_problem("quadratic", ["mu=2", "L=30", "horizon=12"])
-    assert params == {"mu": 2.0, "L": 30.0, "horizon": 12}
+    # sharpness and grid are the class's own parameters too (read from Quadratic.parameters), at their defaults
+    assert params == {"mu": 2.0, "L": 30.0, "sharpness": 64.0, "grid": 2001, "horizon": 12}
     assert isinstance(problem.system, Quadratic) and problem.steps == 12
     assert problem.system.params()["mu"] == 2.0 and problem.objective.kind == "final_loss"
 

@@ -8,20 +8,35 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Scalar
 
-from .._errors import NoClosedForm
+from .._errors import NoClosedForm, Overflow, Param, check_parameters, with_defaults
 
 
 class AbstractSystem(eqx.Module):
     """A learning system whose training is steered by one or more controls (the learning rate first).
 
-    Subclasses set `name` (the CLI's name), `control_names` (the first is the learning rate) and
-    `control_defaults` (used for the initial guess of controls other than the first), and implement
-    `initial_state` and `loss`.
+    Subclasses set `name` (the CLI's name), `control_names` (the first is the learning rate),
+    `control_defaults` (used for the initial guess of controls other than the first) and `parameters` (one `Param`
+    per constructor argument: allowed range and one-line doc; the default lives in the constructor's signature),
+    and implement `initial_state` and `loss`. The constructor checks its arguments with `_checked`; the CLI's
+    registry and `lrcontrol list` read the same specs (`parameter_specs`).
     """
 
     name: ClassVar[str]
     control_names: ClassVar[tuple[str, ...]] = ("lr",)
     control_defaults: ClassVar[tuple[float, ...]] = (0.0,)
+    parameters: ClassVar[tuple[Param, ...]] = ()
+    overflow: ClassVar[tuple[Overflow, ...]] = ()  # derived quantities that must stay finite float64
+
+    @classmethod
+    def parameter_specs(cls) -> tuple[Param, ...]:
+        """`parameters` with their defaults (read from the constructor's signature)."""
+        return with_defaults(cls, cls.parameters)
+
+    @classmethod
+    def _checked(cls, **values) -> dict:
+        """The constructor's arguments checked against `parameters` and `overflow` (whole numbers as int): one
+        sentence naming the first bad parameter. Traced values (jit/vmap/grad) pass unchecked."""
+        return check_parameters(cls.parameters, values, cls.overflow)
 
     @abc.abstractmethod
     def initial_state(self) -> PyTree[Array]:

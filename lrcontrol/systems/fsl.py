@@ -35,7 +35,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammaln
 from jaxtyping import Array
 
-from .._errors import InputError, NoClosedForm, check_real
+from .._errors import NoClosedForm, Overflow, Param
 from . import fsl_laws
 from ._base import AbstractDiscreteSystem
 
@@ -61,7 +61,7 @@ class FSL(AbstractDiscreteSystem):
 
     **Arguments:**
 
-    - `source`: s > 0 (the paper's source exponent s).
+    - `source`: s > 0 (the paper's source exponent s; default 1, the easy phase at β = 2).
     - `capacity`: β > 1 (the paper's capacity exponent β; λ_j ≍ j^{−β}).
     - `noise`: σ²/B ≥ 0 (noise variance over batch size).
     - `eta_max`: the learning-rate cap η_max > 0 (`problem` puts it in the bounds; the closed forms use it).
@@ -72,20 +72,26 @@ class FSL(AbstractDiscreteSystem):
     closed_form_label: ClassVar[str] = "exact finite-N law (c by 1-D search)"
     has_final_loss: ClassVar[bool] = True  # `ControlProblem` takes the O(N) closed-form final loss for its cost
 
+    parameters: ClassVar = (
+        Param("source", "source exponent s > 0 (e(t) = (1+t)^-s)", lo=0.0, lo_open=True),
+        Param("capacity", "capacity exponent β > 1 (K(u) = (1+u)^-(2-1/β))", lo=1.0, lo_open=True),
+        Param("noise", "noise level σ²/B >= 0", lo=0.0),
+        Param("eta_max", "largest learning rate η_max > 0", lo=0.0, lo_open=True),
+        Param("variant", "noise term: additive or multiplicative", str, choices=VARIANTS))
+    overflow: ClassVar = (
+        Overflow(("source",), "s(s+1) (the curvature of e(t) = (1+t)^-s)", lambda s: s * (s + 1)),
+        Overflow(("noise", "eta_max"), "η_max²(σ²/B + 1) (the noise term of one step)",
+                 lambda n, e: e**2 * (n + 1)))
+
     variant: str = eqx.field(static=True)
     source: Array
     capacity: Array
     noise: Array
     eta_max: Array
 
-    def __init__(self, source=0.5, capacity=2.0, noise=1.0, eta_max=1.0, variant: str = "additive"):
-        check_real("source", source, lo=0.0, lo_open=True)
-        check_real("capacity", capacity, lo=1.0, lo_open=True)
-        check_real("noise", noise, lo=0.0)
-        check_real("eta_max", eta_max, lo=0.0, lo_open=True)
-        if variant not in VARIANTS:
-            raise InputError(f"variant must be 'additive' or 'multiplicative', got {variant!r}.")
-        self.variant = variant
+    def __init__(self, source=1.0, capacity=2.0, noise=1.0, eta_max=1.0, variant: str = "additive"):
+        p = self._checked(source=source, capacity=capacity, noise=noise, eta_max=eta_max, variant=variant)
+        self.variant = p["variant"]
         self.source, self.capacity = jnp.asarray(source, dtype=float), jnp.asarray(capacity, dtype=float)
         self.noise, self.eta_max = jnp.asarray(noise, dtype=float), jnp.asarray(eta_max, dtype=float)
 

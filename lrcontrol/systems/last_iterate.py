@@ -53,7 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._errors import InputError, NoClosedForm, check_int, check_real
+from .._errors import InputError, NoClosedForm, Overflow, Param
 from .._refine import _check_norms
 from ._base import AbstractDiscreteSystem
 
@@ -192,18 +192,26 @@ class LastIterateBound(AbstractDiscreteSystem):
     name: ClassVar[str] = "last_iterate"
     has_final_loss: ClassVar[bool] = True
 
+    parameters: ClassVar = (
+        Param("grad_norms", "gradient-norm bounds G_1…G_T > 0, T >= 2 (a 1-D array), or None for constant norms",
+              "array", optional=True),
+        Param("distance", "initial distance D = ‖x₁ − x*‖ > 0", lo=0.0, lo_open=True),
+        Param("gradient_bound", "the constant gradient-norm bound G > 0 (when grad_norms is None)", lo=0.0,
+              lo_open=True),
+        Param("horizon", "SGD steps T − 1 >= 1 (only when grad_norms is None)", int, optional=True))
+    overflow: ClassVar = (Overflow(("distance",), "D² (the bound's distance term)", lambda d: d**2),
+                          Overflow(("gradient_bound",), "G² (the bound's gradient term)", lambda g: g**2))
+
     grad_norms: Array
     distance: Array
 
     def __init__(self, grad_norms=None, distance=1.0, *, gradient_bound=1.0, horizon=None):
-        check_real("distance", distance, lo=0.0, lo_open=True)
+        p = self._checked(distance=distance, gradient_bound=gradient_bound, horizon=horizon)
         if grad_norms is None:
-            check_real("gradient_bound", gradient_bound, lo=0.0, lo_open=True)
             if horizon is None:
                 raise InputError("horizon (the number of SGD steps, a whole number >= 1) is required when "
                                  "grad_norms is None.")
-            n = check_int("horizon", horizon, lo=1)
-            norms = np.full(n + 1, float(gradient_bound))
+            norms = np.full(p["horizon"] + 1, float(gradient_bound))
         else:
             if horizon is not None:
                 raise InputError("horizon must be left out when grad_norms is given (it is len(grad_norms) - 1).")

@@ -16,7 +16,7 @@ import jax.tree_util as jtu
 import numpy as np
 from jaxtyping import Array, PyTree, Scalar
 
-from .._errors import InputError, check_int, check_real
+from .._errors import InputError, Overflow, Param, check_int
 from ._base import AbstractContinuousSystem
 
 ACTIVATIONS = {"tanh": jnp.tanh, "softplus": jax.nn.softplus, "gelu": jax.nn.gelu}
@@ -36,6 +36,17 @@ class MLP(AbstractContinuousSystem):
 
     name: ClassVar[str] = "mlp"
 
+    parameters: ClassVar = (
+        Param("inputs", "the fixed inputs, a finite (samples, features) array", "array"),
+        Param("labels", "one whole-number class label 0…classes−1 per input", "array"),
+        Param("hidden", "hidden units >= 1", int),
+        Param("activation", "smooth hidden-unit activation: tanh, softplus or gelu", str,
+              choices=tuple(ACTIVATIONS)),
+        Param("init_scale", "scale > 0 of the variance-preserving initial weights", lo=0.0, lo_open=True),
+        Param("seed", "random seed >= 0 of the initial weights", int, lo=0))
+    overflow: ClassVar = (Overflow(("init_scale",), "init_scale² (the initial logits' variance scale)",
+                                   lambda s: s**2),)
+
     hidden: int = eqx.field(static=True)
     classes: int = eqx.field(static=True)
     activation: str = eqx.field(static=True)
@@ -46,17 +57,17 @@ class MLP(AbstractContinuousSystem):
     initial_params: dict
 
     def __init__(self, inputs, labels, hidden: int = 16, activation: str = "tanh", init_scale=1.0, seed: int = 0):
-        x = np.asarray(inputs, dtype=float)
+        try:
+            x = np.asarray(inputs, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError("inputs must be a finite 2-D array of numbers (samples, features).") from None
         y = np.asarray(labels)
         if x.ndim != 2 or x.shape[0] < 1 or not np.all(np.isfinite(x)):
             raise InputError(f"inputs must be a finite 2-D array (samples, features), got shape {x.shape}.")
         if y.shape != (x.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise InputError(f"labels must be {x.shape[0]} whole numbers >= 0 (one per input).")
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            raise InputError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {activation!r}.")
-        self.hidden = check_int("hidden", hidden, lo=1)
-        self.seed = check_int("seed", seed, lo=0)
-        check_real("init_scale", init_scale, lo=0.0, lo_open=True)
+            raise InputError(f"labels must be {x.shape[0]} whole numbers >= 0 (one per row of inputs).")
+        p = self._checked(activation=activation, hidden=hidden, seed=seed, init_scale=init_scale)
+        self.hidden, self.seed = p["hidden"], p["seed"]
         self.classes = int(y.max()) + 1
         self.activation = activation
         self.inputs = jnp.asarray(x)

@@ -11,12 +11,11 @@ exact: e ↦ e·exp(−cμh).
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Scalar
 
-from .._errors import NoClosedForm, check_real
+from .._errors import NoClosedForm, Overflow, Param
 from ._base import AbstractContinuousSystem
 
 
@@ -31,12 +30,18 @@ class LinearPerceptron(AbstractContinuousSystem):
     has_exact_flow: ClassVar[bool] = True
     has_parallel_flow: ClassVar[bool] = True
 
-    input_variance: Array = eqx.field(converter=jnp.asarray, default=1.0)
-    distance: Array = eqx.field(converter=jnp.asarray, default=1.0)
+    parameters: ClassVar = (
+        Param("input_variance", "input variance σ² > 0 (c = σ²)", lo=0.0, lo_open=True),
+        Param("distance", "initial distance d = ‖w₀ − w*‖ > 0 (task difficulty)", lo=0.0, lo_open=True))
+    overflow: ClassVar = (Overflow(("input_variance", "distance"), "c²d² (the scale of the loss gradient)",
+                                   lambda c, d: c**2 * d**2),)
 
-    def __check_init__(self):
-        check_real("input_variance", self.input_variance, lo=0.0, lo_open=True)
-        check_real("distance", self.distance, lo=0.0, lo_open=True)
+    input_variance: Array
+    distance: Array
+
+    def __init__(self, input_variance=1.0, distance=1.0):
+        p = self._checked(input_variance=input_variance, distance=distance)
+        self.input_variance, self.distance = jnp.asarray(p["input_variance"]), jnp.asarray(p["distance"])
 
     def initial_state(self):
         return jnp.asarray(self.distance, dtype=float)

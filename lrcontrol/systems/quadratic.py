@@ -48,7 +48,7 @@ from jax.scipy.special import logsumexp
 from jaxtyping import Array
 from scipy.special import logsumexp as np_logsumexp
 
-from .._errors import InputError, check_int, check_real
+from .._errors import InputError, Overflow, Param, _is_concrete, check_int
 from .._windows import cosine_window
 from ._base import AbstractDiscreteSystem
 
@@ -72,23 +72,39 @@ class Quadratic(AbstractDiscreteSystem):
     name: ClassVar[str] = "quadratic"
     has_final_loss: ClassVar[bool] = True
 
+    parameters: ClassVar = (
+        Param("mu", "smallest eigenvalue μ > 0 (must be < L)", lo=0.0, lo_open=True),
+        Param("L", "largest eigenvalue L > 0 (must be > mu)", lo=0.0, lo_open=True),
+        Param("sharpness", "q > 0 of the smooth surrogate (1/q) log mean |p(λ_j)|^q of the log worst case", lo=0.0,
+              lo_open=True),
+        Param("grid", "spectrum points G >= 2 the surrogate sees, uniform on [mu, L]", int, lo=2),
+        Param("points", "the spectrum points themselves instead of a uniform grid (1-D array, or None)", "array",
+              optional=True))
+    overflow: ClassVar = (Overflow(("mu", "L"), "κ = L/μ (the condition number)", lambda m, big: big / m),)
+
     mu: Array
     L: Array
     sharpness: Array
     points: Array
 
     def __init__(self, mu=1.0, L=50.0, sharpness=64.0, grid: int = 2001, points=None):
-        check_real("mu", mu, lo=0.0, lo_open=True)
-        check_real("L", L, lo=0.0, lo_open=True)
-        check_real("sharpness", sharpness, lo=0.0, lo_open=True)
-        if float(np.asarray(mu)) >= float(np.asarray(L)):
+        p = self._checked(mu=mu, L=L, sharpness=sharpness, grid=grid, points=points)
+        if _is_concrete(mu) and _is_concrete(L) and float(np.asarray(mu)) >= float(np.asarray(L)):
             raise InputError(f"mu must be smaller than L (0 < mu < L), got mu={float(np.asarray(mu)):g} and "
                              f"L={float(np.asarray(L)):g}.")
         self.mu, self.L = jnp.asarray(mu, dtype=float), jnp.asarray(L, dtype=float)
         self.sharpness = jnp.asarray(sharpness, dtype=float)
         if points is None:
-            self.points = jnp.linspace(self.mu, self.L, check_int("grid", grid, lo=2))
+            self.points = jnp.linspace(self.mu, self.L, p["grid"])
         else:
+            if _is_concrete(points):
+                try:
+                    arr = np.asarray(points, dtype=float)
+                except (TypeError, ValueError):
+                    raise InputError("points must be a 1-D array of finite numbers (spectrum points).") from None
+                if arr.ndim != 1 or arr.size < 1 or not np.all(np.isfinite(arr)):
+                    raise InputError(f"points must be a non-empty 1-D array of finite numbers, got shape "
+                                     f"{arr.shape}{'' if np.all(np.isfinite(arr)) else ' with NaN or inf'}.")
             self.points = jnp.asarray(points, dtype=float).reshape(-1)
 
     # --- the control problem ------------------------------------------------------------------------------

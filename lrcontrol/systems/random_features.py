@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
-from .._errors import InputError, check_int, check_real
+from .._errors import Overflow, Param
 from ._base import AbstractDiscreteSystem
 
 
@@ -40,6 +40,18 @@ class RandomFeatures(AbstractDiscreteSystem):
 
     name: ClassVar[str] = "random_features"
 
+    parameters: ClassVar = (
+        Param("a", "target exponent a > 1 (λ_k c_0,k = k^-a)", lo=1.0, lo_open=True),
+        Param("b", "spectral exponent b > 1 (λ_k = k^-b)", lo=1.0, lo_open=True),
+        Param("modes", "modes kept N >= 1", int),
+        Param("noise", "label-noise std σ >= 0", lo=0.0),
+        Param("batch", "batch size m >= 1 (a real number is allowed: the recursion only needs 1/m)", lo=1.0),
+        Param("normalise", "scale the initial errors so that L_0 = 1", bool))
+    overflow: ClassVar = (
+        Overflow(("a", "b", "modes"), "N^(b−a) (the slowest mode's initial error k^(b−a))",
+                 lambda a, b, n: n ** (b - a) if b > a else 1.0),
+        Overflow(("noise",), "σ² (the label-noise variance)", lambda s: s**2))
+
     modes: int = eqx.field(static=True)
     normalise: bool = eqx.field(static=True)
     a: Array
@@ -48,14 +60,8 @@ class RandomFeatures(AbstractDiscreteSystem):
     batch: Array
 
     def __init__(self, a=2.0, b=2.0, modes: int = 500, noise=0.5, batch=1.0, normalise: bool = False):
-        check_real("a", a, lo=1.0, lo_open=True)
-        check_real("b", b, lo=1.0, lo_open=True)
-        check_real("noise", noise, lo=0.0)
-        check_real("batch", batch, lo=1.0)
-        if not isinstance(normalise, bool):
-            raise InputError(f"normalise must be True or False, got {normalise!r}.")
-        self.modes = check_int("modes", modes, lo=1)
-        self.normalise = normalise
+        p = self._checked(a=a, b=b, modes=modes, noise=noise, batch=batch, normalise=normalise)
+        self.modes, self.normalise = p["modes"], p["normalise"]
         self.a, self.b = jnp.asarray(a, dtype=float), jnp.asarray(b, dtype=float)
         self.noise, self.batch = jnp.asarray(noise, dtype=float), jnp.asarray(batch, dtype=float)
 

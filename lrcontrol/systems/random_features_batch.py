@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._errors import check_real
+from .._errors import Param
 from ._base import AbstractDiscreteSystem
 from .random_features import RandomFeatures
 
@@ -50,10 +50,16 @@ class RandomFeaturesBatch(AbstractDiscreteSystem):
     control_names: ClassVar[tuple[str, ...]] = ("lr", "batch_logit")
     control_defaults: ClassVar[tuple[float, ...]] = (0.0, 0.0)
 
+    parameters: ClassVar = (
+        *(p for p in RandomFeatures.parameters if p.name not in ("batch", "normalise")),
+        Param("budget", "average batch m̄ >= 1 (the run uses T·m̄ samples)", lo=1.0),
+        *(p for p in RandomFeatures.parameters if p.name == "normalise"))
+    overflow: ClassVar = RandomFeatures.overflow
+
     sgd: RandomFeatures
 
     def __init__(self, a=2.0, b=2.0, modes: int = 500, noise=0.5, budget=1.0, normalise: bool = False):
-        check_real("budget", budget, lo=1.0)
+        self._checked(a=a, b=b, modes=modes, noise=noise, budget=budget, normalise=normalise)
         self.sgd = RandomFeatures(a=a, b=b, modes=modes, noise=noise, batch=budget, normalise=normalise)
 
     @property

@@ -51,9 +51,13 @@ class RandomFeaturesMomentum(AbstractDiscreteSystem):
     control_names: ClassVar[tuple[str, ...]] = ("lr", "momentum")
     control_defaults: ClassVar[tuple[float, ...]] = (0.0, 1.0)
 
+    parameters: ClassVar = RandomFeatures.parameters
+    overflow: ClassVar = RandomFeatures.overflow
+
     sgd: RandomFeatures
 
     def __init__(self, a=2.0, b=2.0, modes: int = 500, noise=0.5, batch=1.0, normalise: bool = False):
+        self._checked(a=a, b=b, modes=modes, noise=noise, batch=batch, normalise=normalise)
         self.sgd = RandomFeatures(a=a, b=b, modes=modes, noise=noise, batch=batch, normalise=normalise)
 
     def eigenvalues(self) -> Array:

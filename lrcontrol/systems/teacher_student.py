@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 from jaxtyping import Array, PyTree, Scalar
 
-from .._errors import InputError, check_int, check_real
+from .._errors import InputError, Overflow, Param
 from ._base import AbstractContinuousSystem
 
 ACTIVATIONS = ("erf", "tanh")
@@ -88,6 +88,22 @@ class TeacherStudent(AbstractContinuousSystem):
 
     name: ClassVar[str] = "teacher_student"
 
+    parameters: ClassVar = (
+        Param("inputs", "input dimension N >= 1", int),
+        Param("hidden", "student hidden units >= 1", int),
+        Param("teacher_hidden", "teacher hidden units >= 1 (default: = hidden)", int, optional=True),
+        Param("init_scale", "std > 0 of the student's initial first-layer weights", lo=0.0, lo_open=True),
+        Param("seed", "random seed >= 0 for teacher, initial student weights and sample", int, lo=0),
+        Param("activation", "hidden-unit activation: erf or tanh", str, choices=ACTIVATIONS),
+        Param("train_readout", "whether the second layer v is trained", bool),
+        Param("readout_init", "initial value >= 0 of every readout weight v", lo=0.0),
+        Param("samples", "fixed training inputs >= 1 (default: exact population loss for erf, 1000 for tanh)", int,
+              optional=True))
+    overflow: ClassVar = (
+        Overflow(("init_scale",), "σ₀² (the student's initial overlaps Q)", lambda s: s**2),
+        Overflow(("readout_init", "hidden"), "(K·v₀)² (the student's initial output variance)",
+                 lambda v, k: (k * v) ** 2))
+
     inputs: int = eqx.field(static=True)
     hidden: int = eqx.field(static=True)
     teacher_hidden: int = eqx.field(static=True)
@@ -107,22 +123,15 @@ class TeacherStudent(AbstractContinuousSystem):
     def __init__(self, inputs: int = 10, hidden: int = 2, teacher_hidden: int | None = None,
                  init_scale=0.1, seed: int = 0, activation: str = "erf", train_readout: bool = True,
                  readout_init=1.0, samples: int | None = None):
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            raise InputError(f"activation must be 'erf' or 'tanh', got {activation!r}.")
-        if not isinstance(train_readout, bool):
-            raise InputError(f"train_readout must be True or False, got {train_readout!r}.")
-        self.inputs = check_int("inputs", inputs, lo=1)
-        self.hidden = check_int("hidden", hidden, lo=1)
-        self.teacher_hidden = self.hidden if teacher_hidden is None else check_int("teacher_hidden",
-                                                                                   teacher_hidden, lo=1)
-        self.seed = check_int("seed", seed, lo=0)
-        check_real("init_scale", init_scale, lo=0.0, lo_open=True)
-        check_real("readout_init", readout_init, lo=0.0)
-        if samples is None and activation == "tanh":
-            samples = DEFAULT_SAMPLES  # tanh has no closed-form Gaussian average
-        self.samples = None if samples is None else check_int("samples", samples, lo=1)
+        p = self._checked(activation=activation, train_readout=train_readout, inputs=inputs, hidden=hidden,
+                          teacher_hidden=teacher_hidden, seed=seed, init_scale=init_scale,
+                          readout_init=readout_init, samples=samples)
+        self.inputs, self.hidden, self.seed = p["inputs"], p["hidden"], p["seed"]
+        self.teacher_hidden = self.hidden if teacher_hidden is None else p["teacher_hidden"]
+        # tanh has no closed-form Gaussian average: a fixed sample by default
+        self.samples = DEFAULT_SAMPLES if p["samples"] is None and activation == "tanh" else p["samples"]
         self.activation = activation
-        self.train_readout = train_readout
+        self.train_readout = p["train_readout"]
         self.init_scale = jnp.asarray(init_scale, dtype=float)
         self.readout_init = jnp.asarray(readout_init, dtype=float)
         key = jax.random.PRNGKey(self.seed)
