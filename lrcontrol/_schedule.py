@@ -26,14 +26,16 @@ class Schedule(eqx.Module):
     grid: Float[Array, " n+1"]
     name: str = eqx.field(static=True, default="lr")
 
-    def __init__(self, values, grid=None, name: str = "lr"):
+    def __init__(self, values, grid=None, name: str = "lr", *, check_finite: bool = True):
+        # check_finite=False keeps a failed solve's non-finite controls as they are (`Solution.schedule`), so that
+        # the failure can be written out and drawn; every schedule a user makes is checked.
         if not isinstance(name, str) or not name:
             raise InputError(f"name must be a non-empty string (the control's name), got {name!r}.")
         values = _as_float_array("values", values)
         if values.ndim != 1 or values.shape[0] < 1:
             raise InputError(f"values must be a non-empty 1-D array, got shape {values.shape}.")
         n = values.shape[0]
-        if _is_concrete(values) and not bool(jnp.all(jnp.isfinite(values))):
+        if check_finite and _is_concrete(values) and not bool(jnp.all(jnp.isfinite(values))):
             k = int(np.argmax(~np.isfinite(np.asarray(values))))
             raise InputError(f"values must be finite numbers, got {float(values[k]):g} at cell {k}.")
         grid = jnp.arange(n + 1, dtype=float) if grid is None else _as_float_array("grid", grid)

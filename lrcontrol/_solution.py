@@ -77,13 +77,14 @@ class Solution(eqx.Module):
     @property
     def schedules(self) -> dict[str, Schedule]:
         per_step = self.problem.expand(self.controls)
-        return {name: Schedule(per_step[:, i], self.t, name)
+        return {name: Schedule(per_step[:, i], self.t, name, check_finite=False)
                 for i, name in enumerate(self.problem.control_names)}
 
     @property
     def schedule(self) -> Schedule:
         """The learning-rate schedule (the first control), one value per grid cell."""
-        return Schedule(self.problem.expand(self.controls)[:, 0], self.t, self.problem.control_names[0])
+        return Schedule(self.problem.expand(self.controls)[:, 0], self.t, self.problem.control_names[0],
+                        check_finite=False)
 
     @property
     def reward(self) -> Array:
