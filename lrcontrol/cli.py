@@ -493,16 +493,19 @@ def cmd_refine(args) -> int:
 
     out = _out_folder(args, "refine")
     norms = _read_norms(args.grad_norms)
+    smooth, floored = smoothed_norms(norms, window=args.window, norm_floor=args.norm_floor)
+    with np.errstate(all="ignore"):  # refine weighs steps by ‖g‖⁻² (sgd) or ‖g‖₁⁻¹ (adam), then sums the weights
+        weights = np.asarray(smooth, float) ** (-2.0 if args.optimizer == "sgd" else -1.0)
+        usable = np.all(np.isfinite(weights)) and np.isfinite(np.sum(weights)) and np.all(weights > 0)
+    if not usable:
+        raise InputError(f"grad-norms file '{args.grad_norms}' makes a non-finite schedule (its norms span "
+                         f"{np.min(norms):.3g} to {np.max(norms):.3g}, so their inverse squares overflow float64); "
+                         f"rescale the norms.")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RefineWarning)
         schedule = refine(norms, window=args.window, optimizer=args.optimizer, peak=args.peak,
                           norm_floor=args.norm_floor)
     values = np.asarray(schedule.values)
-    if not np.all(np.isfinite(values)):
-        raise InputError(f"grad-norms file '{args.grad_norms}' makes a non-finite schedule (its norms span "
-                         f"{np.min(norms):.3g} to {np.max(norms):.3g}, beyond float64's range once squared and "
-                         f"summed); rescale the norms.")
-    smooth, floored = smoothed_norms(norms, window=args.window, norm_floor=args.norm_floor)
     top = int(np.argmax(values))
     half = int(np.argmax(values[top:] <= 0.5 * values[top])) + top  # first step at or below half the peak after it
     import matplotlib.pyplot as plt
@@ -579,8 +582,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="no progress line or summary")
         p.add_argument("--out", default=None, metavar="DIR", help="output folder (checked before any work)")
         if name == "solve":
-            p.add_argument("--solver", default="direct", choices=tuple(SOLVERS),
-                           help="direct (default), shooting or hjb")
+            p.add_argument("--solver", default="direct", help="direct (default), shooting or hjb")
             p.add_argument("--no-grid-check", dest="grid_check", action="store_false",
                            help="skip the half-steps solve that estimates the grid error of a continuous system "
                                 "without a closed form")

@@ -38,7 +38,6 @@ def _run(args, out, capsys):
 # --- non-finite results end as exit 3 with files, never as a crash ------------------------------------------
 
 @pytest.mark.parametrize("args", [
-    ["solve", "perceptron", "--set", "distance=1e200", "--set", "steps=50"],
     ["solve", "teacher_student", "--set", "init_scale=1e10", "--set", "steps=20", "--no-grid-check"],
     ["solve", "random_features", "--set", "eta_max=1e10", "--set", "blocks=100", "--set", "modes=50"],
 ])
@@ -229,7 +228,9 @@ def test_ctrl_c_mid_solve_exits_130_with_one_line_and_no_files(tmp_path):
 
 EXTREMES = ["0", "-0.0", "1e-300", "1e300", "nan", "inf", "-inf", "-1", "abc", "[1, 2]", "", "none", "true"]
 SMALL = {"perceptron": ["steps=20"], "teacher_student": ["steps=20", "horizon=1"],
-         "random_features": ["modes=20", "horizon=40"], "fsl": ["horizon=40"], "quadratic": ["horizon=4"]}
+         "random_features": ["modes=20", "horizon=40"], "fsl": ["horizon=40"], "quadratic": ["horizon=4"],
+         "random_features_momentum": ["modes=20", "horizon=40"], "random_features_batch": ["modes=20", "horizon=40"],
+         "last_iterate": ["horizon=20"], "mlp": ["steps=10", "hidden=4", "samples=50"]}
 
 
 def _cases(count=40, seed=0):
