@@ -1,0 +1,66 @@
+"""Whole `lrcontrol` commands end to end, as a user runs them: wall time, peak memory, output sizes, and the phases
+the command records in `solution.json` (import, setup, solve = compile + run, closed-form check, figure, CSV).
+
+Each command runs in a fresh process with XLA's persistent cache off (a cold start: everything compiled).
+Target (issue 14): `lrcontrol solve fsl --set horizon=1000000` under 20 s end to end on 2 cores.
+
+    python benchmarks/cli_commands.py            # writes benchmarks/results/cli_commands.json
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _harness import write  # noqa: E402
+
+COMMANDS = {
+    "fsl N = 10⁶ (easy, closed-form check)": ["solve", "fsl", "--set", "horizon=1000000"],
+    "fsl N = 10⁶ (hard: s = 0.25, β = 3, σ² = 0.2, η_max = 0.2)":
+        ["solve", "fsl", "--set", "horizon=1000000", "--set", "source=0.25", "--set", "capacity=3",
+         "--set", "noise=0.2", "--set", "eta_max=0.2"],
+    "perceptron (2000 steps, closed-form check)": ["solve", "perceptron"],
+}
+
+
+# Runs the command in a child of its own and prints that child's peak resident memory (a process's ru_maxrss for
+# its children is a maximum over all of them, so each command gets a fresh parent).
+_MEASURED = ("import resource, subprocess, sys; "
+             "code = subprocess.run([sys.executable, '-m', 'lrcontrol.cli', *sys.argv[1:]]).returncode; "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
+
+
+def run(args: list[str]) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        env = {**os.environ, "LRCONTROL_CACHE": "off"}
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _MEASURED, *args, "--quiet", "--out", str(out)],
+                              capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - t0
+        rss = int(proc.stdout.strip().splitlines()[-1])  # the command's own peak (KiB), printed by the wrapper
+        data = json.loads((out / "solution.json").read_text()) if proc.returncode in (0, 3) else {}
+        sizes = {p.name: p.stat().st_size for p in out.iterdir() if not p.name.startswith(".")} if out.exists() else {}
+    diag = data.get("diagnostics", {})
+    return {"command": "lrcontrol " + " ".join(args), "exit": proc.returncode, "wall_s": round(wall, 2),
+            "max_rss_mib": round(rss / 1024), "phases_s": diag.get("phases_s"),
+            "converged": diag.get("converged"), "iterations": diag.get("iterations"),
+            "max_rel_error": (data.get("comparison") or {}).get("max_rel_error"),
+            "file_sizes_mb": {k: round(v / 1e6, 2) for k, v in sizes.items()}, "stderr": proc.stderr[-300:]}
+
+
+def main():
+    rows = {}
+    for name, args in COMMANDS.items():
+        rows[name] = run(args)
+        print(f"{name}: {rows[name]['wall_s']} s, exit {rows[name]['exit']}, phases {rows[name]['phases_s']}")
+    path = write("cli_commands", {"description": __doc__.splitlines()[0], "target_fsl_1e6_s": 20.0, "rows": rows})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
