@@ -1,4 +1,4 @@
-"""Time of the numerical minimax over T step sizes (`Quadratic.minimax`, κ = 50) for T = 10, 50, 200.
+"""Time of the numerical minimax over T step sizes (`lrc.minimax`, κ = 50) for T = 10, 50, 200.
 
 The first call compiles the surrogate solve (one compile per T: every sharpness stage reuses it); later calls
 run only. Reported: compile time, the surrogate stages' L-BFGS iterations and run time (best of k warm calls),
@@ -19,6 +19,7 @@ jax.config.update("jax_enable_x64", True)
 sys.path.insert(0, str(Path(__file__).parent))
 from _harness import best_of, write  # noqa: E402
 
+import lrcontrol as lrc  # noqa: E402
 from lrcontrol.systems import Quadratic  # noqa: E402
 
 HORIZONS = (10, 50, 200)
@@ -29,9 +30,9 @@ def main():
     rows = []
     for t in HORIZONS:
         start = time.perf_counter()
-        first = system.minimax(t)
+        first = lrc.minimax(system, t)
         first_wall = time.perf_counter() - start
-        warm, result = best_of(lambda: system.minimax(t), repeats=3 if t < 200 else 2)  # noqa: B023
+        warm, result = best_of(lambda: lrc.minimax(system, t), repeats=3 if t < 200 else 2)  # noqa: B023
         stage_run = sum(s["run_s"] for s in result.stages)
         row = {"horizon": t, "compile_s": sum(s["compile_s"] for s in first.stages), "first_call_s": first_wall,
                "warm_call_s": warm, "surrogate_run_s": stage_run, "remez_and_checks_s": warm - stage_run,

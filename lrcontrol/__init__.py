@@ -4,7 +4,7 @@ The library never changes global JAX settings; enable float64 yourself
 (`jax.config.update("jax_enable_x64", True)`) for comparisons against closed forms.
 """
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 from . import analysis as analysis
 from . import controllers as controllers
@@ -18,17 +18,19 @@ from ._errors import InputError as InputError
 from ._errors import NoClosedForm as NoClosedForm
 from ._integrate import RK4 as RK4
 from ._integrate import ExactFlow as ExactFlow
+from ._minimax import Minimax as Minimax
+from ._minimax import minimax as minimax
 from ._problem import ControlProblem as ControlProblem
 from ._schedule import Schedule as Schedule
 from ._solution import Diagnostics as Diagnostics
 from ._solution import Solution as Solution
-from ._solve import FeedbackPolicy as FeedbackPolicy
+from ._policy import FeedbackPolicy as FeedbackPolicy
 from ._solve import evaluate as evaluate
 from ._solve import simulate as simulate
 from ._solve import solve as solve
 from .analysis import Comparison as Comparison
 from .analysis import compare as compare
 
-__all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError",
-           "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "objectives", "schedules",
+__all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError", "Minimax",
+           "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "minimax", "objectives", "schedules",
            "simulate", "solve", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]

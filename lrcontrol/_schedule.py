@@ -180,3 +180,9 @@ def _is_number(s: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def uniform(values, steps: int, horizon=None, name: str = "lr") -> Schedule:
+    """A schedule of `steps` values on a uniform grid over [0, horizon] (step indices 0…steps when None)."""
+    grid = None if horizon is None else jnp.linspace(0.0, 1.0, steps + 1) * horizon
+    return Schedule(values, grid, name)

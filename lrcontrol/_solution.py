@@ -92,7 +92,7 @@ class Solution(eqx.Module):
         return -self.objective
 
     def to_dict(self, analytic: dict | None = None, comparison: dict | None = None) -> dict:
-        from . import __version__
+        from ._version import __version__
 
         per_step = np.asarray(self.problem.expand(self.controls))
         obj = self.problem.objective

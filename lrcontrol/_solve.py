@@ -18,42 +18,11 @@ from ._problem import ControlProblem
 from ._progress import PROGRESS, report
 from ._schedule import Schedule
 from ._memory import check_compiled_fits
-from ._search import coarse_log_minimum
+from ._guess import initial_guess
+from ._policy import FeedbackPolicy
 from ._solution import Diagnostics, Solution, no_iterations
 from .solvers import Direct
 from .solvers._base import AbstractSolver
-
-
-def lr_search_range(problem: ControlProblem) -> tuple[float, float]:
-    """Where to look for a good learning-rate scale: 10⁻⁶…10⁴, or 10⁻¹⁰·hi…hi under an upper bound, clipped
-    to the lower bound. Shared by the initial guess and peak tuning."""
-    lo, hi = problem.lower[0], problem.upper[0]
-    top = hi if np.isfinite(hi) else 1e4
-    return max(top * 1e-10 if np.isfinite(hi) else 1e-6, lo if lo > 0 else 0.0), top
-
-
-def initial_guess(problem: ControlProblem):
-    """A constant learning rate near the best one within its bounds (other controls at the system's defaults).
-
-    Cheap and scale-free: the cost on 11 points one decade apart over 10⁻⁶…10⁴ (or 10⁻¹⁰·hi…hi when lr has
-    an upper bound), refined to the vertex of the parabola (in log-rate) through the best point and its
-    neighbours. Only a starting point: the solver does the rest. A system with its own `initial_controls(problem)`
-    (a symmetric objective whose constant schedules are stationary points, e.g. `Quadratic`) supplies it instead.
-    """
-    if hasattr(problem.system, "initial_controls"):
-        return problem.system.initial_controls(problem)
-    m = len(problem.control_names)
-    defaults = jnp.clip(jnp.asarray(problem.system.control_defaults[:m] + (0.0,) * (m - len(
-        problem.system.control_defaults)), float), jnp.asarray(problem.lower), jnp.asarray(problem.upper))
-    bottom, top = lr_search_range(problem)
-    row = lambda a: jnp.tile(defaults.at[0].set(a), (problem.blocks, 1))  # noqa: E731
-    if not bottom < top:
-        return row(top)
-    return row(coarse_log_minimum(lambda a: problem.cost(row(a)), bottom, top))
-
-
-# The same, compiled once per problem structure (run eagerly, each operation of the search compiles on its own).
-initial_guess_jit = eqx.filter_jit(initial_guess)
 
 
 # --- the pure core: traceable under jit / vmap / grad ------------------------------------------------------
@@ -222,16 +191,6 @@ def _schedule_controls(problem, schedule):
 # One compiled rollout (and one cost) per problem structure and size, reused by every schedule evaluated on it.
 _trajectory_jit = eqx.filter_jit(lambda problem, u: problem.trajectory(u))
 _cost_jit = eqx.filter_jit(lambda problem, u: problem.cost(u))
-
-
-class FeedbackPolicy(eqx.Module):
-    """u = fn(t, state, params): a closed-loop controller that `simulate` can run."""
-
-    fn: Callable = eqx.field(static=True)
-    params: Any
-
-    def __call__(self, t, state):
-        return self.fn(t, state, self.params)
 
 
 def simulate(problem: ControlProblem, policy: FeedbackPolicy, *, substeps: int = 4) -> Solution:

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import InputError, check_int, check_real
-from ._schedule import Schedule
+from ._schedule import Schedule, uniform
 
 PHI = (math.sqrt(5.0) - 1.0) / 2.0  # golden-ratio conjugate φ = 0.618…, the Kronecker step
 PERIODS = ("cooldown", "full")
@@ -165,6 +165,4 @@ def window(family: str, steps: int, *, peak: float = 1.0, period: str = "cooldow
     check_real("peak", peak, lo=0.0)
     n = check_int("steps", steps, lo=1)
     values = peak * fn(window_inputs(n, period=period, coverage=coverage, inputs=inputs), **params)
-    from .schedules import _make  # schedules re-exports this module: imported here, not at the top
-
-    return _make(values, n, horizon)
+    return uniform(values, n, horizon)

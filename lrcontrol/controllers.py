@@ -10,6 +10,7 @@ import optax
 from jaxtyping import Array
 
 from ._errors import InputError, check_real
+from ._policy import closed_loop_policy as closed_loop_policy  # re-exported: lrc.controllers.closed_loop_policy
 from .episodic import EpisodicMemory
 from .objectives import Effort, closed_loop_rate
 
@@ -71,24 +72,3 @@ def closed_loop(effort_cost: float, final_loss: float | Callable | EpisodicMemor
         return updates, ClosedLoopState(state.count + 1, rate, forecast, history)
 
     return optax.GradientTransformationExtraArgs(init, update)
-
-
-def closed_loop_policy(problem, final_loss):
-    """The closed-loop effort law μ(t, x) = √(max(L(x) − L̂(T), 0)/β) as an `lrc.FeedbackPolicy` for `lrc.simulate`.
-
-    Any system; the problem's objective must be the undiscounted `Effort` (the law is not optimal with discount,
-    THEORY.md §1). `final_loss` is the forecast L̂(T) (the oracle, a pilot run's final loss, ...).
-    """
-    from ._solve import FeedbackPolicy
-
-    obj = problem.objective
-    if not isinstance(obj, Effort) or float(obj.discount) != 0.0:
-        raise InputError("closed_loop_policy needs the undiscounted Effort objective (discount = 0).")
-    check_real("final_loss", final_loss)
-    return FeedbackPolicy(_closed_loop_law, (problem.system, jnp.asarray(final_loss, float), obj.effort_cost))
-
-
-def _closed_loop_law(t, x, params):
-    # One function for every closed-loop policy (the system is a parameter): `simulate` compiles it once.
-    system, final_loss, effort_cost = params
-    return closed_loop_rate(system.loss(x), final_loss, effort_cost)[None]

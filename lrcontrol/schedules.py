@@ -8,7 +8,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from ._errors import InputError, check_int, check_real
-from ._schedule import Schedule
+from ._schedule import Schedule, uniform
 from ._search import best_log_scale
 from ._refine import RefineWarning, refine, refine_weights, smoothed_norms  # noqa: F401  (re-exported)
 from ._windows import (WINDOW_FAMILIES, cosine_window, exponential_window, kronecker_inputs,  # noqa: F401
@@ -17,9 +17,6 @@ from ._windows import (WINDOW_FAMILIES, cosine_window, exponential_window, krone
 DECAY_SHAPES = ("linear", "cosine", "sqrt", "power")
 
 
-def _make(values, steps, horizon, name="lr"):
-    grid = None if horizon is None else jnp.linspace(0.0, 1.0, steps + 1) * horizon
-    return Schedule(values, grid, name)
 
 
 def _x(steps):
@@ -35,28 +32,28 @@ def _checked(peak, floor=0.0):
 def constant(peak: float, steps: int, *, horizon=None) -> Schedule:
     """η_k = peak."""
     _checked(peak)
-    return _make(jnp.full(check_int("steps", steps), float(peak)), steps, horizon)
+    return uniform(jnp.full(check_int("steps", steps), float(peak)), steps, horizon)
 
 
 def linear(peak: float, steps: int, *, floor: float = 0.0, horizon=None) -> Schedule:
     """η_k = peak·[floor + (1 − floor)(1 − x)]: linear decay towards peak·floor."""
     _checked(peak, floor)
     x = _x(steps)
-    return _make(peak * (floor + (1 - floor) * (1 - x)), steps, horizon)
+    return uniform(peak * (floor + (1 - floor) * (1 - x)), steps, horizon)
 
 
 def cosine(peak: float, steps: int, *, floor: float = 0.0, horizon=None) -> Schedule:
     """η_k = peak·[floor + (1 − floor)(1 + cos πx)/2]."""
     _checked(peak, floor)
     x = _x(steps)
-    return _make(peak * (floor + (1 - floor) * 0.5 * (1 + jnp.cos(jnp.pi * x))), steps, horizon)
+    return uniform(peak * (floor + (1 - floor) * 0.5 * (1 + jnp.cos(jnp.pi * x))), steps, horizon)
 
 
 def power_decay(peak: float, steps: int, *, exponent: float = 1.0, horizon=None) -> Schedule:
     """η_k = peak·(1 − x)^p (p = 2β−1 is the FSL easy-phase optimum's shape)."""
     _checked(peak)
     check_real("exponent", exponent, lo=0.0)
-    return _make(peak * (1 - _x(steps)) ** exponent, steps, horizon)
+    return uniform(peak * (1 - _x(steps)) ** exponent, steps, horizon)
 
 
 def inverse_power(peak: float, steps: int, *, exponent: float = 0.5, horizon=None) -> Schedule:
@@ -64,14 +61,14 @@ def inverse_power(peak: float, steps: int, *, exponent: float = 0.5, horizon=Non
     so step 0 runs at the peak)."""
     _checked(peak)
     check_real("exponent", exponent, lo=0.0)
-    return _make(peak * (1.0 + jnp.arange(check_int("steps", steps))) ** -exponent, steps, horizon)
+    return uniform(peak * (1.0 + jnp.arange(check_int("steps", steps))) ** -exponent, steps, horizon)
 
 
 def exponential(peak: float, steps: int, *, final: float = 0.01, horizon=None) -> Schedule:
     """η_k = peak·final^x: geometric decay reaching peak·final at the end of training."""
     _checked(peak)
     check_real("final", final, lo=0.0, hi=1.0, lo_open=True)
-    return _make(peak * final ** _x(steps), steps, horizon)
+    return uniform(peak * final ** _x(steps), steps, horizon)
 
 
 def wsd(peak: float, steps: int, *, warmup: float = 0.0, decay: float = 0.2, shape: str = "linear",
@@ -96,7 +93,7 @@ def wsd(peak: float, steps: int, *, warmup: float = 0.0, decay: float = 0.2, sha
          "sqrt": lambda y: 1 - jnp.sqrt(jnp.clip(y, 0, 1)), "power": lambda y: (1 - y) ** exponent}[shape]
     dec = floor + (1 - floor) * h(jnp.clip(y, 0.0, 1.0))
     values = jnp.where(k < n_warm, warm, jnp.where(k >= n - n_decay, dec, 1.0))
-    return _make(peak * values, n, horizon)
+    return uniform(peak * values, n, horizon)
 
 
 FAMILIES = {"constant": constant, "linear": linear, "cosine": cosine, "wsd": wsd,
@@ -109,7 +106,7 @@ def tune_peak(problem, family: str = "cosine", **shape_kwargs):
     Returns (schedule, objective). The peak is searched on a log grid then by golden section, within the
     problem's learning-rate bounds. Compare `objective` with the numerical optimum's.
     """
-    from ._solve import lr_search_range
+    from ._guess import lr_search_range
 
     if family not in FAMILIES:
         raise InputError(f"family must be one of {', '.join(FAMILIES)}, got {family!r}.")

@@ -152,13 +152,13 @@ axes[1].legend(fontsize=8);"""),
 Gradient descent on a quadratic with spectrum in $[m, L]$ for $T$ steps: the worst-case error factor
 $\\max_{\\lambda}|\\prod_k(1 - \\alpha_k\\lambda)|$ is minimised by $\\alpha_k = 1/\\lambda_k$ at the roots of the
 shifted Chebyshev polynomial, factor $2r^T/(1 + r^{2T})$, $r = (\\sqrt\\kappa - 1)/(\\sqrt\\kappa + 1)$.
-`Quadratic.minimax` finds the steps numerically without the closed form (smooth surrogate of the max solved by
+`lrc.minimax(quad, T)` finds the steps numerically without the closed form (smooth surrogate of the max solved by
 `lrc.solve` with continuation in its sharpness, then Remez exchange). Worked check $m = 1$, $L = 50$, $T = 10$:
 0.1155881, against 0.670 for the best constant step $2/(L+m)$. The inverse steps, sorted, are a raised cosine with
 floor $1/\\kappa$: $\\lambda_k = L[1/\\kappa + (1 - 1/\\kappa)\\cos^2(\\pi x_k/2)]$, $x_k = (2k-1)/(2T)$ — the
 window family of section 1 with a floor."""),
     nbf.v4.new_code_cell("""quad = Quadratic(1.0, 50.0)
-mm = quad.minimax(10)
+mm = lrc.minimax(quad, 10)
 exact = quad.chebyshev_factor(10)
 step_err = np.max(np.abs(mm.steps - np.sort(quad.chebyshev_steps(10)))) / mm.steps.max()
 constant = quad.worst_case_factor(np.full(10, quad.constant_step()))

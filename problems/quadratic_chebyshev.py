@@ -1,7 +1,7 @@
 """GD on a quadratic with spectrum in [μ, L] (THEORY.md §5): the numerical minimax over T step sizes against the
 Chebyshev closed form, for several (κ, T).
 
-For each pair: `Quadratic.minimax` (sharpness continuation q = 4, 16, 64, 256 with lrc.solve / Direct on the smooth
+For each pair: `lrc.minimax` (sharpness continuation q = 4, 16, 64, 256 with lrc.solve / Direct on the smooth
 surrogate, then Remez exchange; never the closed form), its worst-case factor max|Π(1 − α_k λ)| measured on a fine
 grid with every extremum refined, the relative error against 2r^T/(1 + r^{2T}), the largest error of the sorted
 steps (relative to the largest step), the surrogate stage's own factor error, and the best constant step's factor
@@ -31,6 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+import lrcontrol as lrc  # noqa: E402
 from lrcontrol.systems import Quadratic  # noqa: E402
 
 PAIRS = ((10, 20), (50, 10), (50, 50), (50, 200), (1000, 30), (1000, 100), (10_000, 60))
@@ -40,7 +41,7 @@ QUICK = ((50, 10), (1000, 30))
 def case(kappa: float, horizon: int) -> dict:
     system = Quadratic(1.0, float(kappa))
     t0 = time.perf_counter()
-    result = system.minimax(horizon)
+    result = lrc.minimax(system, horizon)
     wall = time.perf_counter() - t0
     exact_steps = np.sort(system.chebyshev_steps(horizon))
     exact = system.chebyshev_factor(horizon)

@@ -43,7 +43,7 @@ def test_numerical_minimax_recovers_the_chebyshev_steps(mu, L, T):
     # Measured: factor 6e-15 (T = 10) and 3e-14 (κ = 1000, T = 25) relative error, sorted steps ~1e-15 of the
     # largest; the surrogate stages alone stop ~1% above the minimum (finite sharpness), the exchange closes the gap.
     q = Quadratic(mu, L)
-    result = q.minimax(T)
+    result = lrc.minimax(q, T)
     exact = q.chebyshev_factor(T)
     assert abs(result.factor / exact - 1) <= 1e-5
     assert abs(result.level / exact - 1) <= 1e-5
@@ -85,7 +85,7 @@ def test_registry_entry_builds_the_problem():
 @pytest.mark.parametrize("make", [lambda: Quadratic(2.0, 1.0), lambda: Quadratic(1.0, 1.0),
                                   lambda: Quadratic(0.0, 1.0), lambda: Quadratic(1.0, 2.0, sharpness=-1.0),
                                   lambda: Quadratic(1.0, 50.0).chebyshev_factor(0),
-                                  lambda: Quadratic(1.0, 50.0).minimax(0),
+                                  lambda: lrc.minimax(Quadratic(1.0, 50.0), 0),
                                   lambda: lrc.ControlProblem(Quadratic(), lrc.objectives.FinalLoss(), horizon=0),
                                   lambda: _registry.build_problem("quadratic", ["mu=50", "L=50"])])
 def test_bad_input_is_one_sentence(make):

@@ -124,7 +124,7 @@ class HJB(AbstractSolver):
         """V on the grid at every time node, with its feedback policy (see `ValueFunction`)."""
         self.check(problem)
         if u0 is None:
-            from .._solve import initial_guess_jit
+            from .._guess import initial_guess_jit
 
             u0 = initial_guess_jit(problem)
         return _solve_grid_jit(self, problem, self.points, u0)[0]
@@ -267,7 +267,7 @@ class ValueFunction(eqx.Module):
         a continuous-time law (`lrc.simulate`) it lags by half a cell: an O(h) error (5e-3 of the peak at
         h = 0.01 on the perceptron, tests/test_hjb.py).
         """
-        from .._solve import FeedbackPolicy
+        from .._policy import FeedbackPolicy
 
         def fn(t, state, vf):
             p = vf.problem

@@ -76,6 +76,12 @@ class AbstractSystem(eqx.Module):
         computation (FSL's search for c)."""
         return self.optimal_schedule(problem), self.optimal_objective(problem)
 
+    def initial_controls(self, problem):
+        """Where solvers start, shape (blocks, controls); None (the default): the best constant learning rate
+        (`lrcontrol._guess.initial_guess`). A system overrides it where that start is poor (a symmetric objective
+        whose constant schedules are stationary points: `Quadratic`)."""
+        return None
+
     def objective_report(self, problem, controls) -> dict:
         """Numbers that say what solved controls achieve where the problem's objective is only a surrogate of the
         quantity of interest (the quadratic's exact worst-case factor beside its closed-form minimax). Default:

@@ -131,7 +131,7 @@ class LinearPerceptron(AbstractContinuousSystem):
         `final_loss` is the forecast of L(T); by default the closed-form optimum's own final loss (the
         oracle). For ρ > 0 this law is not optimal (THEORY.md §1), so only ρ = 0 is accepted.
         """
-        from ..controllers import closed_loop_policy
+        from .._policy import closed_loop_policy
 
         beta = _undiscounted_effort_cost(problem)
         if final_loss is None:
@@ -148,7 +148,7 @@ class LinearPerceptron(AbstractContinuousSystem):
         from the closed-loop law √((L(e) − L(T))/β) off the optimal trajectory, where that law's fixed L(T)
         is the wrong forecast.
         """
-        from .._solve import FeedbackPolicy
+        from .._policy import FeedbackPolicy
 
         beta = _undiscounted_effort_cost(problem)
 
