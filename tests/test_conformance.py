@@ -1,0 +1,127 @@
+"""Every system the registry knows, through the same checks (a new system joins by being registered).
+
+At a small size each system's problem must have: a gradient that agrees with central finite differences; where
+it declares one, a Hessian diagonal (the preconditioner) equal to `jax.hessian`'s; where its final loss has a
+closed form, that form and its loss curve equal to unrolling `step`; parameters that survive the JSON round trip
+(`problem.params()` → `--set` → the same problem); and a solve with every applicable solver that converges, the
+solvers agreeing with each other. (Bad input is checked for every parameter in tests/test_validation.py and
+tests/test_cli_hardening.py.)
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lrcontrol as lrc
+from lrcontrol import _registry
+from lrcontrol._guess import initial_guess
+from lrcontrol._memory import state_size
+from lrcontrol.systems._base import AbstractDiscreteSystem
+
+# Small sizes per system (the registry's defaults are the CLI's, sized for a real run).
+SMALL = {"perceptron": ["steps=40"], "teacher_student": ["steps=16", "horizon=1"],
+         "random_features": ["modes=20", "horizon=30"], "fsl": ["horizon=30"], "quadratic": ["horizon=4"],
+         "random_features_momentum": ["modes=20", "horizon=30"], "random_features_batch": ["modes=20", "horizon=30",
+                                                                                          "budget=2"],
+         "last_iterate": ["horizon=20"], "mlp": ["steps=10", "hidden=4", "samples=40"]}
+BUILDABLE = sorted(name for name, e in _registry.SYSTEMS.items() if e.build is not None)
+
+
+def test_every_buildable_system_has_a_small_size():
+    assert set(BUILDABLE) <= set(SMALL), set(BUILDABLE) - set(SMALL)
+
+
+@functools.cache
+def _problem(name):
+    return _registry.build_problem(name, SMALL[name])
+
+
+def _interior(problem, seed=0):
+    # A point inside the bounds where every control matters: the default start, perturbed by ±10%, with the
+    # learning rate kept clear of 0 and of its upper bound.
+    u = np.asarray(initial_guess(problem), float)
+    rng = np.random.default_rng(seed)
+    u = u * (1 + 0.1 * rng.uniform(-1, 1, u.shape)) + 0.01 * rng.uniform(-1, 1, u.shape) * (u == 0)
+    lo, hi = np.asarray(problem.lower), np.asarray(problem.upper)
+    span = np.where(np.isfinite(hi - lo), hi - lo, np.abs(u) + 1)
+    return jnp.asarray(np.clip(u, lo + 0.05 * span, hi - 0.05 * span))
+
+
+@pytest.mark.parametrize("name", BUILDABLE)
+def test_gradient_agrees_with_finite_differences(name):
+    problem, _ = _problem(name)
+    u = _interior(problem)
+    cost = jax.jit(lambda v: problem.cost(v))
+    grad = jax.grad(lambda v: problem.cost(v))(u)
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        d = jnp.asarray(rng.standard_normal(u.shape))
+        h = 1e-5 * float(jnp.max(jnp.abs(u))) / float(jnp.max(jnp.abs(d)))
+        fd = (cost(u + h * d) - cost(u - h * d)) / (2 * h)
+        # central differences: O(h²) truncation plus round-off |J|·eps/h; measured agreement 1e-8…1e-11 relative
+        assert abs(float(fd - jnp.vdot(grad, d))) <= 1e-6 * (abs(float(fd)) + float(jnp.linalg.norm(grad))), name
+
+
+@pytest.mark.parametrize("name", BUILDABLE)
+def test_declared_curvature_is_the_hessian_diagonal(name):
+    problem, _ = _problem(name)
+    problem = problem.per_step()  # the curvature is exact for one control per step (an estimate for blocks)
+    if not problem.has_curvature:
+        pytest.skip(f"{name} declares no Hessian diagonal")
+    u = _interior(problem)
+    exact = jnp.diagonal(jax.hessian(lambda v: problem.cost(v[:, None]))(u[:, 0]))
+    np.testing.assert_allclose(problem.curvature(u)[:, 0], exact, rtol=1e-9, atol=1e-12 * float(jnp.max(exact)))
+
+
+@pytest.mark.parametrize("name", BUILDABLE)
+def test_closed_form_final_loss_and_curve_equal_the_unroll(name):
+    problem, _ = _problem(name)
+    system = problem.system
+    if not (problem.is_discrete and system.has_final_loss):
+        pytest.skip(f"{name} has no closed-form final loss")
+    cells = system.prepare_controls(problem.expand(_interior(problem)))
+    state, unrolled = AbstractDiscreteSystem.loss_curve(system, cells)  # the base's scan of `step`
+    np.testing.assert_allclose(system.final_loss(cells), unrolled[-1], rtol=1e-10)
+    np.testing.assert_allclose(system.loss_curve(cells)[1], unrolled, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", BUILDABLE)
+def test_parameters_survive_the_json_round_trip(name):
+    problem, _ = _problem(name)
+    params = problem.params()
+    settings = [f"{k}={'none' if v is None else v}" for k, v in params.items()
+                if k in {p.name for p in _registry.SYSTEMS[name].params}]
+    again, _ = _registry.build_problem(name, settings)
+    assert again.params() == params
+    u = _interior(problem)
+    assert float(again.cost(u)) == float(problem.cost(u))
+
+
+# Pontryagin shooting on the networks (22 to 300 numbers of state) compiles for a minute and more: the
+# teacher–student network's direct-vs-shooting agreement is tests/test_shooting.py's; here the other solvers run
+# where the state is small.
+def _solvers(name):
+    entry = _registry.SYSTEMS[name]
+    small_state = state_size(_problem(name)[0].system) <= 3
+    return [s for s in entry.solvers if s == "direct" or small_state]
+
+
+@pytest.mark.parametrize("name", BUILDABLE)
+def test_every_applicable_solver_converges_and_they_agree(name):
+    problem, _ = _problem(name)
+    solutions = {}
+    for solver_name in _solvers(name):
+        solver = {"direct": lrc.solvers.Direct, "shooting": lrc.solvers.Shooting, "hjb": lrc.solvers.HJB}[solver_name]()
+        sol = lrc.solve(problem, solver, progress=False)
+        assert sol.diagnostics.converged, (name, solver_name, sol.diagnostics.message)
+        solutions[solver_name] = sol
+    direct = solutions["direct"]
+    for other, sol in solutions.items():
+        # Shooting solves the continuous optimality conditions and HJB the Bellman equation on a state grid: each
+        # lands within its own discretisation error of the discrete optimum (measured ≤ 3e-6 relative at these
+        # sizes), never below it beyond round-off.
+        gap = float(sol.objective - direct.objective) / abs(float(direct.objective))
+        assert -1e-9 <= gap <= 1e-4, (name, other, gap)
