@@ -92,8 +92,7 @@ def _message(d: Diagnostics) -> str:
                     f"any value is optimal there")
         return msg
     if code in (R.STALLED, R.LINE_SEARCH_FAILED) and math.isfinite(tol):
-        return (f"{base}: {name} {res:.1e}, round-off floor {floor:.1e}, tolerance {tol:.1e} ({prec}); a real stall "
-                f"(ill-conditioning or a gradient inconsistent with the objective)")
+        return f"{base}: {name} {res:.1e}, round-off floor {floor:.1e}, tolerance {tol:.1e} ({prec})"
     if "newton_result" in x and code != R.SUCCESS:
         return f"{base} (Newton: {_newton_message(int(get('newton_result', 0)))}; {name} {res:.1e}){tag}"
     if code == R.SUCCESS and "shooting_tolerance" in x:

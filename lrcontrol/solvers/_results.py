@@ -39,12 +39,11 @@ UNBOUNDED, NOT_VERIFIED = 10, 11
 MESSAGES = {
     SUCCESS: "converged: the solver's residual is below its tolerance",
     MAX_STEPS: "not converged: reached max_steps",
-    LINE_SEARCH_FAILED: "not converged: line search found no decrease (objective flat to round-off, or a "
-                        "gradient inconsistent with the objective) above the round-off floor of the projected "
-                        "gradient",
+    LINE_SEARCH_FAILED: "not converged: line search found no decrease with the projected gradient above its "
+                        "round-off floor (a gradient inconsistent with the objective, or ill-conditioning)",
     NONFINITE: "not converged: a state, costate, objective or gradient became non-finite",
-    STALLED: f"not converged: objective stalled (no decrease beyond 8 ulp in {STALL_ITERATIONS} iterations) "
-             "with the projected gradient above both the tolerance and its round-off floor",
+    STALLED: f"not converged: objective stalled at round-off (no decrease beyond 8 ulp in {STALL_ITERATIONS} "
+             "iterations) with the projected gradient above both the tolerance and its round-off floor",
     BOUNDARY_RESIDUAL: "not converged: Newton failed (diverged or a singular Jacobian) with the shooting residual "
                        "(costate boundary condition and segment continuity) above tolerance; try more segments "
                        "or method='sweep'",
