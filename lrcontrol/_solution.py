@@ -83,13 +83,13 @@ def _message(d: Diagnostics) -> str:
         else:
             msg = f"converged: {name} {res:.1e} ≤ tolerance {tol:.1e}{tag}"
         if bool(get("start_at_roundoff", 0)):
-            msg += (f"; the start was already optimal to round-off (the objective did not decrease beyond its noise "
-                    f"{get('objective_noise'):.1e}), verified by trial steps of ±1% and ±10% of the controls")
+            msg += (f"; the start was already optimal to round-off (the objective did not decrease beyond its "
+                    f"noise {get('objective_noise'):.1e}), verified by trial steps of ±1% and ±10% of the controls")
         flat = int(get("flat_controls", 0))
         if flat:
-            msg += (f"; the objective does not depend on {flat} of the {int(get('controls', 0))} controls (changing "
-                    f"one by the schedule's peak moves it less than its round-off), which stay where they started: "
-                    f"any value is optimal there")
+            msg += (f"; the objective does not depend on {flat} of the {int(get('controls', 0))} controls "
+                    f"(changing one by the schedule's peak moves it less than its round-off), which stay where "
+                    f"they started: any value is optimal there")
         return msg
     if code in (R.STALLED, R.LINE_SEARCH_FAILED) and math.isfinite(tol):
         return f"{base}: {name} {res:.1e}, round-off floor {floor:.1e}, tolerance {tol:.1e} ({prec})"

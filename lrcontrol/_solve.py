@@ -107,7 +107,8 @@ def _check_finite(info, u, objective, final_state, losses):
     extras = dict(info.extras)
     state_ok = jnp.all(jnp.isfinite(losses)) & jnp.all(jnp.stack(
         [jnp.all(jnp.isfinite(leaf)) for leaf in jtu.tree_leaves(final_state)] or [jnp.array(True)]))
-    what = jnp.where(~jnp.all(jnp.isfinite(u)), 3, jnp.where(~state_ok, 4, jnp.where(~jnp.isfinite(objective), 1, 0)))
+    what = jnp.where(~jnp.all(jnp.isfinite(u)), 3,
+                     jnp.where(~state_ok, 4, jnp.where(~jnp.isfinite(objective), 1, 0)))
     known = extras.get("nonfinite", jnp.array(0))
     extras["nonfinite"] = jnp.where((info.result == R.NONFINITE) & (known > 0), known, what)
     extras.setdefault("nonfinite_iteration", info.iterations)

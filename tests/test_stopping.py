@@ -3,14 +3,13 @@ round-off, a flat start is verified, a run to an unbounded side, non-finite valu
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import lrcontrol as lrc
-from lrcontrol.solvers._results import MESSAGES, Result
+from lrcontrol.solvers import MESSAGES, Result
 
 from helpers import perceptron_problem
 
@@ -75,8 +74,8 @@ def test_real_stall_above_the_floor_stays_not_converged():
 # --- (b) a start already stationary to round-off ---------------------------------------------------------------
 
 def test_huge_discount_is_verified_optimal_and_says_the_rest_is_flat():
-    # With ρ = 1e6 only the first cell (h = 0.005) counts: e^{-ρt} underflows after it. There J ≈ ½/(ρ + 2μ) + βμ²/ρ,
-    # minimised at μ ≈ 1/(2βρ) = 1e-6 (β = 0.5), which the initial guess (the bottom of its search range) already
+    # With ρ = 1e6 only the first cell (h = 0.005) counts: e^{-ρt} underflows after it. There
+    # J ≈ ½/(ρ + 2μ) + βμ²/ρ, minimised at μ ≈ 1/(2βρ) = 1e-6 (β = 0.5), which the initial guess (the bottom of its search range) already
     # is to 1e-17: the solve is truly optimal, and the message says the other controls do not matter.
     problem = perceptron_problem(steps=400, discount=1e6)
     start = lrc._solve.initial_guess_jit(problem)
@@ -121,7 +120,8 @@ def test_stationary_start_that_is_a_maximum_is_not_verified():
 # --- (c) unbounded ---------------------------------------------------------------------------------------------
 
 def test_final_loss_without_an_upper_bound_is_unbounded():
-    problem = lrc.ControlProblem(lrc.systems.LinearPerceptron(), lrc.objectives.FinalLoss(), horizon=2.0, steps=100)
+    problem = lrc.ControlProblem(lrc.systems.LinearPerceptron(), lrc.objectives.FinalLoss(), horizon=2.0,
+                                 steps=100)
     sol = lrc.solve(problem, progress=False)
     d = _d(sol)
     assert not d.converged and int(d.result) == Result.UNBOUNDED

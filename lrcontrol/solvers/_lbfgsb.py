@@ -223,7 +223,6 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns):
     v, f, g = st.v, st.f, st.g
     n, dtype = v.shape[0], v.dtype
     eps = jnp.finfo(dtype).eps
-    tiny = jnp.finfo(dtype).tiny
     x = v / sqrt_w
     col = jnp.arange(n) % columns
     # Free set as in the iterations (bounds active with the gradient pushing outward are held).
@@ -248,7 +247,7 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns):
     peak = jnp.stack([jnp.max(jnp.where(col == j, jnp.abs(x), 0.0)) for j in range(columns)])
     span = jnp.asarray([1.0] * columns, dtype)
     scale = jnp.where(peak > 0, peak, span)[col] * sqrt_w
-    points = [v * (1 + 4 * eps * signs[0]), v * (1 + 4 * eps * signs[1]), along(p), along(d),
+    points = [proj(v * (1 + 4 * eps * signs[0])), proj(v * (1 + 4 * eps * signs[1])), along(p), along(d),
               proj(v + 0.1 * scale * trial_signs), proj(v - 0.1 * scale * trial_signs),
               proj(v + 0.01 * scale * trial_signs), proj(v - 0.01 * scale * trial_signs)]
     for j in range(columns):
@@ -268,7 +267,8 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns):
         kappa = jnp.dot(s, gs[i] - g)
         # γ²/(2κ) per unit ‖s‖²: slope²/(2·curvature) in the direction s; no positive curvature → unresolved
         # (infinite) unless the slope is zero too.
-        dec = jnp.where(kappa > 0, gamma**2 / (2 * jnp.where(kappa > 0, kappa, 1.0)), jnp.where(gamma > 0, jnp.inf, 0.0))
+        dec = jnp.where(kappa > 0, gamma**2 / (2 * jnp.where(kappa > 0, kappa, 1.0)),
+                        jnp.where(gamma > 0, jnp.inf, 0.0))
         return jnp.where((ss > 0) & jnp.all(jnp.isfinite(gs[i])), dec, jnp.where(ss > 0, jnp.inf, 0.0))
 
     pred = jnp.maximum(predicted(2), predicted(3))
@@ -294,6 +294,6 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns):
     result = jnp.where((result == SUCCESS) & no_progress & descent_trial, NOT_VERIFIED, result)
     result = jnp.where((unbounded_control >= 0) & (result != NONFINITE), UNBOUNDED, result)
     result = jnp.where(finite, result, NONFINITE)
-    extras = {"tolerance": tol, "roundoff_floor": floor, "objective_noise": noise, "flat_controls": flat, "controls": n,
-              "unbounded_control": unbounded_control, "start_at_roundoff": no_progress}
+    extras = {"tolerance": tol, "roundoff_floor": floor, "objective_noise": noise, "flat_controls": flat,
+              "controls": n, "unbounded_control": unbounded_control, "start_at_roundoff": no_progress}
     return result, extras
