@@ -177,7 +177,10 @@ def test_float32_direct_converges_to_float32_round_off(float32_solves):
     assert d.precision == "float32" and sol.controls.dtype == jnp.float32
     assert d.converged, d.message
     assert "float32" in d.message
-    assert err < 1e-3  # measured 7.6e-5 at 200 steps: the float32 answer, not a stall far from it
+    # Measured 5.59e-5 from the closed form, against 5.60e-5 in float64: the discretisation error, so stopping on
+    # the float32 floor costs nothing visible (it used to end "stalled at round-off", not converged).
+    assert err < 6e-5
+    assert float(d.residual) <= float(d.extras["roundoff_floor"])
 
 
 def test_float32_newton_tolerance_scales_with_epsilon(float32_solves):
@@ -185,7 +188,7 @@ def test_float32_newton_tolerance_scales_with_epsilon(float32_solves):
     d = _d(sol)
     assert d.converged and "float32" in d.message, d.message
     assert float(d.extras["shooting_tolerance"]) == pytest.approx(100 * np.finfo(np.float32).eps)
-    assert err < 1e-5
+    assert err < 1e-6  # measured 2.8e-7 (1.5e-10 in float64); it used to end "Newton failed" at 4e-7
 
 
 def test_float32_hjb_reports_what_it_achieves(float32_solves):
@@ -193,6 +196,8 @@ def test_float32_hjb_reports_what_it_achieves(float32_solves):
     d = _d(sol)
     assert d.converged, d.message
     # The reported change (the error estimate) bounds the achieved error, and the words give both limits.
+    # Measured: change 3.5e-3, error 3.2e-3 in float32 (4.4e-5 and 5.7e-5 in float64, where the time grid's
+    # error, not the state grid's, dominates).
     assert err <= float(d.residual)
     assert f"changed by {float(d.residual):.1e}" in d.message and "float32" in d.message and "√ε" in d.message
 
