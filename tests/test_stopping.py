@@ -91,7 +91,6 @@ def test_huge_discount_is_verified_optimal_and_says_the_rest_is_flat():
     moved = lrc.solve(problem, u0=jnp.full((problem.steps, 1), 3e-6), progress=False)
     assert _d(moved).converged, _d(moved).message
     assert abs(float(moved.controls[0, 0]) - mu) < 1e-9 * mu
-    assert "does not depend on" in _d(moved).message
 
 
 class _CosineSteps(lrc.systems.AbstractDiscreteSystem):

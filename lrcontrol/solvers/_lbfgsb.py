@@ -45,7 +45,8 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
              upper: Float[Array, " n"], weights: Float[Array, " n"], *, rtol: float, atol: float,
              max_steps: int, history: int, report: Callable | None = None, report_every: int = 10,
              curvature: Callable | None = None,
-             value_grad_curvature: Callable | None = None, columns: int = 1) -> tuple[Float[Array, " n"], Info]:
+             value_grad_curvature: Callable | None = None, columns: int = 1,
+             upper_infinite: tuple[bool, ...] | None = None) -> tuple[Float[Array, " n"], Info]:
     """Minimise f(x) over lower ≤ x ≤ upper. Stops when ‖x − P(x − ∇f/w)‖_∞ ≤ atol + rtol·(its value at x0).
 
     `curvature(x)`, if given, is a positive estimate of the Hessian's diagonal at x: the L-BFGS initial matrix
@@ -53,7 +54,8 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     accepted point. `value_grad_curvature(x)`, if given, returns (f, ∇f, that diagonal) in one call and replaces
     both `value_and_grad` and `curvature` (the diagonal then comes free with each accepted point).
 
-    x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`. The stop is
+    x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`;
+    `upper_infinite[j]` (static; default all True) says column j has no upper bound. The stop is
     then judged against the objective's round-off (`_verify`): a stall or failed line search whose remaining
     predicted decrease is below J's noise counts as converged (to round-off); a run to an unbounded side, a start
     already stationary to round-off that a trial step improves, and non-finite values are reported as such.
@@ -191,17 +193,19 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
 
     final = jax.lax.while_loop(cond, body, init)
     result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
-    result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns)
+    upper_infinite = tuple(columns * [True]) if upper_infinite is None else tuple(upper_infinite)
+    result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite)
     what = jnp.where(~jnp.isfinite(final.f), 1, jnp.where(jnp.all(jnp.isfinite(final.g)), 3, 2))
     extras["nonfinite"] = jnp.where(result == NONFINITE, what, 0)
     extras["nonfinite_iteration"] = final.it
-    return final.v / sqrt_w, Info(result, final.it, final.nfev + 8 + 2 * columns, final.pg, pg0, final.g * sqrt_w,
-                                  None, extras)
+    return final.v / sqrt_w, Info(result, final.it, final.nfev + extras.pop("probes"), final.pg, pg0,
+                                  final.g * sqrt_w, None, extras)
 
 
-def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns):
-    """What a stop means, judged against the objective's own round-off. One batch of 8 + 2·columns objective
-    evaluations at the answer (one call site, so no extra compilation per probe):
+def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite):
+    """What a stop means, judged against the objective's own round-off. Up to 8 + 2·(columns without an upper
+    bound) objective evaluations at the answer, only the latter for a solve that reached its tolerance from a
+    start above round-off (one call site, so no extra compilation per probe):
 
     - the noise of J: the spread of J under two perturbations of the controls by 4 ulp (Rademacher signs), and
       at least ε·|J|·√n (n rounded terms summed);
@@ -247,17 +251,35 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns):
     peak = jnp.stack([jnp.max(jnp.where(col == j, jnp.abs(x), 0.0)) for j in range(columns)])
     span = jnp.asarray([1.0] * columns, dtype)
     scale = jnp.where(peak > 0, peak, span)[col] * sqrt_w
-    points = [proj(v * (1 + 4 * eps * signs[0])), proj(v * (1 + 4 * eps * signs[1])), along(p), along(d),
-              proj(v + 0.1 * scale * trial_signs), proj(v - 0.1 * scale * trial_signs),
-              proj(v + 0.01 * scale * trial_signs), proj(v - 0.01 * scale * trial_signs)]
+    # Always evaluated: the unbounded probes (none when every column has an upper bound); the rest (noise,
+    # trials, curvatures) only where a verdict needs them: a stop short of the tolerance, or a start already at
+    # round-off. One loop over a dynamic count: one call site of the objective, and a solve that reached its
+    # tolerance pays 2 evaluations per column without an upper bound, and nothing more.
+    points, unbounded_at = [], {}
     for j in range(columns):
-        grow = (col == j) & (v > 0) & jnp.isinf(hi)
-        points += [proj(jnp.where(grow, 4 * v, v)), proj(jnp.where(grow, 16 * v, v))]
+        if upper_infinite[j]:
+            grow = (col == j) & (v > 0)
+            unbounded_at[j] = len(points)
+            points += [proj(jnp.where(grow, 4 * v, v)), proj(jnp.where(grow, 16 * v, v))]
+    always = len(points)
+    points += [proj(v * (1 + 4 * eps * signs[0])), proj(v * (1 + 4 * eps * signs[1])),
+               proj(v + 0.1 * scale * trial_signs), along(p), along(d), proj(v - 0.1 * scale * trial_signs),
+               proj(v + 0.01 * scale * trial_signs), proj(v - 0.01 * scale * trial_signs)]
     pts = jnp.stack(points)
-    fs, gs = jax.lax.map(lambda q: fgh(q)[:2], pts)
-    fs = jnp.where(jnp.isnan(fs), jnp.inf, fs)
+    stopped_short = (result == STALLED) | (result == LINE_SEARCH_FAILED)
+    # No decrease beyond the objective's noise (here its a-priori part, 4ε·|J|·√n): the start was already
+    # stationary to round-off.
+    no_progress = f0 - f <= 4 * eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype))
+    count = jnp.where(stopped_short | no_progress, len(points), always)
 
-    noise = jnp.maximum(jnp.max(jnp.abs(jnp.where(jnp.isfinite(fs[:2]), fs[:2] - f, 0.0))),
+    def probe(i, fg):
+        fi, gi = fgh(pts[i])[:2]
+        return fg[0].at[i].set(fi), fg[1].at[i].set(gi)
+
+    fs, gs = jax.lax.fori_loop(0, count, probe, (jnp.full(len(points), jnp.inf, dtype), jnp.zeros_like(pts)))
+    fs = jnp.where(jnp.isnan(fs), jnp.inf, fs)
+    a = always  # the noise probes a, a+1; the +10% trial a+2; the curvature probes a+3, a+4; other trials a+5…
+    noise = jnp.maximum(jnp.max(jnp.abs(jnp.where(jnp.isfinite(fs[a:a + 2]), fs[a:a + 2] - f, 0.0))),
                         eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype)))
 
     def predicted(i):
@@ -271,29 +293,29 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns):
                         jnp.where(gamma > 0, jnp.inf, 0.0))
         return jnp.where((ss > 0) & jnp.all(jnp.isfinite(gs[i])), dec, jnp.where(ss > 0, jnp.inf, 0.0))
 
-    pred = jnp.maximum(predicted(2), predicted(3))
+    pred = jnp.maximum(predicted(a + 3), predicted(a + 4))
     floor = jnp.where(pred > 0, st.pg * jnp.sqrt(noise / jnp.where(pred > 0, pred, 1.0)), jnp.inf)
+    floor = jnp.where(count == len(points), floor, jnp.nan)  # not measured where no verdict needed it
     at_roundoff = pred <= noise
 
-    # Entry j < columns is block 0 of column j, so hi[j] is column j's upper bound.
-    unbounded = jnp.asarray([(jnp.any((col == j) & (v > 0)) & jnp.isinf(hi[j])
-                              & (fs[8 + 2 * j] <= f + noise) & (fs[9 + 2 * j] <= f + noise))
+    unbounded = jnp.asarray([(jnp.any((col == j) & (v > 0)) & (fs[unbounded_at[j]] <= f + noise)
+                              & (fs[unbounded_at[j] + 1] <= f + noise)) if upper_infinite[j] else jnp.array(False)
                              for j in range(columns)])
     unbounded_control = jnp.where(jnp.any(unbounded), jnp.argmax(unbounded), -1)
-    no_progress = f0 - f <= noise
-    descent_trial = jnp.min(fs[4:8]) < f - noise
+    descent_trial = (fs[a + 2] < f - noise) | (jnp.min(fs[a + 5:]) < f - noise)
     gx = g * sqrt_w  # ∂J/∂x
     # Flat: the slope at the answer and at the +10% trial point (where a control that matters has a slope of
     # about its curvature × 10% of the peak) both move J by less than its noise over the column's peak.
     reach = jnp.where(peak > 0, peak, 1.0)[col]
-    flat = jnp.sum(free & (jnp.abs(gx) * reach <= noise) & (jnp.abs(gs[4] * sqrt_w) * reach <= noise))
+    flat = jnp.sum(free & (jnp.abs(gx) * reach <= noise) & (jnp.abs(gs[a + 2] * sqrt_w) * reach <= noise))
+    flat = jnp.where(count == len(points), flat, 0)
 
     finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(v))
-    stopped_short = (result == STALLED) | (result == LINE_SEARCH_FAILED)
     result = jnp.where(stopped_short & at_roundoff, SUCCESS, result)
     result = jnp.where((result == SUCCESS) & no_progress & descent_trial, NOT_VERIFIED, result)
     result = jnp.where((unbounded_control >= 0) & (result != NONFINITE), UNBOUNDED, result)
     result = jnp.where(finite, result, NONFINITE)
     extras = {"tolerance": tol, "roundoff_floor": floor, "objective_noise": noise, "flat_controls": flat,
-              "controls": n, "unbounded_control": unbounded_control, "start_at_roundoff": no_progress}
+              "controls": n, "unbounded_control": unbounded_control, "start_at_roundoff": no_progress,
+              "probes": count}
     return result, extras

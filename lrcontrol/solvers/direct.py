@@ -5,6 +5,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .._errors import InputError, check_int, check_real
 from . import _lbfgsb
@@ -32,8 +33,9 @@ class Direct(AbstractSolver):
       floor Y"; above it, not converged with the reason. The same probes report an objective that keeps
       decreasing as a control with no upper bound grows (not converged, "unbounded"), verify a start that was
       already stationary to round-off by trial steps (and name the controls the objective does not depend
-      on), and name non-finite values. They cost 8 + 2·(controls) evaluations and compile one more call of
-      the objective.
+      on), and name non-finite values. They cost 2 evaluations per control without an upper bound on a solve
+      that reached its tolerance (8 more where a verdict needs them) and compile one more call of the
+      objective.
     - `max_steps`: iteration cap (the solve then reports `converged = False`).
     - `history`: number of L-BFGS correction pairs.
     - `precondition`: where the problem knows its Hessian's diagonal (`problem.has_curvature`: random features
@@ -79,5 +81,5 @@ class Direct(AbstractSolver):
         x, info = _lbfgsb.minimise(vg, u0.reshape(-1), lower, upper, weights, rtol=self.rtol,
                                    atol=self.atol, max_steps=self.max_steps, history=self.history,
                                    report=report, curvature=curvature, value_grad_curvature=fused,
-                                   columns=m)
+                                   columns=m, upper_infinite=tuple(bool(np.isinf(b)) for b in problem.upper))
         return x.reshape(shape), info._replace(grad=info.grad.reshape(shape))
