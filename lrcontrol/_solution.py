@@ -165,19 +165,25 @@ class Solution(eqx.Module):
         obj = self.problem.objective
         out = {"system": self.problem.system.name, "params": self.problem.params(),
                "objective_kind": obj.kind, "solver": self.solver,
-               "t": np.asarray(self.t).tolist(),
-               "controls": {n: per_step[:, i].tolist() for i, n in enumerate(self.problem.control_names)},
-               "loss": np.asarray(self.loss).tolist(), "objective": float(self.objective)}
+               "t": _list(self.t),
+               "controls": {n: _list(per_step[:, i]) for i, n in enumerate(self.problem.control_names)},
+               "loss": _list(self.loss), "objective": _num(self.objective)}
         if obj.maximised_by_paper:
-            out["reward"] = float(self.reward)
+            out["reward"] = _num(self.reward)
         if self.costates is not None:  # Pontryagin solvers: λ at the grid nodes, state flattened
-            out["costates"] = np.asarray(self.costates).tolist()
+            out["costates"] = _list(self.costates)
         out.update({"analytic": analytic, "comparison": comparison,
                     "diagnostics": self.diagnostics.to_dict(), "version": __version__})
         return out
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(**kwargs), indent=1, allow_nan=False, default=_num)
+
+
+def _list(a):
+    """An array as nested lists, with non-finite entries (a diverged trajectory) as None: JSON has no NaN."""
+    a = np.asarray(a, float)
+    return np.where(np.isfinite(a), a, None).tolist() if not np.all(np.isfinite(a)) else a.tolist()
 
 
 def _scalar(x):
