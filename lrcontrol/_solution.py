@@ -9,7 +9,7 @@ import numpy as np
 from jaxtyping import Array, Float, PyTree
 
 from ._schedule import Schedule
-from .solvers._results import MESSAGES
+from .solvers import _results as R
 
 
 class Diagnostics(eqx.Module):
@@ -26,6 +26,7 @@ class Diagnostics(eqx.Module):
     initial_residual: Array
     residual_name: str = eqx.field(static=True, default="projected_grad_norm")
     extras: dict = eqx.field(default_factory=dict)
+    control_names: tuple = eqx.field(static=True, default=())
     compile_time: float = math.nan
     run_time: float = math.nan
 
@@ -34,8 +35,14 @@ class Diagnostics(eqx.Module):
         return bool(self.result == 0)
 
     @property
+    def precision(self) -> str:
+        """The floating-point precision the solve ran in ("float32", "float64"), read from its residual."""
+        return str(jnp.asarray(self.residual).dtype)
+
+    @property
     def message(self) -> str:
-        return MESSAGES.get(int(self.result), f"unknown result code {int(self.result)}")
+        """Why the solve stopped, with the numbers the solver measured and the precision where it matters."""
+        return _message(self)
 
     def to_dict(self) -> dict:
         total = self.compile_time + self.run_time
@@ -46,6 +53,67 @@ class Diagnostics(eqx.Module):
         out.update({"compile_time_s": _num(self.compile_time), "run_time_s": _num(self.run_time),
                     "wall_time_s": _num(total)})
         return out
+
+
+def _message(d: Diagnostics) -> str:
+    code, x = int(d.result), d.extras
+    base = R.MESSAGES.get(code, f"unknown result code {code}")
+    prec = d.precision
+    low = prec in ("float32", "float16", "bfloat16")
+    tag = f" ({prec})" if low else ""
+
+    def get(name, default=math.nan):
+        return float(x[name]) if name in x else default
+
+    res, tol, floor = float(d.residual), get("tolerance"), get("roundoff_floor")
+    name = d.residual_name.replace("_", " ")
+    if code == R.NONFINITE and int(get("nonfinite", 0)) > 0:
+        k = int(get("nonfinite_iteration", 0))
+        what = R.NONFINITE_WHAT.get(int(get("nonfinite", 0)), "value")
+        where = " (the initial guess: the dynamics diverge there)" if k == 0 else ""
+        return f"not converged: non-finite {what} at iteration {k}{where}{tag}"
+    if code == R.UNBOUNDED:
+        j = int(get("unbounded_control", 0))
+        control = d.control_names[j] if 0 <= j < len(d.control_names) else f"control {j}"
+        return (f"not converged: unbounded: the objective keeps decreasing as {control} grows without limit "
+                f"(it does not rise when {control} is scaled ×4 and ×16); set an upper bound on {control}")
+    if code == R.SUCCESS and math.isfinite(tol):
+        if res > tol:
+            msg = f"converged to {prec} round-off: {name} {res:.1e}, floor {floor:.1e} (tolerance {tol:.1e})"
+        else:
+            msg = f"converged: {name} {res:.1e} ≤ tolerance {tol:.1e}{tag}"
+        if bool(get("start_at_roundoff", 0)):
+            msg += (f"; the start was already optimal to round-off (the objective did not decrease beyond its "
+                    f"noise {get('objective_noise'):.1e}), verified by trial steps of ±1% and ±10% of the controls")
+        flat = int(get("flat_controls", 0))
+        if flat:
+            msg += (f"; the objective does not depend on {flat} of the {int(get('controls', 0))} controls "
+                    f"(changing one by the schedule's peak moves it less than its round-off), which stay where "
+                    f"they started: any value is optimal there")
+        return msg
+    if code in (R.STALLED, R.LINE_SEARCH_FAILED) and math.isfinite(tol):
+        return f"{base}: {name} {res:.1e}, round-off floor {floor:.1e}, tolerance {tol:.1e} ({prec})"
+    if "newton_result" in x and code != R.SUCCESS:
+        return f"{base} (Newton: {_newton_message(int(get('newton_result', 0)))}; {name} {res:.1e}){tag}"
+    if code == R.SUCCESS and "shooting_tolerance" in x:
+        return f"converged: {name} {res:.1e} ≤ tolerance {get('shooting_tolerance'):.1e}{tag}"
+    if code == R.SUCCESS and d.residual_name == "coarse_grid_change":
+        msg = (f"converged: the schedule changed by {res:.1e} of its peak between the coarse and the fine state "
+               f"grid (rtol {get('rtol'):.0e}); that change is the error estimate")
+        if low:
+            msg += (f" ({prec}: round-off in the Bellman values resolves the control no better than √ε = "
+                    f"{get('control_resolution'):.0e} of its range; the change measures that round-off too)")
+        return msg
+    return base + tag
+
+
+def _newton_message(index: int) -> str:
+    import optimistix as optx
+
+    names = {int(item._value): n for n, item in optx.RESULTS._name_to_item.items()}
+    name = names.get(index, f"result {index}").replace("_", " ")
+    text = optx.RESULTS._index_to_message[index].split(".")[0].strip() if index in names else ""
+    return f"{name}: {text}" if text else name
 
 
 def no_iterations() -> Diagnostics:
@@ -98,19 +166,25 @@ class Solution(eqx.Module):
         obj = self.problem.objective
         out = {"system": self.problem.system.name, "params": self.problem.params(),
                "objective_kind": obj.kind, "solver": self.solver,
-               "t": np.asarray(self.t).tolist(),
-               "controls": {n: per_step[:, i].tolist() for i, n in enumerate(self.problem.control_names)},
-               "loss": np.asarray(self.loss).tolist(), "objective": float(self.objective)}
+               "t": _list(self.t),
+               "controls": {n: _list(per_step[:, i]) for i, n in enumerate(self.problem.control_names)},
+               "loss": _list(self.loss), "objective": _num(self.objective)}
         if obj.maximised_by_paper:
-            out["reward"] = float(self.reward)
+            out["reward"] = _num(self.reward)
         if self.costates is not None:  # Pontryagin solvers: λ at the grid nodes, state flattened
-            out["costates"] = np.asarray(self.costates).tolist()
+            out["costates"] = _list(self.costates)
         out.update({"analytic": analytic, "comparison": comparison,
                     "diagnostics": self.diagnostics.to_dict(), "version": __version__})
         return out
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(**kwargs), indent=1, allow_nan=False, default=_num)
+
+
+def _list(a):
+    """An array as nested lists, with non-finite entries (a diverged trajectory) as None: JSON has no NaN."""
+    a = np.asarray(a, float)
+    return np.where(np.isfinite(a), a, None).tolist() if not np.all(np.isfinite(a)) else a.tolist()
 
 
 def _scalar(x):

@@ -22,6 +22,7 @@ from ._guess import initial_guess
 from ._policy import FeedbackPolicy
 from ._solution import Diagnostics, Solution, no_iterations
 from .solvers import Direct
+from .solvers import _results as R
 from .solvers._base import AbstractSolver
 
 
@@ -64,9 +65,25 @@ def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0, with_report
         # objective's derivative is then its partial derivative at the fixed schedule.
         u, info = jax.lax.stop_gradient(solver.run(problem, u0, report if with_report else None))
     objective, final_state, losses = problem.trajectory(u)
-    diag = Diagnostics(info.result, info.iterations, info.evaluations, info.residual, info.initial_residual,
-                       solver.residual_name, dict(info.extras))
+    result, extras = _check_finite(info, u, objective, final_state, losses)
+    diag = Diagnostics(result, info.iterations, info.evaluations, info.residual, info.initial_residual,
+                       solver.residual_name, extras, tuple(problem.control_names))
     return Solution(problem, solver.name, u, objective, losses, final_state, diag, info.costates)
+
+
+def _check_finite(info, u, objective, final_state, losses):
+    """A non-finite control, state or objective at the answer ends as `NONFINITE`, naming which (and the
+    iteration), whatever the solver concluded: never a NaN reported as converged."""
+    extras = dict(info.extras)
+    state_ok = jnp.all(jnp.isfinite(losses)) & jnp.all(jnp.stack(
+        [jnp.all(jnp.isfinite(leaf)) for leaf in jtu.tree_leaves(final_state)] or [jnp.array(True)]))
+    what = jnp.where(~jnp.all(jnp.isfinite(u)), 3,
+                     jnp.where(~state_ok, 4, jnp.where(~jnp.isfinite(objective), 1, 0)))
+    known = extras.get("nonfinite", jnp.array(0))
+    extras["nonfinite"] = jnp.where((info.result == R.NONFINITE) & (known > 0), known, what)
+    extras.setdefault("nonfinite_iteration", info.iterations)
+    result = jnp.where(what > 0, R.NONFINITE, info.result)
+    return result, extras
 
 
 _solve_jit = eqx.filter_jit(_solve_core)

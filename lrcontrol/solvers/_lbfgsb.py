@@ -18,7 +18,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._base import Info
-from ._results import LINE_SEARCH_FAILED, MAX_STEPS, NONFINITE, STALL_ITERATIONS, STALLED, SUCCESS
+from ._results import (LINE_SEARCH_FAILED, MAX_STEPS, NONFINITE, NOT_VERIFIED, STALL_ITERATIONS, STALLED, SUCCESS,
+                       UNBOUNDED)
 
 
 class _State(NamedTuple):
@@ -44,13 +45,20 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
              upper: Float[Array, " n"], weights: Float[Array, " n"], *, rtol: float, atol: float,
              max_steps: int, history: int, report: Callable | None = None, report_every: int = 10,
              curvature: Callable | None = None,
-             value_grad_curvature: Callable | None = None) -> tuple[Float[Array, " n"], Info]:
+             value_grad_curvature: Callable | None = None, columns: int = 1,
+             upper_infinite: tuple[bool, ...] | None = None) -> tuple[Float[Array, " n"], Info]:
     """Minimise f(x) over lower ≤ x ≤ upper. Stops when ‖x − P(x − ∇f/w)‖_∞ ≤ atol + rtol·(its value at x0).
 
     `curvature(x)`, if given, is a positive estimate of the Hessian's diagonal at x: the L-BFGS initial matrix
     becomes γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first step: a diagonal Newton step), refreshed at every
     accepted point. `value_grad_curvature(x)`, if given, returns (f, ∇f, that diagonal) in one call and replaces
     both `value_and_grad` and `curvature` (the diagonal then comes free with each accepted point).
+
+    x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`;
+    `upper_infinite[j]` (static; default all True) says column j has no upper bound. The stop is
+    then judged against the objective's round-off (`_verify`): a stall or failed line search whose remaining
+    predicted decrease is below J's noise counts as converged (to round-off); a run to an unbounded side, a start
+    already stationary to round-off that a trial step improves, and non-finite values are reported as such.
     """
     sqrt_w = jnp.sqrt(weights)
     lo, hi = lower * sqrt_w, upper * sqrt_w
@@ -185,4 +193,129 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
 
     final = jax.lax.while_loop(cond, body, init)
     result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
-    return final.v / sqrt_w, Info(result, final.it, final.nfev, final.pg, pg0, final.g * sqrt_w)
+    upper_infinite = tuple(columns * [True]) if upper_infinite is None else tuple(upper_infinite)
+    result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite)
+    what = jnp.where(~jnp.isfinite(final.f), 1, jnp.where(jnp.all(jnp.isfinite(final.g)), 3, 2))
+    extras["nonfinite"] = jnp.where(result == NONFINITE, what, 0)
+    extras["nonfinite_iteration"] = final.it
+    return final.v / sqrt_w, Info(result, final.it, final.nfev + extras.pop("probes"), final.pg, pg0,
+                                  final.g * sqrt_w, None, extras)
+
+
+def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite):
+    """What a stop means, judged against the objective's own round-off. Up to 8 + 2·(columns without an upper
+    bound) objective evaluations at the answer, only the latter for a solve that reached its tolerance from a
+    start above round-off (one call site, so no extra compilation per probe):
+
+    - the noise of J: the spread of J under two perturbations of the controls by 4 ulp (Rademacher signs), and
+      at least ε·|J|·√n (n rounded terms summed);
+    - the curvature κ of J along the projected gradient and along the quasi-Newton direction (finite difference
+      of the gradient over a step √ε·‖v‖), so the predicted decrease of a Newton step along each, γ²/(2κ)
+      (γ the slope). When both are below J's noise no step can show a decrease: the solve has converged to
+      round-off. The floor in the projected gradient's units is pg·√(noise / predicted decrease);
+    - for each control column without an upper bound: J with its positive values scaled ×4 and ×16. If
+      neither raises J beyond its noise the objective runs to that bound's infinity: not converged, unbounded;
+    - when the solve has not decreased J beyond its noise (the start was already stationary to round-off, so
+      the relative tolerance measured nothing), two trial steps ±10% of each column's peak along random signs
+      on the free set: a decrease beyond the noise is a saddle or maximum, not a minimum.
+
+    Returns the final result code and the diagnostics: `tolerance`, `roundoff_floor` (projected-gradient
+    units), `objective_noise`, `flat_controls` (free controls whose change by the column's peak moves J less
+    than its noise: the objective does not depend on them, e.g. under a discount that underflows), and
+    `unbounded_control` (column index, or -1).
+    """
+    v, f, g = st.v, st.f, st.g
+    n, dtype = v.shape[0], v.dtype
+    eps = jnp.finfo(dtype).eps
+    x = v / sqrt_w
+    col = jnp.arange(n) % columns
+    # Free set as in the iterations (bounds active with the gradient pushing outward are held).
+    at_bound = ((v <= lo + eps * (1 + jnp.abs(v))) & (g > 0)) | ((v >= hi - eps * (1 + jnp.abs(v))) & (g < 0))
+    free = ~at_bound
+    key = jax.random.PRNGKey(0)
+    k1, k2 = jax.random.split(key)
+    signs = jax.random.rademacher(k1, (2, n), dtype)
+    trial_signs = jnp.where(free, jax.random.rademacher(k2, (n,), dtype), 0.0)
+
+    # Probe directions for the curvature: the projected gradient, and the quasi-Newton step.
+    p = -jnp.where(free, g, 0.0)
+    d = -jnp.where(free, two_loop(jnp.where(free, g, 0.0), st), 0.0)
+    d = jnp.where(jnp.dot(g, d) < 0, d, p)
+    vnorm = jnp.linalg.norm(v)
+    h = jnp.sqrt(eps) * jnp.where(vnorm > 0, vnorm, 1.0)
+
+    def along(dirn):
+        nrm = jnp.linalg.norm(dirn)
+        return proj(v + h * dirn / jnp.where(nrm > 0, nrm, 1.0))
+
+    peak = jnp.stack([jnp.max(jnp.where(col == j, jnp.abs(x), 0.0)) for j in range(columns)])
+    span = jnp.asarray([1.0] * columns, dtype)
+    scale = jnp.where(peak > 0, peak, span)[col] * sqrt_w
+    # Always evaluated: the unbounded probes (none when every column has an upper bound); the rest (noise,
+    # trials, curvatures) only where a verdict needs them: a stop short of the tolerance, or a start already at
+    # round-off. One loop over a dynamic count: one call site of the objective, and a solve that reached its
+    # tolerance pays 2 evaluations per column without an upper bound, and nothing more.
+    points, unbounded_at = [], {}
+    for j in range(columns):
+        if upper_infinite[j]:
+            grow = (col == j) & (v > 0)
+            unbounded_at[j] = len(points)
+            points += [proj(jnp.where(grow, 4 * v, v)), proj(jnp.where(grow, 16 * v, v))]
+    always = len(points)
+    points += [proj(v * (1 + 4 * eps * signs[0])), proj(v * (1 + 4 * eps * signs[1])),
+               proj(v + 0.1 * scale * trial_signs), along(p), along(d), proj(v - 0.1 * scale * trial_signs),
+               proj(v + 0.01 * scale * trial_signs), proj(v - 0.01 * scale * trial_signs)]
+    pts = jnp.stack(points)
+    stopped_short = (result == STALLED) | (result == LINE_SEARCH_FAILED)
+    # No decrease beyond the objective's noise (here its a-priori part, 4ε·|J|·√n): the start was already
+    # stationary to round-off.
+    no_progress = f0 - f <= 4 * eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype))
+    count = jnp.where(stopped_short | no_progress, len(points), always)
+
+    def probe(i, fg):
+        fi, gi = fgh(pts[i])[:2]
+        return fg[0].at[i].set(fi), fg[1].at[i].set(gi)
+
+    fs, gs = jax.lax.fori_loop(0, count, probe, (jnp.full(len(points), jnp.inf, dtype), jnp.zeros_like(pts)))
+    fs = jnp.where(jnp.isnan(fs), jnp.inf, fs)
+    a = always  # the noise probes a, a+1; the +10% trial a+2; the curvature probes a+3, a+4; other trials a+5…
+    noise = jnp.maximum(jnp.max(jnp.abs(jnp.where(jnp.isfinite(fs[a:a + 2]), fs[a:a + 2] - f, 0.0))),
+                        eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype)))
+
+    def predicted(i):
+        s = pts[i] - v
+        ss = jnp.dot(s, s)
+        gamma = jnp.abs(jnp.dot(g, s))
+        kappa = jnp.dot(s, gs[i] - g)
+        # γ²/(2κ) per unit ‖s‖²: slope²/(2·curvature) in the direction s; no positive curvature → unresolved
+        # (infinite) unless the slope is zero too.
+        dec = jnp.where(kappa > 0, gamma**2 / (2 * jnp.where(kappa > 0, kappa, 1.0)),
+                        jnp.where(gamma > 0, jnp.inf, 0.0))
+        return jnp.where((ss > 0) & jnp.all(jnp.isfinite(gs[i])), dec, jnp.where(ss > 0, jnp.inf, 0.0))
+
+    pred = jnp.maximum(predicted(a + 3), predicted(a + 4))
+    floor = jnp.where(pred > 0, st.pg * jnp.sqrt(noise / jnp.where(pred > 0, pred, 1.0)), jnp.inf)
+    floor = jnp.where(count == len(points), floor, jnp.nan)  # not measured where no verdict needed it
+    at_roundoff = pred <= noise
+
+    unbounded = jnp.asarray([(jnp.any((col == j) & (v > 0)) & (fs[unbounded_at[j]] <= f + noise)
+                              & (fs[unbounded_at[j] + 1] <= f + noise)) if upper_infinite[j] else jnp.array(False)
+                             for j in range(columns)])
+    unbounded_control = jnp.where(jnp.any(unbounded), jnp.argmax(unbounded), -1)
+    descent_trial = (fs[a + 2] < f - noise) | (jnp.min(fs[a + 5:]) < f - noise)
+    gx = g * sqrt_w  # ∂J/∂x
+    # Flat: the slope at the answer and at the +10% trial point (where a control that matters has a slope of
+    # about its curvature × 10% of the peak) both move J by less than its noise over the column's peak.
+    reach = jnp.where(peak > 0, peak, 1.0)[col]
+    flat = jnp.sum(free & (jnp.abs(gx) * reach <= noise) & (jnp.abs(gs[a + 2] * sqrt_w) * reach <= noise))
+    flat = jnp.where(count == len(points), flat, 0)
+
+    finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(v))
+    result = jnp.where(stopped_short & at_roundoff, SUCCESS, result)
+    result = jnp.where((result == SUCCESS) & no_progress & descent_trial, NOT_VERIFIED, result)
+    result = jnp.where((unbounded_control >= 0) & (result != NONFINITE), UNBOUNDED, result)
+    result = jnp.where(finite, result, NONFINITE)
+    extras = {"tolerance": tol, "roundoff_floor": floor, "objective_noise": noise, "flat_controls": flat,
+              "controls": n, "unbounded_control": unbounded_control, "start_at_roundoff": no_progress,
+              "probes": count}
+    return result, extras

@@ -49,15 +49,17 @@ class Shooting(AbstractSolver):
       8 for a scalar state, fewer as the state grows (⌊64/n⌋, at least 1), since Newton's Jacobian has
       n·(2·segments − 1) columns, each a forward-mode pass through the whole trajectory.
     - `substeps`: RK4 steps per grid cell (even, so each cell's midpoint is a node).
-    - `rtol`: Newton: the residual tolerance relative to the costate scale (default 1e-9); sweep: the relative
-      control change at which it stops (default 1e-7 when left at None).
+    - `rtol`: Newton: the residual tolerance relative to the costate scale (default max(1e-9, 100ε)); sweep: the
+      relative control change at which it stops (default max(1e-7, 100ε)), ε the precision's machine epsilon
+      (1.2e-5 for both in float32, where the residual cannot reach 1e-9).
     - `max_steps`: Newton iterations (default 50) or sweep iterations (default 2000) when left at None.
     - `control_iterations`: rounds of the pointwise minimisation of H (default 1: exact for one control when
       H is convex quadratic or linear in it, which covers every objective in lrcontrol; raise it otherwise).
     - `damping`: the sweep's initial step fraction α (Newton ignores it, as the sweep ignores `segments`).
 
-    The default tolerances assume float64 (`jax.config.update("jax_enable_x64", True)`); in float32 pass an
-    `rtol` above ~1e-5.
+    The default tolerances scale with the precision (float64 with `jax.config.update("jax_enable_x64", True)`,
+    else float32); the message names the precision when it is not float64, and when Newton fails it says what
+    Newton reported (`optimistix.RESULTS`: max steps, divergence, a singular Jacobian, non-finite values).
     """
 
     name: ClassVar[str] = "shooting"
@@ -102,7 +104,8 @@ class Shooting(AbstractSolver):
         grid = problem.grid()
         t0s, dts = grid[:-1], jnp.diff(grid)
         if self.method == "newton":
-            u, nodes, residual, residual0, result, iterations = self._newton(ham, problem, u0, t0s, dts)
+            u, nodes, residual, residual0, result, iterations, newton_result = self._newton(ham, problem, u0, t0s,
+                                                                                            dts)
         else:
             u, nodes, residual, residual0, result, iterations = self._sweep(ham, problem, u0, t0s, dts, report)
         drift = _hamiltonian_drift(ham, nodes, grid, u0[0])
@@ -110,8 +113,17 @@ class Shooting(AbstractSolver):
         finite = jnp.all(jnp.isfinite(u)) & jnp.all(jnp.isfinite(costates))
         result = jnp.where(finite, result, R.NONFINITE)
         extras = {"hamiltonian_drift": drift,
-                  "segments": self._segments(ham.size, problem.steps) if self.method == "newton" else 0}
+                  "segments": self._segments(ham.size, problem.steps) if self.method == "newton" else 0,
+                  "shooting_tolerance": jnp.asarray(self._rtol(u0.dtype), u.dtype)}
+        if self.method == "newton":
+            extras["newton_result"] = newton_result
+        extras["nonfinite"] = jnp.where(finite, 0, jnp.where(jnp.all(jnp.isfinite(u)), 5, 3))
         return u, Info(result, iterations, iterations + 1, residual, residual0, None, costates, extras)
+
+    def _rtol(self, dtype):
+        if self.rtol is not None:
+            return self.rtol
+        return max(1e-9 if self.method == "newton" else 1e-7, 100 * float(jnp.finfo(dtype).eps))
 
     # --- Newton shooting ---------------------------------------------------------------------------------
 
@@ -121,7 +133,7 @@ class Shooting(AbstractSolver):
 
     def _newton(self, ham, problem, u0, t0s, dts):
         n_cells, segs, s = t0s.shape[0], self._segments(ham.size, problem.steps), self.substeps
-        rtol = 1e-9 if self.rtol is None else self.rtol
+        rtol = self._rtol(u0.dtype)
         max_steps = 50 if self.max_steps is None else self.max_steps
         # Segment j covers cells bounds[j]:bounds[j+1]; all are padded to one length with dt = 0 cells.
         bounds = np.linspace(0, n_cells, segs + 1).round().astype(int)
@@ -183,13 +195,13 @@ class Shooting(AbstractSolver):
         ok = (sol.result == optx.RESULTS.successful) & (res <= rtol)
         result = jnp.where(ok, R.SUCCESS, jnp.where(sol.result == optx.RESULTS.max_steps_reached, R.MAX_STEPS,
                                                      R.BOUNDARY_RESIDUAL))
-        return u, nodes, res, res0, result, sol.stats["num_steps"]
+        return u, nodes, res, res0, result, sol.stats["num_steps"], sol.result._value
 
     # --- forward–backward sweep --------------------------------------------------------------------------
 
     def _sweep(self, ham, problem, u0, t0s, dts, report):
         s = self.substeps
-        rtol = 1e-7 if self.rtol is None else self.rtol
+        rtol = self._rtol(u0.dtype)
         max_steps = 2000 if self.max_steps is None else self.max_steps
         mid = t0s + dts / 2
 
