@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import lrcontrol as lrc
+from lrcontrol._guess import initial_guess_jit
 from lrcontrol.solvers import MESSAGES, Result
 
 from helpers import perceptron_problem
@@ -79,7 +80,7 @@ def test_huge_discount_is_verified_optimal_and_says_the_rest_is_flat():
     # J ≈ ½/(ρ + 2μ) + βμ²/ρ, minimised at μ ≈ 1/(2βρ) = 1e-6 (β = 0.5), which the initial guess (the bottom of its search range) already
     # is to 1e-17: the solve is truly optimal, and the message says the other controls do not matter.
     problem = perceptron_problem(steps=400, discount=1e6)
-    start = lrc._solve.initial_guess_jit(problem)
+    start = initial_guess_jit(problem)
     assert float(start[0, 0]) == pytest.approx(1e-6, rel=1e-12)
     sol = lrc.solve(problem, u0=start, progress=False)  # the default start, passed so both solves share a compile
     d = _d(sol)
