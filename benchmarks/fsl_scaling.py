@@ -1,4 +1,5 @@
-"""FSL (THEORY.md §3): time to optimise N = 10³…10⁶ per-step learning rates to the exact finite-N law.
+"""FSL (Li et al. 2025, arXiv 2509.19189): time to optimise N = 10³…10⁶ per-step learning rates to the exact
+finite-N law.
 
 For each N and phase (easy s = 1, β = 2, σ²/B = 1, η_max = 1; hard s = 0.25, β = 3, σ²/B = 0.2, η_max = 0.2):
 `lrc.solve(FSL(...).problem(N))` (Direct: projected L-BFGS on the O(N) closed-form E_N, preconditioned by its exact

@@ -8,7 +8,7 @@ piecewise-constant control blocks, minimise the final excess loss L_T.
 - CasADi + IPOPT, the method of the authors' released code: the recursion written symbolically (CasADi MX,
   vector operations per step) as a function of the 100 block rates, exact gradient by CasADi's AD, limited-memory
   Hessian (a full Hessian of a 1000-step recursion is what IPOPT would otherwise need); build and solve apart;
-- scipy L-BFGS-B with an exact numpy adjoint (forward recursion stored, backward costates, THEORY.md §2 [D]).
+- scipy L-BFGS-B with an exact numpy adjoint (forward recursion stored, backward costates [D]).
 
 All start from the same constant rate (lrcontrol's initial guess) and are compared by the objective they reach.
 Also: the whole `lrcontrol solve random_features ... --quiet` command (start, import, compile, solve, write the

@@ -1,4 +1,5 @@
-"""The time-normalised relative rate γ̄ and the three-stage compliance check (Somefun; THEORY.md §5).
+"""The time-normalised relative rate γ̄ and the three-stage compliance check (Somefun, "Annealing via Window
+Functions").
 
 For a multiplier F(t) = η_t / max η on steps t = 0, 1, …, τ − 1 (τ = number of steps),
 

@@ -15,10 +15,11 @@ from scipy.special import logsumexp as np_logsumexp
 
 from ._errors import check_int
 from ._problem import ControlProblem
+from ._search import golden_max
 from ._solve import solve
 from .objectives import FinalLoss
 from .solvers import Direct
-from .systems.quadratic import Quadratic, _golden_max, _log_abs_poly, _spread_steps
+from .systems.quadratic import Quadratic, _log_abs_poly, _spread_steps
 
 
 class Minimax(NamedTuple):
@@ -122,7 +123,7 @@ def _remez(roots: np.ndarray, mu: float, L: float, tol: float, max_exchanges: in
     if t == 1:
         nodes = np.array([mu, L])
     else:  # first reference: μ, the maxima of |p| between consecutive approximate roots, L
-        nodes = np.concatenate([[mu], _golden_max(lambda x: _log_abs_poly(1 / r, x), r[:-1], r[1:]), [L]])
+        nodes = np.concatenate([[mu], golden_max(lambda x: _log_abs_poly(1 / r, x), r[:-1], r[1:]), [L]])
     deviation, exchanges, log_level = np.inf, 0, np.nan
     while exchanges < max_exchanges:
         if not (np.all(np.isfinite(nodes)) and np.all(np.diff(nodes) > 0)):
@@ -134,7 +135,7 @@ def _remez(roots: np.ndarray, mu: float, L: float, tol: float, max_exchanges: in
         if t == 1:
             deviation = 0.0
             break
-        peaks = _golden_max(lambda x: np.abs(q(x)), roots[:-1], roots[1:])
+        peaks = golden_max(lambda x: np.abs(q(x)), roots[:-1], roots[1:])
         deviation = float(np.max(np.abs(q(peaks)))) - 1.0
         nodes = np.concatenate([[mu], peaks, [L]])
         if deviation <= tol:

@@ -1,6 +1,7 @@
 """Schedule refinement from a previous run's gradient norms — Defazio, Cutkosky, Mehta & Mishchenko (arXiv 2310.07831).
 
-THEORY.md §4 [P, C]. Given the norms ĝ_1…ĝ_T logged during a run of the same length T:
+Defazio, Cutkosky, Mehta & Mishchenko 2023, arXiv 2310.07831 [P, C]. Given the norms ĝ_1…ĝ_T logged during a run of
+the same length T:
 
 1. median-filter them over a window of a fraction τ of the run (`window`, 10% in the authors' deep-learning runs);
 2. weights w_t = ĝ_t^{−2} for SGD (ℓ2 norms), w_t = ĝ_t^{−1} for Adam (ℓ1 norms of the gradient);
@@ -86,7 +87,7 @@ def refine_weights(norms, optimizer: str = "sgd") -> np.ndarray:
 
 def refine(grad_norms, *, window: float = 0.1, optimizer: str = "sgd", peak: float = 1.0,
            norm_floor: float = 0.1) -> Schedule:
-    """The refined schedule from a previous run's gradient norms (THEORY.md §4; see the module docstring).
+    """The refined schedule from a previous run's gradient norms (Defazio et al. 2023; see the module docstring).
 
     **Arguments:**
 

@@ -1,4 +1,4 @@
-"""Window-function learning-rate schedules (Somefun, "Annealing via Window Functions"; THEORY.md §5).
+"""Window-function learning-rate schedules (Somefun, "Annealing via Window Functions").
 
 A window is a multiplier F(x) ∈ [0, 1] with F(0) = 1 on the normalised time x = t/τ ∈ [0, 1]; the learning rate
 is η_t = peak·F(t/τ). The families (closed forms, each checked in tests/test_windows.py):
@@ -117,8 +117,8 @@ def kronecker_inputs(steps: int):
     ≤ (1 + ln n)/n. Lengthening the run from n to n' steps keeps the first n points (the new table is the sorted
     merge of the old points with the new ones), so no point is recomputed when the horizon grows.
     The price of the jitter: windows that meet F(½) = ½ with equality (cosine, linear, every logistic) can land
-    just below ½ at t = τ/2 in the table (cosine, τ = 1000: 0.4994), so the strict early check fails them there;
-    the mid-to-late sharpness is noisier (cosine: max S 3.4 instead of 2.14) but far from the threshold.
+    just below ½ at t = τ/2 in the table, so the strict early check fails them there; the mid-to-late sharpness
+    is noisier but far from the threshold (problems/results/window_compliance has the numbers).
     """
     n = check_int("steps", steps, lo=1)
     t = np.arange(n, dtype=np.float64)

@@ -97,7 +97,7 @@ def closed_loop_deviation(solution: Solution, *, exclude_end: float = 0.05) -> d
 
 
 def gradient_norm_identity(solution: Solution) -> dict:
-    """How well the schedule obeys μ̇ = −‖∇L‖²/(2β) (undiscounted effort objective, THEORY.md §1 [D]).
+    """How well the schedule obeys μ̇ = −‖∇L‖²/(2β) (undiscounted effort objective, Njaradi et al. 2026 [D]).
 
     Independent of `closed_loop_deviation`: that one reads only the loss curve, this one the gradients at the
     states. The slope of the schedule between neighbouring cell midpoints, (μ_{k+1} − μ_k)/h, is compared with

@@ -24,13 +24,13 @@ class ClosedLoopState(NamedTuple):
 
 def closed_loop(effort_cost: float, final_loss: float | Callable | EpisodicMemory, *, time_step: float = 1.0
                 ) -> optax.GradientTransformationExtraArgs:
-    """The effort–performance closed-loop law as an optax transformation (Njaradi et al. 2026, THEORY.md §1).
+    """The effort–performance closed-loop law as an optax transformation (Njaradi et al. 2026, arXiv 2601.07830).
 
     At every step the learning rate is μ = √(max(L − L̂(T), 0)/β) with L the current loss (passed as
     `value=`), L̂(T) the forecast of the final loss and β the effort cost; the update is −μ·Δt·g. For the
     undiscounted effort objective this law is optimal along the optimal run when L̂(T) is that run's own final
     loss (the oracle); a lower forecast (over-confident) makes the learner engage harder, a higher one less.
-    It is not optimal with discount (THEORY.md §1).
+    It is not optimal with discount ([D]).
 
     **Arguments:**
 

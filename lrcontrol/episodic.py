@@ -1,8 +1,8 @@
 """Episodic memory: forecast a run's final loss from the learning curves of past runs (Nadaraya–Watson).
 
-Njaradi et al. (arXiv 2601.07830, THEORY.md §1 "Episodic memory") let the learner estimate the final performance
+Njaradi et al. (2026, arXiv 2601.07830, "episodic memory") let the learner estimate the final performance
 P(T) that its closed-loop law needs by recalling similar past learning experiences. The mechanism is stated in the
-paper; the exact form below is this project's reconstruction [? in THEORY.md]: each stored curve is weighted by a
+paper; the exact form below is this project's reconstruction [?]: each stored curve is weighted by a
 Gaussian kernel of its distance to the current partial curve, and the forecast is the weighted mean of the stored
 final losses.
 

@@ -71,7 +71,7 @@ class FinalLoss(AbstractObjective):
 
 
 class Effort(AbstractObjective):
-    """Effort–performance trade-off of Njaradi et al. (arXiv 2601.07830, THEORY.md §1).
+    """Effort–performance trade-off of Njaradi et al. (2026, arXiv 2601.07830).
 
     The paper maximises the cumulative internal reward ∫₀ᵀ e^{-ρt}[P(w) − β μ²] dt with P = −L and effort
     cost β (the paper's β; here `effort_cost`). lrcontrol minimises the cost
@@ -112,7 +112,7 @@ class Effort(AbstractObjective):
 def closed_loop_rate(loss: Array, final_loss: Array, effort_cost: Array) -> Array:
     """The closed-loop law μ*(t) = √((P(T) − P(t))/β) = √((L(t) − L(T))/β), for ρ = 0 and any smooth loss.
 
-    Derived from the conserved Hamiltonian (THEORY.md §1, [P, D]); a necessary condition, so it holds along every
-    stationary schedule of the undiscounted effort problem. Negative gaps (round-off near T) give 0.
+    Derived from the conserved Hamiltonian (Njaradi et al. 2026, [P, D]); a necessary condition, so it holds along
+    every stationary schedule of the undiscounted effort problem. Negative gaps (round-off near T) give 0.
     """
     return jnp.sqrt(jnp.maximum(loss - final_loss, 0.0) / effort_cost)

@@ -2,6 +2,8 @@
 
 Every family is a shape h(x) on x = k/steps (left end of each step, so step 0 runs at the peak, as in optax)
 multiplied by `peak`. `grid` defaults to step indices; pass `horizon` to put the same values on a time grid.
+The decaying shapes are the window functions of `lrcontrol._windows` (linear, raised cosine with floor, powers
+of the linear window); `window` offers all of them with periods, coverage and horizon-free inputs.
 """
 
 import equinox as eqx
@@ -38,22 +40,20 @@ def constant(peak: float, steps: int, *, horizon=None) -> Schedule:
 def linear(peak: float, steps: int, *, floor: float = 0.0, horizon=None) -> Schedule:
     """η_k = peak·[floor + (1 − floor)(1 − x)]: linear decay towards peak·floor."""
     _checked(peak, floor)
-    x = _x(steps)
-    return uniform(peak * (floor + (1 - floor) * (1 - x)), steps, horizon)
+    return uniform(peak * (floor + (1 - floor) * linear_window(_x(steps))), steps, horizon)
 
 
 def cosine(peak: float, steps: int, *, floor: float = 0.0, horizon=None) -> Schedule:
-    """η_k = peak·[floor + (1 − floor)(1 + cos πx)/2]."""
+    """η_k = peak·[floor + (1 − floor)(1 + cos πx)/2] = peak·`cosine_window`(x, floor)."""
     _checked(peak, floor)
-    x = _x(steps)
-    return uniform(peak * (floor + (1 - floor) * 0.5 * (1 + jnp.cos(jnp.pi * x))), steps, horizon)
+    return uniform(peak * cosine_window(_x(steps), floor), steps, horizon)
 
 
 def power_decay(peak: float, steps: int, *, exponent: float = 1.0, horizon=None) -> Schedule:
     """η_k = peak·(1 − x)^p (p = 2β−1 is the FSL easy-phase optimum's shape)."""
     _checked(peak)
     check_real("exponent", exponent, lo=0.0)
-    return uniform(peak * (1 - _x(steps)) ** exponent, steps, horizon)
+    return uniform(peak * linear_window(_x(steps)) ** exponent, steps, horizon)
 
 
 def inverse_power(peak: float, steps: int, *, exponent: float = 0.5, horizon=None) -> Schedule:
@@ -89,8 +89,8 @@ def wsd(peak: float, steps: int, *, warmup: float = 0.0, decay: float = 0.2, sha
     n_warm, n_decay = round(warmup * n), round(decay * n)
     warm = (k + 1) / max(n_warm, 1)
     y = (k - (n - n_decay)) / max(n_decay, 1)
-    h = {"linear": lambda y: 1 - y, "cosine": lambda y: 0.5 * (1 + jnp.cos(jnp.pi * y)),
-         "sqrt": lambda y: 1 - jnp.sqrt(jnp.clip(y, 0, 1)), "power": lambda y: (1 - y) ** exponent}[shape]
+    h = {"linear": linear_window, "cosine": cosine_window,
+         "sqrt": lambda y: 1 - jnp.sqrt(jnp.clip(y, 0, 1)), "power": lambda y: linear_window(y) ** exponent}[shape]
     dec = floor + (1 - floor) * h(jnp.clip(y, 0.0, 1.0))
     values = jnp.where(k < n_warm, warm, jnp.where(k >= n - n_decay, dec, 1.0))
     return uniform(peak * values, n, horizon)

@@ -186,8 +186,8 @@ against each other. The discounted problem has the same shapes as before, so eve
 code. The rate at $t = 0$ comes exactly from the shooting costate, $\\mu^*(0) = c\\,d\\,\\lambda(0)/(2\\beta)$; the
 others' first cell is $\\mu^*(h/2)$, so they are extrapolated to $t = 0$ from the first three cell midpoints,
 $\\mu(0) \\approx (15u_0 - 10u_1 + 3u_2)/8$ (the first cell alone is ≈ 2e-3 lower, since $\\dot\\mu^*(0) \\approx -0.46$).
-The reference is $\\mu^*(0) = 0.5431677$ (β = 0.5, c = d = 1, T = 2, ρ = 1; see the README: THEORY.md §1's
-0.542711 is the first cell of a 1000-step grid, i.e. $\\mu^*(0.001)$)."""),
+The reference is $\\mu^*(0) = 0.5431677$ (β = 0.5, c = d = 1, T = 2, ρ = 1; see the README: the earlier reference
+value 0.542711 is the first cell of a 1000-step grid, i.e. $\\mu^*(0.001)$)."""),
     nbf.v4.new_code_cell("""disc = lrc.ControlProblem(system, lrc.objectives.Effort(effort_cost=beta, discount=1.0), horizon=T, steps=steps)
 dsols = {name: lrc.solve(disc, solvers[name], progress=False) for name in solvers}
 c, d = 1.0, 1.0

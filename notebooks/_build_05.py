@@ -5,7 +5,7 @@ import nbformat as nbf
 cells = [
     nbf.v4.new_markdown_cell("""# 05 · The functional scaling law (FSL)
 
-Li et al. (arXiv 2509.19189, 2602.06797; THEORY.md §3): for one-pass SGD on power-law kernel regression with source
+Li et al. (2025, 2026; arXiv 2509.19189, 2602.06797): for one-pass SGD on power-law kernel regression with source
 $s$ and capacity $\\beta$ the loss is a functional of the schedule [P]. For schedule design we use its discrete
 additive form [D]: steps $k = 1\\ldots N$, $\\eta_k \\in [0, \\eta_{max}]$, $T = \\sum_k \\eta_k$,
 $R_k = \\sum_{i>k}\\eta_i$ (intrinsic time left after step $k$),

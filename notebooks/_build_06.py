@@ -17,9 +17,9 @@ Three results about the *shape* of a learning-rate schedule, each checked here o
 
 Then a schedule leaves the toolkit: `Schedule.to_optax()` drives an optax SGD run of a small MLP on
 scikit-learn's digits — the paper's workflow (constant-rate pilot run → gradient norms → `refine`) against optax's
-cosine decay with the same peak grid — plus `to_torch_lambda()` and a CSV round trip. THEORY.md §4–§5; the
-full experiments are `problems/window_compliance.py`, `problems/last_iterate_refine.py` and
-`problems/quadratic_chebyshev.py`."""),
+cosine decay with the same peak grid — plus `to_torch_lambda()` and a CSV round trip. Defazio et al. (2023, arXiv
+2310.07831) and Somefun; the full experiments are `problems/window_compliance.py`, `problems/last_iterate_refine.py`
+and `problems/quadratic_chebyshev.py`."""),
     nbf.v4.new_code_cell("""import time
 _start = time.perf_counter()
 import tempfile

@@ -1,5 +1,5 @@
-"""The effort framework on real data (THEORY.md §1, "MNIST [P]"): an MLP with tanh units on scikit-learn's bundled
-8×8 handwritten digits, full-batch gradient flow of the cross-entropy, cost J = ∫₀ᵀ[L + βμ²]dt (reward −J).
+"""The effort framework on real data (Njaradi et al. 2026, "MNIST" [P]): an MLP with tanh units on scikit-learn's
+bundled 8×8 handwritten digits, full-batch gradient flow of the cross-entropy, cost J = ∫₀ᵀ[L + βμ²]dt (reward −J).
 
 - numeric optimum μ*(t): the direct method (L-BFGS through RK4, piecewise-constant μ);
 - closed-loop controller μ = √(max(L(t) − L̂(T), 0)/β) run as a feedback law (lrc.simulate), with L̂(T) from
@@ -17,23 +17,12 @@ Writes `results.json`, `agreement.md` (README rows) and `digits.png` to --out.
     python problems/effort_digits.py --quick    # 300 images, 8 hidden units, 100 steps
 """
 
-import argparse
-import json
-from pathlib import Path
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
+import jax.numpy as jnp
+import numpy as np
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol.analysis import closed_loop_deviation  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol.analysis import closed_loop_deviation
 
 PILOTS = 4
 
@@ -76,15 +65,14 @@ def agreement(results: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/effort_digits")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--effort-cost", type=float, default=0.05)
     ap.add_argument("--horizon", type=float, default=20.0)
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     size = dict(samples=300, hidden=8, steps=100) if args.quick else dict(samples=None, hidden=16, steps=200)
     problem, optimum, baselines, idle, forecasts, pilots = run(**size, effort_cost=args.effort_cost,
                                                                 horizon=args.horizon, seed=args.seed)
@@ -121,7 +109,7 @@ def main():
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "digits.png", dpi=110)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     (out / "agreement.md").write_text(agreement(results))
 
 

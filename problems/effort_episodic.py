@@ -1,4 +1,4 @@
-"""Episodic memory forecasts for the effort closed-loop law (THEORY.md §1): how well does a Gaussian-kernel
+"""Episodic memory forecasts for the effort closed-loop law (Njaradi et al. 2026): how well does a Gaussian-kernel
 (Nadaraya–Watson) recall of past learning curves estimate the final loss L(T), and how much reward does the
 closed-loop learner μ = √(max(L(t) − L̂(T), 0)/β) collect with it?
 
@@ -24,24 +24,14 @@ Writes `results.json`, `agreement.md` (README rows) and `episodic.png` to --out.
     python problems/effort_episodic.py            # writes problems/results/effort_episodic/
 """
 
-import argparse
-import json
-from pathlib import Path
-
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol._search import best_log_scale  # noqa: E402
-from lrcontrol.objectives import closed_loop_rate  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol._search import best_log_scale
+from lrcontrol.objectives import closed_loop_rate
 
 EFFORT_COST, HORIZON, STEPS = 0.5, 2.0, 200
 FRACTIONS = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9]
@@ -115,13 +105,12 @@ def agreement(results: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/effort_episodic")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--test-tasks", type=int, default=200)
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     k_mem, k_test = jax.random.split(jax.random.PRNGKey(args.seed))
     memory_tasks = draw_tasks(k_mem, max(MEMORY_SIZES))
     test_tasks = draw_tasks(k_test, args.test_tasks)
@@ -210,7 +199,7 @@ def main():
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "episodic.png", dpi=110)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     (out / "agreement.md").write_text(agreement(results))
 
 

@@ -1,5 +1,5 @@
-"""Discounting and ramp-up (THEORY.md §1): a network that starts on a plateau ramps its optimal learning rate up
-under discount; the linear perceptron never does.
+"""Discounting and ramp-up (Njaradi et al. 2026): a network that starts on a plateau ramps its optimal learning
+rate up under discount; the linear perceptron never does.
 
 With discount ρ the optimum obeys μ(t) = (1/2β)∫ₜᵀ e^{−ρ(s−t)}‖∇L(s)‖² ds, so μ rises exactly while the discounted
 future squared gradient norm exceeds the present one. A two-layer erf teacher–student started near the saddle at
@@ -20,22 +20,11 @@ Writes `results.json`, `agreement.md` (README rows) and `rampup.png` to --out.
     python problems/effort_rampup.py --quick    # ρ ∈ {0, 0.5}, σ₀ = 0.05, 100 steps
 """
 
-import argparse
-import json
-from pathlib import Path
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
+import jax.numpy as jnp
+import numpy as np
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
+import lrcontrol as lrc
 
 EFFORT_COST, HORIZON, START_RATE = 0.001, 10.0, 8.0
 
@@ -84,12 +73,11 @@ def agreement(results: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/effort_rampup")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     discounts = [0.0, 0.5] if args.quick else [0.0, 0.25, 0.5, 1.0]
     scales = [0.05] if args.quick else [0.05, 0.2]
     steps = 100 if args.quick else 200
@@ -121,7 +109,7 @@ def main():
     axes[-1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "rampup.png", dpi=110)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     (out / "agreement.md").write_text(agreement(results))
 
 

@@ -1,5 +1,6 @@
-"""The effort closed-loop law in two-layer teacher–student networks (THEORY.md §1): does the numerically optimised
-schedule obey μ = √((L(t) − L(T))/β) and μ̇ = −‖∇L‖²/(2β), and how fast does the deviation fall with the step?
+"""The effort closed-loop law in two-layer teacher–student networks (Njaradi et al. 2026): does the numerically
+optimised schedule obey μ = √((L(t) − L(T))/β) and μ̇ = −‖∇L‖²/(2β), and how fast does the deviation fall with the
+step?
 
 Two networks, both solved by the direct method (L-BFGS through RK4, piecewise-constant μ), horizon T = 8:
 - erf units, exact population loss (the CLI's default teacher_student);
@@ -20,22 +21,11 @@ Writes `results.json`, `agreement.md` (README rows) and `closed_loop.png` to --o
     python problems/effort_teacher_student.py --quick   # 100…400 steps
 """
 
-import argparse
-import json
-from pathlib import Path
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
+import numpy as np
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol.analysis import closed_loop_deviation, convergence_order, gradient_norm_identity  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol.analysis import closed_loop_deviation, convergence_order, gradient_norm_identity
 
 NETWORKS = {"erf, exact population loss": dict(activation="erf"),
             "tanh, 500 fixed inputs": dict(activation="tanh", samples=500)}
@@ -69,12 +59,11 @@ def agreement(results: dict) -> str:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/effort_teacher_student")
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     grids = [100, 200, 400] if args.quick else [100, 200, 400, 800, 1600]
     results = {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -107,7 +96,7 @@ def main():
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "closed_loop.png", dpi=110)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     (out / "agreement.md").write_text(agreement(results))
     print(agreement(results))
 

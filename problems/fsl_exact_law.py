@@ -1,4 +1,4 @@
-"""Functional scaling law (Li et al., THEORY.md §3): the numerical optimum against the exact finite-N law and the
+"""Functional scaling law (Li et al. 2025, 2026): the numerical optimum against the exact finite-N law and the
 paper's (1 − z/N)^{2β−1} form, and against shape-fixed schedules with only their peak tuned, in both phases.
 
 Easy: s = 1, β = 2, σ²/B = 1, η_max = 1. Hard: s = 0.25, β = 3, σ²/B = 0.2, η_max = 0.2 (the cap binds: WSD-like).
@@ -13,26 +13,17 @@ Writes `results.json`, `agreement.md` (README rows) and `fsl_exact_law.png` to -
     python problems/fsl_exact_law.py   # writes problems/results/fsl_exact_law/
 """
 
-import argparse
-import json
 import math
-from pathlib import Path
 
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol import schedules  # noqa: E402
-from lrcontrol._search import best_log_scale  # noqa: E402
-from lrcontrol.systems import FSL, fsl_laws  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol import schedules
+from lrcontrol._search import best_log_scale
+from lrcontrol.systems import FSL, fsl_laws
 
 PHASES = {"easy": dict(source=1.0, capacity=2.0, noise=1.0, eta_max=1.0),
           "hard": dict(source=0.25, capacity=3.0, noise=0.2, eta_max=0.2)}
@@ -62,12 +53,11 @@ def tuned(system, shape):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/fsl_exact_law")
     ap.add_argument("--horizons", type=int, nargs="+", default=list(HORIZONS))
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     results = {"phases": {}, "saturation": {}, "multiplicative": {}}
     fig, axes = plt.subplots(1, 4, figsize=(22, 4.2))
     rows = ["| phase | N | max |η − law|/peak | E* (numeric) | (E_law − E*)/E* | c | continuous E* (gap) | "
@@ -166,7 +156,7 @@ def main():
     sat = results["saturation"]
     sat_row = ("Capacity saturation (s = 1, β = 3, peaks tuned): E_shape/E* at N = 10³…10⁶ — " + "; ".join(
         f"{k} {' → '.join(f'{x:.3f}' for x in v['ratio'])} (α = {v['alpha']:g})" for k, v in sat.items()) + ".")
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     (out / "agreement.md").write_text("\n".join(rows) + "\n\n" + "\n\n".join(mult_rows) + "\n\n" + sat_row + "\n")
     print("\n".join(mult_rows))
     print(sat_row)

@@ -1,4 +1,4 @@
-"""FSL phase diagram (Li et al., THEORY.md §3) from numerical optima: power decay (easy) against WSD (hard) over an
+"""FSL phase diagram (Li et al. 2025, 2026) from numerical optima: power decay (easy) against WSD (hard) over an
 (s, β) grid, and the boundary s = 1 − 1/β recovered.
 
 For every (s, β) on the grid the additive FSL (σ²/B = 1, η_max = 1) is solved numerically — one compiled
@@ -15,26 +15,18 @@ Writes `results.json`, `agreement.md` (README rows) and `fsl_phase_diagram.png` 
     python problems/fsl_phase_diagram.py --quick    # 7 × 3 grid, N = 300 and 3000 (a smoke run)
 """
 
-import argparse
-import json
 import os
 import platform
 import time
 from pathlib import Path
 
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol.systems import FSL, fsl_laws  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol.systems import FSL, fsl_laws
 
 NOISE, ETA_MAX = 1.0, 1.0
 
@@ -74,7 +66,7 @@ def boundary(s_values, phi_row):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--quick", action="store_true", help="small grid and horizons (a smoke run)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "fsl_phase_diagram")
     args = parser.parse_args(argv)
@@ -122,7 +114,7 @@ def main(argv=None):
     print(f"phase agreement off the boundary: {agree:.3f} of {int(off_boundary.sum())} points; "
           f"max |φ + ν| in the uncapped easy region {'n/a' if nu_gap is None else f'{nu_gap:.3f}'}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    results_folder(args.out)
     results = dict(machine=dict(cpus=os.cpu_count(), platform=platform.platform(), jax=jax.__version__,
                                 device=str(jax.devices()[0])),
                    noise=NOISE, eta_max=ETA_MAX, horizons=list(horizons), sources=s_values.tolist(),
@@ -132,7 +124,7 @@ def main(argv=None):
                    max_error_vs_law={str(n): float(solves[n]["errors"].max()) for n in horizons},
                    all_converged=bool(all(np.all(solves[n]["converged"]) for n in horizons)),
                    vmapped_solve_seconds={str(n): solves[n]["seconds"] for n in horizons})
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(args.out / "results.json", results)
     errs = [abs(r["error"]) for r in rows if r["error"] is not None]
     (args.out / "agreement.md").write_text(
         f"| FSL phase diagram, {ss.size} (s, β) points, N = {short}/{long_}, one vmapped solve per N | boundary "

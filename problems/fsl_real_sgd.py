@@ -1,5 +1,5 @@
 """Does the FSL predict real SGD? One-pass SGD on power-law linear regression against the functional scaling law
-(Li et al., THEORY.md §3), and the FSL-optimal schedule against tuned cosine and WSD on the real loss.
+(Li et al. 2025, 2026), and the FSL-optimal schedule against tuned cosine and WSD on the real loss.
 
 The learner: Gaussian features x = Λ^{1/2}z over M modes, λ_k = k^{−β}, teacher with λ_k w*_k² = k^{−(sβ+1)} (so
 gradient flow's signal term decays like t^{−s}: source s, capacity β), labels y = w*·x + σε, batch 1, w₀ = 0,
@@ -24,27 +24,19 @@ Writes `results.json`, `agreement.md` (README rows) and `fsl_real_sgd.png` to --
     python problems/fsl_real_sgd.py --quick   # M = 200, N = 1000, 64 runs (a smoke run)
 """
 
-import argparse
-import json
 import os
 import platform
 import time
 from pathlib import Path
 
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol import schedules  # noqa: E402
-from lrcontrol.systems import FSL, RandomFeatures  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol import schedules
+from lrcontrol.systems import FSL, RandomFeatures
 
 PHASES = {"easy": dict(source=1.0, capacity=2.0), "hard": dict(source=0.25, capacity=2.0)}
 NOISE = 0.5  # label-noise std σ
@@ -189,7 +181,7 @@ def agreement_rows(results: dict) -> str:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--cap", type=float, default=1.0, help="η_max as a fraction of the stability edge")
     parser.add_argument("--noise", type=float, default=NOISE, help="label-noise std σ")
@@ -224,7 +216,7 @@ def main(argv=None):
               f"/ true optimum: {ph['fsl_optimum_vs_true_optimum']:.4f}")
     print(f"{seconds:.0f} s")
 
-    args.out.mkdir(parents=True, exist_ok=True)
+    results_folder(args.out)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     for col, (name, ph) in enumerate(phases.items()):
         f = ph["fits"]["multiplicative"]
@@ -249,7 +241,7 @@ def main(argv=None):
                                 device=str(jax.devices()[0].device_kind)),
                    modes=modes, steps=steps, seeds=seeds, noise=args.noise, cap=args.cap, seconds=seconds,
                    phases=phases)
-    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(args.out / "results.json", results)
     (args.out / "agreement.md").write_text(agreement_rows(results))
     print(f"wrote {args.out}")
     return results

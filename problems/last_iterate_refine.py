@@ -1,4 +1,4 @@
-"""Linear decay and refinement (Defazio, Cutkosky, Mehta, Mishchenko, arXiv 2310.07831; THEORY.md §4).
+"""Linear decay and refinement (Defazio, Cutkosky, Mehta & Mishchenko 2023, arXiv 2310.07831).
 
 1. The weighted last-iterate bound (★★) of `lrc.systems.LastIterateBound` with constant norms, solved numerically
    by `lrc.solve` (Direct): the optimum against linear decay (D/(G√T))(1 − t/T) and its value against DG/√T.
@@ -13,27 +13,19 @@ Writes last_iterate_refine.json and last_iterate_refine.png to --out (default pr
     python problems/last_iterate_refine.py
 """
 
-import argparse
-import json
 import warnings
 from pathlib import Path
 
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.optimize  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol.schedules import RefineWarning, refine, smoothed_norms  # noqa: E402
-from lrcontrol.systems import LastIterateBound  # noqa: E402
-from lrcontrol.systems.last_iterate import arbitrary_step_bound  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol.schedules import RefineWarning, refine, smoothed_norms
+from lrcontrol.systems import LastIterateBound
+from lrcontrol.systems.last_iterate import arbitrary_step_bound
 
 T = 200  # norms per run (the bound's problem has T − 1 steps)
 D, G = 1.0, 1.0
@@ -58,7 +50,7 @@ def norm_cases():
 
 
 def main(out: Path):
-    out.mkdir(parents=True, exist_ok=True)
+    results_folder(out)
     results = {"T_norms": T, "steps": T - 1, "distance": D, "gradient_bound": G}
 
     # 1. constant norms: numeric optimum of (★★) vs linear decay
@@ -111,8 +103,7 @@ def main(out: Path):
                 "diagnostics": diag}
             curves[key] = (g, smooth, v, un / un.max())
     results["refine"] = cases
-    text = json.dumps(results, indent=1)
-    (out / "last_iterate_refine.json").write_text(text + "\n")
+    text = write_json(out / "last_iterate_refine.json", results, newline=True)
     c = results["constant_norms"]
     worst = max(v["numeric_vs_refine_max_dev_rel_peak"] for v in cases.values())
     warm = cases.get("warm-up (large early norms)")
@@ -139,10 +130,10 @@ def main(out: Path):
         ax.set(title=key, xlabel="step", ylabel="η / peak", yscale="log" if "guard off" in key else "linear")
         ax.legend(fontsize=7)
     fig.savefig(out / "last_iterate_refine.png", dpi=110)
-    print(text)
+    print(text, end="")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "last_iterate_refine")
     main(parser.parse_args().out)

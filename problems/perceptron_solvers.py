@@ -1,5 +1,5 @@
-"""Three independent kinds of solver on the effort-cost perceptron (THEORY.md §1): do they agree with each other
-and with the closed forms?
+"""Three independent kinds of solver on the effort-cost perceptron (Njaradi et al. 2026): do they agree with each
+other and with the closed forms?
 
 - direct: projected L-BFGS through the unrolled exact flow;
 - shooting: Pontryagin multiple shooting, Newton on the costates (RK4, costates from jax.grad of H);
@@ -14,21 +14,10 @@ Writes `agreement.md` (README rows), `results.json` and `solvers.png` to --out.
     python problems/perceptron_solvers.py         # writes problems/results/perceptron_solvers/
 """
 
-import argparse
-import json
-from pathlib import Path
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
+import numpy as np
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
+import lrcontrol as lrc
 
 SOLVERS = {"direct": lrc.solvers.Direct(), "shooting": lrc.solvers.Shooting(),
            "sweep": lrc.solvers.Shooting(method="sweep"), "hjb": lrc.solvers.HJB()}
@@ -48,12 +37,11 @@ def mu0_extrapolated(sol):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/perceptron_solvers")
     ap.add_argument("--steps", type=int, default=1000)
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     results = {"steps": args.steps, "undiscounted": {}, "discounted": {}}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
 
@@ -96,7 +84,7 @@ def main():
     axes[2].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(out / "solvers.png", dpi=120)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
 
     lines = ["| solver | K = 2: max err / peak | K = 33.9: max err / peak | μ*(0), β=0.5 ρ=1 | μ*(0), β=0.2 ρ=3 |",
              "|---|---|---|---|---|"]

@@ -1,5 +1,5 @@
-"""GD on a quadratic with spectrum in [μ, L] (THEORY.md §5): the numerical minimax over T step sizes against the
-Chebyshev closed form, for several (κ, T).
+"""GD on a quadratic with spectrum in [μ, L] (Chebyshev steps [D]): the numerical minimax over T step sizes against
+the Chebyshev closed form, for several (κ, T).
 
 For each pair: `lrc.minimax` (sharpness continuation q = 4, 16, 64, 256 with lrc.solve / Direct on the smooth
 surrogate, then Remez exchange; never the closed form), its worst-case factor max|Π(1 − α_k λ)| measured on a fine
@@ -14,25 +14,17 @@ the raised cosine L[1/κ + (1 − 1/κ)cos²(πx/2)] overlaid; |p(λ)| equioscil
     python problems/quadratic_chebyshev.py --quick    # two small pairs
 """
 
-import argparse
-import json
 import os
 import platform
 import time
 from pathlib import Path
 
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol.systems import Quadratic  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol.systems import Quadratic
 
 PAIRS = ((10, 20), (50, 10), (50, 50), (50, 200), (1000, 30), (1000, 100), (10_000, 60))
 QUICK = ((50, 10), (1000, 30))
@@ -93,12 +85,11 @@ def figure(cases: list[dict], path: Path) -> None:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/quadratic_chebyshev")
     ap.add_argument("--quick", action="store_true", help="two small pairs")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     cases = []
     for kappa, horizon in (QUICK if args.quick else PAIRS):
         c = case(kappa, horizon)
@@ -113,7 +104,7 @@ def main():
                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "mu": 1.0,
                "max_factor_rel_error": max(c["factor_rel_error"] for c in cases),
                "max_step_error": max(c["step_max_error"] for c in cases), "cases": cases}
-    (out / "quadratic_chebyshev.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "quadratic_chebyshev.json", results)
     kappas = sorted({c["kappa"] for c in cases})
     horizons = sorted({c["horizon"] for c in cases})
     (out / "agreement.md").write_text(

@@ -1,4 +1,4 @@
-"""Random features (Bordelon & Mori, THEORY.md §2): the optimal schedule against the baselines, each optimised within
+"""Random features (Bordelon & Mori 2026): the optimal schedule against the baselines, each optimised within
 its family, in the easy and the hard phase.
 
 Baselines: the best constant; the best power law η₀(1 + t)^{−χ} (χ on a grid of 0…1, η₀ tuned for each); the
@@ -11,22 +11,11 @@ Writes `results.json`, `agreement.md` (README rows) and `baselines.png` to --out
     python problems/random_features_baselines.py   # writes problems/results/random_features_baselines/
 """
 
-import argparse
-import json
-from pathlib import Path
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
+import numpy as np
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol import schedules  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol import schedules
 
 PHASES = {"easy (a = 2.5, b = 1.5)": (2.5, 1.5), "hard (a = 1.75, b = 3)": (1.75, 3.0)}
 
@@ -46,11 +35,10 @@ def baselines(problem, b, exponents=np.linspace(0.0, 1.0, 11), decays=(0.05, 0.1
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/random_features_baselines")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     results = {}
     fig, axes = plt.subplots(1, len(PHASES), figsize=(6 * len(PHASES), 4))
     rows = ["| phase | optimum L_T | " + " | ".join(["best constant", "best power law", "(1 − t/T)^δ", "WSD"])
@@ -81,7 +69,7 @@ def main():
              "section)."]
     fig.tight_layout()
     fig.savefig(out / "baselines.png", dpi=110)
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     (out / "agreement.md").write_text("\n".join(rows) + "\n")
 
 

@@ -1,4 +1,4 @@
-"""Random features (Bordelon & Mori, THEORY.md §2): second controls. Momentum β_t jointly with η_t, and the batch
+"""Random features (Bordelon & Mori 2026): second controls. Momentum β_t jointly with η_t, and the batch
 size m_t jointly with η_t under an exact data budget, each against the best η-schedule alone.
 
 Momentum (`RandomFeaturesMomentum`, EMA: w' = w − ηv, v' = (1 − β)v + β·g(w')). For each horizon T: SGD's per-step
@@ -22,9 +22,9 @@ Continuing from the previous horizon's optimum matters (hard, T = 3000: 0.1311 a
 
 Batch (`RandomFeaturesBatch`, m_t = 1 + T(m̄ − 1)·softmax(z)_t, Σ_t m_t = T·m̄ exactly): the best η-schedule at the
 constant batch m̄ against the joint (η_t, m_t) optimum from two starts with (to leading order) the same η/m: the
-constant batch (z = 0, SGD's η), and THEORY's ramp m(t) ∝ (1 − t/T)^{1/(2b)−1} [?] (at cell midpoints, scaled to
-the budget) with η_t = η*_t·m_t/m̄. Reported: the gain, the batch schedule (does it grow towards the end? the
-log-log slope of m against 1 − t/T over t/T ∈ [0.1, 0.9], against THEORY's 1/(2b) − 1 [?]), the degeneracy (how
+constant batch (z = 0, SGD's η), and the proposed ramp m(t) ∝ (1 − t/T)^{1/(2b)−1} [?] (at cell midpoints, scaled
+to the budget) with η_t = η*_t·m_t/m̄. Reported: the gain, the batch schedule (does it grow towards the end? the
+log-log slope of m against 1 − t/T over t/T ∈ [0.1, 0.9], against the proposed 1/(2b) − 1 [?]), the degeneracy (how
 far the two solves' m_t and η_t/m_t are apart at nearly the same loss) and the flatness along the degenerate
 direction (`tilt`).
 
@@ -36,27 +36,19 @@ Writes `results.json`, `agreement.md` (README rows) and `momentum_batch.png` to 
 Without --jobs the full run is sequential (~35 core-minutes: about 20 min on 2 free cores).
 """
 
-import argparse
-import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol.systems import RandomFeatures, RandomFeaturesBatch, RandomFeaturesMomentum  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol.systems import RandomFeatures, RandomFeaturesBatch, RandomFeaturesMomentum
 
 PHASES = {"hard": (1.75, 3.0), "easy": (2.5, 1.5)}
 NOISE, ETA_MAX = 0.5, 2.0
@@ -125,7 +117,7 @@ def momentum_chain(phase, horizons, modes, eta_max=ETA_MAX, max_steps=3000):
 
 
 def theory_ramp(system, horizon, b):
-    """THEORY's batch ramp m(t) ∝ (1 − t/T)^{1/(2b)−1} [?] at cell midpoints, m − 1 scaled to the budget."""
+    """The proposed batch ramp m(t) ∝ (1 − t/T)^{1/(2b)−1} [?] at cell midpoints, m − 1 scaled to the budget."""
     x = (np.arange(horizon) + 0.5) / horizon
     shape = (1 - x) ** (1 / (2 * b) - 1)
     return 1 + horizon * (float(system.budget) - 1) * shape / shape.sum()
@@ -141,7 +133,7 @@ def batch_case(phase, horizon, modes, budget=4.0, max_steps=3000):
     eta = np.asarray(sgd.controls[:, 0])
     ramp = theory_ramp(system, horizon, b)
     starts = {"constant batch": np.stack([eta, np.zeros(horizon)], 1),
-              "THEORY ramp": np.stack([np.clip(eta * ramp / budget, 0, ETA_MAX),
+              "proposed ramp": np.stack([np.clip(eta * ramp / budget, 0, ETA_MAX),
                                        np.asarray(system.batch_logits(ramp))], 1)}
     x = (np.arange(horizon) + 0.5) / horizon
     mid = (x >= 0.1) & (x <= 0.9)
@@ -171,10 +163,11 @@ def batch_case(phase, horizon, modes, budget=4.0, max_steps=3000):
 
 
 def tilt(problem, solved, size=0.2):
-    """How flat the joint optimum is along THEORY's degenerate direction [P, D]. A step (η, m) is, to leading order
-    in η, m steps (η/m, 1): only the per-sample rate as a function of the samples used, r(s) = η_t/m_t for s in
-    [S_t, S_t + m_t), S_t = Σ_{u<t} m_u, matters. Tilt m_t − 1 by ±`size` along a linear ramp (renormalised to the
-    budget) and either keep r(s) (η'_t = ∫ r over the new step's samples) or keep η_t. Relative loss increases."""
+    """How flat the joint optimum is along Bordelon & Mori's degenerate direction [P, D]. A step (η, m) is, to
+    leading order in η, m steps (η/m, 1): only the per-sample rate as a function of the samples used, r(s) =
+    η_t/m_t for s in [S_t, S_t + m_t), S_t = Σ_{u<t} m_u, matters. Tilt m_t − 1 by ±`size` along a linear ramp
+    (renormalised to the budget) and either keep r(s) (η'_t = ∫ r over the new step's samples) or keep η_t.
+    Relative loss increases."""
     system, T = problem.system, problem.steps
     eta, m = np.asarray(solved["eta"]), np.asarray(solved["batch"])
     x = (np.arange(T) + 0.5) / T
@@ -263,13 +256,13 @@ def write_outputs(results, out: Path):
         e, t = group["exponents"], group["theory"]
         rows.append(f"| {key} | {e['sgd']['all']:.3f} / {e['sgd']['last_two']:.3f} | {e['momentum']['all']:.3f} / "
                     f"{e['momentum']['last_two']:.3f} | {t['sgd']:.3f} | {t['momentum']:.3f} |")
-    rows += ["", "| batch, m̄ = 4 | T | constant m̄ L*_T | joint from constant | from THEORY ramp | gain | "
-                 "m last/first quarter | slope of m vs 1 − t/T (THEORY [?]) | ΔL/L | rel. diff m, median (max) | "
+    rows += ["", "| batch, m̄ = 4 | T | constant m̄ L*_T | joint from constant | from proposed ramp | gain | "
+                 "m last/first quarter | slope of m vs 1 − t/T ([?]) | ΔL/L | rel. diff m, median (max) | "
                  "rel. diff η/m, median (max) | ±20% tilt of m: ΔL/L at fixed per-sample rate, at fixed η |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["batch"]:
         key = r["phase"]
-        s1, s2, d = r["solves"]["constant batch"], r["solves"]["THEORY ramp"], r["degeneracy"]
+        s1, s2, d = r["solves"]["constant batch"], r["solves"]["proposed ramp"], r["degeneracy"]
         star = "" if r["sgd"]["converged"] else "*"
         rows.append(f"| {key} | {r['horizon']} | {r['sgd']['objective']:.6f}{star} | {s1['objective']:.6f} | "
                     f"{s2['objective']:.6f} | {100 * s1['gain']:.2f}% / {100 * s2['gain']:.2f}% | "
@@ -283,19 +276,19 @@ def write_outputs(results, out: Path):
     rows += ["", f"{p['modes']} modes, σ = 0.5, m = 1 (momentum), η ≤ 2 unless stated, per-step controls. Joint "
              "momentum solves continue from the previous horizon's joint optimum (from SGD's optimum with "
              "β ≡ 1 at the first horizon, or if the continuation ends above SGD); batch solves from SGD's "
-             "optimum at m̄ (logits 0) or THEORY's ramp with the same η/m. They stop at "
+             "optimum at m̄ (logits 0) or the proposed ramp with the same η/m. They stop at "
              f"{p['momentum_steps']} (momentum) / {p['batch_steps']} (batch) iterations or when the objective "
              "stalls at round-off, short of the gradient tolerance: the landscape is non-convex, so joint losses "
              "are the best found, upper bounds on the joint optimum (* an SGD solve that also stalled at "
              "round-off). "
              "Theory momentum exponent: read off the authors' plots [P, C]; under a bound on η, momentum can only "
              "rescale the slow modes' time by a bounded factor [D] (module docstring). Batch: same data T·m̄ and "
-             "steps; the ramp exponent 1/(2b) − 1 is THEORY's [?]; the tilt is the degenerate direction (same "
+             "steps; the ramp exponent 1/(2b) − 1 is unverified [?]; the tilt is the degenerate direction (same "
              "per-sample rate as a function of samples used) against a plain tilt at fixed η. "
              f"Computed with JAX {jax.__version__} (CPU) on a {os.cpu_count()}-core machine."]
     (out / "agreement.md").write_text("\n".join(rows) + "\n")
     figure(results).savefig(out / "momentum_batch.png", dpi=90)
-    (out / "results.json").write_text(json.dumps(compact(results), separators=(",", ":")))
+    write_json(out / "results.json", compact(results), indent=None, separators=(",", ":"))
     return rows
 
 
@@ -326,7 +319,7 @@ def figure(results):
                 np.asarray(s["eta"]) / np.asarray(s["batch"])), ":", lw=1, label=f"η/m (scaled), {name}")
         a, b = PHASES[key]
         shape = (1 - x) ** (1 / (2 * b) - 1)
-        ax.plot(x, 1 + T * (r["budget"] - 1) * shape / shape.sum(), "k--", lw=1, label="THEORY ramp [?]")
+        ax.plot(x, 1 + T * (r["budget"] - 1) * shape / shape.sum(), "k--", lw=1, label="proposed ramp [?]")
         ax.set(xlabel="t/T", ylabel="batch m_t", ylim=(0, 4 * r["budget"]),
                title=f"batch, {key}, m̄ = {r['budget']:g}, T = {T}: constant m̄ {r['sgd']['objective']:.5g}")
         ax.legend(fontsize=7)
@@ -341,13 +334,12 @@ def figure(results):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/random_features_momentum_batch")
     ap.add_argument("--quick", action="store_true", help="T = 50, 100, 200 and 100 modes (about a minute)")
     ap.add_argument("--jobs", type=int, default=1, help="solves run in parallel processes (default 1)")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     if args.quick:
         settings = dict(horizons=(50, 100, 200), modes=100, batch_horizons=(100,), momentum_steps=300,
                         batch_steps=500, high_bound=False)

@@ -1,4 +1,4 @@
-"""Bordelon & Mori's published optimum (THEORY.md §2 [C]) reproduced, and checked by the discrete stationarity
+"""Bordelon & Mori's published optimum (arXiv 2602.04774, [C]) reproduced, and checked by the discrete stationarity
 condition and against scipy.
 
 a = 1.5, b = 1.25 (easy phase, a > b), N = 500 modes, σ = 0.5, m = 1, T = 500 SGD steps, one rate per step in [0, 2],
@@ -14,23 +14,13 @@ Writes `results.json`, `agreement.md` (README rows) and `published.png` to --out
     python problems/random_features_published.py    # writes problems/results/random_features_published/
 """
 
-import argparse
-import json
-from pathlib import Path
-
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.optimize
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy.optimize  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
+import lrcontrol as lrc
 
 PUBLISHED = {"final_loss": 0.2230562, "first_rate": 0.163, "last_rate": 0.0194}
 
@@ -46,11 +36,10 @@ def float32_replay(system, rates) -> float:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/random_features_published")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     system = lrc.systems.RandomFeatures(a=1.5, b=1.25, modes=500, noise=0.5, batch=1.0)
     problem = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon=500, bounds={"lr": (0.0, 2.0)})
     sol = lrc.solve(problem, progress=False)
@@ -74,13 +63,13 @@ def main():
             f"{results['float32_replay']:.8f}; scipy L-BFGS-B: {results['scipy_final_loss']:.10f} |",
             f"| η*[0] | ≈ {PUBLISHED['first_rate']} | {results['first_rate']:.4f} | |",
             f"| η*[T−1] | ≈ {PUBLISHED['last_rate']} | {results['last_rate']:.5f} | |",
-            f"| stationarity fixed point (THEORY [D]) | | max rel. residual "
+            f"| stationarity fixed point ([D]) | | max rel. residual "
             f"{results['stationarity_max_rel_residual']:.1e} | adjoint written by hand, not jax.grad |", "",
             f"a = 1.5, b = 1.25 ({results['phase']} phase), 500 modes, σ = 0.5, m = 1, T = 500 per-step rates in "
             f"[0, 2]. The published L*_T is the float32 value of the float64 optimum (difference "
             f"{results['final_loss'] - PUBLISHED['final_loss']:.1e} in float64)."]
     (out / "agreement.md").write_text("\n".join(rows) + "\n")
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
     ax[0].plot(u, label="lrcontrol")
     ax[0].plot(stationary, "k--", lw=1, label="stationarity map")

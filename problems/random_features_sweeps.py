@@ -1,4 +1,4 @@
-"""Random features (Bordelon & Mori, THEORY.md §2): the optimal schedule over horizons T = 100…10⁴, its fitted
+"""Random features (Bordelon & Mori 2026): the optimal schedule over horizons T = 100…10⁴, its fitted
 exponents against theory, in the easy and the hard phase.
 
 For each T: the per-step optimum (1000 modes, σ = 0.5, m = 1, η ≤ 2) and the best constant rate. Fitted against
@@ -23,23 +23,13 @@ Writes `results.json`, `agreement.md` (README rows) and `sweeps.png` to --out.
     python problems/random_features_sweeps.py --quick    # T = 100…1000, 300 modes (the test)
 """
 
-import argparse
-import json
 import time
-from pathlib import Path
 
-import jax
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import lrcontrol as lrc  # noqa: E402
-from lrcontrol import schedules  # noqa: E402
+import lrcontrol as lrc
+from lrcontrol import schedules
 
 PHASES = {"easy": (2.5, 1.5), "hard": (1.75, 3.0)}
 
@@ -101,12 +91,11 @@ def fits(rows, system):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/random_features_sweeps")
     ap.add_argument("--quick", action="store_true", help="T = 100, 300, 1000 with 300 modes")
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     horizons, modes = ((100, 300, 1000), 300) if args.quick else ((100, 300, 1000, 3000, 10_000), 1000)
     results, table = {}, ["| phase | exponent of T | fitted over all T | between the two largest T | theory |",
                           "|---|---|---|---|---|"]
@@ -147,7 +136,7 @@ def main():
     for r in results.values():
         for row in r["rows"]:
             row.pop("schedule")
-    (out / "results.json").write_text(json.dumps(results, indent=1))
+    write_json(out / "results.json", results)
     (out / "agreement.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))
 

@@ -1,4 +1,4 @@
-"""Window functions (Somefun, "Annealing via Window Functions"; THEORY.md §5): the three-stage γ̄ check on the
+"""Window functions (Somefun, "Annealing via Window Functions"): the three-stage γ̄ check on the
 note's schedules, and how robust its verdicts are.
 
 The note classifies cosine, linear, P2 = (1 − x^1.8)² and S4 (logistic, slope 4) as compliant and E0.05
@@ -15,24 +15,16 @@ Writes window_compliance.json and window_compliance.png to --out.
     python problems/window_compliance.py   # writes problems/results/window_compliance/window_compliance.{json,png}
 """
 
-import argparse
 import json
 import platform
 import sys
 import time
-from pathlib import Path
 
+from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
+import numpy as np
 
-jax.config.update("jax_enable_x64", True)
-
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from lrcontrol import analysis, schedules  # noqa: E402
+from lrcontrol import analysis, schedules
 
 TAUS = (100, 1000, 10_000)
 MAIN_TAU = 1000
@@ -82,12 +74,11 @@ def boundary(family, n_or_none, threshold, tau, lo, hi):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = arguments(__doc__)
     ap.add_argument("--out", default="problems/results/window_compliance")
     ap.add_argument("--taus", type=int, nargs="+", default=list(TAUS))
     args = ap.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(args.out)
     start = time.perf_counter()
     threshold = analysis.compliance(schedules.window("linear", 8)).max_sharpness
     results = {"machine": platform.platform(), "python": sys.version.split()[0], "jax": jax.__version__,
@@ -133,7 +124,7 @@ def main():
     print(f"boundaries at {threshold:g}: logistic i = {b['logistic_i']:.2f}, polynomial i = "
           f"{b['polynomial_i_n2']:.2f} (n = 2), {b['polynomial_i_n1']:.2f} (n = 1); {b['note']}")
     results["wall_time_s"] = time.perf_counter() - start
-    (out / "window_compliance.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    write_json(out / "window_compliance.json", results, ensure_ascii=False)
     verdicts = []
     for name in ("cosine", "linear", "P2", "S4", "E0.05", "S40", "E0.99"):
         taus = results["cases"][name]["taus"].values()

@@ -1,4 +1,5 @@
 import importlib.util
+import sys
 from pathlib import Path
 
 import lrcontrol as lrc
@@ -12,8 +13,12 @@ def perceptron_problem(effort_cost=0.5, input_variance=1.0, distance=1.0, horizo
 
 
 def problem_script(name):
-    """A problems/ script as a module (its functions are the experiment; tests run them at small sizes)."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "problems" / f"{name}.py")
+    """A problems/ script as a module (its functions are the experiment; tests run them at small sizes). problems/
+    goes on sys.path, as when the script runs, for its shared preamble (problems/_common.py)."""
+    folder = Path(__file__).resolve().parents[1] / "problems"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,5 +1,6 @@
-"""The effort framework beyond the perceptron (THEORY.md §1): fixed-sample networks, the μ̇ identity, ramp-up under
-discount, episodic forecasts and the digits MLP. Small sizes; the full runs are in problems/effort_*.py."""
+"""The effort framework beyond the perceptron (Njaradi et al. 2026): fixed-sample networks, the μ̇ identity,
+ramp-up under discount, episodic forecasts and the digits MLP. Small sizes; the full runs are in
+problems/effort_*.py."""
 
 import jax
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""The functional scaling law (Li et al., THEORY.md §3): the O(N) objective against the state recursion and finite
+"""The functional scaling law (Li et al. 2025, 2026): the O(N) objective against the state recursion and finite
 differences, the numerical optimum against the exact finite-N law, the continuous optimum against the discrete one,
 rate exponents, shape-fixed baselines and the multiplicative-noise variant."""
 
@@ -188,8 +188,9 @@ def test_continuous_optimum_formula_matches_quadrature_of_its_schedule():
 
 
 def test_rate_exponents_of_the_continuous_optimum_at_1e11_to_1e12():
-    # Local slopes between N = 10¹¹ and 10¹² against THEORY.md §3; acceptance 0.02. Measured: easy loss 0.6628
-    # (theory 2/3), peak 0.3324 (ν = 1/3); hard loss 0.2505 (s = 0.25), decay length 0.7577 (β(s+1)/(2β−1) = 0.75).
+    # Local slopes between N = 10¹¹ and 10¹² against Li et al.'s exponents [P, D]; acceptance 0.02. Measured: easy
+    # loss 0.6628 (theory 2/3), peak 0.3324 (ν = 1/3); hard loss 0.2505 (s = 0.25), decay length 0.7577
+    # (β(s+1)/(2β−1) = 0.75).
     def slope(system, key):
         lo, hi = system.continuous_optimum(1e11), system.continuous_optimum(1e12)
         return math.log(hi[key] / lo[key]) / math.log(10.0)

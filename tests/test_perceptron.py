@@ -1,4 +1,5 @@
-"""The effort-cost perceptron (THEORY.md §1): the direct solver against both closed forms."""
+"""The effort-cost perceptron (Njaradi et al. 2026, arXiv 2601.07830): the direct solver against both closed
+forms."""
 
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +16,8 @@ CASES = [(0.5, 1.0, 1.0, 2.0), (1.0, 0.5, 1.0, 1.0), (0.05, 1.0, 1.0, 2.0), (0.0
 
 
 def test_worked_check_from_theory():
-    # THEORY.md §1 worked check [D], verified there by an independent implementation.
+    # Worked check [D] of Njaradi et al.'s open-loop law, verified by an independent implementation outside the
+    # project.
     system = lrc.systems.LinearPerceptron()
     opt = system.effort_optimum(0.5, 2.0)
     assert float(system.steepness(0.5, 2.0)) == pytest.approx(2.0)
@@ -128,9 +130,9 @@ def _shooting_mu0(beta, c, d, T, rho):
 
 
 def test_discounted_optimum_against_shooting_and_costate_identity():
-    # THEORY.md §1 quotes μ(0) = 0.542711 for β = 0.5, c = d = 1, T = 2, ρ = 1. Finding: that number is the
-    # first-cell value of a 1000-step discretisation, i.e. μ at t = h/2 = 0.001 (μ̇(0) ≈ −0.457), not μ(0).
-    # μ(0) itself is 0.5431677, by scipy shooting and by extrapolating our cells to t = 0.
+    # The project's earlier reference quoted μ(0) = 0.542711 for β = 0.5, c = d = 1, T = 2, ρ = 1. Finding: that
+    # number is the first-cell value of a 1000-step discretisation, i.e. μ at t = h/2 = 0.001 (μ̇(0) ≈ −0.457), not
+    # μ(0). μ(0) itself is 0.5431677, by scipy shooting and by extrapolating our cells to t = 0.
     assert float(lrc.solve(perceptron_problem(steps=1000, discount=1.0)).schedule.values[0]) == pytest.approx(
         0.542711, abs=1e-6)
     problem = perceptron_problem(steps=2000, discount=1.0)

@@ -1,4 +1,4 @@
-"""GD on a quadratic with spectrum in [μ, L] (lrcontrol/systems/quadratic.py): the Chebyshev steps (THEORY.md §5)
+"""GD on a quadratic with spectrum in [μ, L] (lrcontrol/systems/quadratic.py): the Chebyshev steps [D]
 against an independent numerical minimax (surrogate continuation with lrc.solve, then Remez exchange)."""
 
 import equinox as eqx
@@ -13,7 +13,7 @@ from lrcontrol.systems import Quadratic
 
 
 def test_worked_check_and_constant_step():
-    # THEORY.md §5: μ = 1, L = 50, T = 10 → 0.1155881 (constant step 2/(L+μ): 0.670)
+    # Worked check [D]: μ = 1, L = 50, T = 10 → 0.1155881 (constant step 2/(L+μ): 0.670)
     q = Quadratic(1.0, 50.0)
     assert q.chebyshev_factor(10) == pytest.approx(0.1155881, abs=5e-8)
     assert q.constant_factor(10) == pytest.approx(0.670, abs=5e-4)

@@ -1,4 +1,4 @@
-"""Power-law random features under SGD (Bordelon & Mori, THEORY.md §2): the recursion against simulated SGD, the
+"""Power-law random features under SGD (Bordelon & Mori 2026): the recursion against simulated SGD, the
 authors' published optimum, and the discrete stationarity condition."""
 
 import json
@@ -13,7 +13,7 @@ from helpers import problem_script
 from lrcontrol.cli import main
 from lrcontrol.systems import RandomFeatures
 
-PUBLISHED = dict(a=1.5, b=1.25, modes=500, noise=0.5, batch=1.0)  # THEORY.md §2 [C]
+PUBLISHED = dict(a=1.5, b=1.25, modes=500, noise=0.5, batch=1.0)  # Bordelon & Mori 2026 [C]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_published_optimum_is_reproduced(published_solution):
 
 
 def test_optimum_satisfies_the_discrete_stationarity_condition(published_solution):
-    # THEORY.md §2 [D]: the interior optimum is a fixed point of the stationarity map (RandomFeatures.
+    # [D]: the interior optimum is a fixed point of the stationarity map (RandomFeatures.
     # stationary_rates, an adjoint recursion written out by hand; the solver only sees jax.grad of L_T). Measured
     # max relative deviation 1.2e-7 (the solver's stopping tolerance; the bounds are inactive: η* ∈ [0.019,
     # 0.237]). A non-optimal schedule (constant) is far from a fixed point: the check has teeth.
@@ -183,9 +183,9 @@ def test_per_step_optimum_alternates_when_noise_is_weak():
 
 
 def test_horizon_sweep_approaches_the_easy_phase_exponents():
-    # THEORY.md §2, easy phase a = 2.5, b = 1.5: L*_T ~ T^−0.6, rate scale T^−ξ (ξ = 0.4), η ∝ τ^κ (κ = 2/3). At
-    # 100 modes and T = 100, 400 (measured): loss slope −0.656 (finite T: steeper; −0.626 between T = 300 and
-    # 1000 at 200 modes, the full sweep in problems/random_features_sweeps.py goes to 10⁴), rate scale −0.388,
+    # Bordelon & Mori 2026, easy phase a = 2.5, b = 1.5: L*_T ~ T^−0.6, rate scale T^−ξ (ξ = 0.4), η ∝ τ^κ (κ =
+    # 2/3). At 100 modes and T = 100, 400 (measured): loss slope −0.656 (finite T: steeper; −0.626 between T = 300
+    # and 1000 at 200 modes, the full sweep in problems/random_features_sweeps.py goes to 10⁴), rate scale −0.388,
     # κ 0.547 → 0.627 (0.635 at T = 1000). The best constant falls behind as T grows (×1.25 → ×1.45), its own
     # exponent −(a−1)/(a+b−1) = −0.5 being smaller.
     sweeps = problem_script("random_features_sweeps")

@@ -1,5 +1,5 @@
-"""Second controls for power-law random features (THEORY.md §2): EMA momentum (RandomFeaturesMomentum) and the
-batch size under an exact data budget (RandomFeaturesBatch). Small sizes: the measurements at scale are
+"""Second controls for power-law random features (Bordelon & Mori 2026): EMA momentum (RandomFeaturesMomentum) and
+the batch size under an exact data budget (RandomFeaturesBatch). Small sizes: the measurements at scale are
 problems/random_features_momentum_batch.py."""
 
 import jax

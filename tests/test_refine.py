@@ -1,4 +1,4 @@
-"""Refinement from gradient norms and the convex last-iterate bound (Defazio et al., THEORY.md §4).
+"""Refinement from gradient norms and the convex last-iterate bound (Defazio et al. 2023, arXiv 2310.07831).
 
 Closed forms checked: linear decay from constant norms (exact), the bound's optimum D/√(Σ G⁻²) = DG/√T, and the
 refined schedule against `lrc.solve` on `LastIterateBound` (closed form vs numeric solve).

@@ -75,7 +75,7 @@ def test_discounted_solvers_agree_on_initial_rate(effort_cost, discount):
         assert value == pytest.approx(mu0_costate, rel=1e-5), name
     if (effort_cost, discount) == (0.5, 1.0):
         # The reference point: μ*(0) = 0.5431677 (scipy RK45 + Brent shooting, tests/test_perceptron.py) and
-        # THEORY.md §1's 0.542711, which is the first cell μ*(h/2) of this 1000-step grid.
+        # the earlier reference value 0.542711, which is the first cell μ*(h/2) of this 1000-step grid.
         assert mu0_costate == pytest.approx(0.5431677, abs=2e-7)
         for name, s in sols.items():
             assert float(s.controls[0, 0]) == pytest.approx(0.542711, abs=2e-6), name

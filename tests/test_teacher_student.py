@@ -1,4 +1,5 @@
-"""The erf soft-committee teacher–student (THEORY.md §1): exact loss, its derivatives, and the closed-loop law."""
+"""The erf soft-committee teacher–student (Njaradi et al. 2026): exact loss, its derivatives, and the closed-loop
+law."""
 
 import jax
 import jax.numpy as jnp

@@ -1,7 +1,7 @@
-"""Window functions and the γ̄ three-stage compliance check (Somefun, THEORY.md §5; lrcontrol/_windows.py and
-lrcontrol/_compliance.py). Closed forms: F(½) per family, γ̄ of linear decay and cosine, the sharpness S(½) of
-cosine and the logistic window; the note's classification (cosine, linear, P2, S4 compliant; E0.05, S40 not;
-E0.99 strictly misses F(τ/2) ≥ ½) at several horizons; the Kronecker table's distribution."""
+"""Window functions and the γ̄ three-stage compliance check (Somefun, "Annealing via Window Functions";
+lrcontrol/_windows.py and lrcontrol/_compliance.py). Closed forms: F(½) per family, γ̄ of linear decay and cosine,
+the sharpness S(½) of cosine and the logistic window; the note's classification (cosine, linear, P2, S4 compliant;
+E0.05, S40 not; E0.99 strictly misses F(τ/2) ≥ ½) at several horizons; the Kronecker table's distribution."""
 
 import math
 

@@ -1,7 +1,7 @@
 """The functional scaling law (FSL) of Li et al. (arXiv 2509.19189, 2602.06797) as a discrete control problem.
 
-THEORY.md §3. Steps k = 1…N with rates η_k ∈ [0, η_max], intrinsic time t_k = Σ_{i≤k} η_i, T = t_N, remaining
-intrinsic time after step k R_k = Σ_{i>k} η_i, e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α}, α = 2 − 1/β:
+Steps k = 1…N with rates η_k ∈ [0, η_max], intrinsic time t_k = Σ_{i≤k} η_i, T = t_N, remaining intrinsic time
+after step k R_k = Σ_{i>k} η_i, e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α}, α = 2 − 1/β:
 
     additive       [D]  E_N(η) = e(T) + σ² Σ_k η_k² K(R_k)
     multiplicative [D]  E_N(η) = e(T) + Σ_k η_k² [σ² + e(t_{k−1})] K(R_k)
@@ -54,7 +54,8 @@ def _prefix_exclusive(a: Array) -> Array:
 
 
 class FSL(AbstractDiscreteSystem):
-    """The discrete functional scaling law of Li et al. (THEORY.md §3), one learning rate per step.
+    """The discrete functional scaling law of Li et al. (2025, arXiv 2509.19189; 2026, arXiv 2602.06797), one
+    learning rate per step.
 
     State: (t, S) — intrinsic time and the sum-of-exponentials modes of the noise term (see the module docstring).
     Loss: E_k = e(t_k) + Σ_j w_j S_{j,k}, the FSL risk minus σ²/2 (and minus the M^{−sβ} floor).

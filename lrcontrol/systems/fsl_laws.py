@@ -1,8 +1,9 @@
-"""Closed forms of the FSL schedule problem (THEORY.md §3): phases, exponents, the exact finite-N optimum of the
-additive form, the paper's power-decay form, the continuous semi-analytic optimum, and capacity saturation of
-shape-fixed schedules. `FSL`'s methods of the same names call these.
+"""Closed forms of the FSL schedule problem (Li et al. 2025, 2026, arXiv 2509.19189, 2602.06797): phases,
+exponents, the exact finite-N optimum of the additive form, the paper's power-decay form, the continuous
+semi-analytic optimum, and capacity saturation of shape-fixed schedules. `FSL`'s methods of the same names call
+these.
 
-Tags as in THEORY.md: [P] stated by Li et al., [D] derived for this project, [?] unverified.
+Tags: [P] stated by Li et al., [D] derived for this project, [?] unverified.
 """
 
 import math
@@ -33,7 +34,7 @@ def nu(source: float, capacity: float) -> float:
 
 
 def exponents(source: float, capacity: float) -> dict[str, float]:
-    """Predicted exponents (THEORY.md §3).
+    """Predicted exponents (Li et al. 2025, arXiv 2509.19189; 2026, arXiv 2602.06797).
 
     Easy [P]: schedule (1 − z/N)^{2β−1} ('shape' = 2β − 1), peak N^{−ν}, loss E* ≂ N^{−sβ/(1+sβ)}.
     Hard [P, D]: loss E* ≂ N^{−s}; decay length D ∝ N^{β(s+1)/(2β−1)} [D], fraction D/N ∝ N^{−(1−1/β−s)/(2−1/β)}.

@@ -1,8 +1,8 @@
 """The convex last-iterate bound of Defazio, Cutkosky, Mehta & Mishchenko (arXiv 2310.07831) as a control problem.
 
-THEORY.md §4. Convex f, (sub)gradients g_t at x_t with ‖g_t‖ ≤ G_t, D = ‖x₁ − x*‖. The paper's weighted
-last-iterate theorem (Theorem 1 / eq. (2) of v2; the all-tail summation bound [P]): for weights w_1…w_T > 0 and a
-scale η > 0, SGD x_{t+1} = x_t − η_t g_t with
+Defazio, Cutkosky, Mehta & Mishchenko 2023, arXiv 2310.07831. Convex f, (sub)gradients g_t at x_t with ‖g_t‖ ≤ G_t,
+D = ‖x₁ − x*‖. The paper's weighted last-iterate theorem (Theorem 1 / eq. (2) of v2; the all-tail summation bound
+[P]): for weights w_1…w_T > 0 and a scale η > 0, SGD x_{t+1} = x_t − η_t g_t with
 
     η_t = η · w_t · w_{t+1:T} / w_{1:T}      (t = 1…T−1; η_T = 0, the T-th gradient moves nothing)
 
@@ -30,8 +30,8 @@ where the minimiser jumps between branches. Near schedules that decay to zero (t
 case we tried. B is not convex in s as far as we know; it is smooth wherever the inner minimiser is unique.
 
 **Closed form [P, D].** By Cauchy–Schwarz, Σ w_t = Σ (w_t G_t)(1/G_t) ≤ √(Σ w_t²G_t²)·√(Σ G_t^{−2}), so
-min_{η,w} (★) = D / √(Σ_t G_t^{−2}) at w_t ∝ G_t^{−2}, η = D/√(Σ w_t²G_t²): the *refined* schedule (THEORY.md §4,
-`lrc.schedules.refine` without smoothing). For constant G_t = G: w_t = 1 and
+min_{η,w} (★) = D / √(Σ_t G_t^{−2}) at w_t ∝ G_t^{−2}, η = D/√(Σ w_t²G_t²): the *refined* schedule (Defazio et al.
+2023, `lrc.schedules.refine` without smoothing). For constant G_t = G: w_t = 1 and
 
     η_t = (D / (G√T)) · (1 − t/T),  t = 1…T−1,     E[f(x_T) − f*] ≤ DG/√T                       (linear decay)
 

@@ -1,10 +1,10 @@
 """Full-batch gradient flow of a one-hidden-layer MLP with smooth units on a fixed dataset (e.g. real digits).
 
-The real-data test bed of THEORY.md §1 ("MNIST [P]"): the paper validates the effort framework on MNIST with
-smooth activations; no MNIST copy can be downloaded here, so `MLP.digits()` uses scikit-learn's bundled 8×8
-handwritten digits (1797 images, 10 classes). Training is gradient flow ẇ = −μ∇L of the mean softmax
-cross-entropy over the whole fixed set (full batch, no sampling noise), integrated by RK4 like any system
-without an exact flow.
+The real-data test bed of Njaradi, Carrasco-Davis, Latham & Saxe 2026, arXiv 2601.07830 ("MNIST" [P]): the paper
+validates the effort framework on MNIST with smooth activations; no MNIST copy can be downloaded here, so
+`MLP.digits()` uses scikit-learn's bundled 8×8 handwritten digits (1797 images, 10 classes). Training is gradient
+flow ẇ = −μ∇L of the mean softmax cross-entropy over the whole fixed set (full batch, no sampling noise),
+integrated by RK4 like any system without an exact flow.
 """
 
 from typing import ClassVar

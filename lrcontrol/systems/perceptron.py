@@ -1,7 +1,7 @@
 """Linear teacher–student perceptron under gradient flow, with the effort-cost closed forms.
 
 Njaradi, Carrasco-Davis, Latham & Saxe, "Optimal learning rate schedule for balancing effort and performance"
-(arXiv 2601.07830); THEORY.md §1.
+(arXiv 2601.07830).
 
 Teacher y = w*·x, inputs x ~ N(0, σ²I), loss L = ½E(y − ŷ)² = (c/2)‖w − w*‖² with c = σ². Gradient flow with a
 learning-rate control μ(t) ≥ 0, ẇ = −μ∇L, moves w − w* along a fixed direction, so the state is the distance
@@ -86,7 +86,7 @@ class LinearPerceptron(AbstractContinuousSystem):
         return c**1.5 * horizon * self.distance / jnp.sqrt(2 * effort_cost)
 
     def effort_optimum(self, effort_cost, horizon) -> dict[str, Scalar]:
-        """Open-loop optimum of ∫₀ᵀ[L + βμ²]dt (THEORY.md §1, [P] form, [D] details).
+        """Open-loop optimum of ∫₀ᵀ[L + βμ²]dt (Njaradi et al. 2026, [P] form, [D] details).
 
         μ*(t) = θ·tan(cθ(T − t)) with z = cθT the unique root in (0, π/2) of z·sec z = K, K the steepness.
         We solve the equivalent z = K·cos z (monotone, no pole) by Newton from a bracketing bisection.
@@ -110,9 +110,7 @@ class LinearPerceptron(AbstractContinuousSystem):
         """The closed-form optimal schedule on the problem's grid, sampled at cell midpoints.
 
         Raises `NoClosedForm` for objectives other than the undiscounted `Effort`. For ρ > 0 only numerical
-        references exist: at β = 0.5, c = d = 1, T = 2, ρ = 1, μ*(0) = 0.5431677 (Pontryagin shooting and the
-        direct solver agree to 1e-7). THEORY.md §1's "μ(0) = 0.542711" is the first cell of a 1000-step grid,
-        i.e. μ*(0.001), not μ*(0).
+        references exist (the README's discounted-perceptron finding; tests/test_perceptron.py checks them).
         """
         from .._schedule import Schedule
 
@@ -129,7 +127,7 @@ class LinearPerceptron(AbstractContinuousSystem):
         """The feedback law μ(t, e) = √((L(e) − L(T))/β) as a policy that `lrc.simulate` can run.
 
         `final_loss` is the forecast of L(T); by default the closed-form optimum's own final loss (the
-        oracle). For ρ > 0 this law is not optimal (THEORY.md §1), so only ρ = 0 is accepted.
+        oracle). For ρ > 0 this law is not optimal (Njaradi et al. 2026), so only ρ = 0 is accepted.
         """
         from .._policy import closed_loop_policy
 

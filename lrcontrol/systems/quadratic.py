@@ -1,11 +1,11 @@
-"""Gradient descent on a quadratic with spectrum in [μ, L]: the minimax step sizes (THEORY.md §5, Chebyshev steps).
+"""Gradient descent on a quadratic with spectrum in [μ, L]: the minimax step sizes (Chebyshev steps, [D]).
 
 GD x_{k+1} = (I − α_k A) x_k on f(x) = ½xᵀAx with spec(A) ⊂ [μ, L] leaves x_T = p(A)x_0 after T steps, with the
 residual polynomial p(λ) = Π_k (1 − α_k λ), p(0) = 1. Over every such A the sharp worst-case factor is
 
     F(α) = max_{λ∈[μ,L]} |p(λ)|,    ‖x_T‖ ≤ F(α)‖x_0‖.
 
-Closed form [D] (Chebyshev; THEORY.md §5): F is minimised by α_k = 1/λ_k with the inverse steps
+Closed form [D] (Chebyshev): F is minimised by α_k = 1/λ_k with the inverse steps
 
     λ_k = (L+μ)/2 + ((L−μ)/2) cos((2k−1)π/(2T)) = L[1/κ + (1 − 1/κ) cos²(πx_k/2)],  x_k = (2k−1)/(2T),
 
@@ -48,11 +48,9 @@ from jax.scipy.special import logsumexp
 from jaxtyping import Array
 
 from .._errors import InputError, Overflow, Param, _is_concrete, check_int
+from .._search import golden_max
 from .._windows import cosine_window
 from ._base import AbstractDiscreteSystem
-
-_GOLDEN = (np.sqrt(5.0) - 1) / 2
-
 
 class Quadratic(AbstractDiscreteSystem):
     """Gradient descent on a quadratic with spectrum in [μ, L], worst case over the spectrum (module docstring).
@@ -171,7 +169,7 @@ class Quadratic(AbstractDiscreteSystem):
         """κ = L/μ."""
         return float(self.L) / float(self.mu)
 
-    # --- closed forms [D] (THEORY.md §5) --------------------------------------------------------------------
+    # --- closed forms [D] (Chebyshev) -----------------------------------------------------------------------
 
     def chebyshev_inverse_steps(self, horizon: int) -> np.ndarray:
         """λ_k = (L+μ)/2 + ((L−μ)/2) cos((2k−1)π/(2T)), k = 1…T: the roots of the shifted Chebyshev polynomial."""
@@ -233,7 +231,7 @@ class Quadratic(AbstractDiscreteSystem):
         i = np.flatnonzero(inner) + 1
         best = max(logp[0], logp[-1])
         if i.size:
-            refined = _golden_max(lambda x: _log_abs_poly(alpha, x), lam[i - 1], lam[i + 1])
+            refined = golden_max(lambda x: _log_abs_poly(alpha, x), lam[i - 1], lam[i + 1])
             best = max(best, float(np.max(_log_abs_poly(alpha, refined))), float(np.max(logp[i])))
         return float(np.exp(best))
 
@@ -254,13 +252,3 @@ def _log_abs_poly(alpha: np.ndarray, lam: np.ndarray, chunk: int = 4096) -> np.n
 def _spread_steps(mu, L, n: int) -> Array:
     # steps whose inverses sit at the midpoints of n equal parts of [μ, L]
     return 1 / (mu + (L - mu) * (jnp.arange(n) + 0.5) / n)
-
-
-def _golden_max(f, lo: np.ndarray, hi: np.ndarray, iterations: int = 100) -> np.ndarray:
-    # argmax of unimodal f on each [lo_i, hi_i], all intervals at once
-    a, b = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
-    for _ in range(iterations):
-        c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
-        right = f(d) > f(c)
-        a, b = np.where(right, c, a), np.where(right, b, d)
-    return 0.5 * (a + b)

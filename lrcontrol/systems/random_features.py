@@ -1,8 +1,9 @@
 """Online SGD on power-law random features: the exact expected-loss recursion (Bordelon & Mori, arXiv 2602.04774).
 
-THEORY.md §2. In the features' eigenbasis the eigenvalues are λ_k = k^{−b} (b > 1) and the target's initial
-per-mode error is c_{0,k} = (w*_k)² = k^{b−a}, so λ_k c_{0,k} = k^{−a} (a > 1); N modes are kept. With Gaussian
-features, label noise of std σ and batch m, the expected per-mode error after an SGD step of size η is exactly
+Bordelon & Mori 2026, arXiv 2602.04774. In the features' eigenbasis the eigenvalues are λ_k = k^{−b} (b > 1) and
+the target's initial per-mode error is c_{0,k} = (w*_k)² = k^{b−a}, so λ_k c_{0,k} = k^{−a} (a > 1); N modes are
+kept. With Gaussian features, label noise of std σ and batch m, the expected per-mode error after an SGD step of
+size η is exactly
 
     c_{t+1,k} = [1 − 2ηλ_k + (1 + 1/m)η²λ_k²] c_{t,k} + (η²/m) λ_k (L_t + σ²),      L_t = Σ_k λ_k c_{t,k}
 
@@ -21,6 +22,11 @@ from jaxtyping import Array
 
 from .._errors import Overflow, Param
 from ._base import AbstractDiscreteSystem
+
+
+def contraction(eta, lam, batch):
+    """The per-mode factor d = 1 − 2ηλ + (1 + 1/m)η²λ² of the recursion (the bracket in the module docstring)."""
+    return 1 - 2 * eta * lam + (1 + 1 / batch) * (eta * lam) ** 2
 
 
 class RandomFeatures(AbstractDiscreteSystem):
@@ -80,9 +86,16 @@ class RandomFeatures(AbstractDiscreteSystem):
         return jnp.sum(self.eigenvalues() * state)
 
     def step(self, state, controls, k):
-        eta, lam, m = controls[0], self.eigenvalues(), self.batch
-        contraction = 1 - 2 * eta * lam + (1 + 1 / m) * (eta * lam) ** 2
-        return contraction * state + (eta**2 / m) * lam * (self.loss(state) + self.noise**2)
+        return self.sgd_step(state, controls[0], self.batch)
+
+    def sgd_step(self, c: Array, eta, batch) -> Array:
+        """c_{t+1} from c_t after one SGD step of rate η with batch m (the module docstring's recursion).
+
+        The one implementation of the recursion: `step` calls it with the system's batch, `RandomFeaturesBatch`
+        with the scheduled batch m_t.
+        """
+        lam = self.eigenvalues()
+        return contraction(eta, lam, batch) * c + (eta**2 / batch) * lam * (self.loss(c) + self.noise**2)
 
     def params(self):
         return {"a": float(self.a), "b": float(self.b), "modes": self.modes, "noise": float(self.noise),
@@ -91,7 +104,7 @@ class RandomFeatures(AbstractDiscreteSystem):
     def stationary_rates(self, rates: Array) -> Array:
         """The rates that the discrete stationarity condition of min L_T assigns to a per-step schedule.
 
-        THEORY.md §2 [D]: with the adjoint p_t = d_t ⊙ p_{t+1} + (η_t²/m)(λ·p_{t+1})λ, p_T = λ (d_t the bracket of
+        [D]: with the adjoint p_t = d_t ⊙ p_{t+1} + (η_t²/m)(λ·p_{t+1})λ, p_T = λ (d_t the bracket of
         the recursion), ∂L_T/∂η_t = 0 at an interior optimum reads
 
             η_t = Σλ_k p_{t+1,k} c_{t,k} / [(1 + 1/m)Σλ_k² p_{t+1,k} c_{t,k} + (L_t + σ²)P_{t+1}/m],  P = Σλ_k p_k.
@@ -127,13 +140,13 @@ class RandomFeatures(AbstractDiscreteSystem):
             big_p = lam @ p
             pull = (lam * p) @ c
             stiffness = (1 + 1 / m) * (lam**2 * p) @ c + (lam @ c + s2) * big_p / m
-            d = 1 - 2 * eta * lam + (1 + 1 / m) * (eta * lam) ** 2
+            d = contraction(eta, lam, m)
             return d * p + eta**2 / m * big_p * lam, (pull, stiffness)
 
         _, terms = jax.lax.scan(backward, lam, (cs, rates), reverse=True)
         return terms
 
-    # --- phases and exponents (THEORY.md §2) ----------------------------------------------------------------
+    # --- phases and exponents (Bordelon & Mori 2026, arXiv 2602.04774) ----------------------------------------
 
     def stability_edge(self) -> float:
         """The largest constant rate at which the expected loss stays bounded [D].
@@ -157,7 +170,7 @@ class RandomFeatures(AbstractDiscreteSystem):
         return "easy" if a > b else "hard" if a < b else "boundary"
 
     def exponents(self) -> dict[str, float]:
-        """The predicted exponents of the optimal schedule and loss (THEORY.md §2).
+        """The predicted exponents of the optimal schedule and loss (Bordelon & Mori 2026, arXiv 2602.04774).
 
         Easy phase [P form, C + D exponents]: η*(t) ≃ C·T^{−ξ}(1 − t/T)^δ with ξ = 1 − b/a, δ = 2b − 1; against the
         remaining intrinsic time τ(t) = Σ_{s>t} η_s, η ∝ τ^κ with κ = 1 − 1/(2b); L*_T ~ T^{−(a−1)/a}.

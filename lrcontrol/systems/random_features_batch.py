@@ -1,4 +1,5 @@
-"""Batch size as a second control of SGD on power-law random features, under an exact data budget (THEORY.md §2).
+"""Batch size as a second control of SGD on power-law random features, under an exact data budget (Bordelon & Mori
+2026, arXiv 2602.04774).
 
 Same model as `RandomFeatures`; step t uses batch m_t, so the expected per-mode error obeys ([C, D])
 
@@ -16,9 +17,9 @@ applied to the whole schedule at once (`prepare_controls`, which `ControlProblem
 receives (η_t, m_t), the batch size, not the logit. The batch schedule of a solution is
 `system.batch_schedule(sol.schedules["batch_logit"].values)`.
 
-THEORY.md §2 [P, D]: to leading order in η only η/m matters (a degenerate optimality condition), so under a budget
-the optimum is a one-parameter family; a batch ramp m*(t) ∝ (1 − t/T)^{1/(2b)−1} is proposed for the fewest steps
-[?: not derived here; problems/random_features_momentum_batch.py reports what the solver finds].
+Bordelon & Mori [P, D]: to leading order in η only η/m matters (a degenerate optimality condition), so under a
+budget the optimum is a one-parameter family; a batch ramp m*(t) ∝ (1 − t/T)^{1/(2b)−1} is proposed for the fewest
+steps [?: not derived here; problems/random_features_momentum_batch.py reports what the solver finds].
 """
 
 from typing import ClassVar
@@ -91,9 +92,7 @@ class RandomFeaturesBatch(AbstractDiscreteSystem):
 
     def step(self, state, controls, k):
         """One SGD step with controls (η_t, m_t): the batch size itself, after `prepare_controls`."""
-        eta, m, lam = controls[0], controls[1], self.eigenvalues()
-        contraction = 1 - 2 * eta * lam + (1 + 1 / m) * (eta * lam) ** 2
-        return contraction * state + (eta**2 / m) * lam * (self.loss(state) + self.sgd.noise**2)
+        return self.sgd.sgd_step(state, controls[0], controls[1])
 
     def params(self):
         out = self.sgd.params()

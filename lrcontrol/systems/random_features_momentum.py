@@ -1,4 +1,5 @@
-"""Online SGD with EMA momentum on power-law random features: the exact second-moment recursion (THEORY.md §2 [C]).
+"""Online SGD with EMA momentum on power-law random features: the exact second-moment recursion ([C]; Bordelon &
+Mori 2026, arXiv 2602.04774).
 
 Same model as `RandomFeatures` (λ_k = k^{−b}, c_{0,k} = k^{b−a}, Gaussian features, label noise σ, batch m). With
 Δ = w − w* and v the velocity, one step with learning rate η and momentum weight β is

@@ -2,7 +2,7 @@
 on a fixed sample of inputs; gradient flow.
 
 Saad & Solla, "On-line learning in soft committee machines", Phys. Rev. E 52, 4225 (1995); used as the nonlinear
-test bed of Njaradi, Carrasco-Davis, Latham & Saxe (arXiv 2601.07830), THEORY.md §1 "Teacher–student".
+test bed of Njaradi, Carrasco-Davis, Latham & Saxe (2026, arXiv 2601.07830), its teacher–student experiments.
 
 Inputs x ~ N(0, I_N). Student ŷ = Σ_i v_i g(λ_i), teacher y = Σ_n v*_n g(ρ_n), with g(x) = erf(x/√2) and
 preactivations λ_i = w_i·x/√N, ρ_n = w*_n·x/√N (w_i, w*_n the rows of W, W*). The preactivations are jointly
@@ -26,8 +26,8 @@ integrates with RK4.
 
 Fixed sample (`samples=P`): the loss is instead the empirical ½·mean_p(ŷ(x_p) − y(x_p))² over P Gaussian inputs
 drawn once from the seed, with g = erf(·/√2) or g = tanh (tanh has no closed-form Gaussian average). This is the
-"tanh on a fixed sample" variant of THEORY.md §1: full-batch gradient flow on a training set, the loss a user
-would see in practice.
+"tanh on a fixed sample" variant of Njaradi et al.'s teacher–student set-up: full-batch gradient flow on a training
+set, the loss a user would see in practice.
 """
 
 from typing import ClassVar
