@@ -108,6 +108,9 @@ def test_fsl_predict_in_chunks_matches_the_direct_sums():
     theta = (2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6)
     got = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.asarray(steps)))
     np.testing.assert_allclose(got, naive_fsl(theta, lr, steps), rtol=1e-11)
+    # every step at once: smaller decrement chunks (2²²/N of them) with a padded last chunk
+    full = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.arange(n)))
+    np.testing.assert_allclose(full[steps], got, rtol=1e-12)
 
 
 def test_bound_prefixes_in_batches_and_the_full_bound():

@@ -22,15 +22,20 @@ its initial value minus its decrements, η(t) = η_0 − Σ_i Δ_i·1[t ≥ t_i]
 Term by term: c1·T^{−s} ↔ e(T) (the shift 1 + T dropped, a scale c1); the decrement sum ↔ the second term, with
 γ ↔ α − 1 = 1 − 1/β ∈ (0, 1), (c3 + T(i)^{−s}) ↔ g(t_i) = σ² + e(t_i) (the multiplicative variant; c3 = σ² in units
 of the e-scale; the additive variant would drop T(i)^{−s}), c4 ↔ the unit of intrinsic time, c2 ↔ the overall noise
-scale. Dropped: the first term (the noise level of the initial rate, ≈ η_0 σ²/(α − 1) once T ≫ 1: a constant that
-L0 absorbs, together with fsl.py's omitted floor and σ²/2), the discreteness (η_k² against η dt), and g's change
-after each decrement. The law allows any γ > 0; the FSL derivation gives γ < 1.
+scale. Dropped: the first term (the noise level of the initial rate: its σ² part tends to η_0σ²/(α − 1), a constant
+that L0 absorbs with fsl.py's omitted floor and σ²/2; its e(t) part decays with T), the discreteness (η_k² against
+η dt), and g's change after each decrement. The law allows any γ > 0; the FSL derivation gives γ < 1.
+
+Because T(i)^{−s} is large at small T, decrements early in training weigh heavily [D]: the warm-up's increments
+(negative decrements) add a positive constant to every later loss (absorbed by L0 in a fit), and an unconstrained
+schedule optimiser can exploit a drop right after the first updates — constrain the schedule (e.g. a fixed
+warm-up, then non-increasing rates) when optimising under this law.
 
 - `predict` at M steps: the decrement sum's part Σ_i d_i f_i is a cumulative sum; the kernel part
   Σ_i d_i f_i (1 + c4(T(k) − T(i)))^{−γ} is summed over the decrements in chunks (decrements that are zero are
   dropped when the rates are concrete, i.e. not traced: constant stages cost nothing), each chunk under
-  `jax.checkpoint`; memory O(M·chunk), work O(M·K), K the number of non-zero decrements. A power kernel has no
-  exact O(N) recursion.
+  `jax.checkpoint`; memory O(M·chunk), chunk = 2²²/M clipped to [64, 2048] decrements; work O(M·K), K the number
+  of non-zero decrements. A power kernel has no exact O(N) recursion.
 - `final_loss_grad_curvature`: value, gradient and Hessian diagonal at the last step in one O(N) pass, by hand
   [D] (formulas in its docstring).
 """
@@ -45,7 +50,8 @@ from jaxtyping import Array, Float, Int, Scalar
 from .._errors import check_real
 from ._law import AbstractLossCurveLaw
 
-_CHUNK = 2048  # decrements per chunk in `predict`
+_CHUNK = 2048  # decrements per chunk in `predict` (fewer where many steps are asked for)
+_ELEMENTS = 2**22  # steps × decrements per chunk, at most (with at least 64 decrements)
 
 
 def _suffix(a: Array) -> Array:
@@ -99,7 +105,8 @@ class FSLLaw(AbstractLossCurveLaw):
         d_all = jnp.concatenate([jnp.zeros((1,), lr.dtype), lr[:-1] - lr[1:]])  # d_0 = 0
         weight_all = d_all * self._forcing(prefix)  # d_i f_i
         plain = jnp.cumsum(weight_all)[steps]  # Σ_{i≤k} d_i f_i
-        pad = (-len(ks)) % _CHUNK if len(ks) > _CHUNK else 0
+        chunk = max(64, min(_CHUNK, _ELEMENTS // max(1, int(np.shape(steps)[0]))))
+        pad = (-len(ks)) % chunk if len(ks) > chunk else 0
         i = jnp.asarray(np.concatenate([ks, np.full(pad, -1)]), dtype=int)  # −1: padding, masked out
         valid = i > 0
         ii = jnp.where(valid, i, 1)
@@ -114,10 +121,10 @@ class FSLLaw(AbstractLossCurveLaw):
             u = jnp.where(use, at[:, None] - tc[None, :], 0.0)
             return jnp.sum(jnp.where(use, wc[None, :] * (1 + self.c4 * u) ** (-self.gamma), 0.0), axis=1)
 
-        if i.shape[0] <= _CHUNK:
+        if i.shape[0] <= chunk:
             kernel = chunk_sum((ii * valid, w, t_i))
         else:
-            parts = tuple(a.reshape(-1, _CHUNK) for a in (ii * valid, w, t_i))
+            parts = tuple(a.reshape(-1, chunk) for a in (ii * valid, w, t_i))
             kernel = jnp.sum(jax.lax.map(chunk_sum, parts), axis=0)
         return self.L0 + self.c1 * at ** (-self.s) - self.c2 * (plain - kernel)
 

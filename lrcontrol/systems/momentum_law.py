@@ -18,7 +18,9 @@ takes for η_0 is not verified here against the paper's text [?].
 Since m_k = Σ_{j≤k} λ^{k−j} d_j (d_j = η_{j−1} − η_j), S2(s) = Σ_{k≤s} d_k (1 − λ^{s−k+1})/(1 − λ) [D]: a
 decrement's weight grows from 1 to 1/(1 − λ) over ~1/(1 − λ) steps and is never forgotten. A warm-up from η_0 to
 η_peak therefore adds −(η_peak − η_0)/(1 − λ) to S2 for good (after ~1/(1 − λ) steps), a constant that a fit
-absorbs into L0 [D].
+absorbs into L0 [D]. Conversely η_0 has no increment before it (η_{−1} := η_0), so raising η_0 and dropping at once
+earns up to w_1 = (1 − λ^s)/(1 − λ) per unit of drop [D]: when optimising a schedule under this law, fix the
+warm-up (the MPL paper reports that optimising under the momentum law collapses the schedule [P]).
 
 - `predict`: m by a parallel linear recursion (`jax.lax.associative_scan`), S1 and S2 by cumulative sums — O(N)
   for any number of logged steps.
