@@ -6,7 +6,7 @@ Agreement Between Convex Optimization Theory and Learning-Rate Scheduling for La
 
 Ω_s the last-iterate bound for SGD on a convex G-Lipschitz problem with D = ‖x₁ − x*‖, for the run truncated after
 update s — the bound for arbitrary step sizes of Defazio et al. (arXiv 2310.07831) that Schaipp et al. evaluate for
-their schedules (their Theorem 1, a base rate γ times a schedule; here the rates are absolute):
+their schedules (stated there for a base rate times a schedule; here the rates are absolute):
 
     Ω_T = [D² + G² Σ_{t=1..T} η_t²]/(2 Σ_{t=1..T} η_t) + (G²/2) Σ_{k<T} η_k/(η_{k+1:T} η_{k:T}) Σ_{t=k..T} η_t²
 
