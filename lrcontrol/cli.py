@@ -139,6 +139,10 @@ def cmd_solve(args) -> int:
     from lrcontrol import _registry
     from lrcontrol.plotting import figure_png, plot_solution
 
+    from lrcontrol import _cli_laws
+
+    if args.system in _cli_laws.LAW_NAMES:  # a loss-curve law: lrcontrol solve LAW --law FILE
+        return _cli_laws.cmd_solve_law(args)
     problem, params = _registry.build_problem(args.system, args.set)
     solver = _solver(args.solver)
     out = Path(args.out)
@@ -350,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(fn=cmd_refine)
+    from lrcontrol import _cli_laws
+
+    _cli_laws.add_parsers(sub)  # fit, predict, solve LAW --law FILE
     return parser
 
 
