@@ -145,7 +145,13 @@ class LawSchedule(AbstractDiscreteSystem):
         hands the chosen controls to this method), by the chain rule through `rates`."""
         u = jnp.reshape(u, (-1,))
         eta = self.rates(u)
-        value, g, h = self.law.final_loss_grad_curvature(eta)
+        if hasattr(self.law, "final_loss_grad_curvature"):
+            value, g, h = self.law.final_loss_grad_curvature(eta)
+        else:  # a law without the fused pass: autodiff, and a neutral diagonal (|h| = 1 per rate)
+            import jax
+
+            value, g = jax.value_and_grad(self.law.final_loss)(eta)
+            h = jnp.ones_like(eta)
         w = self.warmup
         gp, hp = g[w:], h[w:]
         if self.monotone:
