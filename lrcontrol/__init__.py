@@ -14,8 +14,11 @@ from . import plotting as plotting
 from . import schedules as schedules
 from . import solvers as solvers
 from . import systems as systems
+from ._curves import LossCurve as LossCurve
 from ._errors import InputError as InputError
 from ._errors import NoClosedForm as NoClosedForm
+from ._fit import FitReport as FitReport
+from ._fit import fit as fit
 from ._integrate import RK4 as RK4
 from ._integrate import ExactFlow as ExactFlow
 from ._minimax import Minimax as Minimax
@@ -31,6 +34,6 @@ from ._solve import solve as solve
 from .analysis import Comparison as Comparison
 from .analysis import compare as compare
 
-__all__ = ["ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError", "Minimax",
+__all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError", "Minimax",
            "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "minimax", "objectives", "schedules",
            "simulate", "solve", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]

@@ -104,7 +104,8 @@ def _choices(choices: tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class Param:
     """One public parameter: `kind` float (a finite real in the range lo..hi, each end open or closed), int (a
-    whole number >= lo), bool, str (one of `choices`) or "array" (checked by the class itself). `optional`: None is
+    whole number >= lo), bool, str (one of `choices`), "array" or another object described by the text of `kind` (both checked by the
+    class itself; not settable from the command line). `optional`: None is
     also allowed, meaning "derived from the others" (the doc says how). `default` is filled from the constructor's
     signature (`with_defaults`) or, for the command line's problem-level parameters, given."""
 
@@ -131,9 +132,14 @@ class Param:
             text = "True or False"
         elif self.kind is str:
             text = _choices(self.choices)
-        else:
-            text = "an array"
+        else:  # "array", or an object kind written as its description
+            text = "an array" if self.kind == "array" else str(self.kind)
         return text + (" or None" if self.optional else "")
+
+    @property
+    def settable(self) -> bool:
+        """Whether the command line can set it (a number, a flag or a name; not an array or an object)."""
+        return self.kind in (float, int, bool, str)
 
     def check(self, value: Any) -> Any:
         """`value` if it is allowed (whole numbers as int), else `InputError` naming the parameter."""

@@ -41,14 +41,14 @@ class SystemEntry:
 
     @property
     def system_params(self) -> tuple[Param, ...]:
-        specs = [p for p in self.system.parameter_specs() if p.kind != "array"]
+        specs = [p for p in self.system.parameter_specs() if p.settable]
         return tuple(replace(p, default=self.defaults_override[p.name]) if p.name in self.defaults_override else p
                      for p in specs)
 
     @property
     def fixed_params(self) -> tuple[Param, ...]:
-        """The class's array parameters: not settable from the command line."""
-        return tuple(p for p in self.system.parameter_specs() if p.kind == "array")
+        """The class's array and object parameters: not settable from the command line."""
+        return tuple(p for p in self.system.parameter_specs() if not p.settable)
 
     @property
     def params(self) -> tuple[Param, ...]:
@@ -101,7 +101,7 @@ def _eta_max(default: float) -> Param:
 
 def _kwargs(cls: type, p: dict) -> dict:
     """The class's own parameters out of the full parameter dict."""
-    names = {q.name for q in cls.parameter_specs() if q.kind != "array"}
+    names = {q.name for q in cls.parameter_specs() if q.settable}
     return {k: v for k, v in p.items() if k in names}
 
 
@@ -242,9 +242,16 @@ def _unlisted() -> tuple[SystemEntry, ...]:
         if export.startswith("Abstract") or cls in known or getattr(cls, "__abstractmethods__", None):
             continue
         doc = (cls.__doc__ or export).strip().splitlines()[0]
-        out.append(SystemEntry(name=getattr(cls, "name", export.lower()), system=cls, summary=doc,
-                               note="not buildable from the command line yet (no problem-level entry in "
-                                    "lrcontrol/_registry.py): use the Python API."))
+        if issubclass(cls, _systems.AbstractLossCurveLaw):
+            note = (f"a loss-curve law, fitted to curves and solved from its law file: `lrcontrol fit --law "
+                    f"{cls.name} --curve FILE`, then `lrcontrol solve {cls.name} --law law.json --set horizon=N "
+                    f"--set warmup=W --set peak=P`.")
+        elif cls is _systems.LawSchedule:
+            note = "built by `lrcontrol solve LAW --law law.json` (a schedule under a fitted loss-curve law)."
+        else:
+            note = ("not buildable from the command line yet (no problem-level entry in lrcontrol/_registry.py): "
+                    "use the Python API.")
+        out.append(SystemEntry(name=getattr(cls, "name", export.lower()), system=cls, summary=doc, note=note))
     return tuple(out)
 
 

@@ -266,6 +266,10 @@ def cmd_solve(args) -> int:
     from lrcontrol._output import finite_json
     from lrcontrol.plotting import figure_png, plot_solution
 
+    from lrcontrol import _cli_laws
+
+    if args.system in _cli_laws.LAW_NAMES:  # a loss-curve law: lrcontrol solve LAW --law FILE
+        return _cli_laws.cmd_solve_law(args)
     clock = _Phases(args.started)
     out = _out_folder(args, "solve")
     problem, params = _build(args)
@@ -605,6 +609,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default out/refine/)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(fn=cmd_refine)
+    from lrcontrol import _cli_laws
+
+    _cli_laws.add_parsers(sub)  # fit, predict, solve LAW --law FILE
     return parser
 
 

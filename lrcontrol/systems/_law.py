@@ -5,8 +5,9 @@ of updates s = 0 … N−1 and whose final loss is a closed-form functional of a
 shared pretraining curves): the loss logged at step s is measured after update s and predicted from the rates of
 updates 0 … s; intrinsic time S1(s) = Σ_{τ=0..s} η_τ.
 
-A law module writes its parameters as fields, `param_names`, `param_ranges` and `predict`; the base supplies the
-rest: `final_loss` (`predict` at the last step), `loss_curve` (every step, node 0 undefined), a state (the
+A law module writes its parameters as fields, their specs (`parameters`: one `Param` each, an open range) and
+`predict`; the base supplies the rest: `param_names` and `param_ranges` (read off the specs), checked storage
+(`_store`), `final_loss` (`predict` at the last step), `loss_curve` (every step, node 0 undefined), a state (the
 intrinsic time S1) so that the toolkit's discrete-system machinery applies, and the parameter vector for fitting
 (`from_vector` / `to_vector`).
 """
@@ -24,15 +25,28 @@ from ._base import AbstractDiscreteSystem
 class AbstractLossCurveLaw(AbstractDiscreteSystem):
     """A loss-curve law L̂(s; η_0 … η_s) with parameters θ (fields named by `param_names`).
 
-    Subclasses set `name`, `param_names` (the order of the parameter vector and of the law file's `params`),
-    `param_ranges` ({name: (lo, hi)}, open interval, None for an unbounded side: the valid range a fit stays in)
-    and implement `predict`. Their `__init__` validates each parameter against `param_ranges` (one sentence naming
-    it) and stores it as a float array, so that `jax.vmap` over parameters works.
+    Subclasses set `name` and `parameters` (one float `Param` per law parameter, open ranges: the valid range a
+    fit stays in; their order is that of the parameter vector and of the law file's `params`) and implement
+    `predict`. Their `__init__` passes its arguments to `_store`, which checks each (one sentence naming it) and
+    keeps it as a float array, so that `jax.vmap` over parameters works.
     """
 
     has_final_loss: ClassVar[bool] = True
-    param_names: ClassVar[tuple[str, ...]]
-    param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]]
+    param_names: ClassVar[tuple[str, ...]] = ()  # derived from `parameters` for each subclass
+    param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        specs = cls.__dict__.get("parameters")
+        if specs:
+            cls.param_names = tuple(p.name for p in specs)
+            cls.param_ranges = {p.name: (p.lo, p.hi) for p in specs}
+
+    def _store(self, **values) -> None:
+        """Check the law's parameters against `parameters` and keep each as a float array."""
+        self._checked(**values)
+        for n in self.param_names:
+            setattr(self, n, jnp.asarray(values[n], dtype=float))
 
     @abc.abstractmethod
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:

@@ -163,14 +163,40 @@ def arbitrary_step_bound(steps, grad_norms, distance=1.0) -> Array:
 
     Not what `LastIterateBound` optimises: it is looser — its numerical optimum for constant G is ≈ 2DG/√T, not
     DG/√T, and is not exactly linear decay (η_T, an analysis weight here, comes out positive). Kept to show the
-    difference (problems/last_iterate_refine.py)."""
-    eta, g2 = jnp.asarray(steps), jnp.asarray(grad_norms) ** 2
-    total = jnp.sum(eta)
-    sq = g2 * eta**2
+    difference (problems/last_iterate_refine.py), and as the loss-curve law of Schaipp et al.
+    (`lrc.systems.BoundLaw`, through `arbitrary_step_bound_prefixes`). `grad_norms`: G_1…G_T, or one number."""
+    eta = jnp.reshape(jnp.asarray(steps), (-1,))
+    g2 = jnp.broadcast_to(jnp.asarray(grad_norms, eta.dtype) ** 2, eta.shape)
+    return _prefix_bound(eta, g2, jnp.asarray(distance, eta.dtype), eta.shape[0] - 1)
+
+
+def _prefix_bound(eta: Array, g2: Array, distance: Array, end) -> Array:
+    """`arbitrary_step_bound` of the prefix η_1…η_{end+1} (0-based `end`; the steps after it masked to zero)."""
+    n = eta.shape[0]
+    keep = jnp.arange(n) <= end
+    e = jnp.where(keep, eta, 0.0)
+    sq = g2 * e**2
+    tail = jnp.cumsum(e[::-1])[::-1]  # η_{k:end}, summed from the end (accurate where it is small)
     tail_sq = jnp.cumsum(sq[::-1])[::-1]
-    tail = jnp.cumsum(eta[::-1])[::-1]
-    t3 = 0.5 * jnp.sum(eta[:-1] * tail_sq[:-1] / (tail[:-1] * tail[1:]))
-    return (distance**2 + jnp.sum(sq)) / (2 * total) + t3
+    inner = jnp.arange(n - 1) < end  # k < T
+    denom = jnp.where(inner, tail[:-1] * tail[1:], 1.0)
+    t3 = 0.5 * jnp.sum(jnp.where(inner, e[:-1] * tail_sq[:-1] / denom, 0.0))
+    return (distance**2 + tail_sq[0]) / (2 * tail[0]) + t3
+
+
+def arbitrary_step_bound_prefixes(steps, ends, grad_norms=1.0, distance=1.0, *,
+                                  chunk_elements: int = 2**20) -> Array:
+    """`arbitrary_step_bound` of each prefix η_1…η_{e+1} of `steps`, for each 0-based index e in `ends`: the bound
+    of the run truncated after that step. O(T) work per prefix (O(T·M) for M prefixes); memory O(T·c), the
+    prefixes evaluated c = max(1, chunk_elements // T) at a time (`jax.lax.map`), each under `jax.checkpoint`
+    so that reverse mode keeps no per-prefix intermediates either."""
+    eta = jnp.reshape(jnp.asarray(steps), (-1,))
+    g2 = jnp.broadcast_to(jnp.asarray(grad_norms, eta.dtype) ** 2, eta.shape)
+    distance = jnp.asarray(distance, eta.dtype)
+    ends = jnp.reshape(jnp.asarray(ends), (-1,))
+    one = jax.checkpoint(lambda end: _prefix_bound(eta, g2, distance, end))
+    batch = max(1, min(int(ends.shape[0]), chunk_elements // max(1, int(eta.shape[0]))))
+    return jax.lax.map(one, ends, batch_size=batch)
 
 
 class LastIterateBound(AbstractDiscreteSystem):

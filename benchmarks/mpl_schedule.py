@@ -1,0 +1,97 @@
+"""The optimal monotone schedule under the multi-power law (published 25M parameters, N = 24000, warm-up 2160,
+peak 3e-4, min 1e-10) by `lrc.solve` (Direct, projected L-BFGS with the law's fused value/gradient/curvature in
+log-decrements), against scipy's L-BFGS-B with an exact numpy gradient on the same parametrisation; and the fit of
+the three 25M fit curves (multi-start) by `lrc.fit`. Compile and run times apart.
+
+    python benchmarks/mpl_schedule.py [--scipy-maxiter 15000]   # writes benchmarks/results/mpl_schedule.json
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
+
+import lrcontrol as lrc  # noqa: E402
+from _harness import write  # noqa: E402
+from lrcontrol.systems.law_schedule import LawSchedule  # noqa: E402
+
+N, W, PEAK, MIN_LR = 24000, 2160, 3e-4, 1e-10
+DATA = Path(__file__).resolve().parents[1] / "problems" / "data" / "mpl" / "25"
+
+
+def numpy_value_grad(law, w):
+    """Final loss and its exact gradient in the log-decrements w (numpy, O(N); the formulas of mpl.py)."""
+    L0, A, al, B, C, be, ga = (float(v) for v in law.to_vector())
+    post = MIN_LR + (PEAK - MIN_LR) * np.exp(-np.cumsum(w))
+    eta = np.concatenate([PEAK * np.arange(W) / (W - 1), post])
+    rem = np.cumsum(eta[::-1])[::-1]
+    e, r, d = eta[1:], rem[1:], eta[:-1] - eta[1:]
+    eg = e ** (-ga)
+    x = eg * r
+    base = C * x + 1
+    G0, G1 = 1 - base ** (-be), be * C * base ** (-be - 1)
+    value = L0 + A * rem[0] ** (-al) - B * np.sum(d * G0)
+    p = -ga * eg / e * r
+    z = np.zeros(1)
+    g_ld = np.concatenate([G0, z]) + np.concatenate([z, -G0 + d * G1 * p]) + np.concatenate([z, np.cumsum(d * G1 * eg)])
+    g = -al * A * rem[0] ** (-al - 1) - B * g_ld
+    ep = post - MIN_LR
+    gw = -np.cumsum((g[W:] * ep)[::-1])[::-1]
+    return value, gw
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scipy-maxiter", type=int, default=15000)
+    ap.add_argument("--skip-fit", action="store_true")
+    args = ap.parse_args()
+    law = lrc.systems.MultiPowerLaw()  # the published 25M parameters
+    system = LawSchedule(law, W, PEAK, MIN_LR, monotone=True)
+    problem = system.problem(N)
+    runs = [lrc.solve(problem, lrc.solvers.Direct(), progress=False) for _ in range(2)]
+    sol = runs[-1]
+    ours = float(law.final_loss(system.rates(sol.controls)))
+    d0, d = runs[0].diagnostics, sol.diagnostics
+    print(f"lrc.solve: {ours:.10f} ({d.message}, {int(d.iterations)} it), compile {d0.compile_time:.2f} s, "
+          f"run {d.run_time:.2f} s", flush=True)
+
+    u0 = np.asarray(system.initial_controls(problem))[W:, 0]
+    t = time.perf_counter()
+    res = minimize(lambda w: numpy_value_grad(law, w), u0, jac=True, method="L-BFGS-B",
+                   bounds=[(0, None)] * u0.size, options={"maxiter": args.scipy_maxiter, "maxfun": 4 * args.scipy_maxiter,
+                                                          "ftol": 1e-15, "gtol": 1e-12})
+    scipy_time = time.perf_counter() - t
+    check = float(law.final_loss(system.rates(jnp.concatenate([jnp.zeros(W), jnp.asarray(res.x)]))))
+    print(f"scipy L-BFGS-B: {res.fun:.10f} (check {check:.10f}), {res.nit} it, {scipy_time:.1f} s: {res.message}",
+          flush=True)
+    best = min(ours, float(res.fun))
+    pub = np.concatenate([PEAK * np.arange(W) / (W - 1), np.load(DATA / "optimized_schedule.npy")])
+    payload = {"problem": {"law": "mpl (published 25M)", "N": N, "warmup": W, "peak": PEAK, "min_lr": MIN_LR,
+                           "monotone": True, "parametrisation": "log-decrements"},
+               "lrcontrol": {"final_loss": ours, "compile_s": d0.compile_time + d0.run_time - d.run_time,
+                             "run_s": d.run_time, "iterations": int(d.iterations), "message": d.message,
+                             "gap_to_best": ours - best},
+               "scipy_lbfgsb_numpy_grad": {"final_loss": float(res.fun), "run_s": scipy_time, "iterations": int(res.nit),
+                                           "message": str(res.message), "gap_to_best": float(res.fun) - best},
+               "speedup_run": scipy_time / d.run_time,
+               "published_schedule_final_loss": float(law.final_loss(jnp.asarray(pub)))}
+    if not args.skip_fit:
+        curves = [lrc.LossCurve.read(DATA / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_9")]
+        t = time.perf_counter()
+        _, report = lrc.fit(lrc.systems.MultiPowerLaw, curves)
+        payload["fit_three_curves"] = {"wall_s_including_compile": time.perf_counter() - t,
+                                       "starts": len(report.starts), "objective": report.objective,
+                                       "converged": report.converged, "message": report.message}
+        print(f"fit: {payload['fit_three_curves']['wall_s_including_compile']:.1f} s ({report.message})")
+    print(write("mpl_schedule", payload))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""The loss-curve-law commands: `lrcontrol fit`, `lrcontrol predict` and `lrcontrol solve LAW --law FILE`.
+
+    lrcontrol fit --law mpl|momentum_law|fsl_law|bound_law --curve FILE [--curve FILE ...] [--out DIR]
+        → DIR/law.json {"law": NAME, "params": {...}, "standard_errors": {...}, ...}, DIR/fit.json, DIR/fit.png
+    lrcontrol predict --law law.json --curve FILE [...] [--out DIR]
+        → DIR/prediction.csv (curve,step,lr,loss,predicted), DIR/prediction.json, DIR/prediction.png
+    lrcontrol solve mpl --law law.json --set horizon=N --set warmup=W --set peak=P [--set min_lr=m]
+                        [--set monotone=true] [--out DIR]
+        → DIR/schedule.csv (step,lr for every update), DIR/solution.json, DIR/schedule.png
+
+Bad input is one sentence on stderr and exit status 2, before anything is written; files are written all or none.
+"""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+LAW_NAMES = ("mpl", "momentum_law", "fsl_law", "bound_law")
+_MODULES = {"mpl": ("mpl", "MultiPowerLaw"), "momentum_law": ("momentum_law", "MomentumLaw"),
+            "fsl_law": ("fsl_law", "FSLLaw"), "bound_law": ("bound_law", "BoundLaw")}
+
+
+def law_class(name: str):
+    """The law class for a CLI name."""
+    import importlib
+
+    from lrcontrol import InputError
+
+    if name not in _MODULES:
+        raise InputError(f"law must be one of {', '.join(LAW_NAMES)}, got {name!r}.")
+    module, cls = _MODULES[name]
+    try:
+        return getattr(importlib.import_module(f"lrcontrol.systems.{module}"), cls)
+    except (ImportError, AttributeError):
+        raise InputError(f"law '{name}' is not available in this installation.") from None
+
+
+def read_law(path: str):
+    """A law from a law file {"law": NAME, "params": {...}} (as `lrcontrol fit` writes it)."""
+    from lrcontrol import InputError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise InputError(f"law file '{path}' cannot be read ({err.strerror or err}).") from None
+    except (ValueError, UnicodeDecodeError):
+        raise InputError(f"law file '{path}' is not JSON.") from None
+    if not isinstance(data, dict) or "law" not in data or not isinstance(data.get("params"), dict):
+        raise InputError(f"law file '{path}' must hold an object with \"law\" (a name) and \"params\" (an object).")
+    cls = law_class(str(data["law"]))
+    params = data["params"]
+    missing = [n for n in cls.param_names if n not in params]
+    if missing:
+        raise InputError(f"law file '{path}' lacks the {cls.name} parameter(s) {', '.join(missing)}.")
+    unknown = [n for n in params if n not in cls.param_names]
+    if unknown:
+        raise InputError(f"law file '{path}' has unknown {cls.name} parameter(s) {', '.join(unknown)}.")
+    values = {}
+    for n in cls.param_names:
+        v = params[n]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"law file '{path}': parameter {n} must be a number, got {v!r}.")
+        values[n] = float(v)
+    try:
+        return cls(**values)
+    except InputError as err:
+        raise InputError(f"law file '{path}': {err}") from None
+
+
+def _read_curves(paths):
+    from lrcontrol._curves import LossCurve
+
+    curves = [LossCurve.read(p) for p in paths]
+    names = [c.name for c in curves]
+    seen = {}
+    for i, n in enumerate(names):  # two files with the same stem get numbered names
+        if names.count(n) > 1:
+            seen[n] = seen.get(n, 0) + 1
+            curves[i] = LossCurve(curves[i].lr, curves[i].steps, curves[i].losses, f"{n}-{seen[n]}",
+                                  curves[i].metadata)
+    return curves
+
+
+def _curve_figure(law, curves, title, band=None):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for c in curves:
+        pred = np.asarray(law.predict(c.lr, c.steps))
+        line, = axes[0].plot(c.steps, c.losses, ".", ms=3, label=c.name)
+        axes[0].plot(c.steps, pred, "-", lw=1, color=line.get_color())
+        if band is not None:
+            _, lo, hi = band(c.lr, c.steps)
+            axes[0].fill_between(c.steps, np.asarray(lo), np.asarray(hi), color=line.get_color(), alpha=0.2)
+        axes[1].plot(c.steps, (c.losses - pred) / c.losses, "-", lw=1, color=line.get_color())
+    axes[0].set(xlabel="step", ylabel="loss", title=f"{title}: data (dots), law (lines)")
+    axes[0].legend(fontsize=7)
+    axes[1].axhline(0, color="k", lw=0.5)
+    axes[1].set(xlabel="step", ylabel="(L − L̂)/L", title="relative residual")
+    return fig
+
+
+def cmd_fit(args) -> int:
+    from lrcontrol._fit import fit
+    from lrcontrol.plotting import figure_png
+
+    cls = law_class(args.law)
+    out = _folder(args.out, f"out/fit-{args.law}")
+    curves = _read_curves(args.curve)
+    law, report = fit(cls, curves)
+    law_json = {"law": cls.name, "params": report.params, "standard_errors": report.standard_errors,
+                "fit": {"curves": [c.name for c in curves], "objective": report.objective,
+                        "converged": report.converged, "message": report.message},
+                "version": _version()}
+    fig = _curve_figure(law, curves, f"{cls.name} fit", band=report.band)
+    written = _write(out, {"law.json": finite_json(law_json, indent=1),
+                           "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure_png(fig)})
+    if not args.quiet:
+        print(f"{cls.name} fitted to {len(curves)} curve(s) in {report.wall_time_s:.1f} s ({report.message}); "
+              f"Huber loss {report.objective:.4g}")
+        print("  " + ", ".join(f"{k} = {v:.6g} ± {report.standard_errors[k]:.2g}" for k, v in report.params.items()))
+        for name, m in report.metrics.items():
+            print(f"  {name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    import numpy as np
+
+    from lrcontrol._fit import metrics
+    from lrcontrol.plotting import figure_png
+
+    law = read_law(args.law)
+    out = _folder(args.out, f"out/predict-{law.name}")
+    curves = _read_curves(args.curve)
+    lines, per_curve = ["curve,step,lr,loss,predicted"], {}
+    for c in curves:
+        pred = np.asarray(law.predict(c.lr, c.steps))
+        for s, loss, p in zip(c.steps, c.losses, pred):
+            lines.append(f"{c.name},{int(s)},{float(c.lr[s])!r},{float(loss)!r},{float(p)!r}")
+        per_curve[c.name] = {**metrics(c.losses, pred), "steps": c.steps.tolist(), "loss": c.losses.tolist(),
+                             "predicted": pred.tolist()}
+    summary = {k: float(np.mean([m[k] for m in per_curve.values()])) for k in ("PredE", "WorstE", "R2", "MAE")}
+    data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary, "version": _version()}
+    fig = _curve_figure(law, curves, f"{law.name} prediction")
+    written = _write(out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
+                           "prediction.png": figure_png(fig)})
+    if not args.quiet:
+        for name, m in per_curve.items():
+            print(f"{name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
+        print(f"mean PredE {summary['PredE']:.5f}")
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+_SOLVE_PARAMS = ("horizon", "warmup", "peak", "min_lr", "monotone")
+
+
+def _parse_settings(settings) -> dict:
+    from lrcontrol import InputError
+
+    out = {}
+    for s in settings:
+        if "=" not in s:
+            raise InputError(f"--set takes NAME=VALUE, got {s!r}.")
+        k, v = s.split("=", 1)
+        k = k.strip()
+        if k not in _SOLVE_PARAMS:
+            raise InputError(f"unknown parameter '{k}' for a law schedule; the parameters are "
+                             f"{', '.join(_SOLVE_PARAMS)}.")
+        out[k] = v.strip()
+    return out
+
+
+def _number(name, text, *, whole=False):
+    from lrcontrol import InputError
+
+    try:
+        x = float(text)
+    except ValueError:
+        x = math.nan
+    if not math.isfinite(x) or (whole and x != int(x)):
+        raise InputError(f"{name} must be a {'whole number' if whole else 'finite number'}, got {text!r}.")
+    return int(x) if whole else x
+
+
+def cmd_solve_law(args) -> int:
+    """`lrcontrol solve LAW --law FILE --set horizon=N --set warmup=W --set peak=P [...]`."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    import lrcontrol as lrc
+    from lrcontrol import InputError
+    from lrcontrol.plotting import figure_png, plot_schedules
+    from lrcontrol.systems.law_schedule import LawSchedule, baselines, describe
+
+    if not getattr(args, "law", None):
+        raise InputError(f"solve {args.system} needs --law FILE (a law file from lrcontrol fit).")
+    law = read_law(args.law)
+    if law.name != args.system:
+        raise InputError(f"the law file holds a '{law.name}' law, not '{args.system}'.")
+    s = _parse_settings(args.set)
+    for need in ("horizon", "warmup", "peak"):
+        if need not in s:
+            raise InputError(f"solve {args.system} needs --set {need}=VALUE.")
+    horizon = _number("horizon", s["horizon"], whole=True)
+    warmup = _number("warmup", s["warmup"], whole=True)
+    peak = _number("peak", s["peak"])
+    min_lr = _number("min_lr", s.get("min_lr", "1e-10"))
+    mono = s.get("monotone", "true").lower()
+    if mono not in ("true", "false", "1", "0", "yes", "no"):
+        raise InputError(f"monotone must be true or false, got {s['monotone']!r}.")
+    monotone = mono in ("true", "1", "yes")
+    if horizon < 2:
+        raise InputError(f"horizon must be a whole number >= 2, got {horizon}.")
+    if warmup < 0 or warmup >= horizon:
+        raise InputError(f"warmup must be a whole number from 0 to horizon − 1 ({horizon - 1}), got {warmup}.")
+    if not peak > 0:
+        raise InputError(f"peak must be a finite number > 0, got {peak:g}.")
+    if not 0 < min_lr <= peak:
+        raise InputError(f"min_lr must be a finite number > 0 and <= peak ({peak:g}), got {min_lr:g}.")
+    out = _folder(args.out, f"out/solve-{args.system}")
+    system = LawSchedule(law, warmup, peak, min_lr, monotone)
+    problem = system.problem(horizon)
+    solution = lrc.solve(problem, lrc.solvers.Direct(), progress=not args.quiet)
+    rates = np.asarray(system.rates(solution.controls))
+    value = float(law.final_loss(jnp.asarray(rates)))
+    base = baselines(law, horizon, warmup, peak, min_lr)
+    curves = base.pop("_rates")
+    comparison = {name: {**b, "gap": b["final_loss"] - value} for name, b in base.items()}
+    d = solution.diagnostics.to_dict()
+    data = {"system": args.system, "law": law.name, "params": {**law.params(), "horizon": horizon,
+                                                               "warmup": warmup, "peak": peak, "min_lr": min_lr,
+                                                               "monotone": monotone},
+            "objective_kind": "final_loss", "solver": "direct", "t": list(range(horizon + 1)),
+            "controls": {"lr": rates.tolist()}, "objective": value, "analytic": None,
+            "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
+            "version": _version()}
+    ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
+                        xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")
+    fig = ax.figure
+    csv = "step,lr\n" + "".join(f"{i},{float(r)!r}\n" for i, r in enumerate(rates))
+    written = _write(out, {"schedule.csv": csv, "solution.json": finite_json(data),
+                           "schedule.png": figure_png(fig)})
+    if not args.quiet:
+        print(f"{args.system} · final loss · direct · {horizon} updates (warm-up {warmup}, peak {peak:g}, "
+              f"min {min_lr:g}, {'monotone' if monotone else 'free'})")
+        print(f"{d['message']} ({d['iterations']} iterations, compile {d['compile_time_s']:.2f} s, run "
+              f"{d['run_time_s']:.2f} s)")
+        print(f"predicted final loss {value:.8f}")
+        for name, b in comparison.items():
+            print(f"  {name:16s} {b['final_loss']:.8f}  (+{b['gap']:.2e})")
+        print("wrote " + ", ".join(str(p) for p in written))
+    if not solution.diagnostics.converged and "stalled" not in d["message"]:
+        print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
+              f"false.", file=sys.stderr)
+        return 3
+    return 0
+
+
+def _version():
+    import lrcontrol
+
+    return lrcontrol.__version__
+
+
+def _folder(out, default):
+    """The --out folder, checked before any work (a file there, or one that cannot be made, is exit 2)."""
+    from lrcontrol._output import check_folder
+
+    return check_folder(out if out is not None else default)
+
+
+def finite_json(data, **kwargs):
+    from lrcontrol._output import finite_json
+
+    return finite_json(data, **kwargs)
+
+
+def _write(out, files):
+    from lrcontrol._output import write_all
+
+    return write_all(out, files)
+
+
+def add_parsers(sub) -> None:
+    """Add `fit` and `predict`, and `--law` to `solve` (which delegates law names to `cmd_solve_law`)."""
+    p = sub.add_parser("fit", help="fit a loss-curve law to training curves (CSV step,lr,loss or W&B export)")
+    p.add_argument("--law", required=True, help=" | ".join(LAW_NAMES))
+    p.add_argument("--curve", action="append", required=True, metavar="FILE")
+    p.add_argument("--out", default=None, help="folder (default out/fit-LAW)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_fit)
+    p = sub.add_parser("predict", help="a fitted law's loss curves for given schedules, with metrics")
+    p.add_argument("--law", required=True, metavar="FILE", help="law.json from lrcontrol fit")
+    p.add_argument("--curve", action="append", required=True, metavar="FILE")
+    p.add_argument("--out", default=None, help="folder (default out/predict-LAW)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_predict)
+    if "solve" in sub.choices:
+        sub.choices["solve"].add_argument("--law", default=None, metavar="FILE",
+                                          help="law.json, for solve LAW (a loss-curve law name)")

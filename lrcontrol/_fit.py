@@ -1,0 +1,269 @@
+"""Fit a loss-curve law to training runs: `lrc.fit(law_class, curves)` → (fitted law, `FitReport`).
+
+Loss (Luo et al., arXiv 2503.12811 §4, the convention of the shared curves): Σ over every logged point of every
+curve of Huber_δ(log L − log L̂), δ = 1e-3. Parameters stay in their valid ranges (`law_class.param_ranges`,
+open intervals) through a transformation: θ = lo + (hi − lo)·sigmoid(z) on a bounded interval, lo + e^z or
+hi − e^z on a half-line, z itself on the line. The fit minimises over z in float64 with the toolkit's L-BFGS
+(the Huber loss written as least squares, ½Σφ(r)², and minimised by optimistix's Levenberg–Marquardt; a law with
+`predict_jacobian` gives the Jacobian in one pass), deterministically:
+
+1. a grid of starting points (`law_class.initial_grid(curves)` where the law has one, else 3 points per parameter
+   across its range, a fixed subset of at most 128 combinations) — never published parameters;
+2. the loss at every grid point (on every 4th logged point), then Levenberg–Marquardt from the best `starts` of them; the lowest end point wins.
+
+Uncertainty (Gauss–Newton, delta method): with r the log residuals, J = ∂r/∂z and s² = Σr²/(n − p),
+Cov(z) ≈ s²(JᵀJ)⁻¹, Cov(θ) = D Cov(z) D with D = dθ/dz; a prediction's variance is ∇_z L̂ᵀ Cov(z) ∇_z L̂
+(`FitReport.band`). The residuals of a training curve are correlated along the run, so these errors are a lower
+bound on the real uncertainty [?]: read them as the local sensitivity of the fit, not a calibrated interval.
+
+Metrics per curve (data/README.md): MAE, RMSE, R², PredE = mean |L − L̂|/L, WorstE = max |L − L̂|/L.
+"""
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._curves import LossCurve, check_curves
+from ._errors import InputError, check_int, check_real
+import optimistix as optx
+
+
+# --- the parametrisation ------------------------------------------------------------------------------------
+
+def _to_theta(law_class, z):
+    out = []
+    for i, n in enumerate(law_class.param_names):
+        lo, hi = law_class.param_ranges[n]
+        if lo is not None and hi is not None:
+            out.append(lo + (hi - lo) * jax.nn.sigmoid(z[i]))
+        elif lo is not None:
+            out.append(lo + jnp.exp(z[i]))
+        elif hi is not None:
+            out.append(hi - jnp.exp(z[i]))
+        else:
+            out.append(z[i])
+    return jnp.stack(out)
+
+
+def _to_z(law_class, theta):
+    out = []
+    for i, n in enumerate(law_class.param_names):
+        lo, hi = law_class.param_ranges[n]
+        t = float(theta[i])
+        if lo is not None and hi is not None:
+            f = (t - lo) / (hi - lo)
+            out.append(np.log(f) - np.log1p(-f))
+        elif lo is not None:
+            out.append(np.log(t - lo))
+        elif hi is not None:
+            out.append(np.log(hi - t))
+        else:
+            out.append(t)
+    return np.asarray(out, dtype=float)
+
+
+def default_grid(law_class, curves) -> dict[str, list[float]]:
+    """Three starting values per parameter across its valid range (the generic grid)."""
+    grid = {}
+    for n in law_class.param_names:
+        lo, hi = law_class.param_ranges[n]
+        if lo is not None and hi is not None:
+            grid[n] = [lo + f * (hi - lo) for f in (0.2, 0.5, 0.8)]
+        elif lo is not None:
+            grid[n] = [lo + v for v in (0.1, 1.0, 10.0)]
+        elif hi is not None:
+            grid[n] = [hi - v for v in (0.1, 1.0, 10.0)]
+        else:
+            grid[n] = [-1.0, 0.0, 1.0]
+    return grid
+
+
+def _grid_points(law_class, curves, max_points=128) -> np.ndarray:
+    make = getattr(law_class, "initial_grid", None)  # optional per-law hook
+    grid = make(curves) if make is not None else default_grid(law_class, curves)
+    combos = np.asarray(list(itertools.product(*(grid[n] for n in law_class.param_names))), dtype=float)
+    if len(combos) > max_points:  # a fixed, spread subset
+        combos = combos[np.random.default_rng(0).permutation(len(combos))[:max_points]]
+    return combos
+
+
+# --- the objective --------------------------------------------------------------------------------------------
+
+def huber(r, delta):
+    """Huber_δ(r) = r²/2 for |r| ≤ δ, δ(|r| − δ/2) beyond."""
+    a = jnp.abs(r)
+    return jnp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+
+
+def _prediction(law_class, lr, steps):
+    """θ ↦ predict(lr, steps); differentiated through the law's `predict_jacobian` where it has one (one pass over
+    the schedule for all parameters: MPL), else by autodiff."""
+    lr, steps = jnp.asarray(lr), jnp.asarray(steps)
+    f = lambda theta: law_class.from_vector(theta).predict(lr, steps)  # noqa: E731
+    if not hasattr(law_class, "predict_jacobian"):
+        return f
+
+    @jax.custom_jvp
+    def g(theta):
+        return f(theta)
+
+    @g.defjvp
+    def g_jvp(primals, tangents):
+        pred, jac = law_class.from_vector(primals[0]).predict_jacobian(lr, steps)
+        return pred, jac @ tangents[0]
+
+    return g
+
+
+def _residual_fn(law_class, curves, thin: int = 1):
+    data = [(_prediction(law_class, c.lr, c.steps[::thin]), jnp.log(jnp.asarray(c.losses[::thin])))
+            for c in curves]
+
+    def residuals(theta):
+        return jnp.concatenate([logl - jnp.log(pred(theta)) for pred, logl in data])
+
+    return residuals
+
+
+def _huber_root(r, delta):
+    # φ with φ²/2 = Huber_δ: r inside, sign(r)·√(2δ|r| − δ²) outside (C¹): the Huber loss as least squares
+    a = jnp.abs(r)
+    return jnp.where(a <= delta, r, jnp.sign(r) * jnp.sqrt(jnp.maximum(2 * delta * a - delta * delta, 0.0)))
+
+
+def metrics(losses, predicted) -> dict[str, float]:
+    """MAE, RMSE, R², PredE = mean |L − L̂|/L, WorstE = max |L − L̂|/L over a curve's logged points."""
+    L, P = np.asarray(losses, float), np.asarray(predicted, float)
+    err = L - P
+    ss = float(np.sum((L - L.mean()) ** 2))
+    return {"points": int(L.size), "MAE": float(np.mean(np.abs(err))), "RMSE": float(np.sqrt(np.mean(err**2))),
+            "R2": float(1 - np.sum(err**2) / ss) if ss > 0 else float("nan"),
+            "PredE": float(np.mean(np.abs(err) / L)), "WorstE": float(np.max(np.abs(err) / L))}
+
+
+def evaluate_law(law, curves) -> dict[str, dict]:
+    """Metrics of a law on each curve, by name."""
+    curves = check_curves(curves, 1)
+    return {c.name: metrics(c.losses, law.predict(jnp.asarray(c.lr), jnp.asarray(c.steps))) for c in curves}
+
+
+# --- the report -------------------------------------------------------------------------------------------------
+
+@dataclass
+class FitReport:
+    """How a fit went: parameters, their standard errors, the loss, the starts, per-curve metrics."""
+
+    law: str
+    params: dict
+    standard_errors: dict
+    objective: float
+    converged: bool
+    message: str
+    iterations: int
+    starts: list
+    metrics: dict
+    wall_time_s: float
+    z: np.ndarray = field(repr=False)
+    cov_z: np.ndarray = field(repr=False)
+    law_class: type = field(repr=False)
+
+    def band(self, lr, steps, level: float = 1.96):
+        """(prediction, lower, upper): L̂ ± level·se at `steps` under the rates `lr`, se by the delta method
+        from the Gauss–Newton covariance of the fitted parameters (a lower bound on the real uncertainty)."""
+        lr, steps = jnp.asarray(lr), jnp.asarray(steps)
+        f = lambda z: self.law_class.from_vector(_to_theta(self.law_class, z)).predict(lr, steps)  # noqa: E731
+        z = jnp.asarray(self.z)
+        pred = f(z)
+        jac = jax.jacfwd(f)(z)
+        se = jnp.sqrt(jnp.maximum(jnp.einsum("mi,ij,mj->m", jac, jnp.asarray(self.cov_z), jac), 0.0))
+        return pred, pred - level * se, pred + level * se
+
+    def to_dict(self) -> dict:
+        return {"law": self.law, "params": self.params, "standard_errors": self.standard_errors,
+                "objective": self.objective, "converged": self.converged, "message": self.message,
+                "iterations": self.iterations, "starts": self.starts, "metrics": self.metrics,
+                "wall_time_s": self.wall_time_s}
+
+
+# --- the fit ------------------------------------------------------------------------------------------------------
+
+def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: int = 200, rtol: float = 1e-8,
+        grid_points: int = 128):
+    """Fit `law_class` (a subclass of `AbstractLossCurveLaw`) to `curves` (one or more `LossCurve`).
+
+    Returns (the fitted law, `FitReport`). See the module docstring for the loss, the parametrisation, the
+    starts and the standard errors. Deterministic: the same curves give the same fit.
+    """
+    from .systems._law import AbstractLossCurveLaw
+
+    if not (isinstance(law_class, type) and issubclass(law_class, AbstractLossCurveLaw)):
+        raise InputError(f"law_class must be a loss-curve law class (e.g. lrc.systems.MultiPowerLaw), "
+                         f"got {law_class!r}.")
+    p = len(law_class.param_names)
+    curves = check_curves(curves, p)
+    check_real("delta", delta, lo=0.0, lo_open=True)
+    starts = check_int("starts", starts, lo=1)
+    check_int("max_steps", max_steps, lo=1)
+    t0 = time.perf_counter()
+    residuals = _residual_fn(law_class, curves)
+    z_of = lambda z: _to_theta(law_class, z)  # noqa: E731
+
+    def loss_z(z):
+        r = residuals(z_of(z))
+        return jnp.sum(jnp.where(jnp.isfinite(r), huber(r, delta), jnp.inf))
+
+    # 1. the grid, screened on every 4th logged point
+    grid = _grid_points(law_class, curves, grid_points)
+    zs = jnp.asarray(np.stack([_to_z(law_class, g) for g in grid]))
+    coarse = _residual_fn(law_class, curves, thin=4)
+    screen = jax.jit(jax.vmap(lambda z: jnp.sum(huber(coarse(z_of(z)), delta))))
+    values = np.concatenate([np.asarray(screen(zs[i:i + 16])) for i in range(0, len(zs), 16)])
+    values = np.where(np.isfinite(values), values, np.inf)
+    order = np.argsort(values, kind="stable")[:starts]
+
+    # 2. Levenberg–Marquardt from the best starts, in z (unbounded)
+    solver = optx.LevenbergMarquardt(rtol=rtol, atol=1e-12)
+    def run(z0):
+        sol = optx.least_squares(lambda z, _: _huber_root(residuals(z_of(z)), delta), solver, z0,
+                                 max_steps=max_steps, throw=False)
+        return sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+
+    run = jax.jit(run)
+    tried, best = [], None
+    for i in order:
+        z, ok, steps = run(zs[i])
+        value, ok, steps = float(loss_z(z)), bool(ok), int(steps)
+        message = "converged" if ok else f"not converged in {steps} Levenberg–Marquardt steps"
+        tried.append({"start": dict(zip(law_class.param_names, map(float, grid[i]))),
+                      "start_objective_screen": float(values[i]), "objective": value,
+                      "iterations": steps, "converged": ok})
+        if np.isfinite(value) and (best is None or value < best[0]):
+            best = (value, z, ok, steps, message)
+    if best is None:
+        raise InputError(f"the fit of {law_class.name} found no finite loss from any start: check the curves.")
+    value, z, ok, iterations, message = best
+    theta = z_of(z)
+    law = law_class.from_vector(theta)
+
+    # 3. uncertainty (Gauss–Newton on the log residuals)
+    r = residuals(theta)
+    jac = jax.jacfwd(lambda zz: residuals(z_of(zz)))(z)
+    n = int(r.size)
+    s2 = float(jnp.sum(r * r)) / max(n - p, 1)
+    cov_z = s2 * np.linalg.pinv(np.asarray(jac.T @ jac))
+    dtheta = np.asarray(jax.jacfwd(z_of)(z))
+    cov_theta = dtheta @ cov_z @ dtheta.T
+    se = np.sqrt(np.maximum(np.diag(cov_theta), 0.0))
+    report = FitReport(
+        law=law_class.name, params=dict(zip(law_class.param_names, map(float, theta))),
+        standard_errors=dict(zip(law_class.param_names, map(float, se))), objective=value,
+        converged=bool(ok), message=message, iterations=iterations, starts=tried, metrics=evaluate_law(law, curves),
+        wall_time_s=time.perf_counter() - t0, z=np.asarray(z), cov_z=cov_z, law_class=law_class)
+    return law, report
+
+
+__all__ = ["LossCurve", "FitReport", "fit", "metrics", "evaluate_law", "huber"]

@@ -1,0 +1,202 @@
+"""The momentum law, the FSL practical form and the convex-bound law (lrcontrol/systems/momentum_law.py,
+fsl_law.py, bound_law.py): predict against direct O(N·M) numpy sums written from the formulas, the one-pass
+final-loss gradient and Hessian diagonal against autodiff and finite differences, vmap over parameters, input
+errors.
+Small N throughout (a few seconds in all)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lrcontrol._errors import InputError
+from lrcontrol.systems.bound_law import BoundLaw
+from lrcontrol.systems.fsl_law import FSLLaw
+from lrcontrol.systems.last_iterate import arbitrary_step_bound, arbitrary_step_bound_prefixes
+from lrcontrol.systems.momentum_law import MomentumLaw
+
+
+def _schedule(n=60, start=0.0):
+    # warm-up (from `start`), a constant stage (zero decrements), a cosine-like decay, a small rise, a flat tail
+    w = 8
+    lr = np.empty(n)
+    lr[:w] = np.linspace(start, 1.0, w)
+    lr[w:w + 10] = 1.0
+    m = n - w - 10
+    lr[w + 10:] = 0.1 + 0.45 * (1 + np.cos(np.pi * np.arange(m) / m))
+    lr[n - 12:n - 9] += 0.05  # a rise: negative decrements
+    lr[n - 5:] = lr[n - 5]
+    return lr
+
+
+# --- direct sums, straight from the formulas (0-based: loss after update s from η_0 … η_s) --------------------
+
+
+def naive_momentum(p, lr, steps):
+    L0, A, alpha, C, lam = p
+    out = []
+    for s in steps:
+        m, s2 = 0.0, 0.0
+        for k in range(s + 1):
+            d = lr[k - 1] - lr[k] if k >= 1 else 0.0
+            m = lam * m + d
+            s2 += m
+        out.append(L0 + A * np.sum(lr[:s + 1]) ** (-alpha) - C * s2)
+    return np.array(out)
+
+
+def naive_fsl(p, lr, steps):
+    L0, c1, s_, c2, c3, c4, g = p
+    out = []
+    for k in steps:
+        t = np.cumsum(lr[:k + 1])
+        acc = 0.0
+        for i in range(1, k + 1):
+            acc += (lr[i - 1] - lr[i]) * (c3 + t[i] ** (-s_)) * (1 - (1 + c4 * (t[k] - t[i])) ** (-g))
+        out.append(L0 + c1 * t[k] ** (-s_) - c2 * acc)
+    return np.array(out)
+
+
+def naive_bound(p, lr, steps):
+    # Ω_T = [D² + Σ η²]/(2 Σ η) + ½ Σ_{k<T} η_k/(η_{k+1:T} η_{k:T}) Σ_{t≥k} η_t² (G = 1), T = s + 1 rates
+    L0, M, D = p
+    out = []
+    for s in steps:
+        e = lr[:s + 1]
+        T = len(e)
+        om = (D**2 + np.sum(e**2)) / (2 * np.sum(e))
+        for k in range(T - 1):
+            om += 0.5 * e[k] / (np.sum(e[k + 1:]) * np.sum(e[k:])) * np.sum(e[k:] ** 2)
+        out.append(L0 + M * om)
+    return np.array(out)
+
+
+LAWS = [
+    (MomentumLaw, (2.9, 0.6, 0.45, 0.8, 0.9), naive_momentum),
+    (FSLLaw, (2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6), naive_fsl),
+    (BoundLaw, (2.9, 0.4, 1.3), naive_bound),
+]
+IDS = ["momentum", "fsl", "bound"]
+
+
+@pytest.mark.parametrize("cls,theta,naive", LAWS, ids=IDS)
+def test_predict_matches_the_direct_sums(cls, theta, naive):
+    # The warm-up starts at 0 for the momentum and FSL laws (step 0 is then S1 = 0: not evaluated); the bound
+    # needs η_0 > 0 at step 0. Includes a constant stage (pruned decrements), a rise and a flat tail.
+    start = 0.05 if cls is BoundLaw else 0.0
+    first = 0 if cls is BoundLaw else 1
+    lr = _schedule(start=start)
+    steps = np.array([first, 3, 7, 12, 17, 18, 30, 47, 50, 59])
+    law = cls(*theta)
+    r, st = jnp.asarray(lr), jnp.asarray(steps)
+    # rates concrete at trace time (zero decrements pruned), then traced (nothing pruned)
+    got = np.asarray(jax.jit(lambda: law.predict(r, st))())
+    np.testing.assert_allclose(got, naive(theta, lr, steps), rtol=1e-12)
+    traced = jax.jit(lambda x: law.predict(x, st))(r)
+    np.testing.assert_allclose(np.asarray(traced), got, rtol=1e-12)
+    # the base's final_loss and loss_curve (node 0 undefined)
+    final, curve = jax.jit(lambda x: (law.final_loss(x), law.loss_curve(x[:, None])[1]))(r)
+    assert np.isclose(float(final), naive(theta, lr, [59])[0], rtol=1e-12)
+    assert np.isnan(curve[0]) and np.isclose(float(curve[-1]), got[-1], rtol=1e-12)
+
+
+def test_fsl_predict_in_chunks_matches_the_direct_sums():
+    # > 2048 non-zero decrements: the chunked branch (lax.map over decrement chunks, padding masked out).
+    n = 2600
+    lr = np.concatenate([np.linspace(0.0, 1.0, 100), 0.05 + 0.95 * np.cos(0.5 * np.pi * np.arange(n - 100) / n)])
+    steps = np.array([150, 1200, 2300, n - 1])
+    theta = (2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6)
+    got = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.asarray(steps)))
+    np.testing.assert_allclose(got, naive_fsl(theta, lr, steps), rtol=1e-11)
+    # every step at once: smaller decrement chunks (2²²/N of them) with a padded last chunk
+    full = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.arange(n)))
+    np.testing.assert_allclose(full[steps], got, rtol=1e-12)
+
+
+def test_bound_prefixes_in_batches_and_the_full_bound():
+    # Several lax.map batches with a remainder (7 ends, 3 per batch), per-step norms; the full bound is the last
+    # prefix, and equals the formula as it stood before the prefix refactor.
+    rng = np.random.default_rng(1)
+    eta, g = rng.uniform(0.1, 1.0, 40), rng.uniform(0.5, 2.0, 40)
+    ends = np.array([0, 1, 5, 17, 30, 38, 39])
+    got = arbitrary_step_bound_prefixes(eta, ends, g, 1.3, chunk_elements=3 * 40)
+    g2 = g**2
+    want = []
+    for end in ends:  # the bound of each prefix, by direct sums
+        e, gg = eta[:end + 1], g2[:end + 1]
+        om = (1.3**2 + np.sum(gg * e**2)) / (2 * np.sum(e))
+        for k in range(end):
+            om += 0.5 * e[k] / (np.sum(e[k + 1:]) * np.sum(e[k:])) * np.sum(gg[k:] * e[k:] ** 2)
+        want.append(om)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-13)
+    e2 = eta**2
+    tail, tail_sq = np.cumsum(eta[::-1])[::-1], np.cumsum((g2 * e2)[::-1])[::-1]
+    t3 = 0.5 * np.sum(eta[:-1] * tail_sq[:-1] / (tail[:-1] * tail[1:]))
+    old = (1.3**2 + np.sum(g2 * e2)) / (2 * np.sum(eta)) + t3
+    assert np.isclose(float(arbitrary_step_bound(eta, g, 1.3)), old, rtol=1e-14)
+
+
+@pytest.mark.parametrize("cls,theta", [(MomentumLaw, LAWS[0][1]), (FSLLaw, LAWS[1][1])], ids=IDS[:2])
+def test_one_pass_gradient_and_curvature(cls, theta):
+    # value = final_loss; gradient = jax.grad = central differences; diagonal = diag(jax.hessian) = second
+    # central differences. Rates from zero (warm-up), a constant stage and a rise included.
+    law = cls(*theta)
+    lr = jnp.asarray(_schedule(n=40))
+    fl = lambda r: law.final_loss(r)  # noqa: E731
+    value, grad, curv = jax.jit(lambda r: law.final_loss_grad_curvature(r))(lr)
+    assert np.isclose(float(value), float(jax.jit(fl)(lr)), rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(grad), np.asarray(jax.jit(jax.grad(fl))(lr)), rtol=1e-10, atol=1e-12)
+    hess = np.diag(np.asarray(jax.jit(jax.hessian(fl))(lr)))
+    np.testing.assert_allclose(np.asarray(curv), hess, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(jax.jit(lambda r: law.rate_curvature(r))(lr)), np.asarray(curv))
+    h, js = 1e-5, np.array([0, 1, 9, 20, 39])
+    e = jnp.zeros((len(js), lr.shape[0])).at[np.arange(len(js)), js].set(h)
+    up, down = jax.jit(jax.vmap(fl))(lr + e), jax.jit(jax.vmap(fl))(lr - e)
+    mid = float(jax.jit(fl)(lr))
+    np.testing.assert_allclose(np.asarray(up - down) / (2 * h), np.asarray(grad[js]), rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(np.asarray(up - 2 * mid + down) / h**2, np.asarray(curv[js]), rtol=1e-3, atol=1e-3)
+
+
+def test_bound_law_gradient_matches_finite_differences():
+    law = BoundLaw(*LAWS[2][1])
+    lr = jnp.asarray(_schedule(n=40, start=0.05))
+    fl = lambda r: law.final_loss(r)  # noqa: E731
+    grad = jax.jit(jax.grad(fl))(lr)
+    h, js = 1e-6, np.array([0, 1, 9, 20, 38, 39])
+    e = jnp.zeros((len(js), lr.shape[0])).at[np.arange(len(js)), js].set(h)
+    fd = (jax.jit(jax.vmap(fl))(lr + e) - jax.jit(jax.vmap(fl))(lr - e)) / (2 * h)
+    np.testing.assert_allclose(np.asarray(fd), np.asarray(grad[js]), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("cls,theta,naive", LAWS, ids=IDS)
+def test_parameter_gradient_and_vmap(cls, theta, naive):
+    # What a fit needs: the predicted curve's gradient in the parameters (central differences of the direct sums)
+    # and vmap over stacked parameter vectors (traced values skip validation).
+    lr = _schedule(n=40, start=0.05)
+    steps = np.array([3, 12, 25, 39])
+    theta = np.asarray(theta, float)
+    f = lambda th: jnp.sum(cls.from_vector(th).predict(jnp.asarray(lr), jnp.asarray(steps)))  # noqa: E731
+    g = np.asarray(jax.jit(jax.grad(f))(jnp.asarray(theta)))
+    for i in range(len(theta)):
+        h = 1e-6 * max(1.0, abs(theta[i]))
+        up, down = theta.copy(), theta.copy()
+        up[i] += h
+        down[i] -= h
+        fd = (np.sum(naive(up, lr, steps)) - np.sum(naive(down, lr, steps))) / (2 * h)
+        assert np.isclose(g[i], fd, rtol=1e-6, atol=1e-8), cls.param_names[i]
+    batch = np.stack([theta, theta * 1.1, theta * 0.9])
+    curves = jax.vmap(lambda th: cls.from_vector(th).predict(jnp.asarray(lr), jnp.asarray(steps)))
+    out = jax.jit(curves)(jnp.asarray(batch))
+    for row, th in zip(np.asarray(out), batch):
+        np.testing.assert_allclose(row, naive(th, lr, steps), rtol=1e-12)
+    assert cls.from_vector(jnp.asarray(theta)).params() == pytest.approx(dict(zip(cls.param_names, theta)))
+
+
+@pytest.mark.parametrize("cls,name,value", [
+    (MomentumLaw, "decay", 1.0), (MomentumLaw, "alpha", -0.1), (MomentumLaw, "C", float("nan")),
+    (FSLLaw, "gamma", 0.0), (FSLLaw, "c4", -1.0), (FSLLaw, "s", float("inf")),
+    (BoundLaw, "distance", 0.0), (BoundLaw, "M", -2.0), (BoundLaw, "L0", float("nan")),
+])
+def test_bad_parameter_is_named(cls, name, value):
+    with pytest.raises(InputError, match=f"^{name} must be a finite number"):
+        cls(**{name: value})
