@@ -31,9 +31,11 @@ from ._policy import FeedbackPolicy as FeedbackPolicy
 from ._solve import evaluate as evaluate
 from ._solve import simulate as simulate
 from ._solve import solve as solve
+from ._sweep import Sweep as Sweep
+from ._sweep import sweep as sweep
 from .analysis import Comparison as Comparison
 from .analysis import compare as compare
 
 __all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError", "Minimax",
            "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "minimax", "objectives", "schedules",
-           "simulate", "solve", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]
+           "simulate", "solve", "Sweep", "sweep", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]

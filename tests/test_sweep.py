@@ -1,0 +1,151 @@
+"""lrc.sweep: a sharded batch of solves gives the answers of one-by-one solves; bad input is one sentence.
+
+The sharded runs need several devices, so they run in subprocesses: four forced host devices
+(XLA_FLAGS=--xla_force_host_platform_device_count=4), and two processes joined by jax.distributed on the loopback
+address (two devices each). The serial reference solves run here, in the test's own process, with `lrc.solve`.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lrcontrol as lrc
+from lrcontrol.systems import FSL
+
+ROOT = Path(__file__).resolve().parents[1]
+# Six problems over four devices: two rows of padding; horizon 150 keeps each compile to a few seconds.
+SOURCES = [0.2, 0.5, 0.8, 1.0, 1.2, 0.3]
+CAPACITIES = [1.5, 2.0, 2.0, 3.0, 2.5, 4.0]
+HORIZON = 150
+
+WORKER = textwrap.dedent(f"""
+    import json, sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    if len(sys.argv) > 1:  # process id, port: two processes on the loopback address
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(coordinator_address="127.0.0.1:" + sys.argv[2], num_processes=2,
+                                   process_id=int(sys.argv[1]))
+    import numpy as np
+    import lrcontrol as lrc
+    from lrcontrol.systems import FSL
+
+    def make(p):
+        system = FSL(source=p["s"], capacity=p["b"], noise=1.0, eta_max=1.0)
+        return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), {HORIZON}, bounds={{"lr": (0.0, 1.0)}})
+
+    r = lrc.sweep(make, {{"s": np.array({SOURCES}), "b": np.array({CAPACITIES})}})
+    print("RESULT " + json.dumps(dict(devices=r.devices, padded=r.padded, processes=jax.process_count(),
+                                      objective=np.asarray(r.objective).tolist(),
+                                      controls=np.asarray(r.controls[:, :, 0]).tolist(),
+                                      result=np.asarray(r.solution.diagnostics.result).tolist(),
+                                      iterations=np.asarray(r.solution.diagnostics.iterations).tolist())))
+""")
+
+
+def _env(**extra):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **extra)
+    env.pop("PYTEST_XDIST_WORKER", None)
+    return env
+
+
+def _result(stdout):
+    lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, stdout
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def _make(p):
+    system = FSL(source=p["s"], capacity=p["b"], noise=1.0, eta_max=1.0)
+    return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), HORIZON, bounds={"lr": (0.0, 1.0)})
+
+
+def _check_against_serial(out):
+    assert len(out["objective"]) == len(SOURCES)
+    for i, (s, b) in enumerate(zip(SOURCES, CAPACITIES)):
+        ref = lrc.solve(_make({"s": s, "b": b}), progress=False)
+        assert ref.diagnostics.converged and out["result"][i] == 0
+        assert out["iterations"][i] == int(ref.diagnostics.iterations)
+        # The same compiled core on the same numbers: equal to float64 round-off.
+        assert abs(out["objective"][i] - float(ref.objective)) <= 4e-16 * abs(float(ref.objective))
+        peak = float(np.max(ref.controls))
+        np.testing.assert_allclose(out["controls"][i], np.asarray(ref.controls[:, 0]), rtol=0, atol=1e-14 * peak)
+
+
+def test_sweep_on_four_devices_matches_serial_solves(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = _result(proc.stdout)
+    assert (out["devices"], out["padded"], out["processes"]) == (4, 2, 1)
+    _check_against_serial(out)
+
+
+def test_sweep_on_two_processes_over_loopback(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    procs = [subprocess.Popen([sys.executable, str(script), str(i), port], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env) for i in range(2)]
+    try:
+        outs = [p.communicate(timeout=300) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (_, err) in zip(procs, outs):
+        if p.returncode != 0 and "gloo" in err.lower() and "not" in err.lower():
+            pytest.skip(f"this JAX's CPU backend has no cross-process collectives: {err.strip().splitlines()[-1]}")
+        assert p.returncode == 0, err[-3000:]
+    results = [_result(stdout) for stdout, _ in outs]
+    assert results[0] == results[1]  # every process holds every answer
+    assert (results[0]["devices"], results[0]["padded"], results[0]["processes"]) == (4, 2, 2)
+    _check_against_serial(results[0])
+
+
+# --- bad input: one sentence, before anything compiles -------------------------------------------------------
+
+def test_sweep_refuses_params_without_a_shared_batch_axis():
+    with pytest.raises(lrc.InputError, match="same leading batch axis"):
+        lrc.sweep(_make, {"s": np.ones(3), "b": np.full(2, 2.0)})
+    with pytest.raises(lrc.InputError, match="same leading batch axis"):
+        lrc.sweep(_make, {"s": np.float64(1.0), "b": np.float64(2.0)})
+    with pytest.raises(lrc.InputError, match="at least one array"):
+        lrc.sweep(_make, {})
+
+
+def test_sweep_names_the_bad_slice():
+    with pytest.raises(lrc.InputError, match=r"slice 1: source must be a finite number > 0"):
+        lrc.sweep(_make, {"s": np.array([1.0, -1.0]), "b": np.array([2.0, 2.0])})
+
+
+def test_sweep_refuses_problems_of_different_structure():
+    def make(p):
+        return lrc.ControlProblem(FSL(), lrc.objectives.FinalLoss(), int(p))
+
+    with pytest.raises(lrc.InputError, match="one structure.*slice 1 differs"):
+        lrc.sweep(make, np.array([100, 200]))
+    with pytest.raises(lrc.InputError, match="must return an lrc.ControlProblem"):
+        lrc.sweep(lambda p: None, np.ones(2))
+
+
+def test_sweep_refuses_bad_solver_and_devices():
+    params = {"s": np.ones(2), "b": np.full(2, 2.0)}
+    with pytest.raises(lrc.InputError, match="solver must be"):
+        lrc.sweep(_make, params, solver="direct")
+    with pytest.raises(lrc.InputError, match="devices must be a count from 1 to"):
+        lrc.sweep(_make, params, devices=0)
+    with pytest.raises(lrc.InputError, match="devices must be None"):
+        lrc.sweep(_make, params, devices=["cpu"])
