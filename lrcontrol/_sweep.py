@@ -13,7 +13,10 @@ runs until its slowest member stops, the finished members held by a select. `swe
 3. The batch is padded to a multiple of the device count with copies of its last problem, laid out over a
    one-axis `jax.sharding.Mesh` ("batch") by `NamedSharding`, and solved by `jax.shard_map` of `jax.vmap` of the
    core: each device runs its own slice of the batch in its own while loop (no collective inside the solve, so a
-   device whose problems converge early is not held by another's).
+   device whose problems converge early is not held by another's). A solver that does not trace inside
+   `shard_map` (Shooting: lineax's linear solves in its Newton iteration fail there) gets the same vmapped program
+   partitioned by XLA (GSPMD, `jax.jit` with the batch's `NamedSharding` on inputs and outputs) instead; its
+   batched while loop then stops when the slowest problem of the whole batch does.
 4. The padded rows are dropped (masked out) and the results gathered to the host (on several processes,
    `multihost_utils.process_allgather`), returned as one `Sweep`: a batched `Solution` plus the timings.
 
@@ -66,13 +69,15 @@ class Sweep(eqx.Module):
       `len(sweep)` is the batch size and iterating yields the solutions in order.
     - `compile_time`, `run_time`: seconds to compile the whole sharded program and to run it (the run includes
       gathering the results); `devices`: how many devices the batch was spread over; `padded`: rows added to
-      make the batch a multiple of the device count (solved, then dropped).
+      make the batch a multiple of the device count (solved, then dropped); `partition`: "shard_map", or "gspmd"
+      where the solver does not trace inside `shard_map` (module docstring).
     """
 
     solution: Solution
     size: int = eqx.field(static=True)
     devices: int = eqx.field(static=True)
     padded: int = eqx.field(static=True)
+    partition: str = eqx.field(static=True, default="shard_map")
     compile_time: float = eqx.field(static=True, default=math.nan)
     run_time: float = eqx.field(static=True, default=math.nan)
 
@@ -140,7 +145,7 @@ def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: Abstrac
     inputs = jtu.tree_map(lambda a: jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx]), dynamic)
 
     t0 = time.perf_counter()
-    compiled, out_static = _compiled(inputs, static, solver, mesh)
+    compiled, out_static, mode = _compiled(inputs, static, solver, mesh)
     t1 = time.perf_counter()
     out = compiled(inputs)
     out = _gather(out)
@@ -148,7 +153,7 @@ def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: Abstrac
 
     out = jtu.tree_map(lambda a: jnp.asarray(a[:size]), out)
     solution = eqx.combine(out, out_static)
-    return Sweep(solution, size, n, padded, t1 - t0, t2 - t1)
+    return Sweep(solution, size, n, padded, mode, t1 - t0, t2 - t1)
 
 
 # --- pieces ------------------------------------------------------------------------------------------------
@@ -237,8 +242,10 @@ _CACHE: dict = {}
 
 def _compiled(inputs, static, solver, mesh):
     """(the compiled sharded program for these inputs' shapes, the static part of its output `Solution`)."""
-    key = (_structure(inputs, static), jtu.tree_structure(solver), tuple(jtu.tree_leaves(solver)),
-           tuple(d.id for d in mesh.devices.flat), jax.process_count())
+    solver_key = _structure(*eqx.partition(solver, eqx.is_array))
+    if jtu.tree_leaves(eqx.filter(solver, eqx.is_array)):  # a solver holding arrays: compiled per object
+        solver_key += (id(solver),)
+    key = (_structure(inputs, static), solver_key, tuple(d.id for d in mesh.devices.flat), jax.process_count())
     if key not in _CACHE:
         out_static = []
 
@@ -250,8 +257,17 @@ def _compiled(inputs, static, solver, mesh):
 
         local = jax.vmap(one)  # each device: its rows of the batch, one batched while loop
         spec = PartitionSpec(_AXIS)
-        program = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
-        _CACHE[key] = (program.lower(inputs).compile(), out_static[0])
+        try:
+            program = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
+            lowered, mode = program.lower(inputs), "shard_map"
+        except ValueError:
+            # A solver whose linear solves (lineax, in Shooting's Newton) do not trace inside shard_map: the same
+            # vmapped program partitioned by XLA (GSPMD) from the batch sharding of its inputs and outputs.
+            out_static.clear()
+            sharding = NamedSharding(mesh, spec)
+            program = jax.jit(local, in_shardings=(sharding,), out_shardings=sharding)
+            lowered, mode = program.lower(inputs), "gspmd"
+        _CACHE[key] = (lowered.compile(), out_static[0], mode)
     return _CACHE[key]
 
 

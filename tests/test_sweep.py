@@ -43,6 +43,7 @@ WORKER = textwrap.dedent(f"""
 
     r = lrc.sweep(make, {{"s": np.array({SOURCES}), "b": np.array({CAPACITIES})}})
     print("RESULT " + json.dumps(dict(devices=r.devices, padded=r.padded, processes=jax.process_count(),
+                                      partition=r.partition,
                                       objective=np.asarray(r.objective).tolist(),
                                       controls=np.asarray(r.controls[:, :, 0]).tolist(),
                                       result=np.asarray(r.solution.diagnostics.result).tolist(),
@@ -86,7 +87,7 @@ def test_sweep_on_four_devices_matches_serial_solves(tmp_path):
                           env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = _result(proc.stdout)
-    assert (out["devices"], out["padded"], out["processes"]) == (4, 2, 1)
+    assert (out["devices"], out["padded"], out["processes"], out["partition"]) == (4, 2, 1, "shard_map")
     _check_against_serial(out)
 
 
@@ -149,3 +150,19 @@ def test_sweep_refuses_bad_solver_and_devices():
         lrc.sweep(_make, params, devices=0)
     with pytest.raises(lrc.InputError, match="devices must be None"):
         lrc.sweep(_make, params, devices=["cpu"])
+
+
+def test_sweep_with_shooting_matches_serial_solves():
+    # Shooting's Newton (lineax) does not trace inside shard_map: the sweep partitions it by GSPMD instead.
+    def make(effort_cost):
+        system = lrc.systems.LinearPerceptron(input_variance=1.0, distance=1.0)
+        return lrc.ControlProblem(system, lrc.objectives.Effort(effort_cost=effort_cost), horizon=2.0, steps=60)
+
+    costs = np.array([0.3, 1.0])
+    result = lrc.sweep(make, costs, solver=lrc.solvers.Shooting())
+    assert result.partition == "gspmd" and len(result) == 2
+    for cost, sol in zip(costs, result):
+        ref = lrc.solve(make(cost), lrc.solvers.Shooting(), progress=False)
+        assert ref.diagnostics.converged and sol.diagnostics.converged
+        assert abs(float(sol.objective) - float(ref.objective)) <= 4e-16 * abs(float(ref.objective))
+        np.testing.assert_allclose(sol.controls, ref.controls, rtol=0, atol=1e-14 * float(np.max(ref.controls)))
