@@ -122,8 +122,10 @@ def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: Abstrac
       `jax.devices()`), or None for all of `jax.devices()` (on several processes, every device of every process).
 
     Returns a `Sweep` (a batched `Solution`, indexable per problem). The answers are those of `lrc.solve` on each
-    problem one by one, to float64 round-off: the same core runs, only batched. See the module docstring for the
-    design and for the multi-host launch recipe.
+    problem one by one, to float64 round-off, for Direct and Shooting: the same core runs, only batched. HJB's
+    batched solve (here as under a plain `jax.vmap` of `lrc.solve`) can differ from its one-by-one solve by ~1e-7
+    of the peak in the controls, far inside its own grid-error estimate. See the module docstring for the design
+    and for the multi-host launch recipe; on several processes pass `devices=None` (or devices of every process).
     """
     solver = Direct() if solver is None else solver
     if not isinstance(solver, AbstractSolver):
