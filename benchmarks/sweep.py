@@ -1,5 +1,5 @@
-"""A batch of FSL solves three ways: a Python loop of `lrc.solve`, `lrc.sweep` on one device, and `lrc.sweep` on
-four devices. Compile and run time apart; the answers compared with the loop's.
+"""A batch of FSL solves: a Python loop of `lrc.solve` against `lrc.sweep` on one and on four devices, each
+vectorised (vmap) and not (vectorize=False). Compile and run time apart; the answers compared with the loop's.
 
 The device count of JAX's CPU backend is fixed when JAX starts, so each configuration runs in its own process
 (this script with --worker); the four devices are *forced host devices*
@@ -22,6 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+NOTE = (
+        "the 4 devices are forced host devices (XLA_FLAGS=--xla_force_host_platform_device_count=4) "
+        "sharing this machine's {cores} cores: this measures correctness and the overhead of sharding, "
+        "not a speed-up. vmap: each device's rows as one batched while loop (lrc.sweep's default); map: "
+        "rows one after another (vectorize=False). Loop run time = the loop's wall time minus its "
+        "compile time (per-solve host overhead included); sweep run time from a second call of the same "
+        "shapes (the compiled program reused). Timings from one run each on a shared machine are noisy.")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,17 +65,17 @@ def worker(args) -> dict:
                        "converged": int(sum(s.diagnostics.converged for s in sols)),
                        "objective": [float(s.objective) for s in sols],
                        "controls": [np.asarray(s.controls[:, 0]).tolist() for s in sols]}
-    start = time.perf_counter()
-    r = lrc.sweep(make, params, devices=args.devices)
-    wall = time.perf_counter() - start
-    # A second sweep of the same shapes reuses the compiled program: its time is the run alone.
-    again = lrc.sweep(make, params, devices=args.devices)
-    out["sweep"] = {"compile_s": r.compile_time, "run_s": r.run_time, "wall_s": wall,
-                    "second_call_compile_s": again.compile_time, "second_call_run_s": again.run_time,
-                    "padded": r.padded, "converged": int(r.converged.sum()),
-                    "max_iterations": int(np.max(r.solution.diagnostics.iterations)),
-                    "objective": np.asarray(r.objective).tolist(),
-                    "controls": np.asarray(r.controls[:, :, 0]).tolist()}
+    for vectorize in (True, False):
+        start = time.perf_counter()
+        r = lrc.sweep(make, params, devices=args.devices, vectorize=vectorize)
+        wall = time.perf_counter() - start
+        # A second sweep of the same shapes reuses the compiled program: its time is the run alone.
+        again = lrc.sweep(make, params, devices=args.devices, vectorize=vectorize)
+        out["sweep_vmap" if vectorize else "sweep_map"] = {
+            "compile_s": r.compile_time, "run_s": r.run_time, "wall_s": wall,
+            "second_call_compile_s": again.compile_time, "second_call_run_s": again.run_time, "padded": r.padded,
+            "converged": int(r.converged.sum()), "max_iterations": int(np.max(r.solution.diagnostics.iterations)),
+            "objective": np.asarray(r.objective).tolist(), "controls": np.asarray(r.controls[:, :, 0]).tolist()}
     return out
 
 
@@ -102,21 +109,22 @@ def main(argv=None):
     four = run_worker(4, False, args)
     loop = one.pop("loop")
     ref_obj, ref_u = np.array(loop.pop("objective")), np.array(loop.pop("controls"))
-    configs = {"loop_1_device": loop, "sweep_1_device": one["sweep"], "sweep_4_forced_host_devices": four["sweep"]}
-    for name in ("sweep_1_device", "sweep_4_forced_host_devices"):
-        c = configs[name]
+    configs = {"loop_1_device": loop}
+    for devices, out in (("1_device", one), ("4_forced_host_devices", four)):
+        for mode in ("vmap", "map"):
+            configs[f"sweep_{mode}_{devices}"] = out[f"sweep_{mode}"]
+    for name, c in configs.items():
+        if name == "loop_1_device":
+            continue
         obj, u = np.array(c.pop("objective")), np.array(c.pop("controls"))
         c["max_rel_objective_diff_vs_loop"] = float(np.max(np.abs(obj - ref_obj) / np.abs(ref_obj)))
-        c["max_control_diff_vs_loop_over_peak"] = float(np.max(np.abs(u - ref_u)) / np.max(np.abs(ref_u)))
+        diff = np.max(np.abs(u - ref_u), axis=1) / np.max(np.abs(ref_u), axis=1)  # per problem, over its peak
+        c["max_control_diff_vs_loop_over_peak"] = float(np.max(diff))
+        c["problems_with_control_diff_above_1e-13_of_peak"] = int(np.sum(diff > 1e-13))
         c["loop_run_over_sweep_run"] = loop["wall_minus_compile_s"] / c["second_call_run_s"]
     payload = {"problem": f"FSL additive, sigma2/B = 1, eta_max = 1, final loss, horizon {args.horizon}",
                "batch": args.batch, "configurations": configs,
-               "note": ("the 4 devices are forced host devices (XLA_FLAGS=--xla_force_host_platform_device_count=4) "
-                        f"sharing this machine's {os.cpu_count()} cores: this measures correctness and the overhead "
-                        "of sharding, not a speed-up. Loop run time = the loop's wall time minus its compile time "
-                        "(per-solve host overhead included); sweep run time from a second call of the same shapes "
-                        "(the compiled program reused). Timings from one run each on a shared machine are noisy."),
-               }
+               "note": NOTE.format(cores=os.cpu_count())}
     sys.path.insert(0, str(Path(__file__).parent))
     import jax
 
@@ -126,7 +134,8 @@ def main(argv=None):
     path = write("sweep", payload, args.out or RESULTS)
     for name, c in configs.items():
         run = c.get("second_call_run_s", c.get("wall_minus_compile_s"))
-        print(f"{name:30s} compile {c['compile_s']:6.2f} s  run {run:7.3f} s  converged {c['converged']}/{args.batch}")
+        print(f"{name:34s} compile {c['compile_s']:6.2f} s  run {run:7.3f} s  converged {c['converged']}/"
+              f"{args.batch}  control diff {c.get('max_control_diff_vs_loop_over_peak', 0):.1e} of the peak")
     print(f"wrote {path}")
     return payload
 

@@ -12,11 +12,11 @@ runs until its slowest member stops, the finished members held by a select. `swe
    and bounds); their array leaves are stacked on a leading batch axis.
 3. The batch is padded to a multiple of the device count with copies of its last problem, laid out over a
    one-axis `jax.sharding.Mesh` ("batch") by `NamedSharding`, and solved by `jax.shard_map` of `jax.vmap` of the
-   core: each device runs its own slice of the batch in its own while loop (no collective inside the solve, so a
-   device whose problems converge early is not held by another's). A solver that does not trace inside
-   `shard_map` (Shooting: lineax's linear solves in its Newton iteration fail there) gets the same vmapped program
-   partitioned by XLA (GSPMD, `jax.jit` with the batch's `NamedSharding` on inputs and outputs) instead; its
-   batched while loop then stops when the slowest problem of the whole batch does.
+   core (or of `jax.lax.map`, `vectorize=False`): each device runs its own slice of the batch in its own loop
+   (no collective inside the solve, so a device whose problems converge early is not held by another's). A solver
+   that does not trace inside `shard_map` (Shooting: lineax's linear solves in its Newton iteration fail there)
+   gets the same program partitioned by XLA (GSPMD, `jax.jit` with the batch's `NamedSharding` on inputs and
+   outputs) instead; a batched while loop then stops when the slowest problem of the whole batch does.
 4. The padded rows are dropped (masked out) and the results gathered to the host (on several processes,
    `multihost_utils.process_allgather`), returned as one `Sweep`: a batched `Solution` plus the timings.
 
@@ -86,7 +86,8 @@ class Sweep(eqx.Module):
 
     def __getitem__(self, i: int) -> Solution:
         if not isinstance(i, int | np.integer) or not -self.size <= i < self.size:
-            raise InputError(f"a sweep index must be a whole number from {-self.size} to {self.size - 1}, got {i!r}.")
+            raise InputError(f"a sweep index must be a whole number from {-self.size} to {self.size - 1}, "
+                             f"got {i!r}.")
         return jtu.tree_map(lambda x: x[i] if eqx.is_array(x) else x, self.solution)
 
     def __iter__(self):
@@ -107,7 +108,7 @@ class Sweep(eqx.Module):
 
 
 def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: AbstractSolver | None = None,
-          devices: Sequence | int | None = None) -> Sweep:
+          devices: Sequence | int | None = None, *, vectorize: bool = True) -> Sweep:
     """Solve `make_problem(p)` for every slice `p` of `params` as one vmapped program sharded over devices.
 
     **Arguments:**
@@ -120,14 +121,23 @@ def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: Abstrac
     - `solver`: any `lrc.solvers` solver (default `Direct()`); the same for every problem.
     - `devices`: the devices to spread the batch over: a sequence of `jax.Device`, a count (the first that many of
       `jax.devices()`), or None for all of `jax.devices()` (on several processes, every device of every process).
+    - `vectorize`: True (default): each device solves its rows as one batched (`jax.vmap`) while loop, which a GPU
+      runs in parallel; every row then iterates until the slowest row of its device stops (finished rows held).
+      False: each device solves its rows one after another (`jax.lax.map`), no row waiting for another: the
+      better choice on CPU cores, where a batch gains little from vectorising.
 
-    Returns a `Sweep` (a batched `Solution`, indexable per problem). The answers are those of `lrc.solve` on each
-    problem one by one, to float64 round-off, for Direct and Shooting: the same core runs, only batched. HJB's
-    batched solve (here as under a plain `jax.vmap` of `lrc.solve`) can differ from its one-by-one solve by ~1e-7
-    of the peak in the controls, far inside its own grid-error estimate. See the module docstring for the design
-    and for the multi-host launch recipe; on several processes pass `devices=None` (or devices of every process).
+    Returns a `Sweep` (a batched `Solution`, indexable per problem). With `vectorize=False` the answers are those
+    of `lrc.solve` on each problem one by one, to float64 round-off (the same core on the same numbers). Batched
+    arithmetic rounds differently from unbatched, so with `vectorize=True` a row can take another path to the same
+    optimum: the objective agrees to round-off and the controls within the solver's tolerance (FSL, N = 1000: 54
+    of 64 rows equal to round-off, the rest within 1e-7 of the peak, benchmarks/sweep.py), as under a plain
+    `jax.vmap` of `lrc.solve`. HJB's batched controls differ in the same way (~1e-7 of the peak, far inside its own
+    grid-error estimate). See the module docstring for the design and the multi-host launch recipe; on several
+    processes pass `devices=None` (or devices of every process).
     """
     solver = Direct() if solver is None else solver
+    if not isinstance(vectorize, bool):
+        raise InputError(f"vectorize must be True or False, got {vectorize!r}.")
     if not isinstance(solver, AbstractSolver):
         raise InputError(f"solver must be an lrcontrol solver (lrc.solvers.*), got {type(solver).__name__}.")
     if not callable(make_problem):
@@ -147,7 +157,7 @@ def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: Abstrac
     inputs = jtu.tree_map(lambda a: jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx]), dynamic)
 
     t0 = time.perf_counter()
-    compiled, out_static, mode = _compiled(inputs, static, solver, mesh)
+    compiled, out_static, mode = _compiled(inputs, static, solver, mesh, vectorize)
     t1 = time.perf_counter()
     out = compiled(inputs)
     out = _gather(out)
@@ -169,7 +179,8 @@ def _slices(params):
         try:
             arrays.append(np.asarray(leaf))
         except Exception:
-            raise InputError(f"params must hold arrays of numbers, got a leaf of type {type(leaf).__name__}.") from None
+            raise InputError(f"params must hold arrays of numbers, got a leaf of type "
+                             f"{type(leaf).__name__}.") from None
     sizes = {a.shape[0] if a.ndim else None for a in arrays}
     if None in sizes or len(sizes) != 1 or 0 in sizes:
         shapes = sorted({a.shape for a in arrays}, key=str)
@@ -201,8 +212,8 @@ def _build(make_problem, p, i, solver):
     except InputError as e:
         raise InputError(f"make_problem failed on params slice {i}: {e}") from None
     if not isinstance(problem, ControlProblem):
-        raise InputError(f"make_problem must return an lrc.ControlProblem, got {type(problem).__name__} for params "
-                         f"slice {i}.")
+        raise InputError(f"make_problem must return an lrc.ControlProblem, got {type(problem).__name__} for "
+                         f"params slice {i}.")
     try:
         solver.check(problem)
     except InputError as e:
@@ -218,8 +229,8 @@ def _stack(problems):
     for i, (dyn, static) in enumerate(parts[1:], start=1):
         if _structure(dyn, static) != key0:
             raise InputError(f"make_problem must give problems of one structure (the same system and objective "
-                             f"classes, steps, blocks, bounds and other non-array settings, and arrays of the same "
-                             f"shapes); params slice {i} differs from slice 0.")
+                             f"classes, steps, blocks, bounds and other non-array settings, and arrays of the "
+                             f"same shapes); params slice {i} differs from slice 0.")
     stacked = jtu.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *[d for d, _ in parts])
     return stacked, static0
 
@@ -242,12 +253,13 @@ def _token(x):
 _CACHE: dict = {}
 
 
-def _compiled(inputs, static, solver, mesh):
+def _compiled(inputs, static, solver, mesh, vectorize):
     """(the compiled sharded program for these inputs' shapes, the static part of its output `Solution`)."""
     solver_key = _structure(*eqx.partition(solver, eqx.is_array))
     if jtu.tree_leaves(eqx.filter(solver, eqx.is_array)):  # a solver holding arrays: compiled per object
         solver_key += (id(solver),)
-    key = (_structure(inputs, static), solver_key, tuple(d.id for d in mesh.devices.flat), jax.process_count())
+    key = (_structure(inputs, static), solver_key, tuple(d.id for d in mesh.devices.flat), jax.process_count(),
+           vectorize)
     if key not in _CACHE:
         out_static = []
 
@@ -257,7 +269,8 @@ def _compiled(inputs, static, solver, mesh):
             out_static.append(s)
             return d
 
-        local = jax.vmap(one)  # each device: its rows of the batch, one batched while loop
+        # Each device: its rows of the batch, as one batched while loop (vmap) or one after another (lax.map).
+        local = jax.vmap(one) if vectorize else (lambda rows: jax.lax.map(one, rows))
         spec = PartitionSpec(_AXIS)
         try:
             program = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))

@@ -1,8 +1,9 @@
 """lrc.sweep: a sharded batch of solves gives the answers of one-by-one solves; bad input is one sentence.
 
 The sharded runs need several devices, so they run in subprocesses: four forced host devices
-(XLA_FLAGS=--xla_force_host_platform_device_count=4), and two processes joined by jax.distributed on the loopback
-address (two devices each). The serial reference solves run here, in the test's own process, with `lrc.solve`.
+(XLA_FLAGS=--xla_force_host_platform_device_count=4, rows one after another: equal to round-off), and two
+processes joined by jax.distributed on the loopback address (two devices each, rows vmapped: equal to the
+solver's tolerance). The serial reference solves run here, in the test's own process, with `lrc.solve`.
 """
 
 import json
@@ -29,10 +30,11 @@ WORKER = textwrap.dedent(f"""
     import json, sys
     import jax
     jax.config.update("jax_enable_x64", True)
-    if len(sys.argv) > 1:  # process id, port: two processes on the loopback address
+    vectorize = sys.argv[1] == "vmap"
+    if len(sys.argv) > 2:  # process id, port: two processes on the loopback address
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-        jax.distributed.initialize(coordinator_address="127.0.0.1:" + sys.argv[2], num_processes=2,
-                                   process_id=int(sys.argv[1]))
+        jax.distributed.initialize(coordinator_address="127.0.0.1:" + sys.argv[3], num_processes=2,
+                                   process_id=int(sys.argv[2]))
     import numpy as np
     import lrcontrol as lrc
     from lrcontrol.systems import FSL
@@ -41,7 +43,7 @@ WORKER = textwrap.dedent(f"""
         system = FSL(source=p["s"], capacity=p["b"], noise=1.0, eta_max=1.0)
         return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), {HORIZON}, bounds={{"lr": (0.0, 1.0)}})
 
-    r = lrc.sweep(make, {{"s": np.array({SOURCES}), "b": np.array({CAPACITIES})}})
+    r = lrc.sweep(make, {{"s": np.array({SOURCES}), "b": np.array({CAPACITIES})}}, vectorize=vectorize)
     print("RESULT " + json.dumps(dict(devices=r.devices, padded=r.padded, processes=jax.process_count(),
                                       partition=r.partition,
                                       objective=np.asarray(r.objective).tolist(),
@@ -68,27 +70,33 @@ def _make(p):
     return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), HORIZON, bounds={"lr": (0.0, 1.0)})
 
 
-def _check_against_serial(out):
+def _check_against_serial(out, exact):
     assert len(out["objective"]) == len(SOURCES)
     for i, (s, b) in enumerate(zip(SOURCES, CAPACITIES)):
         ref = lrc.solve(_make({"s": s, "b": b}), progress=False)
         assert ref.diagnostics.converged and out["result"][i] == 0
-        assert out["iterations"][i] == int(ref.diagnostics.iterations)
-        # The same compiled core on the same numbers: equal to float64 round-off.
-        assert abs(out["objective"][i] - float(ref.objective)) <= 4e-16 * abs(float(ref.objective))
         peak = float(np.max(ref.controls))
-        np.testing.assert_allclose(out["controls"][i], np.asarray(ref.controls[:, 0]), rtol=0, atol=1e-14 * peak)
+        if exact:  # rows one after another (lax.map): the same core on the same numbers, equal to round-off
+            assert out["iterations"][i] == int(ref.diagnostics.iterations)
+            assert abs(out["objective"][i] - float(ref.objective)) <= 4e-16 * abs(float(ref.objective))
+            np.testing.assert_allclose(out["controls"][i], ref.controls[:, 0], rtol=0, atol=1e-14 * peak)
+        else:
+            # Batched (vmap) arithmetic rounds differently, so a row may take another path to the optimum: both
+            # stop with the projected gradient below 1e-8 of its start, so the controls agree to ~1e-8·(condition
+            # number) of the peak and the objective, stationary there, to the square of that.
+            assert abs(out["objective"][i] - float(ref.objective)) <= 1e-14 * abs(float(ref.objective))
+            np.testing.assert_allclose(out["controls"][i], ref.controls[:, 0], rtol=0, atol=1e-6 * peak)
 
 
 def test_sweep_on_four_devices_matches_serial_solves(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+    proc = subprocess.run([sys.executable, str(script), "map"], capture_output=True, text=True, timeout=300,
                           env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=4"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = _result(proc.stdout)
     assert (out["devices"], out["padded"], out["processes"], out["partition"]) == (4, 2, 1, "shard_map")
-    _check_against_serial(out)
+    _check_against_serial(out, exact=True)
 
 
 def test_sweep_on_two_processes_over_loopback(tmp_path):
@@ -98,7 +106,7 @@ def test_sweep_on_two_processes_over_loopback(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = str(s.getsockname()[1])
     env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    procs = [subprocess.Popen([sys.executable, str(script), str(i), port], stdout=subprocess.PIPE,
+    procs = [subprocess.Popen([sys.executable, str(script), "vmap", str(i), port], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=env) for i in range(2)]
     try:
         outs = [p.communicate(timeout=300) for p in procs]
@@ -113,7 +121,7 @@ def test_sweep_on_two_processes_over_loopback(tmp_path):
     results = [_result(stdout) for stdout, _ in outs]
     assert results[0] == results[1]  # every process holds every answer
     assert (results[0]["devices"], results[0]["padded"], results[0]["processes"]) == (4, 2, 2)
-    _check_against_serial(results[0])
+    _check_against_serial(results[0], exact=False)
 
 
 # --- bad input: one sentence, before anything compiles -------------------------------------------------------
@@ -150,6 +158,8 @@ def test_sweep_refuses_bad_solver_and_devices():
         lrc.sweep(_make, params, devices=0)
     with pytest.raises(lrc.InputError, match="devices must be None"):
         lrc.sweep(_make, params, devices=["cpu"])
+    with pytest.raises(lrc.InputError, match="vectorize must be True or False"):
+        lrc.sweep(_make, params, vectorize="yes")
 
 
 def test_sweep_with_shooting_matches_serial_solves():
