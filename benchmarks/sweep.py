@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 
 NOTE = (
-        "the 4 devices are forced host devices (XLA_FLAGS=--xla_force_host_platform_device_count=4) "
-        "sharing this machine's {cores} cores: this measures correctness and the overhead of sharding, "
-        "not a speed-up. vmap: each device's rows as one batched while loop (lrc.sweep's default); map: "
-        "rows one after another (vectorize=False). Loop run time = the loop's wall time minus its "
-        "compile time (per-solve host overhead included); sweep run time from a second call of the same "
-        "shapes (the compiled program reused). Timings from one run each on a shared machine are noisy.")
+    "the 4 devices are forced host devices (XLA_FLAGS=--xla_force_host_platform_device_count=4) "
+    "sharing this machine's {cores} cores: this measures correctness and the overhead of sharding, "
+    "not a speed-up. vmap: each device's rows as one batched while loop (lrc.sweep's default); map: "
+    "rows one after another (vectorize=False). Loop run time = the loop's wall time minus its "
+    "compile time (per-solve host overhead included); sweep run time from a second call of the same "
+    "shapes (the compiled program reused). Timings from one run each on a shared machine are noisy.")
 ROOT = Path(__file__).resolve().parents[1]
 
 
