@@ -27,10 +27,10 @@ _LAZY = {
     "Comparison": (".analysis", "Comparison"), "compare": (".analysis", "compare"),
 }
 
-__all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError", "Minimax",
-           "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "minimax", "objectives", "schedules",
-           "simulate", "solve", "Sweep", "sweep", "solvers", "systems", "analysis", "controllers", "episodic",
-           "plotting"]
+__all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow",
+           "FeedbackPolicy", "InputError", "Minimax", "NoClosedForm", "RK4", "Schedule", "Solution",
+           "compare", "evaluate", "minimax", "objectives", "schedules", "simulate", "solve", "Sweep",
+           "sweep", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]
 
 
 def __getattr__(name):

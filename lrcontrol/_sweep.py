@@ -126,14 +126,15 @@ def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: Abstrac
       False: each device solves its rows one after another (`jax.lax.map`), no row waiting for another: the
       better choice on CPU cores, where a batch gains little from vectorising.
 
-    Returns a `Sweep` (a batched `Solution`, indexable per problem). With `vectorize=False` the answers are those
-    of `lrc.solve` on each problem one by one, to float64 round-off (the same core on the same numbers). Batched
-    arithmetic rounds differently from unbatched, so with `vectorize=True` a row can take another path to the same
-    optimum: the objective agrees to round-off and the controls within the solver's tolerance (FSL, N = 1000: 54
-    of 64 rows equal to round-off, the rest within 1e-7 of the peak, benchmarks/sweep.py), as under a plain
-    `jax.vmap` of `lrc.solve`. HJB's batched controls differ in the same way (~1e-7 of the peak, far inside its own
-    grid-error estimate). See the module docstring for the design and the multi-host launch recipe; on several
-    processes pass `devices=None` (or devices of every process).
+    Returns a `Sweep` (a batched `Solution`, indexable per problem). The answers are those of `lrc.solve` on each
+    problem one by one to within the solver's own tolerance, not always to round-off: the same core runs, but
+    batched arithmetic (`vectorize=True`, as under a plain `jax.vmap` of `lrc.solve`) and a sharded compilation
+    can round differently from a lone solve, and a row then takes another path to the same optimum (other
+    iteration counts; the objective, stationary there, agrees to round-off, the controls to the tolerance). Rows
+    that follow the same path agree to round-off; benchmarks/sweep.py counts them. HJB's batched controls differ in
+    the same way (~1e-7 of the peak, far inside its own grid-error estimate). See the module docstring for the
+    design and the multi-host launch recipe; on several processes pass `devices=None` (or devices of every
+    process).
     """
     solver = Direct() if solver is None else solver
     if not isinstance(vectorize, bool):
