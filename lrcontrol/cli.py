@@ -33,9 +33,11 @@ def _setup():
     if cache.strip().lower() not in ("", "0", "off", "none"):
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # Figures are drawn headless; matplotlib itself is imported only when a command draws one.
+    if "matplotlib" in sys.modules:
+        sys.modules["matplotlib"].use("Agg")
+    else:
+        os.environ["MPLBACKEND"] = "Agg"
 
 
 def _write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
@@ -547,6 +549,11 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(EXIT_BAD_INPUT, f"lrcontrol: error: {message} (see {self.prog} --help).\n")
 
+    def format_help(self):
+        if callable(self.epilog):  # the systems list loads every system (and JAX): only when help is shown
+            self.epilog = self.epilog()
+        return super().format_help()
+
 
 def _systems_epilog() -> str:
     from lrcontrol import _registry
@@ -558,7 +565,7 @@ def _systems_epilog() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from lrcontrol import __version__
+    from lrcontrol._version import __version__
 
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog="lrcontrol", formatter_class=fmt, epilog=EXIT_CODES,
@@ -570,7 +577,6 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EXIT_CODES)
     p.add_argument("--json", action="store_true", help="machine-readable: one entry per system")
     p.set_defaults(fn=cmd_list)
-    systems = _systems_epilog()
     where = {"solve": "writes solution.json, schedule.csv and schedule.png to --out (default out/solve-SYSTEM/)",
              "compare": "prints the table; with --out also compare.json, compare.txt and compare.png",
              "evaluate": "prints the objective; with --out also solution.json and schedule.png"}
@@ -578,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
                             ("compare", cmd_compare, "numeric optimum vs closed form vs tuned baselines"),
                             ("evaluate", cmd_evaluate, "loss and objective of a given schedule")):
         p = sub.add_parser(name, help=help_, description=f"{help_[0].upper()}{help_[1:]}; {where[name]}.",
-                           formatter_class=fmt, epilog=f"{systems}\n\n{EXIT_CODES}")
+                           formatter_class=fmt, epilog=lambda: f"{_systems_epilog()}\n\n{EXIT_CODES}")
         p.add_argument("system", help="one of the systems below")
         p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                        help="a system or problem parameter (repeatable, each at most once; lrcontrol list shows "
@@ -624,8 +630,8 @@ def main(argv=None) -> int:
 
     started = time.perf_counter()
     try:
+        args = build_parser().parse_args(argv)  # --help and --version end here, before JAX is imported
         _setup()
-        args = build_parser().parse_args(argv)
         args.started = started
     except KeyboardInterrupt:
         print("lrcontrol: interrupted; nothing was written.", file=sys.stderr)

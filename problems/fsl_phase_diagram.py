@@ -1,13 +1,14 @@
 """FSL phase diagram (Li et al. 2025, 2026) from numerical optima: power decay (easy) against WSD (hard) over an
 (s, β) grid, and the boundary s = 1 − 1/β recovered.
 
-For every (s, β) on the grid the additive FSL (σ²/B = 1, η_max = 1) is solved numerically — one compiled
-`jax.vmap` of `lrc.solve` over the whole grid, once per horizon N = 10³ and 10⁴ — and the phase is read off the
-two optima by `fsl_laws.phase_order_parameter`: φ = slope of log(peak) − slope of log(decay fraction) in log N;
-φ < 0 is a power decay whose peak falls with N (easy), φ > 0 a peak that grows to the cap and then a decay over a
-shrinking fraction (hard, WSD). For each β the boundary is the zero of φ in s (linear interpolation between the two
-grid points around the sign change) and is compared with s = 1 − 1/β. The numerical optima are also checked against
-the exact finite-N law (max error relative to the peak), and φ against its theory value −ν away from the cap.
+For every (s, β) on the grid the additive FSL (σ²/B = 1, η_max = 1) is solved numerically — one `lrc.sweep` (a
+vmapped solve sharded over JAX's devices) over the whole grid, once per horizon N = 10³ and 10⁴ — and the phase is
+read off the two optima by `fsl_laws.phase_order_parameter`: φ = slope of log(peak) − slope of log(decay fraction)
+in log N; φ < 0 is a power decay whose peak falls with N (easy), φ > 0 a peak that grows to the cap and then a
+decay over a shrinking fraction (hard, WSD). For each β the boundary is the zero of φ in s (linear interpolation
+between the two grid points around the sign change) and is compared with s = 1 − 1/β. The numerical optima are also
+checked against the exact finite-N law (max error relative to the peak), and φ against its theory value −ν away
+from the cap.
 
 Writes `results.json`, `agreement.md` (README rows) and `fsl_phase_diagram.png` to --out.
 
@@ -22,7 +23,6 @@ from pathlib import Path
 
 from _common import arguments, plt, results_folder, write_json  # first: float64 JAX, Agg
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import lrcontrol as lrc
@@ -32,19 +32,17 @@ NOISE, ETA_MAX = 1.0, 1.0
 
 
 def solve_grid(sources, capacities, horizon: int):
-    """Numerical optima for every (s, β) pair, one vmapped compiled solve: (rates [n, N], objective [n],
-    converged [n], iterations [n])."""
+    """Numerical optima for every (s, β) pair, one `lrc.sweep` over all of JAX's devices: (rates [n, N],
+    objective [n], converged [n], iterations [n], the sweep's compile and run seconds)."""
 
-    @jax.jit
-    def batch(s, b):
-        def one(s, b):
-            system = FSL(source=s, capacity=b, noise=NOISE, eta_max=ETA_MAX)
-            problem = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon, bounds={"lr": (0.0, ETA_MAX)})
-            sol = lrc.solve(problem, progress=False)
-            return sol.controls[:, 0], sol.objective, sol.diagnostics.result == 0, sol.diagnostics.iterations
-        return jax.vmap(one)(s, b)
+    def problem(p):
+        system = FSL(source=p["s"], capacity=p["b"], noise=NOISE, eta_max=ETA_MAX)
+        return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon, bounds={"lr": (0.0, ETA_MAX)})
 
-    return batch(jnp.asarray(sources), jnp.asarray(capacities))
+    result = lrc.sweep(problem, {"s": np.asarray(sources), "b": np.asarray(capacities)})
+    sol = result.solution
+    return (sol.controls[:, :, 0], sol.objective, result.converged, sol.diagnostics.iterations,
+            dict(compile=result.compile_time, run=result.run_time, devices=result.devices))
 
 
 def law_errors(sources, capacities, horizon, rates):
@@ -83,14 +81,16 @@ def main(argv=None):
     solves = {}
     for n in horizons:
         start = time.perf_counter()
-        rates, objective, converged, iterations = jax.block_until_ready(solve_grid(flat_s, flat_b, n))
+        rates, objective, converged, iterations, timing = solve_grid(flat_s, flat_b, n)
         seconds = time.perf_counter() - start
         errors = law_errors(flat_s, flat_b, n, rates)
         solves[n] = dict(rates=np.asarray(rates), converged=np.asarray(converged), errors=errors)
-        print(f"N = {n}: {flat_s.size} problems in one vmapped solve, {seconds:.1f} s (incl. compile); "
+        print(f"N = {n}: {flat_s.size} problems in one lrc.sweep over {timing['devices']} device(s), {seconds:.1f} s "
+              f"(compile {timing['compile']:.1f} s, run {timing['run']:.1f} s); "
               f"all converged: {bool(np.all(converged))}, max iterations {int(np.max(iterations))}; "
               f"max error vs the exact law {errors.max():.2e} of the peak")
         solves[n]["seconds"] = seconds
+        solves[n]["timing"] = timing
 
     short, long_ = horizons
     phi = np.array([fsl_laws.phase_order_parameter(a, b, ETA_MAX)
@@ -116,18 +116,19 @@ def main(argv=None):
 
     results_folder(args.out)
     results = dict(machine=dict(cpus=os.cpu_count(), platform=platform.platform(), jax=jax.__version__,
-                                device=str(jax.devices()[0])),
+                                device=str(jax.devices()[0]), devices=len(jax.devices())),
                    noise=NOISE, eta_max=ETA_MAX, horizons=list(horizons), sources=s_values.tolist(),
                    capacities=capacities.tolist(), phi=phi.tolist(), nu=nu.tolist(),
                    detected=detected.tolist(), theory=theory.tolist(), agreement_off_boundary=agree,
                    max_abs_phi_plus_nu_easy=nu_gap, boundaries=rows,
                    max_error_vs_law={str(n): float(solves[n]["errors"].max()) for n in horizons},
                    all_converged=bool(all(np.all(solves[n]["converged"]) for n in horizons)),
-                   vmapped_solve_seconds={str(n): solves[n]["seconds"] for n in horizons})
+                   vmapped_solve_seconds={str(n): solves[n]["seconds"] for n in horizons},
+                   sweep_compile_run_seconds={str(n): solves[n]["timing"] for n in horizons})
     write_json(args.out / "results.json", results)
     errs = [abs(r["error"]) for r in rows if r["error"] is not None]
     (args.out / "agreement.md").write_text(
-        f"| FSL phase diagram, {ss.size} (s, β) points, N = {short}/{long_}, one vmapped solve per N | boundary "
+        f"| FSL phase diagram, {ss.size} (s, β) points, N = {short}/{long_}, one lrc.sweep per N | boundary "
         f"s = 1 − 1/β from the sign of φ: max error {max(errs):.3f} over {len(errs)} β; phase agreement off the "
         f"boundary {agree:.0%} | `python problems/fsl_phase_diagram.py` |\n")
 

@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
-from scipy.optimize import minimize_scalar
 
 from .._errors import NoClosedForm, check_int, check_real
 from .._search import best_log_scale
@@ -133,6 +132,8 @@ def _log_argmin(f, lo: float, hi: float, points: int = 400) -> float:
     fs[~np.isfinite(fs)] = np.inf
     i = int(np.argmin(fs))
     a, b = xs[max(i - 1, 0)], xs[min(i + 1, points - 1)]
+    from scipy.optimize import minimize_scalar  # here, not at import: scipy.optimize takes ~0.5 s to load
+
     res = minimize_scalar(f, bounds=(a, b), method="bounded", options={"xatol": 1e-13 * max(1.0, abs(xs[i]))})
     return float(res.x) if res.fun <= fs[i] else float(xs[i])
 
