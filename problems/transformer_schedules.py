@@ -15,8 +15,8 @@ The pipeline, as a user would run it:
     warm-up, the peak bound P0, min rate 1e-3·P0, monotone, solved with `lrc.solvers.Direct`; also the same
     derivation at the best baseline's peak P* (the law extrapolated in the peak), and Defazio et al.'s refinement
     (`lrc.schedules.refine`, Adam: ℓ1 gradient norms of the cosine pilot) at P0;
-(e) baselines each tuned over a peak grid (P0·{½, 1, 2}) on the tuning seed 0: cosine to 10 % and to 0, linear to
-    0, WSD with a 20 % 1−sqrt cooldown to 0;
+(e) baselines each tuned over a peak grid (P0·{½, 1, 2, 4, 8}; `test`: {1, 2}) on the tuning seed 0: cosine to
+    10 % and to 0, linear to 0, WSD with a 20 % 1−sqrt cooldown to 0 (a tuning run that diverges scores +inf);
 (f) every final schedule trained on fresh seeds 1 … S (same data order per seed across schedules); paired
     differences against the derived schedule with standard errors; a verdict only beyond two standard errors.
 
@@ -49,7 +49,7 @@ SETTINGS = {  # name: (size, steps, batch, eval_every, val_windows, warmup, P0, 
     "full": ("small", 2000, 32, 50, 128, 100, 2e-3, 3),
     "test": ("tiny", 48, 8, 8, 16, 4, 3e-3, 2),
 }
-GRID = (0.5, 1.0, 2.0)
+GRIDS = {"quick": (0.5, 1.0, 2.0, 4.0, 8.0), "full": (0.5, 1.0, 2.0, 4.0, 8.0), "test": (1.0, 2.0)}  # peak multiples of P0
 BASELINES = ("cosine 10%", "cosine 0", "linear 0", "wsd 20% 1-sqrt")
 
 
@@ -117,14 +117,21 @@ def paired(a, b):
 
 def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True) -> dict:
     size, n, batch, k, vw, w, p0, n_seeds = SETTINGS[mode]
+    grid = GRIDS[mode]
     config = TrainConfig(size=size, steps=n, batch=batch, eval_every=k, val_windows=vw)
     runs = results_folder(out / "runs")
     timings = []
 
-    def go(label, rates, seed):
+    def go(label, rates, seed, may_diverge=False):
         fname = f"{label.replace(' ', '_').replace('%', 'pc').replace('@', 'at')}_seed{seed}.csv"
         t0 = time.perf_counter()
-        res = train(config, rates, seed, runs / fname, name=label, progress=progress)
+        try:
+            res = train(config, rates, seed, runs / fname, name=label, progress=progress)
+        except lrc.InputError as err:  # a tuning run that diverges is the grid's answer "too high", not a crash
+            if not may_diverge or "diverged" not in str(err):
+                raise
+            timings.append({"run": fname, "diverged": str(err)})
+            return None
         timings.append({"run": fname, "wall_s": time.perf_counter() - t0, **res.timing})
         return res
 
@@ -156,19 +163,23 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True) -> d
     refined = np.concatenate([np.asarray(warmup_rates(w, p0)), refine_post])
     # (c) predictions before running
     steps = config.logged_steps
-    schedules = {f"{b} @{g:g}P0": base_rates(b, n, w, g * p0) for b in BASELINES for g in GRID}
+    schedules = {f"{b} @{g:g}P0": base_rates(b, n, w, g * p0) for b in BASELINES for g in grid}
     schedules.update({name: r for name, (r, _) in derived.items()})
     schedules["refine (cosine pilot) @P0"] = refined
-    predictions = {name: {law: (p[-1] if p is not None else None) for law, p in predict(laws, for_law(r, w, p0), steps).items()}
+    predictions = {name: {law: (p[-1] if p is not None else None)
+                          for law, p in predict(laws, for_law(r, w, p0), steps).items()}
                    for name, r in schedules.items()}
     write_json(out / "predictions.json", {"written_before_training": datetime.now(timezone.utc).isoformat(),
                                           "predicted_final_val_loss": predictions}, newline=True)
     # (e) tuning on seed 0
-    tuning = {name: go(name, r, 0).final_val_loss for name, r in schedules.items() if "@" in name and
-              any(name.startswith(b) for b in BASELINES)}
+    tuning = {}
+    for name, r in schedules.items():
+        if any(name.startswith(b) for b in BASELINES):
+            res = go(name, r, 0, may_diverge=True)
+            tuning[name] = res.final_val_loss if res is not None else float("inf")
     best_peak = {}
     for b in BASELINES:
-        g = min(GRID, key=lambda g: tuning[f"{b} @{g:g}P0"])
+        g = min(grid, key=lambda g: tuning[f"{b} @{g:g}P0"])
         best_peak[b] = g
     best_base = min(BASELINES, key=lambda b: tuning[f"{b} @{best_peak[b]:g}P0"])
     g_star = best_peak[best_base]
@@ -194,6 +205,12 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True) -> d
             mean, se = paired(finals[dname], finals[bname])
             verdict = "wins" if mean < -2 * se else ("loses" if mean > 2 * se else "ties")
             comparisons[dname][bname] = {"mean_difference": mean, "standard_error": se, "verdict": verdict}
+    edge = {b: best_peak[b] in (grid[0], grid[-1]) for b in BASELINES}
+    gaps = {}
+    if best_law is not None:
+        for dname in derived:
+            gaps[dname] = {"predicted_by_" + best_law: predictions[dname][best_law] - predictions[best_final_base][best_law],
+                           "observed": comparisons[dname][best_final_base]["mean_difference"]}
     law_errors = {}
     for law_name, law in laws.items():
         law_errors[law_name] = {}
@@ -208,7 +225,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True) -> d
     steady = [t["run_s"] / max(t["updates"] - k, 1) for t in timings if t.get("updates") == n and t["run_s"] > 0]
     results = {
         "setup": {"mode": mode, "size": size, "steps": n, "batch": batch, "eval_every": k, "val_windows": vw,
-                  "warmup": w, "P0": p0, "peak_grid": [g * p0 for g in GRID], "tuning_seed": 0,
+                  "warmup": w, "P0": p0, "peak_grid": [g * p0 for g in grid], "tuning_seed": 0,
                   "final_seeds": seeds, "min_lr_derived": 1e-3 * p0, "parameters": _parameters(config)},
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "cpus": os.cpu_count(), "load_average_1m_at_end": os.getloadavg()[0],
@@ -228,6 +245,8 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True) -> d
                                   "se": float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None}
                            for name, v in finals.items()},
         "best_baseline": best_final_base,
+        "best_peak_at_grid_edge": edge,
+        "gap_to_best_baseline": gaps,
         "comparisons": comparisons,
         "law_errors_on_final_schedules": law_errors,
     }
@@ -300,6 +319,17 @@ def table(res) -> str:
     for d, rows in res["comparisons"].items():
         for b, c in rows.items():
             lines.append(f"| {d} | {b} | {c['mean_difference']:+.4f} | {c['standard_error']:.4f} | {c['verdict']} |")
+    best = res["best_baseline"]
+    for d, g in res.get("gap_to_best_baseline", {}).items():
+        c = res["comparisons"][d][best]
+        (pk, pv), = [(k, v) for k, v in g.items() if k.startswith("predicted")]
+        lines += ["", f"**Verdict: {d} {c['verdict']} against the best tuned baseline ({best}):** "
+                  f"{c['mean_difference']:+.4f} ± {c['standard_error']:.4f} (mean ± s.e. of the paired "
+                  f"difference over {len(s['final_seeds'])} seeds; the law {pk.split('_by_')[1]} had predicted "
+                  f"{pv:+.4f}). The solve: {res['derived'][d]['message']}."]
+    if any(res.get("best_peak_at_grid_edge", {}).values()):
+        lines += ["", "Best peak at the edge of the grid for: " + ", ".join(
+            b for b, e in res["best_peak_at_grid_edge"].items() if e) + " (the tuning is not bracketed there)."]
     lines += ["", "Laws' prediction error of the final loss on the final schedules (predicted − observed mean):", "",
               "| law | " + " | ".join(res["final_val_loss"]) + " |", "|---|" + "---|" * len(res["final_val_loss"])]
     for law, rows in res["law_errors_on_final_schedules"].items():
