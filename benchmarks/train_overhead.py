@@ -38,7 +38,8 @@ def bare_loop(config: TrainConfig, rates: np.ndarray, seed: int):
 
     @jax.jit
     def step(params, state, s):
-        x, y = D.windows(tokens, D.batch_offsets(key, s, config.batch, mconf.context, tokens.shape[0]), mconf.context)
+        offsets = D.batch_offsets(key, s, config.batch, mconf.context, tokens.shape[0])
+        x, y = D.windows(tokens, offsets, mconf.context)
         loss, grads = jax.value_and_grad(lambda p: sequence_loss(eqx.combine(p, static), x, y))(params)
         updates, state = opt.update(grads, state, params)
         return optax.apply_updates(params, updates), state, loss
@@ -85,7 +86,8 @@ def main():
                "median_harness_no_file_s_per_update": float(np.median(nofile)),
                "median_overhead_fraction": float(np.median(harness) / np.median(bare) - 1),
                "harness_no_file_s_per_update": hn, "overhead_fraction_no_file": hn / b - 1,
-               "bare_all": bare, "harness_all": harness, "harness_no_file_all": nofile, "bare_compile_s": bare_compile,
+               "bare_all": bare, "harness_all": harness, "harness_no_file_all": nofile,
+               "bare_compile_s": bare_compile,
                "harness_first_chunk_s (compile + 1 chunk)": harness_compile,
                "one_2000_update_run_estimate_s": 2000 * h,
                "note": "harness time includes its validation every eval_every updates and the CSV/checkpoint "

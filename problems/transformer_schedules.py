@@ -1,5 +1,5 @@
-"""Validate a law-derived schedule by real training: pilots → fitted laws → predictions → derived schedule → trained
-against tuned cosine, linear and WSD baselines over several seeds.
+"""Validate a law-derived schedule by real training: pilots → fitted laws → predictions → derived schedule →
+trained against tuned cosine, linear and WSD baselines over several seeds.
 
 The task is `lrcontrol.train` (a character-level transformer on Shakespeare, AdamW; optional extra `[train]`).
 The pipeline, as a user would run it:
@@ -34,6 +34,7 @@ from pathlib import Path
 
 from _common import arguments, plt, results_folder, write_json
 
+import equinox as eqx  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -49,7 +50,8 @@ SETTINGS = {  # name: (size, steps, batch, eval_every, val_windows, warmup, P0, 
     "full": ("small", 2000, 32, 50, 128, 100, 2e-3, 3),
     "test": ("tiny", 48, 8, 8, 16, 4, 3e-3, 2),
 }
-GRIDS = {"quick": (0.5, 1.0, 2.0, 4.0, 8.0), "full": (0.5, 1.0, 2.0, 4.0, 8.0), "test": (1.0, 2.0)}  # peak multiples of P0
+GRIDS = {"quick": (0.5, 1.0, 2.0, 4.0, 8.0), "full": (0.5, 1.0, 2.0, 4.0, 8.0),  # peak multiples of P0
+         "test": (1.0, 2.0)}
 BASELINES = ("cosine 10%", "cosine 0", "linear 0", "wsd 20% 1-sqrt")
 
 
@@ -103,8 +105,13 @@ def for_law(rates, w, p0):
     return jnp.asarray(r)
 
 
+@eqx.filter_jit
+def _law_predict(law, rates, steps):
+    return law.predict(rates, steps)
+
+
 def predict(laws, rates, steps):
-    return {name: (np.asarray(law.predict(rates, jnp.asarray(steps)), float) if law is not None
+    return {name: (np.asarray(_law_predict(law, rates, jnp.asarray(steps)), float) if law is not None
                    else None) for name, law in laws.items()}
 
 
@@ -209,7 +216,8 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True) -> d
     gaps = {}
     if best_law is not None:
         for dname in derived:
-            gaps[dname] = {"predicted_by_" + best_law: predictions[dname][best_law] - predictions[best_final_base][best_law],
+            pred = predictions[dname][best_law] - predictions[best_final_base][best_law]
+            gaps[dname] = {"predicted_by_" + best_law: pred,
                            "observed": comparisons[dname][best_final_base]["mean_difference"]}
     law_errors = {}
     for law_name, law in laws.items():
@@ -293,6 +301,12 @@ def figures(out, n, w, p0, schedules, final_names, final, laws, best_law, steps)
     plt.close(fig)
 
 
+def _reused(timing) -> str:
+    back = sum(r.get("resumed") == "finished" for r in timing["runs"])
+    return (f" {back} of {len(timing['runs'])} runs were read back from files an earlier invocation wrote (the "
+            f"pipeline time counts only this invocation's runs and fits)." if back else "")
+
+
 def table(res) -> str:
     s, m, t = res["setup"], res["machine"], res["timing"]
     lines = [f"# Transformer schedules ({s['mode']})", "",
@@ -302,7 +316,8 @@ def table(res) -> str:
              f"seeds {s['final_seeds']}. Machine: {m['platform']}, {m['cpus']} CPUs (load average "
              f"{m['load_average_1m_at_end']:.1f} at the end), jax {m['jax']} ({m['backend']}), finished "
              f"{m['finished_utc']}. Pipeline {t['pipeline_s'] / 60:.1f} min; one run {t['median_run_s']:.1f} s "
-             f"(median, incl. compile), {1e3 * t['median_steady_s_per_update']:.1f} ms per update.", "",
+             f"(median, incl. compile), {1e3 * t['median_steady_s_per_update']:.1f} ms per update."
+             + _reused(t), "",
              f"Best-predicting law (PredE on the held-out two-stage pilot): **{res['law_selection']['best']}** — "
              + ", ".join(f"{k}: {v['PredE_two_stage']:.4f}" for k, v in res["law_selection"]["scores"].items()),
              "", "| schedule | final val loss (mean ± s.e.) | per seed | " +
@@ -311,14 +326,16 @@ def table(res) -> str:
     for name, v in res["final_val_loss"].items():
         preds = [res["predicted_final_val_loss"].get(name, {}).get(k) for k in res["fits"]
                  if "error" not in res["fits"][k]]
-        lines.append(f"| {name} | {v['mean']:.4f} ± {v['se']:.4f} | " + ", ".join(f"{x:.4f}" for x in v["per_seed"])
+        lines.append(f"| {name} | {v['mean']:.4f} ± {v['se']:.4f} | "
+                     + ", ".join(f"{x:.4f}" for x in v["per_seed"])
                      + " | " + " | ".join("—" if p is None else f"{p:.4f}" for p in preds) + " |")
     lines += ["", f"Paired differences (schedule − baseline, same seeds; negative = schedule better); best tuned "
               f"baseline: **{res['best_baseline']}**.", "", "| schedule | baseline | mean diff | s.e. | verdict |",
               "|---|---|---|---|---|"]
     for d, rows in res["comparisons"].items():
         for b, c in rows.items():
-            lines.append(f"| {d} | {b} | {c['mean_difference']:+.4f} | {c['standard_error']:.4f} | {c['verdict']} |")
+            lines.append(f"| {d} | {b} | {c['mean_difference']:+.4f} | {c['standard_error']:.4f} | "
+                         f"{c['verdict']} |")
     best = res["best_baseline"]
     for d, g in res.get("gap_to_best_baseline", {}).items():
         c = res["comparisons"][d][best]
@@ -330,7 +347,8 @@ def table(res) -> str:
     if any(res.get("best_peak_at_grid_edge", {}).values()):
         lines += ["", "Best peak at the edge of the grid for: " + ", ".join(
             b for b, e in res["best_peak_at_grid_edge"].items() if e) + " (the tuning is not bracketed there)."]
-    lines += ["", "Laws' prediction error of the final loss on the final schedules (predicted − observed mean):", "",
+    lines += ["", "Laws' prediction error of the final loss on the final schedules (predicted − observed mean):",
+              "",
               "| law | " + " | ".join(res["final_val_loss"]) + " |", "|---|" + "---|" * len(res["final_val_loss"])]
     for law, rows in res["law_errors_on_final_schedules"].items():
         lines.append(f"| {law} | " + " | ".join(f"{rows[n]['final_error']:+.4f}" for n in res["final_val_loss"])

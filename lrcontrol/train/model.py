@@ -5,6 +5,7 @@ x + Attn(LN(x)) (causal multi-head self-attention) and x + MLP(LN(x)) (d → 4d 
 logits (T, vocab). `ModelConfig.size` picks the width, depth, heads and context; float32 throughout.
 """
 
+import functools
 from dataclasses import dataclass
 
 import equinox as eqx
@@ -25,7 +26,8 @@ SIZES = {  # name: (width d, layers, heads, context)
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The transformer's shape: `size` one of SIZES (tiny, mini, quick, small, base, large), `vocab_size` from the data."""
+    """The transformer's shape: `size` one of SIZES (tiny, mini, quick, small, base, large), `vocab_size` from the
+    data."""
 
     size: str = "quick"
     vocab_size: int = 84
@@ -102,8 +104,17 @@ class Transformer(eqx.Module):
 
 def init_model(config: ModelConfig, seed: int) -> Transformer:
     """The model's initial parameters from PRNGKey(seed), cast to float32 (also when JAX's float64 is on)."""
-    model = Transformer(config, jax.random.PRNGKey(seed))
-    return jax.tree_util.tree_map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, model)
+    return _init(config)(jax.random.PRNGKey(seed))
+
+
+@functools.lru_cache(maxsize=8)
+def _init(config: ModelConfig):
+    # compiled once per shape: eager construction dispatches hundreds of small ops (seconds per model on 2 cores)
+    def build(key):
+        model = Transformer(config, key)
+        return jax.tree_util.tree_map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, model)
+
+    return eqx.filter_jit(build)
 
 
 def sequence_loss(model, inputs, targets):
