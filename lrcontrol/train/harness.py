@@ -16,6 +16,11 @@ norms are what `lrc.schedules.refine(..., optimizer="adam")` takes). Beside it, 
 state after the last measured step: calling `train` again with the same arguments resumes from there and gives
 the same curve as an uninterrupted run; a finished file is read back without training.
 
+**Reproducibility.** A run is bit-for-bit repeatable on one machine with one jax version and one setting of JAX's
+float64 mode: with `jax_enable_x64` on (as the problems/ scripts set it) the initial weights are drawn in float64
+and cast to float32 and the batch offsets are drawn as int64, so the curves differ from a float32-mode run with the
+same seed (equally valid, not identical). The `.json` beside the file records the mode (`x64`).
+
 **Schedules** (`schedule_rates`): an `lrc.Schedule` with one value per update, a family name of
 `lrc.schedules.FAMILIES` (with `peak`, after a linear warm-up of `warmup` updates from 0, as
 `lrc.systems.law_schedule.warmup_rates`), a CSV path (a `LossCurve` CSV's `lr` column or a `Schedule` file), or
@@ -343,7 +348,8 @@ def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float
             if not finished:
                 eqx.tree_serialise_leaves(ckpt_path, (params, opt_state))
             meta_path.write_text(json.dumps({"run": fp, "finished": finished, "parameters": count_parameters(
-                eqx.combine(params, static)), "jax": jax.__version__, "backend": jax.default_backend()}, indent=1))
+                eqx.combine(params, static)), "jax": jax.__version__, "backend": jax.default_backend(),
+                "x64": bool(jax.config.jax_enable_x64)}, indent=1))
         if not finished and stop_after is not None and start >= stop_after:
             break
     if path is not None and start >= config.steps and ckpt_path.exists():
