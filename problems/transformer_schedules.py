@@ -1,0 +1,372 @@
+"""Validate a law-derived schedule by real training: pilots → fitted laws → predictions → derived schedule →
+trained against tuned cosine, linear and WSD baselines over several seeds.
+
+The task is `lrcontrol.train` (a character-level transformer on Shakespeare, AdamW; optional extra `[train]`).
+The pipeline, as a user would run it:
+
+(a) pilot runs at a guessed peak P0 with warm-up W: constant, cosine to 10 %, and a two-stage run (P0, then P0/10
+    for the last 30 % of the updates);
+(b) every loss-curve law (`lrcontrol fit`'s laws) fitted to the pilots' validation curves; each law is also fitted
+    to constant + cosine only and scored on the two-stage pilot it did not see — the best-predicting law is the one
+    with the lowest PredE there;
+(c) before any of them is trained, every law's predicted curve and final loss for every baseline at every grid
+    peak and for the derived schedule (written to `predictions.json` first);
+(d) the optimal schedule under the best-predicting law (fitted on all three pilots): `LawSchedule` with the same
+    warm-up, the peak bound P0, min rate 1e-3·P0, monotone, solved with `lrc.solvers.Direct`; also the same
+    derivation at the best baseline's peak P* (the law extrapolated in the peak), and Defazio et al.'s refinement
+    (`lrc.schedules.refine`, Adam: ℓ1 gradient norms of the cosine pilot) at P0;
+(e) baselines each tuned over a peak grid (P0·{½, 1, 2, 4, 8}; `test`: {1, 2}) on the tuning seed 0: cosine to
+    10 % and to 0, linear to 0, WSD with a 20 % 1−sqrt cooldown to 0 (a tuning run that diverges scores +inf);
+(f) every final schedule trained on fresh seeds 1 … S (same data order per seed across schedules); paired
+    differences against the derived schedule with standard errors; a verdict only beyond two standard errors.
+
+Writes `results.json` (per-schedule per-seed final validation losses, the laws' predicted final losses for every
+schedule, fitted parameters, machine / jax version / time), `README.md` (the table, generated from the JSON),
+figures, and every run's curve CSV under `runs/`. Runs resume from their files.
+"""
+
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from _common import arguments, plt, results_folder, write_json
+
+import equinox as eqx  # noqa: E402
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import lrcontrol as lrc  # noqa: E402
+from lrcontrol._cli_laws import LAW_NAMES, law_class  # noqa: E402
+from lrcontrol._fit import evaluate_law, metrics  # noqa: E402
+from lrcontrol.systems.law_schedule import LawSchedule, baseline_rates, describe, warmup_rates  # noqa: E402
+from lrcontrol.train import TrainConfig, train  # noqa: E402
+
+SETTINGS = {  # name: (size, steps, batch, eval_every, val_windows, warmup, P0, seeds)
+    "quick": ("mini", 600, 16, 30, 64, 30, 3e-3, 3),
+    "full": ("small", 2000, 32, 50, 128, 100, 2e-3, 3),
+    "test": ("tiny", 48, 8, 8, 16, 4, 3e-3, 2),
+}
+GRIDS = {"quick": (0.5, 1.0, 2.0, 4.0, 8.0), "full": (0.5, 1.0, 2.0, 4.0, 8.0),  # peak multiples of P0
+         "test": (1.0, 2.0)}
+BASELINES = ("cosine 10%", "cosine 0", "linear 0", "wsd 20% 1-sqrt")
+
+
+def base_rates(kind: str, n: int, w: int, peak: float) -> np.ndarray:
+    if kind == "cosine 10%":
+        return baseline_rates("cosine", n, w, peak, 0.1 * peak)
+    if kind == "cosine 0":
+        return baseline_rates("cosine", n, w, peak, 0.0)
+    if kind == "linear 0":
+        return baseline_rates("linear", n, w, peak, 0.0)
+    if kind == "wsd 20% 1-sqrt":
+        return baseline_rates("wsd", n, w, peak, 0.0, fraction=0.2, shape="1-sqrt")
+    if kind == "constant":
+        return baseline_rates("constant", n, w, peak, peak)
+    if kind == "two-stage":
+        r = baseline_rates("constant", n, w, peak, peak)
+        r[int(round(0.7 * n)):] = 0.1 * peak
+        return r
+    raise ValueError(kind)
+
+
+def fit_laws(curves, names) -> dict:
+    out = {}
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            law, report = lrc.fit(law_class(name), curves)
+            out[name] = (law, {**report.to_dict(), "fit_time_s": time.perf_counter() - t0})
+        except Exception as err:  # a failed fit is recorded, not hidden
+            out[name] = (None, {"error": f"{type(err).__name__}: {err}"})
+    return out
+
+
+def derive(law, n, w, peak):
+    system = LawSchedule(law, w, peak, 1e-3 * peak, monotone=True)
+    t0 = time.perf_counter()
+    sol = lrc.solve(system.problem(n), lrc.solvers.Direct(), progress=False)
+    rates = np.asarray(system.rates(sol.controls), float)
+    return rates, {"predicted_final": float(law.final_loss(jnp.asarray(rates))), "shape": describe(rates, w, peak),
+                   "converged": bool(sol.diagnostics.to_dict().get("converged", True)),
+                   "message": str(sol.diagnostics.to_dict().get("message", "")),
+                   "solve_s": time.perf_counter() - t0}
+
+
+FLOOR = 1e-6  # laws see rates floored at FLOOR·P0 after the warm-up: they are undefined at a zero rate (η^−γ)
+
+
+def for_law(rates, w, p0):
+    r = np.array(rates, float)
+    r[w:] = np.maximum(r[w:], FLOOR * p0)
+    return jnp.asarray(r)
+
+
+@eqx.filter_jit
+def _law_predict(law, rates, steps):
+    return law.predict(rates, steps)
+
+
+def predict(laws, rates, steps):
+    return {name: (np.asarray(_law_predict(law, rates, jnp.asarray(steps)), float) if law is not None
+                   else None) for name, law in laws.items()}
+
+
+def paired(a, b):
+    """mean and standard error of a − b over paired seeds."""
+    d = np.asarray(a) - np.asarray(b)
+    se = float(np.std(d, ddof=1) / np.sqrt(d.size)) if d.size > 1 else float("nan")
+    return float(np.mean(d)), se
+
+
+def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True) -> dict:
+    size, n, batch, k, vw, w, p0, n_seeds = SETTINGS[mode]
+    grid = GRIDS[mode]
+    config = TrainConfig(size=size, steps=n, batch=batch, eval_every=k, val_windows=vw)
+    runs = results_folder(out / "runs")
+    timings = []
+
+    def go(label, rates, seed, may_diverge=False):
+        fname = f"{label.replace(' ', '_').replace('%', 'pc').replace('@', 'at')}_seed{seed}.csv"
+        t0 = time.perf_counter()
+        try:
+            res = train(config, rates, seed, runs / fname, name=label, progress=progress)
+        except lrc.InputError as err:  # a tuning run that diverges is the grid's answer "too high", not a crash
+            if not may_diverge or "diverged" not in str(err):
+                raise
+            timings.append({"run": fname, "diverged": str(err)})
+            return None
+        timings.append({"run": fname, "wall_s": time.perf_counter() - t0, **res.timing})
+        return res
+
+    t_start = time.perf_counter()
+    # (a) pilots
+    pilots = {kind: go(f"pilot {kind}", base_rates(kind, n, w, p0), 0)
+              for kind in ("constant", "cosine 10%", "two-stage")}
+    pilot_curves = [r.curve for r in pilots.values()]
+    # (b) laws: held-out check on the two-stage pilot, then the fit on all pilots
+    loo = fit_laws([pilots["constant"].curve, pilots["cosine 10%"].curve], laws_to_fit)
+    selection = {}
+    for name, (law, rep) in loo.items():
+        if law is not None:
+            m = evaluate_law(law, [pilots["two-stage"].curve])["pilot two-stage"]
+            selection[name] = {"PredE_two_stage": m["PredE"], "final_error": float(
+                law.predict(jnp.asarray(pilots["two-stage"].curve.lr), jnp.asarray([n - 1]))[0]
+                - pilots["two-stage"].final_val_loss)}
+    fitted = fit_laws(pilot_curves, laws_to_fit)
+    usable = [m for m in selection if fitted[m][0] is not None]
+    best_law = min(usable, key=lambda m: selection[m]["PredE_two_stage"]) if usable else None
+    laws = {m: fitted[m][0] for m in fitted if fitted[m][0] is not None}
+    # (d) derived schedule (and refine) — computed before any of them is trained
+    derived = {}
+    if best_law is not None:
+        rates, info = derive(laws[best_law], n, w, p0)
+        derived[f"derived ({best_law}) @P0"] = (rates, info)
+    g1 = pilots["cosine 10%"].grad_l1[w:]
+    refine_post = np.asarray(lrc.schedules.refine(g1, optimizer="adam", peak=p0).values, float)
+    refined = np.concatenate([np.asarray(warmup_rates(w, p0)), refine_post])
+    # (c) predictions before running
+    steps = config.logged_steps
+    schedules = {f"{b} @{g:g}P0": base_rates(b, n, w, g * p0) for b in BASELINES for g in grid}
+    schedules.update({name: r for name, (r, _) in derived.items()})
+    schedules["refine (cosine pilot) @P0"] = refined
+    predictions = {name: {law: (p[-1] if p is not None else None)
+                          for law, p in predict(laws, for_law(r, w, p0), steps).items()}
+                   for name, r in schedules.items()}
+    write_json(out / "predictions.json", {"written_before_training": datetime.now(timezone.utc).isoformat(),
+                                          "predicted_final_val_loss": predictions}, newline=True)
+    # (e) tuning on seed 0
+    tuning = {}
+    for name, r in schedules.items():
+        if any(name.startswith(b) for b in BASELINES):
+            res = go(name, r, 0, may_diverge=True)
+            tuning[name] = res.final_val_loss if res is not None else float("inf")
+    best_peak = {}
+    for b in BASELINES:
+        g = min(grid, key=lambda g: tuning[f"{b} @{g:g}P0"])
+        best_peak[b] = g
+    best_base = min(BASELINES, key=lambda b: tuning[f"{b} @{best_peak[b]:g}P0"])
+    g_star = best_peak[best_base]
+    if best_law is not None and g_star != 1.0:
+        rates, info = derive(laws[best_law], n, w, g_star * p0)
+        name = f"derived ({best_law}) @{g_star:g}P0"
+        derived[name] = (rates, info)
+        schedules[name] = rates
+        predictions[name] = {law: float(laws[law].final_loss(for_law(rates, w, p0))) for law in laws}
+    # (f) the final comparison on fresh seeds
+    final_names = [f"{b} @{best_peak[b]:g}P0" for b in BASELINES] + list(derived) + ["refine (cosine pilot) @P0"]
+    seeds = list(range(1, n_seeds + 1))
+    final = {name: [go(name, schedules[name], s) for s in seeds] for name in final_names}
+    total_s = time.perf_counter() - t_start
+
+    finals = {name: [r.final_val_loss for r in rs] for name, rs in final.items()}
+    base_names = final_names[:len(BASELINES)]
+    best_final_base = min(base_names, key=lambda x: np.mean(finals[x]))
+    comparisons = {}
+    for dname in list(derived) + ["refine (cosine pilot) @P0"]:
+        comparisons[dname] = {}
+        for bname in base_names:
+            mean, se = paired(finals[dname], finals[bname])
+            verdict = "wins" if mean < -2 * se else ("loses" if mean > 2 * se else "ties")
+            comparisons[dname][bname] = {"mean_difference": mean, "standard_error": se, "verdict": verdict}
+    edge = {b: best_peak[b] in (grid[0], grid[-1]) for b in BASELINES}
+    gaps = {}
+    if best_law is not None:
+        for dname in derived:
+            pred = predictions[dname][best_law] - predictions[best_final_base][best_law]
+            gaps[dname] = {"predicted_by_" + best_law: pred,
+                           "observed": comparisons[dname][best_final_base]["mean_difference"]}
+    law_errors = {}
+    for law_name, law in laws.items():
+        law_errors[law_name] = {}
+        for name, rs in final.items():
+            mean_curve = np.mean([r.curve.losses for r in rs], axis=0)
+            pred = np.asarray(law.predict(for_law(rs[0].curve.lr, w, p0), jnp.asarray(rs[0].curve.steps)), float)
+            m = metrics(mean_curve, pred)
+            law_errors[law_name][name] = {"PredE": m["PredE"], "final_predicted": float(pred[-1]),
+                                          "final_observed_mean": float(mean_curve[-1]),
+                                          "final_error": float(pred[-1] - mean_curve[-1])}
+    run_walls = [t["run_s"] + t["compile_s"] for t in timings if t.get("updates") == n]
+    steady = [t["run_s"] / max(t["updates"] - k, 1) for t in timings if t.get("updates") == n and t["run_s"] > 0]
+    results = {
+        "setup": {"mode": mode, "size": size, "steps": n, "batch": batch, "eval_every": k, "val_windows": vw,
+                  "warmup": w, "P0": p0, "peak_grid": [g * p0 for g in grid], "tuning_seed": 0,
+                  "final_seeds": seeds, "min_lr_derived": 1e-3 * p0, "parameters": _parameters(config)},
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count(), "load_average_1m_at_end": os.getloadavg()[0],
+                    "jax": jax.__version__, "backend": jax.default_backend(), "python": sys.version.split()[0],
+                    "finished_utc": datetime.now(timezone.utc).isoformat()},
+        "timing": {"pipeline_s": total_s, "median_run_s": float(np.median(run_walls)) if run_walls else None,
+                   "median_steady_s_per_update": float(np.median(steady)) if steady else None,
+                   "runs": timings},
+        "pilots": {name: {"final_val_loss": r.final_val_loss} for name, r in pilots.items()},
+        "law_selection": {"held_out": "pilot two-stage (fitted on constant + cosine 10%)", "scores": selection,
+                          "best": best_law},
+        "fits": {m: rep for m, (_, rep) in fitted.items()},
+        "derived": {name: info for name, (_, info) in derived.items()},
+        "tuning_seed0": tuning, "best_peak_multiple": best_peak,
+        "predicted_final_val_loss": predictions,
+        "final_val_loss": {name: {"per_seed": v, "mean": float(np.mean(v)),
+                                  "se": float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None}
+                           for name, v in finals.items()},
+        "best_baseline": best_final_base,
+        "best_peak_at_grid_edge": edge,
+        "gap_to_best_baseline": gaps,
+        "comparisons": comparisons,
+        "law_errors_on_final_schedules": law_errors,
+    }
+    write_json(out / "results.json", results, newline=True)
+    figures(out, n, w, p0, schedules, final_names, final, laws, best_law, steps)
+    (out / "README.md").write_text(table(results))
+    return results
+
+
+def _parameters(config):
+    from lrcontrol.train.model import ModelConfig, count_parameters, init_model
+    from lrcontrol.train.data import load_corpus
+
+    return count_parameters(init_model(ModelConfig(config.size, load_corpus().vocab_size), 0))
+
+
+def figures(out, n, w, p0, schedules, final_names, final, laws, best_law, steps):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name in final_names:
+        ax.plot(schedules[name], label=name, lw=1.2)
+    ax.set_xlabel("update")
+    ax.set_ylabel("learning rate")
+    ax.legend(fontsize=7)
+    ax.set_title("final schedules")
+    fig.tight_layout()
+    fig.savefig(out / "schedules.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, name in enumerate(final_names):
+        rs = final[name]
+        mean = np.mean([r.curve.losses for r in rs], axis=0)
+        c = f"C{i}"
+        ax.plot(rs[0].curve.steps, mean, color=c, lw=1.3, label=f"{name} (mean of seeds)")
+        if best_law is not None:
+            pred = np.asarray(laws[best_law].predict(for_law(rs[0].curve.lr, w, p0), jnp.asarray(steps)))
+            ax.plot(steps, pred, color=c, ls="--", lw=0.9)
+    ax.set_xlabel("update")
+    ax.set_ylabel("validation loss (nats/char)")
+    ax.set_ylim(None, float(np.mean([r.curve.losses[len(steps) // 4] for r in final[final_names[0]]])) + 0.05)
+    ax.set_title(f"validation curves; dashed: {best_law} predictions (made before training)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "validation_curves.png", dpi=110)
+    plt.close(fig)
+
+
+def _reused(timing) -> str:
+    back = sum(r.get("resumed") == "finished" for r in timing["runs"])
+    return (f" {back} of {len(timing['runs'])} runs were read back from files an earlier invocation wrote (the "
+            f"pipeline time counts only this invocation's runs and fits)." if back else "")
+
+
+def table(res) -> str:
+    s, m, t = res["setup"], res["machine"], res["timing"]
+    lines = [f"# Transformer schedules ({s['mode']})", "",
+             f"Generated by `problems/transformer_schedules.py{' --quick' if s['mode'] == 'quick' else ''}` "
+             f"from `results.json`. Model `{s['size']}` ({s['parameters']} parameters), {s['steps']} updates, "
+             f"batch {s['batch']}, warm-up {s['warmup']}, pilot peak P0 = {s['P0']:g}, tuning seed 0, final "
+             f"seeds {s['final_seeds']}. Machine: {m['platform']}, {m['cpus']} CPUs (load average "
+             f"{m['load_average_1m_at_end']:.1f} at the end), jax {m['jax']} ({m['backend']}), finished "
+             f"{m['finished_utc']}. Pipeline {t['pipeline_s'] / 60:.1f} min; one run {t['median_run_s']:.1f} s "
+             f"(median, incl. compile), {1e3 * t['median_steady_s_per_update']:.1f} ms per update."
+             + _reused(t), "",
+             f"Best-predicting law (PredE on the held-out two-stage pilot): **{res['law_selection']['best']}** — "
+             + ", ".join(f"{k}: {v['PredE_two_stage']:.4f}" for k, v in res["law_selection"]["scores"].items()),
+             "", "| schedule | final val loss (mean ± s.e.) | per seed | " +
+             " | ".join(f"{k} predicted" for k in res["fits"] if "error" not in res["fits"][k]) + " |",
+             "|---|---|---|" + "---|" * sum("error" not in v for v in res["fits"].values())]
+    for name, v in res["final_val_loss"].items():
+        preds = [res["predicted_final_val_loss"].get(name, {}).get(k) for k in res["fits"]
+                 if "error" not in res["fits"][k]]
+        lines.append(f"| {name} | {v['mean']:.4f} ± {v['se']:.4f} | "
+                     + ", ".join(f"{x:.4f}" for x in v["per_seed"])
+                     + " | " + " | ".join("—" if p is None else f"{p:.4f}" for p in preds) + " |")
+    lines += ["", f"Paired differences (schedule − baseline, same seeds; negative = schedule better); best tuned "
+              f"baseline: **{res['best_baseline']}**.", "", "| schedule | baseline | mean diff | s.e. | verdict |",
+              "|---|---|---|---|---|"]
+    for d, rows in res["comparisons"].items():
+        for b, c in rows.items():
+            lines.append(f"| {d} | {b} | {c['mean_difference']:+.4f} | {c['standard_error']:.4f} | "
+                         f"{c['verdict']} |")
+    best = res["best_baseline"]
+    for d, g in res.get("gap_to_best_baseline", {}).items():
+        c = res["comparisons"][d][best]
+        (pk, pv), = [(k, v) for k, v in g.items() if k.startswith("predicted")]
+        lines += ["", f"**Verdict: {d} {c['verdict']} against the best tuned baseline ({best}):** "
+                  f"{c['mean_difference']:+.4f} ± {c['standard_error']:.4f} (mean ± s.e. of the paired "
+                  f"difference over {len(s['final_seeds'])} seeds; the law {pk.split('_by_')[1]} had predicted "
+                  f"{pv:+.4f}). The solve: {res['derived'][d]['message']}."]
+    if any(res.get("best_peak_at_grid_edge", {}).values()):
+        lines += ["", "Best peak at the edge of the grid for: " + ", ".join(
+            b for b, e in res["best_peak_at_grid_edge"].items() if e) + " (the tuning is not bracketed there)."]
+    lines += ["", "Laws' prediction error of the final loss on the final schedules (predicted − observed mean):",
+              "",
+              "| law | " + " | ".join(res["final_val_loss"]) + " |", "|---|" + "---|" * len(res["final_val_loss"])]
+    for law, rows in res["law_errors_on_final_schedules"].items():
+        lines.append(f"| {law} | " + " | ".join(f"{rows[n]['final_error']:+.4f}" for n in res["final_val_loss"])
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = arguments(__doc__)
+    ap.add_argument("--quick", action="store_true", help="the CPU setting (a small model, 600 updates)")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    mode = "quick" if args.quick else "full"
+    out = results_folder(args.out or Path(__file__).resolve().parent / "results" / "transformer_schedules")
+    res = run(mode, out, progress=not args.no_progress)
+    print(table(res))
+
+
+if __name__ == "__main__":
+    main()
