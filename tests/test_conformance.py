@@ -21,7 +21,8 @@ from lrcontrol._guess import initial_guess
 from lrcontrol._memory import state_size
 from lrcontrol.systems._base import AbstractDiscreteSystem
 
-# Small sizes per system (the registry's defaults are the CLI's, sized for a real run).
+# Small sizes for the systems whose CLI defaults are sized for a real run; any other system (a new one joins by being
+# exported from lrcontrol.systems) is checked at its registry defaults.
 SMALL = {"perceptron": ["steps=40"], "teacher_student": ["steps=16", "horizon=1"],
          "random_features": ["modes=20", "horizon=30"], "fsl": ["horizon=30"], "quadratic": ["horizon=4"],
          "random_features_momentum": ["modes=20", "horizon=30"], "random_features_batch": ["modes=20", "horizon=30",
@@ -30,13 +31,16 @@ SMALL = {"perceptron": ["steps=40"], "teacher_student": ["steps=16", "horizon=1"
 BUILDABLE = sorted(name for name, e in _registry.SYSTEMS.items() if e.build is not None)
 
 
-def test_every_buildable_system_has_a_small_size():
-    assert set(BUILDABLE) <= set(SMALL), set(BUILDABLE) - set(SMALL)
+def test_every_exported_system_is_listed_and_the_runnable_ones_are_checked():
+    listed = {e.system for e in _registry.SYSTEMS.values()}
+    exported = {getattr(lrc.systems, n) for n in lrc.systems.__all__ if not n.startswith("Abstract")}
+    assert exported == listed
+    assert set(SMALL) <= set(BUILDABLE)
 
 
 @functools.cache
 def _problem(name):
-    return _registry.build_problem(name, SMALL[name])
+    return _registry.build_problem(name, SMALL.get(name, []))
 
 
 def _interior(problem, seed=0):
@@ -66,25 +70,30 @@ def test_gradient_agrees_with_finite_differences(name):
 
 
 @pytest.mark.parametrize("name", BUILDABLE)
-def test_declared_curvature_is_the_hessian_diagonal(name):
+def test_value_grad_curvature_is_the_cost_its_gradient_and_hessian_diagonal(name):
     problem, _ = _problem(name)
     problem = problem.per_step()  # the curvature is exact for one control per step (an estimate for blocks)
-    if not problem.has_curvature:
-        pytest.skip(f"{name} declares no Hessian diagonal")
     u = _interior(problem)
+    value, grad, curv = problem.value_grad_curvature(u)
+    np.testing.assert_allclose(value, problem.cost(u), rtol=1e-13)
+    np.testing.assert_allclose(grad, jax.grad(problem.cost)(u), rtol=1e-10, atol=1e-13 * float(jnp.max(jnp.abs(grad))))
+    if curv is None:
+        return  # no Hessian diagonal declared: the solver does not precondition
     exact = jnp.diagonal(jax.hessian(lambda v: problem.cost(v[:, None]))(u[:, 0]))
-    np.testing.assert_allclose(problem.curvature(u)[:, 0], exact, rtol=1e-9, atol=1e-12 * float(jnp.max(exact)))
+    np.testing.assert_allclose(curv[:, 0], exact, rtol=1e-9, atol=1e-12 * float(jnp.max(exact)))
 
 
 @pytest.mark.parametrize("name", BUILDABLE)
 def test_closed_form_final_loss_and_curve_equal_the_unroll(name):
     problem, _ = _problem(name)
     system = problem.system
-    if not (problem.is_discrete and system.has_final_loss):
-        pytest.skip(f"{name} has no closed-form final loss")
+    if not problem.is_discrete or (type(system).final_loss is AbstractDiscreteSystem.final_loss
+                                   and type(system).loss_curve is AbstractDiscreteSystem.loss_curve):
+        pytest.skip(f"{name} keeps the default unroll (nothing to compare)")
     cells = system.prepare_controls(problem.expand(_interior(problem)))
     state, unrolled = AbstractDiscreteSystem.loss_curve(system, cells)  # the base's scan of `step`
     np.testing.assert_allclose(system.final_loss(cells), unrolled[-1], rtol=1e-10)
+    np.testing.assert_allclose(AbstractDiscreteSystem.final_loss(system, cells), unrolled[-1], rtol=1e-12)
     np.testing.assert_allclose(system.loss_curve(cells)[1], unrolled, rtol=1e-10)
 
 

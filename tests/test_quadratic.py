@@ -10,6 +10,7 @@ import pytest
 import lrcontrol as lrc
 from lrcontrol import _registry
 from lrcontrol.systems import Quadratic
+from lrcontrol.systems._base import AbstractDiscreteSystem
 
 
 def test_worked_check_and_constant_step():
@@ -59,12 +60,13 @@ def test_final_loss_matches_the_unrolled_recursion_and_its_curvature_the_hessian
     system = Quadratic(1.0, 50.0, sharpness=8.0, grid=301)
     problem = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon=7)
     u = jnp.linspace(0.03, 0.6, 7)[:, None]
-    unrolled = lrc.evaluate(problem, u[:, 0]).objective  # records the loss curve: unrolls step/loss
+    unrolled = AbstractDiscreteSystem.final_loss(system, u)  # the base's default: unrolls step/loss
     assert float(eqx.filter_jit(lambda p, v: p.cost(v))(problem, u)) == pytest.approx(float(unrolled), rel=1e-13)
     hessian = eqx.filter_jit(lambda s, a: jax.hessian(s.final_loss)(a))(system, u[:, 0])
     curvature = eqx.filter_jit(lambda s, a: s.rate_curvature(a))(system, u[:, 0])
     np.testing.assert_allclose(curvature, jnp.diag(hessian), rtol=1e-10)
-    assert problem.has_curvature
+    handed = problem.value_grad_curvature(u)[2]  # what Direct preconditions with
+    np.testing.assert_allclose(handed[:, 0], curvature, rtol=1e-13)
 
 
 def test_constant_schedule_is_stationary_within_the_symmetric_set():
