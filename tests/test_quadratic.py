@@ -10,7 +10,6 @@ import pytest
 import lrcontrol as lrc
 from lrcontrol import _registry
 from lrcontrol.systems import Quadratic
-from lrcontrol.systems._base import AbstractDiscreteSystem
 
 
 def test_worked_check_and_constant_step():
@@ -54,19 +53,6 @@ def test_numerical_minimax_recovers_the_chebyshev_steps(mu, L, T):
     # T = 25, q = 64 does), and that is recorded, not required. The exchange itself must converge.
     assert result.converged and result.deviation <= 1e-12
     assert result.stages[-1]["factor"] >= exact  # the surrogate's steps are feasible: no better than the minimax
-
-
-def test_final_loss_matches_the_unrolled_recursion_and_its_curvature_the_hessian():
-    system = Quadratic(1.0, 50.0, sharpness=8.0, grid=301)
-    problem = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon=7)
-    u = jnp.linspace(0.03, 0.6, 7)[:, None]
-    unrolled = AbstractDiscreteSystem.final_loss(system, u)  # the base's default: unrolls step/loss
-    assert float(eqx.filter_jit(lambda p, v: p.cost(v))(problem, u)) == pytest.approx(float(unrolled), rel=1e-13)
-    hessian = eqx.filter_jit(lambda s, a: jax.hessian(s.final_loss)(a))(system, u[:, 0])
-    curvature = eqx.filter_jit(lambda s, a: s.rate_curvature(a))(system, u[:, 0])
-    np.testing.assert_allclose(curvature, jnp.diag(hessian), rtol=1e-10)
-    handed = problem.value_grad_curvature(u)[2]  # what Direct preconditions with
-    np.testing.assert_allclose(handed[:, 0], curvature, rtol=1e-13)
 
 
 def test_constant_schedule_is_stationary_within_the_symmetric_set():
