@@ -37,7 +37,7 @@ PHASES = {"easy": dict(source=1.0, capacity=2.0, noise=1.0, eta_max=1.0),
 def parts(system, problem, n, repeats):
     u = jnp.full((n, 1), 0.5 * float(system.eta_max))
     vg = eqx.filter_jit(lambda p, u: jax.value_and_grad(p.cost)(u))
-    curv = eqx.filter_jit(lambda p, u: p.curvature(u))
+    curv = eqx.filter_jit(lambda p, u: p.system.rate_curvature(p.expand(u)[:, 0]))
     traj = eqx.filter_jit(lambda p, u: p.trajectory(u)[2])
     out = {}
     for name, fn in (("value_and_grad_s", lambda: vg(problem, u)), ("curvature_s", lambda: curv(problem, u)),

@@ -118,7 +118,7 @@ def evaluation_times(p):
     u = initial_guess(p)
     forward = eqx.filter_jit(lambda p, u: p.cost(u))
     value_and_grad = eqx.filter_jit(lambda p, u: jax.value_and_grad(p.cost)(u))
-    curvature = eqx.filter_jit(lambda p, u: p.curvature(u))
+    curvature = eqx.filter_jit(lambda p, u: p.system.rate_curvature(p.expand(u)[:, 0]))
     out = {}
     for name, fn in (("forward_s", forward), ("value_and_grad_s", value_and_grad), ("curvature_s", curvature)):
         jax.block_until_ready(fn(p, u))

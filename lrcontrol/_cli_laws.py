@@ -1,6 +1,6 @@
 """The loss-curve-law commands: `lrcontrol fit`, `lrcontrol predict` and `lrcontrol solve LAW --law FILE`.
 
-    lrcontrol fit --law mpl|momentum_law|fsl_law|bound_law --curve FILE [--curve FILE ...] [--out DIR]
+    lrcontrol fit --law LAW (mpl, momentum_law, fsl_law, bound_law, …) --curve FILE [--curve FILE ...] [--out DIR]
         → DIR/law.json {"law": NAME, "params": {...}, "standard_errors": {...}, ...}, DIR/fit.json, DIR/fit.png
     lrcontrol predict --law law.json --curve FILE [...] [--out DIR]
         → DIR/prediction.csv (curve,step,lr,loss,predicted), DIR/prediction.json, DIR/prediction.png
@@ -16,24 +16,30 @@ import math
 import sys
 from pathlib import Path
 
-LAW_NAMES = ("mpl", "momentum_law", "fsl_law", "bound_law")
-_MODULES = {"mpl": ("mpl", "MultiPowerLaw"), "momentum_law": ("momentum_law", "MomentumLaw"),
-            "fsl_law": ("fsl_law", "FSLLaw"), "bound_law": ("bound_law", "BoundLaw")}
+def laws() -> dict[str, type]:
+    """{CLI name: class} of every concrete loss-curve law that `lrcontrol.systems` exports (its own discovery of
+    the package's modules): a new law module is listed, fittable and solvable with no edit here."""
+    from lrcontrol import systems
+
+    found = (getattr(systems, export) for export in systems.__all__)
+    return {cls.name: cls for cls in found
+            if issubclass(cls, systems.AbstractLossCurveLaw) and cls is not systems.AbstractLossCurveLaw}
+
+
+def __getattr__(attr):
+    if attr == "LAW_NAMES":  # derived on first use, so that building the CLI's parser does not import JAX
+        return tuple(laws())
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 def law_class(name: str):
     """The law class for a CLI name."""
-    import importlib
-
     from lrcontrol import InputError
 
-    if name not in _MODULES:
-        raise InputError(f"law must be one of {', '.join(LAW_NAMES)}, got {name!r}.")
-    module, cls = _MODULES[name]
-    try:
-        return getattr(importlib.import_module(f"lrcontrol.systems.{module}"), cls)
-    except (ImportError, AttributeError):
-        raise InputError(f"law '{name}' is not available in this installation.") from None
+    known = laws()
+    if name not in known:
+        raise InputError(f"law must be one of {', '.join(known)}, got {name!r}.")
+    return known[name]
 
 
 def read_law(path: str):
@@ -289,7 +295,7 @@ def _write(out, files):
 def add_parsers(sub) -> None:
     """Add `fit` and `predict`, and `--law` to `solve` (which delegates law names to `cmd_solve_law`)."""
     p = sub.add_parser("fit", help="fit a loss-curve law to training curves (CSV step,lr,loss or W&B export)")
-    p.add_argument("--law", required=True, help=" | ".join(LAW_NAMES))
+    p.add_argument("--law", required=True, help="a loss-curve law's name (lrcontrol list: the laws)")
     p.add_argument("--curve", action="append", required=True, metavar="FILE")
     p.add_argument("--out", default=None, help="folder (default out/fit-LAW)")
     p.add_argument("--quiet", action="store_true")

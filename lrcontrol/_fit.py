@@ -83,8 +83,8 @@ def default_grid(law_class, curves) -> dict[str, list[float]]:
 
 
 def _grid_points(law_class, curves, max_points=128) -> np.ndarray:
-    make = getattr(law_class, "initial_grid", None)  # optional per-law hook
-    grid = make(curves) if make is not None else default_grid(law_class, curves)
+    grid = law_class.initial_grid(curves)  # a law's own starting values; None: the generic grid
+    grid = default_grid(law_class, curves) if grid is None else grid
     combos = np.asarray(list(itertools.product(*(grid[n] for n in law_class.param_names))), dtype=float)
     if len(combos) > max_points:  # a fixed, spread subset
         combos = combos[np.random.default_rng(0).permutation(len(combos))[:max_points]]
@@ -104,7 +104,9 @@ def _prediction(law_class, lr, steps):
     the schedule for all parameters: MPL), else by autodiff."""
     lr, steps = jnp.asarray(lr), jnp.asarray(steps)
     f = lambda theta: law_class.from_vector(theta).predict(lr, steps)  # noqa: E731
-    if not hasattr(law_class, "predict_jacobian"):
+    theta0 = jax.ShapeDtypeStruct((len(law_class.param_names),), lr.dtype)
+    jacobian = lambda theta: law_class.from_vector(theta).predict_jacobian(lr, steps)  # noqa: E731
+    if jax.eval_shape(jacobian, theta0) is None:  # the law has no one-pass Jacobian: autodiff
         return f
 
     @jax.custom_jvp

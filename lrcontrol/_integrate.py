@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 from jaxtyping import Array, Float, PyTree, Scalar
 
+from ._errors import InputError
+from ._scan import scan as _chunked_scan
 from .systems._base import AbstractContinuousSystem, AbstractDiscreteSystem, AbstractSystem
 
 
@@ -51,14 +53,17 @@ class RK4(eqx.Module):
 class ExactFlow(eqx.Module):
     """The system's own exact flow over each cell (piecewise-constant controls, no time-stepping error).
 
-    With `parallel=True` (default) a system that has a closed-form trajectory (`has_parallel_flow`) is rolled
+    With `parallel=True` (default) a system that has a closed-form trajectory (`parallel_flow`) is rolled
     out for all cells at once; otherwise cells are scanned one after another. Both give the same numbers.
     """
 
     parallel: bool = eqx.field(static=True, default=True)
 
     def cell(self, system: AbstractContinuousSystem, state, u, t0, dt, discount):
-        x, integral = system.flow(state, u, dt, discount)
+        out = system.flow(state, u, dt, discount)
+        if out is None:
+            raise InputError(f"{type(system).__name__} has no exact flow; use RK4.")
+        x, integral = out
         return x, jnp.exp(-discount * t0) * integral
 
 
@@ -76,8 +81,11 @@ def rk4_step(rhs, t, y, h):
 
 
 def default_integrator(system: AbstractSystem):
-    if isinstance(system, AbstractContinuousSystem) and system.has_exact_flow:
-        return ExactFlow()
+    if isinstance(system, AbstractContinuousSystem):
+        # ExactFlow where the system's `flow` returns a state (its default returns None): asked of shapes only.
+        x0, m = system.initial_state(), len(system.control_names)
+        if jax.eval_shape(lambda: system.flow(x0, jnp.zeros(m), jnp.ones(()), jnp.zeros(()))) is not None:
+            return ExactFlow()
     return RK4()
 
 
@@ -102,9 +110,10 @@ def rollout(system: AbstractSystem, integrator, grid: Float[Array, " n+1"], u: F
     n = u.shape[0]
     x0 = system.initial_state()
     t0s, dts = grid[:-1], jnp.diff(grid)
-    if (isinstance(integrator, ExactFlow) and integrator.parallel
-            and isinstance(system, AbstractContinuousSystem) and system.has_parallel_flow):
-        states, integrals = system.parallel_flow(u, dts, discount)
+    parallel = (system.parallel_flow(u, dts, discount) if isinstance(integrator, ExactFlow) and integrator.parallel
+                and isinstance(system, AbstractContinuousSystem) else None)  # None: no closed-form trajectory
+    if parallel is not None:
+        states, integrals = parallel
         observed = None if observe is None else jax.vmap(observe)(states)
         return jtu.tree_map(lambda a: a[-1], states), jnp.exp(-discount * t0s) * integrals, observed
 
@@ -122,27 +131,3 @@ def rollout(system: AbstractSystem, integrator, grid: Float[Array, " n+1"], u: F
     if observe is not None:
         observed = jtu.tree_map(lambda a, b: jnp.concatenate([a[None], b]), observe(x0), observed)
     return xT, integrals, observed
-
-
-def _chunked_scan(body, x0, xs, n, chunk):
-    """Scan in checkpointed chunks; padded cells (beyond n) leave the state unchanged."""
-    n_chunks = -(-n // chunk)
-    pad = n_chunks * chunk - n
-    valid = jnp.arange(n_chunks * chunk) < n
-    xs = jtu.tree_map(lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]), xs)
-    xs = jtu.tree_map(lambda a: a.reshape((n_chunks, chunk) + a.shape[1:]), (xs, valid))
-
-    def masked_body(x, inp):
-        cell_inputs, ok = inp
-        x_next, (integral, observed) = body(x, cell_inputs)
-        x_next = jtu.tree_map(lambda a, b: jnp.where(ok, a, b), x_next, x)
-        integral = jnp.where(ok, integral, 0.0)
-        return x_next, (integral, observed)
-
-    @jax.checkpoint
-    def chunk_body(x, inp):
-        return jax.lax.scan(masked_body, x, inp)
-
-    xT, ys = jax.lax.scan(chunk_body, x0, xs)
-    ys = jtu.tree_map(lambda a: a.reshape((n_chunks * chunk,) + a.shape[2:])[:n], ys)
-    return xT, ys

@@ -5,9 +5,10 @@ The estimate counts float64 numbers (8 bytes each):
 - controls and the optimiser's vectors: blocks × controls × (2·history + 12) — L-BFGS keeps `history` pairs of
   vectors (history 10) plus a dozen work vectors (iterate, gradient, bounds, trial point, preconditioner);
 - per step: the grid, the recorded loss curve and the per-step controls: 6 × steps × controls;
-- states kept for the reverse pass: a system solved through its closed-form final loss keeps none; otherwise the
-  unroll stores one state per step (up to 4096 steps) or the checkpoint boundaries plus one chunk (~2√steps), and an
-  RK4 cell of a continuous system keeps its four stages for each of its substeps.
+- states kept for the reverse pass: the unroll stores one state per step (up to 4096 steps) or the checkpoint
+  boundaries plus one chunk (~2√steps), and an RK4 cell keeps its four stages for each of its substeps. Counted for
+  every system alike: a closed-form final loss (FSL, the laws) keeps fewer, and their small states make the excess
+  small.
 
 A problem whose estimate exceeds the memory the machine has free is refused with one sentence naming the sizes, in
 place of an allocator error after a long wait. The estimate is a floor (XLA's temporaries come on top), so a
@@ -51,13 +52,11 @@ def estimate_bytes(problem) -> int:
     """A floor on the memory a solve of `problem` needs (module docstring)."""
     n, m, b = problem.steps, len(problem.control_names), problem.blocks
     numbers = b * m * (2 * _HISTORY + 12) + 6 * n * m
-    closed = problem.is_discrete and problem.system.has_final_loss and problem.objective.loss_weight == 0
-    if not closed:
-        chunk = problem.checkpoint_every or (n if n <= 4096 else math.ceil(math.sqrt(n)))
-        stored = n if chunk >= n else (n // chunk + chunk)
-        rk4 = isinstance(problem.integrator, RK4)  # keeps 4 stages per substep; an exact flow, one state per cell
-        per_state = 4 * problem.integrator.substeps if rk4 else 1
-        numbers += stored * state_size(problem.system) * (1 + per_state)
+    chunk = problem.checkpoint_every or (n if n <= 4096 else math.ceil(math.sqrt(n)))
+    stored = n if chunk >= n else (n // chunk + chunk)
+    rk4 = isinstance(problem.integrator, RK4)  # keeps 4 stages per substep; an exact flow, one state per cell
+    per_state = 4 * problem.integrator.substeps if rk4 else 1
+    numbers += stored * state_size(problem.system) * (1 + per_state)
     return 8 * int(numbers)
 
 

@@ -107,10 +107,10 @@ class ControlProblem(eqx.Module):
         discount = self.objective.discount_rate
         grid = self.grid()
         cells = self.system.prepare_controls(u)  # the identity except for coupled controls (a data budget)
-        # A system with a closed-form final loss of all its controls (`has_final_loss`: FSL, O(n) prefix/suffix
-        # sums) is not unrolled when only the final loss counts and nothing is recorded.
-        closed = self.is_discrete and self.system.has_final_loss and self.objective.loss_weight == 0
-        if closed:
+        # Only the final loss counts (FinalLoss on a discrete system): the system's `final_loss` of all its controls
+        # (an O(n) closed form for FSL and the laws; the unroll of `step` by default) and its `loss_curve`.
+        final_only = self._final_only
+        if final_only:
             xT, losses = self.system.loss_curve(cells) if record else (None, None)
             integrals = jnp.zeros(())
         else:
@@ -120,7 +120,7 @@ class ControlProblem(eqx.Module):
         lengths = discounted_length(grid[:-1], jnp.diff(grid), discount)
         control = jnp.sum(lengths * _vmap_cost(self.objective, u))
         running = self.objective.loss_weight * jnp.sum(integrals) + control
-        final = self.system.final_loss(cells) if closed else self.system.loss(xT)
+        final = self.system.final_loss(cells) if final_only else self.system.loss(xT)
         cost = running + self.objective.terminal_cost(final)
         return cost, xT, losses
 
@@ -140,44 +140,33 @@ class ControlProblem(eqx.Module):
                        observe=lambda x: x, checkpoint_every=self.checkpoint_every)[2]
 
     @property
-    def has_curvature(self) -> bool:
-        """Whether `curvature` knows the Hessian's diagonal: a one-control system with `rate_curvature` (the exact
-        diagonal of ∇²L_T in its per-step rates) under the final-loss objective."""
-        return (hasattr(self.system, "rate_curvature") and len(self.control_names) == 1
-                and self.objective.kind == "final_loss")
+    def _final_only(self) -> bool:
+        # The cost is exactly the system's final loss of its per-step controls: no running cost, no control cost.
+        return self.is_discrete and self.objective.loss_weight == 0
 
-    @property
-    def has_fused_curvature(self) -> bool:
-        """Whether `cost_grad_curvature` applies: the cost is exactly a system's closed-form final loss of its
-        per-step rates (FinalLoss, one control, no running cost) and the system computes value, gradient and
-        Hessian diagonal in one pass (`final_loss_grad_curvature`: FSL)."""
-        return (self.has_curvature and self.is_discrete and self.system.has_final_loss
-                and isinstance(self.objective, FinalLoss) and hasattr(self.system, "final_loss_grad_curvature"))
+    def value_grad_curvature(self, u_blocks: Float[Array, "blocks m"]):
+        """(cost, ∇cost, per-block Hessian-diagonal estimate or None): the one question a gradient solver asks.
 
-    def cost_grad_curvature(self, u_blocks: Float[Array, "blocks m"]):
-        """(cost, ∇cost, per-block Hessian-diagonal estimate) in one pass, where `has_fused_curvature`; the same
-        numbers as `cost`, its jax.grad and `curvature`, computed once instead of three times."""
-        if not self.has_fused_curvature:
-            raise InputError(f"cost_grad_curvature needs a one-control discrete system with "
-                             f"final_loss_grad_curvature under FinalLoss; got {self.system.name} under "
-                             f"{self.objective.kind}.")
-        value, grad, curv = self.system.final_loss_grad_curvature(self.expand(u_blocks)[:, 0])
-        return value, self._fold(grad), self._fold(curv)
+        Under `FinalLoss` on a discrete system the system answers (`final_loss_grad_curvature`: autodiff by
+        default, an exact diagonal or one fused pass where the system has them); otherwise `jax.value_and_grad`
+        of `cost`, with curvature None. The per-step gradient and diagonal are summed over each control block: the
+        gradient exactly, the diagonal as an estimate (the cross terms within a block are left out; exact for one
+        control per step). The diagonal is a preconditioner for `Direct`, never part of the answer; None means
+        unknown (no preconditioner).
+        """
+        if self._final_only and isinstance(self.objective, FinalLoss):
+            value, grad, curv = self.system.final_loss_grad_curvature(self.expand(u_blocks))
+            shape = (self.steps, len(self.control_names))
+            return (value, self._fold(jnp.reshape(grad, shape)),
+                    None if curv is None else self._fold(jnp.reshape(curv, shape)))
+        value, grad = jax.value_and_grad(self.cost)(u_blocks)
+        return value, grad, None
 
-    def _fold(self, per_step: Float[Array, " steps"]) -> Float[Array, "blocks 1"]:
-        # Per-step values summed over each control block (the chain rule of `expand` for one control).
+    def _fold(self, per_step: Float[Array, "steps m"]) -> Float[Array, "blocks m"]:
+        # Per-step values summed over each control block (the chain rule of `expand`).
         if self.blocks != self.steps:
             per_step = jax.ops.segment_sum(per_step, jnp.asarray(self.block_of_step()), self.blocks)
-        return per_step[:, None]
-
-    def curvature(self, u_blocks: Float[Array, "blocks m"]) -> Float[Array, "blocks m"]:
-        """The diagonal of ∇²cost in the block controls, where `has_curvature`: per block, the sum of the per-step
-        diagonal over its steps (exact for one control per step; for longer blocks the cross terms within a block
-        are left out, so it is an estimate). A preconditioner for `Direct`, never part of the answer."""
-        if not self.has_curvature:
-            raise InputError(f"curvature needs a one-control system with rate_curvature under FinalLoss; "
-                             f"got {self.system.name} under {self.objective.kind}.")
-        return self._fold(self.system.rate_curvature(self.expand(u_blocks)[:, 0]))
+        return per_step
 
     @property
     def bounds(self) -> dict[str, tuple[float | None, float | None]]:

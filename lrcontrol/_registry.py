@@ -3,8 +3,9 @@ allowed range, one-line doc), the objective's from `Effort.parameter_specs`; an 
 problem-level parameters (horizon, steps, blocks, the rate cap), how to build the `ControlProblem`, and what the
 CLI says about it.
 
-Every system class exported by `lrcontrol.systems` is listed (`lrcontrol list`); one without a way to be built from
-the command line says why in its `note`.
+Every system class exported by `lrcontrol.systems` is listed (`lrcontrol list`): an entry below adds what the class
+cannot say (problem-level parameters, the rate cap, summaries of closed forms); a class without one gets a default
+problem derived from the class alone (`_derived`), or a `note` saying why it cannot be built from the command line.
 """
 
 from collections.abc import Callable
@@ -108,45 +109,30 @@ def _kwargs(cls: type, p: dict) -> dict:
 # --- how each system becomes a ControlProblem -------------------------------------------------------------------
 
 
-def _effort_problem(system, p: dict) -> ControlProblem:
-    objective = Effort(effort_cost=p["effort_cost"], discount=p["discount"])
-    return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
+def _effort_problem(cls, make=None) -> Callable[[dict], ControlProblem]:
+    """The effort problem ∫[L + βμ²]dt of a continuous system built by `make(p)` (default: the class itself)."""
+    def build(p: dict) -> ControlProblem:
+        system = make(p) if make is not None else cls(**_kwargs(cls, p))
+        objective = Effort(effort_cost=p["effort_cost"], discount=p["discount"])
+        return ControlProblem(system, objective, horizon=p["horizon"], steps=p["steps"])
+    return build
 
 
-def _perceptron(p: dict) -> ControlProblem:
-    return _effort_problem(LinearPerceptron(**_kwargs(LinearPerceptron, p)), p)
+def _final_loss_problem(cls, bounds=None) -> Callable[[dict], ControlProblem]:
+    """The final-loss problem of a discrete system over `horizon` steps (`blocks` where offered), with the
+    control bounds `bounds(p)` (default: lr >= 0)."""
+    def build(p: dict) -> ControlProblem:
+        return ControlProblem(cls(**_kwargs(cls, p)), FinalLoss(), horizon=p["horizon"], blocks=p.get("blocks"),
+                              bounds=None if bounds is None else bounds(p))
+    return build
 
 
-def _teacher_student(p: dict) -> ControlProblem:
-    return _effort_problem(TeacherStudent(**_kwargs(TeacherStudent, p)), p)
-
-
-def _mlp(p: dict) -> ControlProblem:
-    return _effort_problem(MLP.digits(samples=p["samples"], **_kwargs(MLP, p)), p)
-
-
-def _random_features(p: dict) -> ControlProblem:
-    return ControlProblem(RandomFeatures(**_kwargs(RandomFeatures, p)), FinalLoss(), horizon=p["horizon"],
-                          blocks=p["blocks"], bounds={"lr": (0.0, p["eta_max"])})
-
-
-def _random_features_momentum(p: dict) -> ControlProblem:
-    return ControlProblem(RandomFeaturesMomentum(**_kwargs(RandomFeaturesMomentum, p)), FinalLoss(),
-                          horizon=p["horizon"], blocks=p["blocks"],
-                          bounds={"lr": (0.0, p["eta_max"]), "momentum": (0.0, 1.0)})
-
-
-def _random_features_batch(p: dict) -> ControlProblem:
-    return ControlProblem(RandomFeaturesBatch(**_kwargs(RandomFeaturesBatch, p)), FinalLoss(),
-                          horizon=p["horizon"], blocks=p["blocks"], bounds={"lr": (0.0, p["eta_max"])})
+def _capped(p: dict) -> dict:
+    return {"lr": (0.0, p["eta_max"])}
 
 
 def _fsl(p: dict) -> ControlProblem:
     return FSL(**_kwargs(FSL, p)).problem(p["horizon"], blocks=p["blocks"])
-
-
-def _quadratic(p: dict) -> ControlProblem:
-    return ControlProblem(Quadratic(**_kwargs(Quadratic, p)), FinalLoss(), horizon=p["horizon"])
 
 
 def _last_iterate(p: dict) -> ControlProblem:
@@ -158,7 +144,7 @@ _ENTRIES = (
         name="perceptron", system=LinearPerceptron,
         summary="linear teacher–student perceptron, gradient flow, effort cost (Njaradi et al. 2026)",
         problem_params=(_effort()[0], *_continuous(2.0, 2000), _effort()[1]),
-        build=_perceptron,
+        build=_effort_problem(LinearPerceptron),
         closed_forms=("open-loop μ*(t) = θ tan(cθ(T−t)) [ρ = 0]", "closed-loop μ = √((L(t) − L(T))/β) [ρ = 0]"),
         solvers=("direct", "shooting", "hjb")),
     SystemEntry(
@@ -166,7 +152,7 @@ _ENTRIES = (
         summary="two-layer soft-committee teacher–student: erf with the exact population loss (Saad & Solla "
                 "1995) or erf/tanh on a fixed sample; gradient flow, effort cost",
         problem_params=(_effort()[0], *_continuous(4.0, 800, "grid intervals (RK4 cells)"), _effort()[1]),
-        build=_teacher_student,
+        build=_effort_problem(TeacherStudent),
         closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),
         solvers=("direct", "shooting")),
     SystemEntry(
@@ -174,7 +160,7 @@ _ENTRIES = (
         summary="power-law random features under online SGD, exact expected-loss recursion, final loss "
                 "(Bordelon & Mori 2026)",
         problem_params=(_eta_max(2.0), *_discrete(1000)),
-        build=_random_features,
+        build=_final_loss_problem(RandomFeatures, _capped),
         closed_forms=("phase: easy a > b, hard a < b; exponents ξ = 1 − b/a, δ = 2b − 1, κ = 1 − 1/(2b) "
                       "(diagnostics, no schedule closed form yet)",)),
     SystemEntry(
@@ -189,7 +175,7 @@ _ENTRIES = (
         summary="gradient descent on a quadratic with spectrum in [mu, L], worst case over the spectrum (smooth "
                 "surrogate of max |Π(1 − α_k λ)|, sharpness 64 on 2001 points by default)",
         problem_params=(Param("horizon", "GD steps T >= 1", int, default=10),),
-        build=_quadratic,
+        build=_final_loss_problem(Quadratic),
         closed_forms=("Chebyshev steps α_k = 1/λ_k, λ_k = (L+μ)/2 + ((L−μ)/2)cos((2k−1)π/(2T)), worst-case factor "
                       "2r^T/(1 + r^(2T)), r = (√κ−1)/(√κ+1) [the minimax; steps as a set]",),
         note="points (explicit spectrum points) is an array: Python API only."),
@@ -198,7 +184,7 @@ _ENTRIES = (
         summary="power-law random features under EMA-momentum SGD, exact second-moment recursion; controls lr and "
                 "momentum ∈ [0, 1], final loss (Bordelon & Mori 2026)",
         problem_params=(_eta_max(2.0), *_discrete(1000)),
-        build=_random_features_momentum,
+        build=_final_loss_problem(RandomFeaturesMomentum, lambda p: {**_capped(p), "momentum": (0.0, 1.0)}),
         closed_forms=("hard-phase loss exponent 1.5(a − 1)/b for joint (η, β) control [read off the paper's "
                       "plots]",)),
     SystemEntry(
@@ -206,7 +192,7 @@ _ENTRIES = (
         summary="power-law random features under SGD with a batch-size schedule under the data budget Σm_t = T·m̄ "
                 "(controls lr and batch_logit), final loss",
         problem_params=(_eta_max(2.0), *_discrete(1000)),
-        build=_random_features_batch,
+        build=_final_loss_problem(RandomFeaturesBatch, _capped),
         note="the batch_logit control is free (no bounds); budget = 1 leaves it no effect (m_t = 1)."),
     SystemEntry(
         name="last_iterate", system=LastIterateBound,
@@ -226,36 +212,52 @@ _ENTRIES = (
                 "scikit-learn's 8×8 digits (MLP.digits), effort cost",
         problem_params=(Param("samples", "digits images used, 1 to 1797 (default: all)", int, optional=True),
                         _effort(0.05)[0], *_continuous(20.0, 200), _effort()[1]),
-        build=_mlp,
+        build=_effort_problem(MLP, lambda p: MLP.digits(samples=p["samples"], **_kwargs(MLP, p))),
         closed_forms=("closed-loop μ = √((L(t) − L(T))/β) [ρ = 0, any smooth loss]",),
         solvers=("direct", "shooting"),
         note="inputs and labels are scikit-learn's bundled digits (needs `pip install scikit-learn`)."),
 )
 
 
-def _unlisted() -> tuple[SystemEntry, ...]:
-    """An entry (listed, not buildable) for every exported system class without one above."""
-    known = {e.system for e in _ENTRIES}
-    out = []
+_LAW_SCHEDULE = SystemEntry(
+    name="law_schedule", system=_systems.LawSchedule,
+    summary=(_systems.LawSchedule.__doc__ or "").strip().splitlines()[0],
+    note="built by `lrcontrol solve LAW --law law.json` (a schedule under a fitted loss-curve law).")
+
+
+def _derived() -> tuple[SystemEntry, ...]:
+    """An entry for every exported system class without one above, derived from the class alone: a discrete
+    system gets the final-loss problem over `horizon` steps (default 100, lr >= 0), a continuous one the effort
+    problem ∫[L + βμ²]dt on [0, horizon] (default T = 1, 1000 grid intervals); a class with a required array or
+    object parameter, and a loss-curve law (solved from its fitted law file), are listed but not built."""
+    known = {e.system for e in (*_ENTRIES, _LAW_SCHEDULE)}
+    out = [_LAW_SCHEDULE]
     for export in _systems.__all__:
         cls = getattr(_systems, export)
-        if export.startswith("Abstract") or cls in known or getattr(cls, "__abstractmethods__", None):
+        if export.startswith("Abstract") or cls in known:
             continue
-        doc = (cls.__doc__ or export).strip().splitlines()[0]
+        summary = (cls.__doc__ or export).strip().splitlines()[0]
+        needs = [p.name for p in cls.parameter_specs() if p.required and not p.settable]
         if issubclass(cls, _systems.AbstractLossCurveLaw):
-            note = (f"a loss-curve law, fitted to curves and solved from its law file: `lrcontrol fit --law "
-                    f"{cls.name} --curve FILE`, then `lrcontrol solve {cls.name} --law law.json --set horizon=N "
-                    f"--set warmup=W --set peak=P`.")
-        elif cls is _systems.LawSchedule:
-            note = "built by `lrcontrol solve LAW --law law.json` (a schedule under a fitted loss-curve law)."
+            out.append(SystemEntry(name=cls.name, system=cls, summary=summary, note=(
+                f"a loss-curve law, fitted to curves and solved from its law file: `lrcontrol fit --law {cls.name} "
+                f"--curve FILE`, then `lrcontrol solve {cls.name} --law law.json --set horizon=N --set warmup=W "
+                f"--set peak=P`.")))
+        elif needs:
+            out.append(SystemEntry(name=cls.name, system=cls, summary=summary, note=(
+                f"{', '.join(needs)} (an array or object, required) cannot be set from the command line: use the "
+                f"Python API.")))
+        elif issubclass(cls, _systems.AbstractDiscreteSystem):
+            out.append(SystemEntry(name=cls.name, system=cls, summary=summary, problem_params=_discrete(100),
+                                   build=_final_loss_problem(cls), note="final loss, lr >= 0 (the default problem)."))
         else:
-            note = ("not buildable from the command line yet (no problem-level entry in lrcontrol/_registry.py): "
-                    "use the Python API.")
-        out.append(SystemEntry(name=getattr(cls, "name", export.lower()), system=cls, summary=doc, note=note))
+            out.append(SystemEntry(name=cls.name, system=cls, summary=summary,
+                                   problem_params=(_effort()[0], *_continuous(1.0, 1000), _effort()[1]),
+                                   build=_effort_problem(cls), note="effort cost (the default problem)."))
     return tuple(out)
 
 
-SYSTEMS: dict[str, SystemEntry] = {e.name: e for e in (*_ENTRIES, *_unlisted())}
+SYSTEMS: dict[str, SystemEntry] = {e.name: e for e in (*_ENTRIES, *_derived())}
 
 
 def lookup(name: str) -> SystemEntry:

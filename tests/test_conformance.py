@@ -1,4 +1,4 @@
-"""Every system the registry knows, through the same checks (a new system joins by being registered).
+"""Every system the registry knows, through the same checks (a new system joins by being exported from\nlrcontrol.systems).
 
 At a small size each system's problem must have: a gradient that agrees with central finite differences; where
 it declares one, a Hessian diagonal (the preconditioner) equal to `jax.hessian`'s; where its final loss has a
@@ -10,6 +10,7 @@ tests/test_cli_hardening.py.)
 
 import functools
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,11 +18,11 @@ import pytest
 
 import lrcontrol as lrc
 from lrcontrol import _registry
-from lrcontrol._guess import initial_guess
 from lrcontrol._memory import state_size
 from lrcontrol.systems._base import AbstractDiscreteSystem
 
-# Small sizes per system (the registry's defaults are the CLI's, sized for a real run).
+# Small sizes for the systems whose CLI defaults are sized for a real run; any other system (a new one joins by being
+# exported from lrcontrol.systems) is checked at its registry defaults.
 SMALL = {"perceptron": ["steps=40"], "teacher_student": ["steps=16", "horizon=1"],
          "random_features": ["modes=20", "horizon=30"], "fsl": ["horizon=30"], "quadratic": ["horizon=4"],
          "random_features_momentum": ["modes=20", "horizon=30"], "random_features_batch": ["modes=20", "horizon=30",
@@ -30,19 +31,32 @@ SMALL = {"perceptron": ["steps=40"], "teacher_student": ["steps=16", "horizon=1"
 BUILDABLE = sorted(name for name, e in _registry.SYSTEMS.items() if e.build is not None)
 
 
-def test_every_buildable_system_has_a_small_size():
-    assert set(BUILDABLE) <= set(SMALL), set(BUILDABLE) - set(SMALL)
+def test_every_exported_system_is_listed_and_the_runnable_ones_are_checked():
+    listed = {e.system for e in _registry.SYSTEMS.values()}
+    exported = {getattr(lrc.systems, n) for n in lrc.systems.__all__ if not n.startswith("Abstract")}
+    assert exported == listed
+    assert set(SMALL) <= set(BUILDABLE)
 
 
 @functools.cache
 def _problem(name):
-    return _registry.build_problem(name, SMALL[name])
+    return _registry.build_problem(name, SMALL.get(name, []))
 
 
-def _interior(problem, seed=0):
-    # A point inside the bounds where every control matters: the default start, perturbed by ±10%, with the
-    # learning rate kept clear of 0 and of its upper bound.
-    u = np.asarray(initial_guess(problem), float)
+_SOLVERS = {"direct": lrc.solvers.Direct, "shooting": lrc.solvers.Shooting, "hjb": lrc.solvers.HJB}
+
+
+@functools.cache
+def _solution(name, solver_name):
+    return lrc.solve(_problem(name)[0], _SOLVERS[solver_name](), progress=False)
+
+
+@functools.cache
+def _interior(name, seed=0):
+    # A point inside the bounds where every control matters: Direct's answer (the solve test's, computed once),
+    # perturbed by ±10%, with the learning rate kept clear of 0 and of its upper bound.
+    problem, _ = _problem(name)
+    u = np.asarray(_solution(name, "direct").controls, float)
     rng = np.random.default_rng(seed)
     u = u * (1 + 0.1 * rng.uniform(-1, 1, u.shape)) + 0.01 * rng.uniform(-1, 1, u.shape) * (u == 0)
     lo, hi = np.asarray(problem.lower), np.asarray(problem.upper)
@@ -50,41 +64,67 @@ def _interior(problem, seed=0):
     return jnp.asarray(np.clip(u, lo + 0.05 * span, hi - 0.05 * span))
 
 
+def _directions(u):
+    rng = np.random.default_rng(1)
+    return jnp.asarray(rng.standard_normal((2,) + u.shape))
+
+
+@eqx.filter_jit
+def _evaluations(problem, u, directions, h):
+    # Everything the checks below evaluate at one point, in one compiled call per system (equinox caches it on the
+    # problem's structure, so the JSON round trip's rebuilt problem reuses it): the cost, its central differences
+    # along two directions, jax.grad, and the problem's value_grad_curvature.
+    cost = problem.cost
+    steps = jax.vmap(lambda d, hd: (cost(u + hd * d), cost(u - hd * d)))(directions, h)
+    return cost(u), steps, jax.grad(cost)(u), problem.value_grad_curvature(u)
+
+
+_hessian_diagonal = eqx.filter_jit(lambda p, u: jnp.diagonal(jax.hessian(lambda v: p.cost(v[:, None]))(u[:, 0])))
+
+
+@functools.cache
+def _evaluated(name):
+    problem, _ = _problem(name)
+    u = _interior(name)
+    directions = _directions(u)
+    h = 1e-5 * jnp.max(jnp.abs(u)) / jnp.max(jnp.abs(directions), axis=(1, 2))
+    return u, directions, h, _evaluations(problem, u, directions, h)
+
+
 @pytest.mark.parametrize("name", BUILDABLE)
 def test_gradient_agrees_with_finite_differences(name):
-    problem, _ = _problem(name)
-    u = _interior(problem)
-    cost = jax.jit(lambda v: problem.cost(v))
-    grad = jax.grad(lambda v: problem.cost(v))(u)
-    rng = np.random.default_rng(1)
-    for _ in range(2):
-        d = jnp.asarray(rng.standard_normal(u.shape))
-        h = 1e-5 * float(jnp.max(jnp.abs(u))) / float(jnp.max(jnp.abs(d)))
-        fd = (cost(u + h * d) - cost(u - h * d)) / (2 * h)
+    u, directions, h, (_, (plus, minus), grad, _) = _evaluated(name)
+    for i in range(2):
+        fd = (plus[i] - minus[i]) / (2 * h[i])
         # central differences: O(h²) truncation plus round-off |J|·eps/h; measured agreement 1e-8…1e-11 relative
-        assert abs(float(fd - jnp.vdot(grad, d))) <= 1e-6 * (abs(float(fd)) + float(jnp.linalg.norm(grad))), name
+        slope = jnp.vdot(grad, directions[i])
+        assert abs(float(fd - slope)) <= 1e-6 * (abs(float(fd)) + float(jnp.linalg.norm(grad))), name
 
 
 @pytest.mark.parametrize("name", BUILDABLE)
-def test_declared_curvature_is_the_hessian_diagonal(name):
+def test_value_grad_curvature_is_the_cost_its_gradient_and_hessian_diagonal(name):
     problem, _ = _problem(name)
-    problem = problem.per_step()  # the curvature is exact for one control per step (an estimate for blocks)
-    if not problem.has_curvature:
-        pytest.skip(f"{name} declares no Hessian diagonal")
-    u = _interior(problem)
-    exact = jnp.diagonal(jax.hessian(lambda v: problem.cost(v[:, None]))(u[:, 0]))
-    np.testing.assert_allclose(problem.curvature(u)[:, 0], exact, rtol=1e-9, atol=1e-12 * float(jnp.max(exact)))
+    assert problem.blocks == problem.steps  # the curvature is exact for one control per step (an estimate for blocks)
+    u, _, _, (cost, _, grad_of_cost, (value, grad, curv)) = _evaluated(name)
+    np.testing.assert_allclose(value, cost, rtol=1e-13)
+    np.testing.assert_allclose(grad, grad_of_cost, rtol=1e-10, atol=1e-13 * float(jnp.max(jnp.abs(grad))))
+    if curv is None:
+        return  # no Hessian diagonal declared: the solver does not precondition
+    exact = _hessian_diagonal(problem, u)
+    np.testing.assert_allclose(curv[:, 0], exact, rtol=1e-9, atol=1e-12 * float(jnp.max(exact)))
 
 
 @pytest.mark.parametrize("name", BUILDABLE)
 def test_closed_form_final_loss_and_curve_equal_the_unroll(name):
     problem, _ = _problem(name)
     system = problem.system
-    if not (problem.is_discrete and system.has_final_loss):
-        pytest.skip(f"{name} has no closed-form final loss")
-    cells = system.prepare_controls(problem.expand(_interior(problem)))
+    if not problem.is_discrete or (type(system).final_loss is AbstractDiscreteSystem.final_loss
+                                   and type(system).loss_curve is AbstractDiscreteSystem.loss_curve):
+        pytest.skip(f"{name} keeps the default unroll (nothing to compare)")
+    cells = system.prepare_controls(problem.expand(_interior(name)))
     state, unrolled = AbstractDiscreteSystem.loss_curve(system, cells)  # the base's scan of `step`
     np.testing.assert_allclose(system.final_loss(cells), unrolled[-1], rtol=1e-10)
+    np.testing.assert_allclose(AbstractDiscreteSystem.final_loss(system, cells), unrolled[-1], rtol=1e-12)
     np.testing.assert_allclose(system.loss_curve(cells)[1], unrolled, rtol=1e-10)
 
 
@@ -96,8 +136,8 @@ def test_parameters_survive_the_json_round_trip(name):
                 if k in {p.name for p in _registry.SYSTEMS[name].params}]
     again, _ = _registry.build_problem(name, settings)
     assert again.params() == params
-    u = _interior(problem)
-    assert float(again.cost(u)) == float(problem.cost(u))
+    u, directions, h, (cost, *_) = _evaluated(name)
+    assert float(_evaluations(again, u, directions, h)[0]) == float(cost)
 
 
 # Pontryagin shooting on the networks (22 to 300 numbers of state) compiles for a minute and more: the
@@ -111,11 +151,9 @@ def _solvers(name):
 
 @pytest.mark.parametrize("name", BUILDABLE)
 def test_every_applicable_solver_converges_and_they_agree(name):
-    problem, _ = _problem(name)
     solutions = {}
     for solver_name in _solvers(name):
-        solver = {"direct": lrc.solvers.Direct, "shooting": lrc.solvers.Shooting, "hjb": lrc.solvers.HJB}[solver_name]()
-        sol = lrc.solve(problem, solver, progress=False)
+        sol = _solution(name, solver_name)
         assert sol.diagnostics.converged, (name, solver_name, sol.diagnostics.message)
         solutions[solver_name] = sol
     direct = solutions["direct"]

@@ -83,37 +83,38 @@ def test_gradient_and_curvature_by_hand_match_autodiff_and_finite_differences(va
 
 
 def test_one_pass_preconditioned_solve_matches_the_separate_passes():
-    # Direct takes the fused value/gradient/diagonal where the problem has it; blocks fold it by segment sums.
+    # Direct takes the fused value/gradient/diagonal the problem hands it; blocks fold it by segment sums.
     system = FSL(**HARD)
     problem = system.problem(400, blocks=40)
-    assert problem.has_fused_curvature
     u = jnp.asarray(_random_rates(40, seed=2))[:, None]
-    value, grad, curv = problem.cost_grad_curvature(u)
+    value, grad, curv = problem.value_grad_curvature(u)
+    assert curv is not None
     assert abs(float(value - problem.cost(u))) < 1e-15 * float(value)
     assert float(jnp.max(jnp.abs(grad - jax.grad(problem.cost)(u)))) < 1e-13 * float(jnp.max(jnp.abs(grad)))
     # Folded per block: the sum of the per-step diagonal over each block's steps.
     per_step = system.rate_curvature(problem.expand(u)[:, 0])
     assert float(jnp.max(jnp.abs(curv[:, 0] - per_step.reshape(40, 10).sum(1)))) < 1e-13 * float(jnp.max(curv))
-    # The solve itself: the fused diagonal at each accepted point is the one the separate `curvature` call gave,
-    # so the L-BFGS iterates are the same (same iterations, answers equal to round-off; measured 3e-16).
+    # The solve itself: the fused pass against autodiff of the cost plus a separate curvature pass gives the same
+    # L-BFGS iterates (same iterations, answers equal to round-off; measured 3e-16).
     from lrcontrol.solvers import _lbfgsb
 
     x0, lower, upper = jnp.full(40, 0.05), jnp.zeros(40), jnp.full(40, float(system.eta_max))
     weights = problem.block_lengths().astype(float)
-    vg = jax.value_and_grad(lambda x: problem.cost(x[:, None]))
+
+    def separate(x):
+        f, g = jax.value_and_grad(lambda y: problem.cost(y[:, None]))(x)
+        return f, g, system.rate_curvature(problem.expand(x[:, None])[:, 0]).reshape(40, 10).sum(1)
 
     def fused(x):
-        f, g, h = problem.cost_grad_curvature(x[:, None])
+        f, g, h = problem.value_grad_curvature(x[:, None])
         return f, g[:, 0], h[:, 0]
 
     kw = dict(rtol=1e-8, atol=0.0, max_steps=500, history=10)
-    separate, info_s = jax.jit(lambda x: _lbfgsb.minimise(vg, x, lower, upper, weights, curvature=lambda y: (
-        problem.curvature(y[:, None])[:, 0]), **kw))(x0)
-    one_pass, info_f = jax.jit(lambda x: _lbfgsb.minimise(vg, x, lower, upper, weights,
-                                                          value_grad_curvature=fused, **kw))(x0)
+    two_pass, info_s = jax.jit(lambda x: _lbfgsb.minimise(separate, x, lower, upper, weights, **kw))(x0)
+    one_pass, info_f = jax.jit(lambda x: _lbfgsb.minimise(fused, x, lower, upper, weights, **kw))(x0)
     assert int(info_s.result) == int(info_f.result) == 0
     assert int(info_s.iterations) == int(info_f.iterations)
-    assert float(jnp.max(jnp.abs(separate - one_pass))) < 1e-12 * float(jnp.max(separate))
+    assert float(jnp.max(jnp.abs(two_pass - one_pass))) < 1e-12 * float(jnp.max(two_pass))
 
 
 @pytest.mark.parametrize("phase", ["easy", "hard"])

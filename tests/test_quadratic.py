@@ -55,18 +55,6 @@ def test_numerical_minimax_recovers_the_chebyshev_steps(mu, L, T):
     assert result.stages[-1]["factor"] >= exact  # the surrogate's steps are feasible: no better than the minimax
 
 
-def test_final_loss_matches_the_unrolled_recursion_and_its_curvature_the_hessian():
-    system = Quadratic(1.0, 50.0, sharpness=8.0, grid=301)
-    problem = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon=7)
-    u = jnp.linspace(0.03, 0.6, 7)[:, None]
-    unrolled = lrc.evaluate(problem, u[:, 0]).objective  # records the loss curve: unrolls step/loss
-    assert float(eqx.filter_jit(lambda p, v: p.cost(v))(problem, u)) == pytest.approx(float(unrolled), rel=1e-13)
-    hessian = eqx.filter_jit(lambda s, a: jax.hessian(s.final_loss)(a))(system, u[:, 0])
-    curvature = eqx.filter_jit(lambda s, a: s.rate_curvature(a))(system, u[:, 0])
-    np.testing.assert_allclose(curvature, jnp.diag(hessian), rtol=1e-10)
-    assert problem.has_curvature
-
-
 def test_constant_schedule_is_stationary_within_the_symmetric_set():
     # Why minimax starts from distinct steps: at equal steps all partial derivatives are equal.
     system = Quadratic(1.0, 50.0)

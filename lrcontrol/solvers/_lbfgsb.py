@@ -41,18 +41,16 @@ class _State(NamedTuple):
     d: Array
 
 
-def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Array, " n"],
+def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Float[Array, " n"],
              upper: Float[Array, " n"], weights: Float[Array, " n"], *, rtol: float, atol: float,
              max_steps: int, history: int, report: Callable | None = None, report_every: int = 10,
-             curvature: Callable | None = None,
-             value_grad_curvature: Callable | None = None, columns: int = 1,
-             upper_infinite: tuple[bool, ...] | None = None) -> tuple[Float[Array, " n"], Info]:
+             columns: int = 1, upper_infinite: tuple[bool, ...] | None = None) -> tuple[Float[Array, " n"], Info]:
     """Minimise f(x) over lower ≤ x ≤ upper. Stops when ‖x − P(x − ∇f/w)‖_∞ ≤ atol + rtol·(its value at x0).
 
-    `curvature(x)`, if given, is a positive estimate of the Hessian's diagonal at x: the L-BFGS initial matrix
-    becomes γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first step: a diagonal Newton step), refreshed at every
-    accepted point. `value_grad_curvature(x)`, if given, returns (f, ∇f, that diagonal) in one call and replaces
-    both `value_and_grad` and `curvature` (the diagonal then comes free with each accepted point).
+    `value_grad_curvature(x)` returns (f, ∇f, h): h is None (no preconditioner) or a positive estimate of the
+    Hessian's diagonal at x, which makes the L-BFGS initial matrix γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first
+    step: a diagonal Newton step), refreshed at every accepted point. Whether h is None is known when the function
+    is traced (a static choice).
 
     x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`;
     `upper_infinite[j]` (static; default all True) says column j has no upper bound. The stop is
@@ -63,15 +61,12 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
     sqrt_w = jnp.sqrt(weights)
     lo, hi = lower * sqrt_w, upper * sqrt_w
 
-    preconditioned = curvature is not None or value_grad_curvature is not None
-
     def fgh(v):
-        # (f, g, h) in the scaled variables; h is a placeholder unless the diagonal comes with the gradient
-        if value_grad_curvature is not None:
-            f, g, h = value_grad_curvature(v / sqrt_w)
-            return f, g / sqrt_w, h / weights
-        f, g = value_and_grad(v / sqrt_w)
-        return f, g / sqrt_w, jnp.zeros((), v.dtype)
+        # (f, g, h) in the scaled variables; h is a placeholder where there is no diagonal
+        f, g, h = value_grad_curvature(v / sqrt_w)
+        return f, g / sqrt_w, jnp.zeros((), v.dtype) if h is None else h / weights
+
+    preconditioned = jax.eval_shape(value_grad_curvature, x0)[2] is not None
 
     def proj(v):
         return jnp.clip(v, lo, hi)
@@ -87,13 +82,8 @@ def minimise(value_and_grad: Callable, x0: Float[Array, " n"], lower: Float[Arra
                             lambda: jnp.where(good, h, jnp.nanmedian(jnp.where(good, h, jnp.nan))))
 
     def diag(v, h):
-        # The preconditioner at an accepted point v: the diagonal that came with its gradient (h), or one more
-        # `curvature` call, or none.
-        if value_grad_curvature is not None:
-            return guarded(h)
-        if curvature is not None:
-            return guarded(curvature(v / sqrt_w) / weights)
-        return jnp.ones_like(v)
+        # The preconditioner at an accepted point v: the diagonal that came with its gradient (h), or none.
+        return guarded(h) if preconditioned else jnp.ones_like(v)
 
     v0 = proj(x0 * sqrt_w)
     f0, g0, h0 = fgh(v0)

@@ -38,12 +38,12 @@ class Direct(AbstractSolver):
       objective.
     - `max_steps`: iteration cap (the solve then reports `converged = False`).
     - `history`: number of L-BFGS correction pairs.
-    - `precondition`: where the problem knows its Hessian's diagonal (`problem.has_curvature`: random features
-      under the final loss), use it as the L-BFGS initial matrix. Long per-step random-features schedules
-      converge in tens of iterations instead of thousands (benchmarks/random_features_peers.py); the answer is
-      the same stationary point, only reached faster. Where the problem has `has_fused_curvature` (FSL) the
-      diagonal comes with each value and gradient in one pass (`cost_grad_curvature`). Ignored where the problem
-      has no curvature.
+    - `precondition`: where the problem knows its Hessian's diagonal (`problem.value_grad_curvature` returns one:
+      random features, the quadratic, the last-iterate bound, FSL and the loss-curve laws under the final loss),
+      use it as the L-BFGS initial matrix. Long per-step random-features schedules converge in tens of iterations
+      instead of thousands (benchmarks/random_features_peers.py); the answer is the same stationary point, only
+      reached faster. Where the problem has no curvature (None) L-BFGS runs unpreconditioned; with
+      `precondition=False` the gradient is `jax.grad` of `problem.cost`.
     """
 
     name: ClassVar[str] = "direct"
@@ -70,16 +70,15 @@ class Direct(AbstractSolver):
         lower = jnp.broadcast_to(jnp.asarray(problem.lower, u0.dtype), shape).reshape(-1)
         upper = jnp.broadcast_to(jnp.asarray(problem.upper, u0.dtype), shape).reshape(-1)
         weights = jnp.repeat(problem.block_lengths(), m).astype(u0.dtype)
-        vg = jax.value_and_grad(lambda x: problem.cost(x.reshape(shape)))
-        curvature, fused = None, None
-        if self.precondition and problem.has_fused_curvature:
-            def fused(x):  # value, gradient and Hessian diagonal in one pass (FSL)
-                f, g, h = problem.cost_grad_curvature(x.reshape(shape))
-                return f, g.reshape(-1), h.reshape(-1)
-        elif self.precondition and problem.has_curvature:
-            curvature = lambda x: problem.curvature(x.reshape(shape)).reshape(-1)  # noqa: E731
-        x, info = _lbfgsb.minimise(vg, u0.reshape(-1), lower, upper, weights, rtol=self.rtol,
+        if self.precondition:
+            def value_grad_curvature(x):
+                f, g, h = problem.value_grad_curvature(x.reshape(shape))
+                return f, g.reshape(-1), None if h is None else h.reshape(-1)
+        else:
+            def value_grad_curvature(x):
+                f, g = jax.value_and_grad(lambda y: problem.cost(y.reshape(shape)))(x)
+                return f, g, None
+        x, info = _lbfgsb.minimise(value_grad_curvature, u0.reshape(-1), lower, upper, weights, rtol=self.rtol,
                                    atol=self.atol, max_steps=self.max_steps, history=self.history,
-                                   report=report, curvature=curvature, value_grad_curvature=fused,
-                                   columns=m, upper_infinite=tuple(bool(np.isinf(b)) for b in problem.upper))
+                                   report=report, columns=m, upper_infinite=tuple(bool(np.isinf(b)) for b in problem.upper))
         return x.reshape(shape), info._replace(grad=info.grad.reshape(shape))

@@ -1,6 +1,5 @@
 """Dynamic programming: the value function on a state grid, backwards in time (semi-Lagrangian scheme)."""
 
-import math
 from typing import ClassVar
 
 import equinox as eqx
@@ -12,10 +11,10 @@ from jax.scipy.ndimage import map_coordinates
 
 from .._errors import InputError, check_int, check_real
 from .._integrate import _cell, discounted_length
+from .._search import golden_section
 from . import _results as R
 from ._base import AbstractSolver, Info
 
-_GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 _MAX_STORED = 50_000_000  # values of V kept for the forward pass (400 MB in float64)
 
 
@@ -236,14 +235,11 @@ class ValueFunction(eqx.Module):
         a = self.controls[jnp.maximum(i - 1, 0)]
         b = self.controls[jnp.minimum(i + 1, n_u - 1)]
 
-        def golden(_, ab):
-            a, b = ab
-            c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+        def keep_left(c, d):
             fc, fd = bellman_rhs(jnp.stack([c, d]))
-            return jnp.where(fc <= fd, a, c), jnp.where(fc <= fd, d, b)
+            return fc <= fd
 
-        a, b = jax.lax.fori_loop(0, self.refine, golden, (a, b))
-        u_ref = 0.5 * (a + b)
+        u_ref = golden_section(keep_left, a, b, self.refine, xp=jnp, fori_loop=jax.lax.fori_loop)
         cost_ref = bellman_rhs(u_ref[None])[0]
         better = cost_ref <= costs[i]
         u, cost = jnp.where(better, u_ref, self.controls[i]), jnp.where(better, cost_ref, costs[i])

@@ -1,32 +1,33 @@
-"""Learning systems: each module owns its dynamics and its known closed forms."""
+"""Learning systems: each module owns its dynamics and its known closed forms.
+
+Every public module of this package (a name without a leading underscore) is imported, and every concrete
+`AbstractSystem` subclass defined in it is exported here (and so listed by `lrcontrol list`, built by the CLI's
+registry, fitted by `lrcontrol fit` if it is a loss-curve law, and checked by tests/test_conformance.py): a new
+system or law is one new module, with no other edit.
+"""
+
+import importlib as _importlib
+import inspect as _inspect
+import pkgutil as _pkgutil
 
 from ._base import AbstractContinuousSystem as AbstractContinuousSystem
 from ._base import AbstractDiscreteSystem as AbstractDiscreteSystem
 from ._base import AbstractSystem as AbstractSystem
-from .fsl import FSL as FSL
 from ._law import AbstractLossCurveLaw as AbstractLossCurveLaw
-from .last_iterate import LastIterateBound as LastIterateBound
-from .law_schedule import LawSchedule as LawSchedule
-from .mlp import MLP as MLP
-from .perceptron import LinearPerceptron as LinearPerceptron
-from .quadratic import Quadratic as Quadratic
-from .random_features import RandomFeatures as RandomFeatures
-from .random_features_batch import RandomFeaturesBatch as RandomFeaturesBatch
-from .random_features_momentum import RandomFeaturesMomentum as RandomFeaturesMomentum
-from .mpl import MultiPowerLaw as MultiPowerLaw
-from .teacher_student import TeacherStudent as TeacherStudent
 
-# The other loss-curve laws (issue 16), where their modules import cleanly.
-_other_laws = []
-try:
-    from .bound_law import BoundLaw as BoundLaw
-    from .fsl_law import FSLLaw as FSLLaw
-    from .momentum_law import MomentumLaw as MomentumLaw
+__all__ = ["AbstractSystem", "AbstractContinuousSystem", "AbstractDiscreteSystem", "AbstractLossCurveLaw"]
 
-    _other_laws = ["BoundLaw", "FSLLaw", "MomentumLaw"]
-except ImportError:  # pragma: no cover
-    pass
 
-__all__ = ["AbstractSystem", "AbstractContinuousSystem", "AbstractDiscreteSystem", "FSL", "LinearPerceptron",
-           "LastIterateBound", "MLP", "RandomFeatures", "RandomFeaturesBatch", "RandomFeaturesMomentum",
-           "Quadratic", "TeacherStudent", "AbstractLossCurveLaw", "LawSchedule", "MultiPowerLaw", *_other_laws]
+def _discover() -> None:
+    for info in sorted(_pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = _importlib.import_module(f"{__name__}.{info.name}")
+        for export, obj in vars(module).items():
+            if (isinstance(obj, type) and issubclass(obj, AbstractSystem) and obj.__module__ == module.__name__
+                    and not export.startswith("_") and not _inspect.isabstract(obj)):
+                globals()[export] = obj
+                __all__.append(export)
+
+
+_discover()

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PyTree, Scalar
 
+from .._scan import default_chunk, scan
 from .._errors import NoClosedForm, Overflow, Param, check_parameters, with_defaults
 
 
@@ -101,30 +102,25 @@ class AbstractContinuousSystem(AbstractSystem):
     def vector_field(self, t: Scalar, state: PyTree[Array], controls: Float[Array, " m"]) -> PyTree[Array]:
         """dx/dt with the controls held at `controls`."""
 
-    has_exact_flow: ClassVar[bool] = False
-
     def flow(self, state: PyTree[Array], controls: Float[Array, " m"], dt: Scalar,
-             discount: Scalar) -> tuple[PyTree[Array], Scalar]:
+             discount: Scalar) -> tuple[PyTree[Array], Scalar] | None:
         """Exact flow over one cell of length dt with constant controls.
 
-        Returns the state at the end of the cell and ∫₀^dt e^{-discount·s} L(x(s)) ds. Only systems with
-        `has_exact_flow = True` implement it.
+        Returns the state at the end of the cell and ∫₀^dt e^{-discount·s} L(x(s)) ds; None (the default) where
+        the system has none: its default integrator is then RK4 (`lrcontrol._integrate.default_integrator`).
         """
-        raise NotImplementedError(f"{type(self).__name__} has no exact flow; use RK4.")
-
-
-    has_parallel_flow: ClassVar[bool] = False
+        return None
 
     def parallel_flow(self, u: Float[Array, "n m"], dts: Float[Array, " n"], discount: Scalar
-                      ) -> tuple[PyTree[Array], Float[Array, " n"]]:
+                      ) -> tuple[PyTree[Array], Float[Array, " n"]] | None:
         """The exact flow over all cells at once, for systems whose trajectory is a closed-form function of
-        the cumulative controls (`has_parallel_flow = True`).
+        the cumulative controls; None (the default) where the system has none (cells are then scanned).
 
         Returns the states at the n+1 grid nodes (stacked on a leading axis) and, per cell,
         ∫₀^dt e^{-discount·s} L(x(s)) ds from the cell's start (as `flow` does). Same numbers as scanning
         `flow`, in O(n log n) vectorised work instead of n sequential steps.
         """
-        raise NotImplementedError(f"{type(self).__name__} has no parallel flow.")
+        return None
 
 
 class AbstractDiscreteSystem(AbstractSystem):
@@ -134,13 +130,35 @@ class AbstractDiscreteSystem(AbstractSystem):
     def step(self, state: PyTree[Array], controls: Float[Array, " m"], k: Array) -> PyTree[Array]:
         """One training step with controls `controls` at step index k."""
 
-    has_final_loss: ClassVar[bool] = False
-
     def final_loss(self, controls: Float[Array, "n m"]) -> Scalar:
-        """The loss after all n steps as a closed-form function of every step's controls, for systems with
-        `has_final_loss = True` (FSL: O(n) prefix/suffix sums). `ControlProblem` then uses it for a final-loss
-        objective instead of unrolling the steps; the steps still give the loss curve (`loss_curve`)."""
-        raise NotImplementedError(f"{type(self).__name__} has no closed-form final loss.")
+        """The loss after all n steps as a function of every step's controls (after `prepare_controls`).
+
+        The default unrolls `step` from `initial_state` (`lax.scan`, checkpointed in chunks of ~√n above 4096
+        steps, as `ControlProblem` unrolls). A system overrides it with a closed form (FSL: O(n) prefix/suffix
+        sums; the loss-curve laws); `ControlProblem` computes a final-loss objective through it.
+        """
+        def body(state, inputs):
+            k, u = inputs
+            return self.step(state, u, k), None
+
+        n = controls.shape[0]
+        xs = (jnp.arange(n, dtype=jnp.int32), controls)
+        xT, _ = scan(body, self.initial_state(), xs, n, default_chunk(n))
+        return self.loss(xT)
+
+    def final_loss_grad_curvature(self, controls: Float[Array, "n m"]
+                                  ) -> tuple[Scalar, Float[Array, "n m"], Float[Array, "n m"] | None]:
+        """(L_N, ∂L_N/∂u, diag ∂²L_N/∂u² or None) in the chosen per-step controls u (before `prepare_controls`).
+
+        What `ControlProblem.value_grad_curvature` asks of a discrete system under a final-loss objective. The
+        default: `jax.value_and_grad` of `final_loss ∘ prepare_controls`, and curvature None (unknown: the solver
+        does not precondition). A one-control system overrides it to hand over the exact Hessian diagonal (its
+        `rate_curvature`: random features, the quadratic, the last-iterate bound) or value, gradient and diagonal
+        in one fused pass (FSL, the loss-curve laws); such an override may return arrays of shape (n,) for
+        u of shape (n, 1).
+        """
+        value, grad = jax.value_and_grad(lambda c: self.final_loss(self.prepare_controls(c)))(controls)
+        return value, grad, None
 
     def loss_curve(self, controls: Float[Array, "n m"]) -> tuple[PyTree[Array], Float[Array, " n+1"]]:
         """(state after all n steps, the loss at the n+1 nodes: before any step, after step 1, …, after step n).

@@ -31,7 +31,6 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
     keeps it as a float array, so that `jax.vmap` over parameters works.
     """
 
-    has_final_loss: ClassVar[bool] = True
     param_names: ClassVar[tuple[str, ...]] = ()  # derived from `parameters` for each subclass
     param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
 
@@ -52,6 +51,17 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
         """The predicted loss after update s, for each s in `steps` (0 <= s < N), from the rates `lr` of updates
         0 … N−1 (only those up to s matter)."""
+
+    def predict_jacobian(self, lr: Float[Array, " N"], steps: Int[Array, " M"]):
+        """(`predict`, ∂predict/∂θ of shape (M, p) in `param_names` order) in one pass, for `lrc.fit`; None (the
+        default) where the law has no such pass: the fit then differentiates `predict` by autodiff."""
+        return None
+
+    @classmethod
+    def initial_grid(cls, curves) -> dict[str, list[float]] | None:
+        """Starting values per parameter for `lrc.fit`; None (the default): the fit's generic grid (three values
+        across each parameter's range)."""
+        return None
 
     # --- the discrete-system interface ---------------------------------------------------------------------
 
@@ -75,6 +85,11 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
         lr = jnp.reshape(controls[:, 0] if controls.ndim == 2 else controls, (-1,))
         curve = self.predict(lr, jnp.arange(lr.shape[0]))
         return jnp.sum(lr), jnp.concatenate([jnp.full((1,), jnp.nan, curve.dtype), curve])
+
+    def s1_curvature(self, rates: Float[Array, " N"]) -> Scalar:
+        """c where the law's final loss has a term in S1 = Σ η alone whose Hessian in the rates is c·11ᵀ (a
+        preconditioner's rank-one part, `LawSchedule`); default 0 (none known)."""
+        return jnp.zeros((), jnp.result_type(rates))
 
     # --- parameters ------------------------------------------------------------------------------------------
 

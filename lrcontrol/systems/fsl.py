@@ -8,8 +8,8 @@ after step k R_k = Σ_{i>k} η_i, e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α},
 
 (σ² stands for σ²/B; the additive form drops the FSL's e(z) inside the noise integral, the multiplicative form
 keeps it.) Both, their gradients and the diagonal of their Hessians are O(N) suffix/prefix sums (`final_loss`;
-all three in one pass, `final_loss_grad_curvature`): that is the path `lrc.solve` takes (see `has_final_loss` and
-`ControlProblem.has_fused_curvature`).
+all three in one pass, `final_loss_grad_curvature`): that is the path `lrc.solve` takes
+(`ControlProblem.value_grad_curvature`).
 
 As a state recursion — for the loss curve E_k ("if training stopped after step k") and for any solver that unrolls
 steps — the kernel is written as a sum of exponentials, K(u) ≈ Σ_j w_j e^{−x_j u}, from the trapezoid rule on
@@ -71,7 +71,6 @@ class FSL(AbstractDiscreteSystem):
 
     name: ClassVar[str] = "fsl"
     closed_form_label: ClassVar[str] = "exact finite-N law (c by 1-D search)"
-    has_final_loss: ClassVar[bool] = True  # `ControlProblem` takes the O(N) closed-form final loss for its cost
 
     parameters: ClassVar = (
         Param("source", "source exponent s > 0 (e(t) = (1+t)^-s)", lo=0.0, lo_open=True),

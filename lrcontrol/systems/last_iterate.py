@@ -216,7 +216,6 @@ class LastIterateBound(AbstractDiscreteSystem):
     """
 
     name: ClassVar[str] = "last_iterate"
-    has_final_loss: ClassVar[bool] = True
 
     parameters: ClassVar = (
         Param("grad_norms", "gradient-norm bounds G_1…G_T > 0, T >= 2 (a 1-D array), or None for constant norms",
@@ -269,7 +268,7 @@ class LastIterateBound(AbstractDiscreteSystem):
         difference can cancel to ~0 in the last steps, which then get an enormous L-BFGS step (the late-rise case at
         T = 200 failed its line search that way), so the fixed-v diagonal — never smaller — is what we hand over.
 
-        `Direct` uses it as its L-BFGS preconditioner (`ControlProblem.has_curvature`): the optimal steps span many
+        `Direct` uses it as its L-BFGS preconditioner (through `final_loss_grad_curvature`): the optimal steps span many
         decades (the last ones are ~10⁻⁴ of the first where late norms rise), and without it L-BFGS stalls in the
         badly scaled directions (the late-rise case of tests/test_refine.py does not converge in 5000 iterations).
         A preconditioner only: the answer is the same stationary point.
@@ -281,6 +280,12 @@ class LastIterateBound(AbstractDiscreteSystem):
         grad_s = jax.grad(lambda x: _phi(logv, x, g2, end2, d))
         basis = jnp.eye(s.shape[0], dtype=s.dtype)
         return jax.vmap(lambda e: jnp.vdot(e, jax.jvp(grad_s, (s,), (e,))[1]))(basis)
+
+    def final_loss_grad_curvature(self, controls):
+        """`jax.value_and_grad` of `final_loss` and the exact Hessian diagonal `rate_curvature`: what
+        `ControlProblem.value_grad_curvature` hands `Direct` (the diagonal is its L-BFGS preconditioner)."""
+        value, grad, _ = super().final_loss_grad_curvature(controls)
+        return value, grad, self.rate_curvature(jnp.reshape(controls, (-1,)))
 
     # --- the state recursion ------------------------------------------------------------------------------
 

@@ -43,7 +43,6 @@ class LawSchedule(AbstractDiscreteSystem):
     """
 
     name: ClassVar[str] = "law_schedule"
-    has_final_loss: ClassVar[bool] = True
 
     law: AbstractLossCurveLaw
     warmup: int = eqx.field(static=True)
@@ -153,12 +152,8 @@ class LawSchedule(AbstractDiscreteSystem):
         hands the chosen controls to this method), by the chain rule through `rates`."""
         u = jnp.reshape(u, (-1,))
         eta = self.rates(u)
-        if hasattr(self.law, "final_loss_grad_curvature"):
-            value, g, h = self.law.final_loss_grad_curvature(eta)
-        else:  # a law without the fused pass: autodiff, and a neutral diagonal (|h| = 1 per rate)
-            import jax
-
-            value, g = jax.value_and_grad(self.law.final_loss)(eta)
+        value, g, h = self.law.final_loss_grad_curvature(eta)
+        if h is None:  # a law without a fused pass (autodiff): a neutral diagonal (|h| = 1 per rate)
             h = jnp.ones_like(eta)
         w = self.warmup
         gp, hp = g[w:], h[w:]
@@ -167,7 +162,7 @@ class LawSchedule(AbstractDiscreteSystem):
             e = eta[w:] - self.min_lr
             suffix = lambda a: jnp.cumsum(a[::-1])[::-1]  # noqa: E731
             # diag of Jᵀ H J + Σ g ∂²η, keeping |H_ii| and, where the law says it, the rank-one S1 part c·11ᵀ
-            c = self.law.s1_curvature(eta) if hasattr(self.law, "s1_curvature") else 0.0
+            c = self.law.s1_curvature(eta)
             hp = suffix(jnp.abs(hp) * e * e) + c * suffix(e) ** 2 + suffix(gp * e)
             gp = -suffix(gp * e)
         zeros = jnp.zeros(w, eta.dtype)

@@ -27,8 +27,6 @@ class LinearPerceptron(AbstractContinuousSystem):
 
     name: ClassVar[str] = "perceptron"
     closed_form_label: ClassVar[str] = "continuous-time optimum"
-    has_exact_flow: ClassVar[bool] = True
-    has_parallel_flow: ClassVar[bool] = True
 
     parameters: ClassVar = (
         Param("input_variance", "input variance σ² > 0 (c = σ²)", lo=0.0, lo_open=True),

@@ -67,7 +67,6 @@ class Quadratic(AbstractDiscreteSystem):
     """
 
     name: ClassVar[str] = "quadratic"
-    has_final_loss: ClassVar[bool] = True
 
     parameters: ClassVar = (
         Param("mu", "smallest eigenvalue μ > 0 (must be < L)", lo=0.0, lo_open=True),
@@ -151,6 +150,12 @@ class Quadratic(AbstractDiscreteSystem):
         weights = jax.nn.softmax(q * jnp.sum(self._log_factor(steps), axis=0))
         slope = -lam * z / (z**2 + jnp.finfo(z.dtype).tiny)
         return (q - 1) * (slope**2 @ weights) - q * (slope @ weights) ** 2
+
+    def final_loss_grad_curvature(self, controls):
+        """`jax.value_and_grad` of `final_loss` and the exact Hessian diagonal `rate_curvature`: what
+        `ControlProblem.value_grad_curvature` hands `Direct` (the diagonal is its L-BFGS preconditioner)."""
+        value, grad, _ = super().final_loss_grad_curvature(controls)
+        return value, grad, self.rate_curvature(jnp.reshape(controls, (-1,)))
 
     def initial_controls(self, problem) -> Array:
         """Distinct starting steps, one per block: inverse steps spread uniformly over [μ, L] (block midpoints).

@@ -126,6 +126,12 @@ class RandomFeatures(AbstractDiscreteSystem):
         """
         return 2 * self._adjoint_terms(rates)[1]
 
+    def final_loss_grad_curvature(self, controls):
+        """`jax.value_and_grad` of `final_loss` and the exact Hessian diagonal `rate_curvature`: what
+        `ControlProblem.value_grad_curvature` hands `Direct` (the diagonal is its L-BFGS preconditioner)."""
+        value, grad, _ = super().final_loss_grad_curvature(controls)
+        return value, grad, self.rate_curvature(jnp.reshape(controls, (-1,)))
+
     def _adjoint_terms(self, rates: Array) -> tuple[Array, Array]:
         # (Σλpc, (1+1/m)Σλ²pc + (L+σ²)P/m) per step, p the costate after the step: one forward and one backward scan.
         lam, m, s2 = self.eigenvalues(), self.batch, self.noise**2
