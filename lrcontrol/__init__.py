@@ -19,6 +19,7 @@ from ._errors import InputError as InputError
 from ._errors import NoClosedForm as NoClosedForm
 from ._fit import FitReport as FitReport
 from ._fit import fit as fit
+from ._diffrax import Diffrax as Diffrax
 from ._integrate import RK4 as RK4
 from ._integrate import ExactFlow as ExactFlow
 from ._minimax import Minimax as Minimax
@@ -34,6 +35,6 @@ from ._solve import solve as solve
 from .analysis import Comparison as Comparison
 from .analysis import compare as compare
 
-__all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow", "FeedbackPolicy", "InputError", "Minimax",
+__all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "Diffrax", "ExactFlow", "FeedbackPolicy", "InputError", "Minimax",
            "NoClosedForm", "RK4", "Schedule", "Solution", "compare", "evaluate", "minimax", "objectives", "schedules",
            "simulate", "solve", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]

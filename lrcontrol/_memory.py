@@ -7,7 +7,8 @@ The estimate counts float64 numbers (8 bytes each):
 - per step: the grid, the recorded loss curve and the per-step controls: 6 × steps × controls;
 - states kept for the reverse pass: a system solved through its closed-form final loss keeps none; otherwise the
   unroll stores one state per step (up to 4096 steps) or the checkpoint boundaries plus one chunk (~2√steps), and an
-  RK4 cell of a continuous system keeps its four stages for each of its substeps.
+  RK4 cell of a continuous system keeps its four stages for each of its substeps; a diffrax cell (`lrc.Diffrax`)
+  one checkpoint per substep (fixed steps) or, adaptive, a guess of 16.
 
 A problem whose estimate exceeds the memory the machine has free is refused with one sentence naming the sizes, in
 place of an allocator error after a long wait. The estimate is a floor (XLA's temporaries come on top), so a
@@ -21,6 +22,7 @@ import jax
 import numpy as np
 
 from ._errors import InputError
+from ._diffrax import Diffrax
 from ._integrate import RK4
 
 _HISTORY = 10
@@ -57,6 +59,8 @@ def estimate_bytes(problem) -> int:
         stored = n if chunk >= n else (n // chunk + chunk)
         rk4 = isinstance(problem.integrator, RK4)  # keeps 4 stages per substep; an exact flow, one state per cell
         per_state = 4 * problem.integrator.substeps if rk4 else 1
+        if isinstance(problem.integrator, Diffrax):
+            per_state = 16 if problem.integrator.adaptive else problem.integrator.substeps
         numbers += stored * state_size(problem.system) * (1 + per_state)
     return 8 * int(numbers)
 

@@ -1,0 +1,112 @@
+"""Per-cell integration through `diffrax.diffeqsolve`: any diffrax solver, fixed substeps or adaptive steps.
+
+The controls are piecewise constant on the problem's grid, so each control cell is one initial-value problem with
+constant controls and no discontinuity inside it; `rollout` (lrcontrol/_integrate.py) scans these cells in order.
+The running cost is integrated in the same solve as an augmented state, q̇ = e^{-ρt} L(x), q(t₀) = 0, so the
+objective's quadrature has the solver's order.
+"""
+
+import diffrax
+import equinox as eqx
+import optimistix as optx
+import jax.numpy as jnp
+import jax.tree_util as jtu
+
+from ._errors import InputError, check_int, check_real
+
+IMPLICIT = (diffrax.AbstractImplicitSolver,)
+
+
+class Diffrax(eqx.Module):
+    """Integrate each control cell with `diffrax.diffeqsolve`.
+
+    **Arguments:**
+
+    - `solver`: any diffrax ODE solver (default `diffrax.Tsit5()`): explicit (Euler, Heun, Ralston, Midpoint,
+      Bosh3, Tsit5, Dopri5, Dopri8) or implicit (ImplicitEuler, Kvaerno3/4/5).
+    - `substeps`: equal steps per cell when no tolerance is given (fixed-step; the global error is
+      O(h^order) in h = cell length / substeps).
+    - `rtol`, `atol`: tolerances of an adaptive solve (a `diffrax.PIDController` restarted in every cell, so
+      each cell ends exactly on the grid); setting either makes the solve adaptive (the other defaults to
+      `rtol`; `substeps` is then ignored).
+    - `max_steps`: the most steps one cell may take when adaptive. A cell that needs more ends the solve with a
+      non-finite state (the solvers then report the objective as non-finite rather than crash).
+    - `adjoint`: how reverse mode differentiates through each cell; default
+      `diffrax.RecursiveCheckpointAdjoint()` (reverse mode only). `diffrax.ForwardMode()` for forward mode.
+
+    Implicit solvers at fixed steps need their root finder's tolerances (diffrax takes them from an adaptive
+    controller otherwise): pass e.g. `diffrax.Kvaerno5(root_finder=optimistix.Newton(rtol=1e-10, atol=1e-10))`,
+    or use `Diffrax.named("kvaerno5")`, which does so. (diffrax's default `VeryChord` reported "diverged" on the
+    perceptron's linear ODE at fixed steps, where Newton converges.)
+    """
+
+    solver: diffrax.AbstractSolver = diffrax.Tsit5()
+    substeps: int = eqx.field(static=True, default=1)
+    rtol: float | None = eqx.field(static=True, default=None)
+    atol: float | None = eqx.field(static=True, default=None)
+    max_steps: int = eqx.field(static=True, default=4096)
+    adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
+
+    def __check_init__(self):
+        if not isinstance(self.solver, diffrax.AbstractSolver):
+            raise InputError(f"solver must be a diffrax solver (diffrax.Tsit5(), …), got {self.solver!r}.")
+        check_int("substeps", self.substeps, lo=1)
+        check_int("max_steps", self.max_steps, lo=1)
+        for name in ("rtol", "atol"):
+            if getattr(self, name) is not None:
+                check_real(name, getattr(self, name), lo=0.0, lo_open=True)
+
+    @property
+    def adaptive(self) -> bool:
+        return self.rtol is not None or self.atol is not None
+
+    @classmethod
+    def named(cls, name: str, **kwargs) -> "Diffrax":
+        """The integrator for diffrax's solver of lower-case class name `name` ("tsit5", "kvaerno5", …); an
+        implicit solver at fixed steps gets a Newton root finder with tolerances 1e-10 (relative and absolute)."""
+        solver_cls = solver_classes().get(name)
+        if solver_cls is None:
+            raise InputError(f"integrator must be one of {', '.join(sorted(solver_classes()))}, got {name!r}.")
+        adaptive = kwargs.get("rtol") is not None or kwargs.get("atol") is not None
+        if issubclass(solver_cls, IMPLICIT) and not adaptive:
+            solver = solver_cls(root_finder=optx.Newton(rtol=1e-10, atol=1e-10))
+        else:
+            solver = solver_cls()
+        return cls(solver, **kwargs)
+
+    def cell(self, system, state, u, t0, dt, discount):
+        """(state at t₀ + dt, ∫_{t₀}^{t₀+dt} e^{-ρt} L(x(t)) dt) with the controls held at u."""
+
+        def rhs(t, y, args):
+            x, _ = y
+            return system.vector_field(t, x, u), jnp.exp(-discount * t) * system.loss(x)
+
+        zero = jnp.zeros((), jnp.result_type(dt))
+        t1 = t0 + dt
+        if self.adaptive:
+            rtol = self.rtol if self.rtol is not None else self.atol
+            atol = self.atol if self.atol is not None else self.rtol
+            controller = diffrax.PIDController(rtol=rtol, atol=atol)
+            dt0, max_steps = None, self.max_steps
+        else:
+            controller = diffrax.StepTo(ts=t0 + dt * jnp.linspace(0.0, 1.0, self.substeps + 1))
+            dt0, max_steps = None, self.substeps
+        sol = diffrax.diffeqsolve(diffrax.ODETerm(rhs), self.solver, t0, t1, dt0, (state, zero),
+                                  stepsize_controller=controller, saveat=diffrax.SaveAt(t1=True),
+                                  max_steps=max_steps, adjoint=self.adjoint, throw=False)
+        ok = sol.result == diffrax.RESULTS.successful
+        x, q = jtu.tree_map(lambda a: jnp.where(ok, a[0], jnp.nan), sol.ys)
+        return x, q
+
+
+def solver_classes() -> dict[str, type]:
+    """diffrax's ODE solvers by lower-case class name (those a `Diffrax` integrator accepts by name)."""
+    names = ("Euler", "Heun", "Midpoint", "Ralston", "Bosh3", "Tsit5", "Dopri5", "Dopri8",
+             "ImplicitEuler", "Kvaerno3", "Kvaerno4", "Kvaerno5")
+    return {n.lower(): getattr(diffrax, n) for n in names}
+
+
+def order(solver: diffrax.AbstractSolver) -> int:
+    """The solver's order for ODEs (diffrax's own `order`)."""
+    return int(solver.order(diffrax.ODETerm(lambda t, y, a: y)))
+
