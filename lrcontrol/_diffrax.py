@@ -9,6 +9,7 @@ objective's quadrature has the solver's order.
 import diffrax
 import equinox as eqx
 import optimistix as optx
+import jax
 import jax.numpy as jnp
 import jax.tree_util as jtu
 
@@ -31,8 +32,12 @@ class Diffrax(eqx.Module):
       `rtol`; `substeps` is then ignored).
     - `max_steps`: the most steps one cell may take when adaptive. A cell that needs more ends the solve with a
       non-finite state (the solvers then report the objective as non-finite rather than crash).
-    - `adjoint`: how reverse mode differentiates through each cell; default
-      `diffrax.RecursiveCheckpointAdjoint()` (reverse mode only). `diffrax.ForwardMode()` for forward mode.
+    - `adjoint`: how reverse mode differentiates through an adaptive cell's `diffeqsolve`; default
+      `diffrax.RecursiveCheckpointAdjoint()` (reverse mode only; `diffrax.ForwardMode()` for forward mode).
+      Fixed steps call the solver's `step` in a `lax.scan` (the same steps as `diffeqsolve` with `StepTo`), which
+      differentiates in both modes; across cells `rollout`'s checkpointed chunks bound reverse-mode memory.
+    - `loop`: True runs fixed steps through `diffeqsolve` (`StepTo`, with `adjoint`) as well: the same numbers,
+      slower (benchmarks/diffrax_vs_rk4.py).
 
     Implicit solvers at fixed steps need their root finder's tolerances (diffrax takes them from an adaptive
     controller otherwise): pass e.g. `diffrax.Kvaerno5(root_finder=optimistix.Newton(rtol=1e-10, atol=1e-10))`,
@@ -46,6 +51,7 @@ class Diffrax(eqx.Module):
     atol: float | None = eqx.field(static=True, default=None)
     max_steps: int = eqx.field(static=True, default=4096)
     adjoint: diffrax.AbstractAdjoint = diffrax.RecursiveCheckpointAdjoint()
+    loop: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self):
         if not isinstance(self.solver, diffrax.AbstractSolver):
@@ -82,20 +88,38 @@ class Diffrax(eqx.Module):
             return system.vector_field(t, x, u), jnp.exp(-discount * t) * system.loss(x)
 
         zero = jnp.zeros((), jnp.result_type(dt))
-        t1 = t0 + dt
+        term = diffrax.ODETerm(rhs)
+        if not self.adaptive and not self.loop:
+            return self._fixed_steps(term, (state, zero), t0, dt)
         if self.adaptive:
             rtol = self.rtol if self.rtol is not None else self.atol
             atol = self.atol if self.atol is not None else self.rtol
-            controller = diffrax.PIDController(rtol=rtol, atol=atol)
-            dt0, max_steps = None, self.max_steps
+            controller, max_steps = diffrax.PIDController(rtol=rtol, atol=atol), self.max_steps
         else:
             controller = diffrax.StepTo(ts=t0 + dt * jnp.linspace(0.0, 1.0, self.substeps + 1))
-            dt0, max_steps = None, self.substeps
-        sol = diffrax.diffeqsolve(diffrax.ODETerm(rhs), self.solver, t0, t1, dt0, (state, zero),
+            max_steps = self.substeps
+        sol = diffrax.diffeqsolve(term, self.solver, t0, t0 + dt, None, (state, zero),
                                   stepsize_controller=controller, saveat=diffrax.SaveAt(t1=True),
                                   max_steps=max_steps, adjoint=self.adjoint, throw=False)
         ok = sol.result == diffrax.RESULTS.successful
         x, q = jtu.tree_map(lambda a: jnp.where(ok, a[0], jnp.nan), sol.ys)
+        return x, q
+
+    def _fixed_steps(self, term, y0, t0, dt):
+        # `substeps` equal steps of the diffrax solver's own `step`, scanned: the same steps diffeqsolve takes with
+        # StepTo, without its per-step loop machinery (step-size control, SaveAt, event checks), which made the
+        # per-cell diffeqsolve several times slower than RK4 on the teacher–student solve (diffrax_vs_rk4 benchmark).
+        # Reverse mode then goes through the scan; `rollout`'s chunked checkpointing bounds memory across cells.
+        ts = t0 + dt * jnp.linspace(0.0, 1.0, self.substeps + 1)
+        solver_state = self.solver.init(term, ts[0], ts[1], y0, None)
+
+        def substep(carry, i):
+            y, s, ok = carry
+            y, _, _, s, result = self.solver.step(term, ts[i], ts[i + 1], y, None, s, made_jump=False)
+            return (y, s, ok & (result == diffrax.RESULTS.successful)), None
+
+        (y, _, ok), _ = jax.lax.scan(substep, (y0, solver_state, jnp.array(True)), jnp.arange(self.substeps))
+        x, q = jtu.tree_map(lambda a: jnp.where(ok, a, jnp.nan), y)
         return x, q
 
 

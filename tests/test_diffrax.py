@@ -51,6 +51,12 @@ def test_adaptive_error_follows_tolerance():
     assert 0.9 <= slope <= 1.1
 
 
+def test_step_scan_equals_diffeqsolve_loop():
+    fast, loop = (_problem(lrc.Diffrax(diffrax.Bosh3(), substeps=3, loop=flag)) for flag in (False, True))
+    assert abs(float(fast.cost(U)) - float(loop.cost(U))) < 1e-14
+    assert np.max(np.abs(np.asarray(jax.grad(fast.cost)(U) - jax.grad(loop.cost)(U)))) < 1e-14
+
+
 def test_gradient_matches_exact_flow_and_finite_differences():
     p = _problem(lrc.Diffrax(diffrax.Tsit5(), substeps=4))
     g = jax.grad(p.cost)(U)
