@@ -23,9 +23,11 @@ def test_trajectory_matches_closed_form_constant_and_piecewise_rates():
         assert float(closed[-1, 0]) > 2.9 and float(closed[0, 0]) == 1e-3
 
 
-def test_direct_and_shooting_agree():
+def test_direct_and_sweep_agree():
     r = deep_linear.main(steps=40)
-    assert r["direct"]["converged"] and r["shooting"]["converged"]
+    assert r["direct"]["converged"] and r["sweep"]["converged"]
     assert r["trajectory_max_abs_error_vs_closed_form"] < 1e-6
-    assert r["shooting"]["max_rel_diff_to_direct"] < 1e-2  # two discretisations of one optimum, O(h²) apart
+    # Two discretisations of one optimum (piecewise-constant controls vs the sweep's PMP control): measured 2.6e-2
+    # of the peak at 40 steps and 3.3e-3 at 160.
+    assert r["sweep"]["max_rel_diff_to_direct"] < 0.04
     assert np.isfinite(r["direct"]["objective"])

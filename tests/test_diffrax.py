@@ -93,3 +93,33 @@ def test_named_and_bad_input():
 def test_adaptive_step_limit_gives_non_finite_not_a_crash():
     p = _problem(lrc.Diffrax(rtol=1e-12, atol=1e-12, max_steps=2))
     assert not np.isfinite(float(p.cost(U)))
+
+
+def test_cli_integrator_choice_and_settings(tmp_path):
+    import json
+
+    from lrcontrol import _cli_integrator, _registry
+    from lrcontrol.cli import main
+
+    problem, _ = _registry.build_problem("perceptron", ["steps=20"])
+    assert isinstance(_cli_integrator.apply(problem, None, {}).integrator, lrc.ExactFlow)
+    adaptive = _cli_integrator.apply(problem, "tsit5", {"rtol": "1e-8"}).integrator
+    assert isinstance(adaptive.solver, diffrax.Tsit5) and adaptive.rtol == 1e-8 and adaptive.adaptive
+    assert _cli_integrator.apply(problem, "rk4", {"substeps": "3"}).integrator.substeps == 3
+    ts, _ = _registry.build_problem("teacher_student", [])
+    for name, raw, message in ((("exact", {}, "integrator must be one of rk4, euler")),
+                               ("rk4", {"rtol": "1e-6"}, "rk4 takes only substeps"),
+                               ("tsit5", {"rtol": "-1"}, "rtol must be a finite number > 0"),
+                               ("bosh3", {"substeps": "0"}, "substeps must be a whole number >= 1")):
+        with pytest.raises(lrc.InputError, match=message):
+            _cli_integrator.apply(ts, name, raw)
+    fsl, _ = _registry.build_problem("fsl", [])
+    with pytest.raises(lrc.InputError, match="discrete"):
+        _cli_integrator.apply(fsl, "tsit5", {})
+    out = tmp_path / "solve"
+    code = main(["solve", "perceptron", "--integrator", "bosh3", "--set", "steps=20", "--set", "substeps=2",
+                 "--no-grid-check", "--quiet", "--out", str(out)])
+    data = json.loads((out / "solution.json").read_text())
+    assert code == 0 and data["diagnostics"]["converged"]
+    exact = lrc.solve(_registry.build_problem("perceptron", ["steps=20"])[0])
+    assert abs(data["objective"] - float(exact.objective)) < 1e-6  # Bosh3, 2 substeps: O(h³) of 40 substeps
