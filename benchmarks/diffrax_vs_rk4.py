@@ -5,7 +5,8 @@
    error against the closed form per tolerance.
 2. Teacher–student direct solve (the README's 400-step case: 10 inputs, 2 hidden, init_scale 0.5, seed 0, effort
    cost 0.5, T = 8): RK4 (1 substep) vs diffrax Tsit5 (1 substep) through `solver.step` in a scan (the default
-   at fixed steps) and through `diffeqsolve` per cell (`loop=True`); compile and run time
+   at fixed steps), through `diffeqsolve` per cell (`loop=True`), and diffrax with the classical RK4 tableau (the
+   same method as the hand-written RK4: the difference is diffrax's overhead); compile and run time
    (run = best of 3 solves) and accuracy: the objective at each answer's controls against a reference integration
    (Tsit5, 16 substeps per cell), and the answers' max |Δu|/peak against RK4's.
 3. Memory of the reverse pass (jax.grad of the objective) over 10⁵ cells of the perceptron integrated without
@@ -14,7 +15,7 @@
    per cell unchunked, and one diffeqsolve over the whole horizon with `RecursiveCheckpointAdjoint` (the cell
    boundaries as jump times; written here, not a library path).
 
-    python benchmarks/diffrax_vs_rk4.py [--quick]
+    python benchmarks/diffrax_vs_rk4.py [--quick] [--rk4-only]
 """
 
 import sys
@@ -33,6 +34,7 @@ import lrcontrol as lrc  # noqa: E402
 from _harness import write  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+ONLY_TS = "--rk4-only" in sys.argv  # only the teacher–student rows of the two RK4 implementations
 
 
 def perceptron(steps, integrator, discount=0.5, horizon=2.0):
@@ -81,7 +83,11 @@ def teacher_student():
     for name, integrator in (("rk4 (hand-written, 1 substep)", lrc.RK4()),
                              ("diffrax tsit5 (1 substep, solver.step scan)", lrc.Diffrax(diffrax.Tsit5())),
                              ("diffrax tsit5 (1 substep, diffeqsolve per cell)",
-                              lrc.Diffrax(diffrax.Tsit5(), loop=True))):
+                              lrc.Diffrax(diffrax.Tsit5(), loop=True)),
+                             ("diffrax classical rk4 tableau (1 substep)",
+                              lrc.Diffrax(lrc._diffrax.ClassicalRK4()))):
+        if ONLY_TS and "rk4" not in name:
+            continue
         p = problem(integrator)
         first = lrc.solve(p, progress=False)
         runs = [lrc.solve(p, progress=False) for _ in range(1 if QUICK else 3)]
@@ -158,6 +164,11 @@ def memory():
 
 
 def main():
+    if ONLY_TS:
+        path = write("diffrax_vs_rk4_tableau", {"note": "timings on a shared 2-core machine under load (noisy)",
+                                                "teacher_student": teacher_student()})
+        print(f"wrote {path}")
+        return
     order_rows, adaptive = orders()
     ts = teacher_student()
     mem = memory()

@@ -6,8 +6,11 @@ The running cost is integrated in the same solve as an augmented state, q̇ = e^
 objective's quadrature has the solver's order.
 """
 
+from typing import ClassVar
+
 import diffrax
 import equinox as eqx
+import numpy as np
 import optimistix as optx
 import jax
 import jax.numpy as jnp
@@ -92,6 +95,8 @@ class Diffrax(eqx.Module):
         if not self.adaptive and not self.loop:
             return self._fixed_steps(term, (state, zero), t0, dt)
         if self.adaptive:
+            if isinstance(self.solver, ClassicalRK4):
+                raise InputError("ClassicalRK4 has no error estimate: use it at fixed steps (no rtol/atol).")
             rtol = self.rtol if self.rtol is not None else self.atol
             atol = self.atol if self.atol is not None else self.rtol
             controller, max_steps = diffrax.PIDController(rtol=rtol, atol=atol), self.max_steps
@@ -123,11 +128,25 @@ class Diffrax(eqx.Module):
         return x, q
 
 
+class ClassicalRK4(diffrax.AbstractERK):
+    """The classical fourth-order Runge–Kutta method as a diffrax solver (diffrax ships none): the same Butcher
+    tableau as the hand-written `lrc.RK4`, so `Diffrax(ClassicalRK4(), substeps=k)` gives its numbers through
+    diffrax. No embedded error estimate (b_error = 0): fixed steps only."""
+
+    tableau: ClassVar[diffrax.ButcherTableau] = diffrax.ButcherTableau(
+        c=np.array([0.5, 0.5, 1.0]), b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]), b_error=np.zeros(4),
+        a_lower=(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.0, 1.0])))
+    interpolation_cls: ClassVar = diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
+
+    def order(self, terms):
+        return 4
+
+
 def solver_classes() -> dict[str, type]:
     """diffrax's ODE solvers by lower-case class name (those a `Diffrax` integrator accepts by name)."""
     names = ("Euler", "Heun", "Midpoint", "Ralston", "Bosh3", "Tsit5", "Dopri5", "Dopri8",
              "ImplicitEuler", "Kvaerno3", "Kvaerno4", "Kvaerno5")
-    return {n.lower(): getattr(diffrax, n) for n in names}
+    return {**{n.lower(): getattr(diffrax, n) for n in names}, "classicalrk4": ClassicalRK4}
 
 
 def order(solver: diffrax.AbstractSolver) -> int:

@@ -57,6 +57,12 @@ def test_step_scan_equals_diffeqsolve_loop():
     assert np.max(np.abs(np.asarray(jax.grad(fast.cost)(U) - jax.grad(loop.cost)(U)))) < 1e-14
 
 
+def test_classical_rk4_tableau_reproduces_hand_written_rk4():
+    # Two implementations of one method (lrc.RK4's rk4_step and diffrax's ERK machinery on the tableau).
+    hand, tableau = (_problem(i) for i in (lrc.RK4(substeps=3), lrc.Diffrax(lrc._diffrax.ClassicalRK4(), substeps=3)))
+    assert abs(float(hand.cost(U)) - float(tableau.cost(U))) < 1e-15
+
+
 def test_gradient_matches_exact_flow_and_finite_differences():
     p = _problem(lrc.Diffrax(diffrax.Tsit5(), substeps=4))
     g = jax.grad(p.cost)(U)
