@@ -1,4 +1,4 @@
-"""`--integrator NAME` and the integrator's `--set` settings (rtol, atol, substeps, max_steps) for the command line.
+"""`--integrator NAME` and the integrator's `--set` settings (rtol, atol, substeps, max_steps) for the CLI.
 
 Names: `exact` (a system's own exact flow, where it has one), `rk4` (the hand-written classical Runge–Kutta), or a
 diffrax solver's lower-case class name (`lrc.Diffrax.named`: tsit5, bosh3, kvaerno5, …). Setting rtol or atol makes
@@ -52,7 +52,8 @@ def apply(problem, name: str | None, raw: dict[str, str]):
                          f"'{problem.system.name}' is discrete.")
     name = default_name(system_cls) if name is None else name
     if name not in allowed:
-        raise InputError(f"integrator must be one of {', '.join(allowed)} for '{problem.system.name}', got '{name}'.")
+        raise InputError(f"integrator must be one of {', '.join(allowed)} for '{problem.system.name}', "
+                         f"got '{name}'.")
     values = {}
     for key, text in raw.items():
         if key in ("substeps", "max_steps"):

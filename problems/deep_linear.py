@@ -29,7 +29,7 @@ import lrcontrol as lrc
 
 
 class DeepLinear(lrc.systems.AbstractContinuousSystem):
-    """ŷ = W₂W₁x trained by gradient flow on L = ½‖S − W₂W₁‖², S = U diag(strengths) Vᵀ (one hidden unit a mode)."""
+    """ŷ = W₂W₁x under gradient flow on L = ½‖S − W₂W₁‖², S = U diag(strengths) Vᵀ (one hidden unit a mode)."""
 
     name: ClassVar[str] = "deep_linear"
     strengths: jax.Array  # s_α, (modes,)

@@ -1,5 +1,5 @@
-"""The bring-your-own-model example (problems/deep_linear.py): a user-defined continuous system integrated by diffrax
-against Saxe et al.'s closed-form sigmoidal mode strengths, and solved."""
+"""The bring-your-own-model example (problems/deep_linear.py): a user-defined continuous system integrated by
+diffrax against Saxe et al.'s closed-form sigmoidal mode strengths, and solved."""
 
 import diffrax
 import jax.numpy as jnp

@@ -1,5 +1,5 @@
-"""The diffrax integrator (`lrc.Diffrax`) against the perceptron's exact flow: order of convergence of each fixed-step
-solver, adaptive tolerances, gradients and a direct solve."""
+"""The diffrax integrator (`lrc.Diffrax`) against the perceptron's exact flow: order of convergence of each
+fixed-step solver, adaptive tolerances, gradients and a direct solve."""
 
 import diffrax
 import jax
@@ -59,7 +59,8 @@ def test_step_scan_equals_diffeqsolve_loop():
 
 def test_classical_rk4_tableau_reproduces_hand_written_rk4():
     # Two implementations of one method (lrc.RK4's rk4_step and diffrax's ERK machinery on the tableau).
-    hand, tableau = (_problem(i) for i in (lrc.RK4(substeps=3), lrc.Diffrax(lrc._diffrax.ClassicalRK4(), substeps=3)))
+    hand = _problem(lrc.RK4(substeps=3))
+    tableau = _problem(lrc.Diffrax(lrc._diffrax.ClassicalRK4(), substeps=3))
     assert abs(float(hand.cost(U)) - float(tableau.cost(U))) < 1e-15
 
 
