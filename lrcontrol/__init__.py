@@ -18,7 +18,7 @@ _LAZY = {
     "solvers": (".solvers", None), "systems": (".systems", None),
     "LossCurve": ("._curves", "LossCurve"), "InputError": ("._errors", "InputError"),
     "NoClosedForm": ("._errors", "NoClosedForm"), "FitReport": ("._fit", "FitReport"), "fit": ("._fit", "fit"),
-    "RK4": ("._integrate", "RK4"), "ExactFlow": ("._integrate", "ExactFlow"), "Minimax": ("._minimax", "Minimax"),
+    "Diffrax": ("._diffrax", "Diffrax"), "RK4": ("._integrate", "RK4"), "ExactFlow": ("._integrate", "ExactFlow"), "Minimax": ("._minimax", "Minimax"),
     "minimax": ("._minimax", "minimax"), "ControlProblem": ("._problem", "ControlProblem"),
     "Schedule": ("._schedule", "Schedule"), "Diagnostics": ("._solution", "Diagnostics"),
     "Solution": ("._solution", "Solution"), "FeedbackPolicy": ("._policy", "FeedbackPolicy"),
@@ -27,7 +27,7 @@ _LAZY = {
     "Comparison": (".analysis", "Comparison"), "compare": (".analysis", "compare"),
 }
 
-__all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "ExactFlow",
+__all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "Diffrax", "ExactFlow",
            "FeedbackPolicy", "InputError", "Minimax", "NoClosedForm", "RK4", "Schedule", "Solution",
            "compare", "evaluate", "minimax", "objectives", "schedules", "simulate", "solve", "Sweep",
            "sweep", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]

@@ -8,7 +8,8 @@ The estimate counts float64 numbers (8 bytes each):
 - states kept for the reverse pass: the unroll stores one state per step (up to 4096 steps) or the checkpoint
   boundaries plus one chunk (~2√steps), and an RK4 cell keeps its four stages for each of its substeps. Counted for
   every system alike: a closed-form final loss (FSL, the laws) keeps fewer, and their small states make the excess
-  small.
+  small. A diffrax cell (`lrc.Diffrax`) keeps one checkpoint per substep (fixed steps) or, adaptive, a guess
+  of 16.
 
 A problem whose estimate exceeds the memory the machine has free is refused with one sentence naming the sizes, in
 place of an allocator error after a long wait. The estimate is a floor (XLA's temporaries come on top), so a
@@ -22,6 +23,7 @@ import jax
 import numpy as np
 
 from ._errors import InputError
+from ._diffrax import Diffrax
 from ._integrate import RK4
 
 _HISTORY = 10
@@ -56,6 +58,8 @@ def estimate_bytes(problem) -> int:
     stored = n if chunk >= n else (n // chunk + chunk)
     rk4 = isinstance(problem.integrator, RK4)  # keeps 4 stages per substep; an exact flow, one state per cell
     per_state = 4 * problem.integrator.substeps if rk4 else 1
+    if isinstance(problem.integrator, Diffrax):
+        per_state = 16 if problem.integrator.adaptive else problem.integrator.substeps
     numbers += stored * state_size(problem.system) * (1 + per_state)
     return 8 * int(numbers)
 

@@ -69,12 +69,14 @@ def _no_duplicates(settings: list[str]) -> None:
 
 def _build(args, settings=None):
     """(problem, params) from the command's system and --set list: duplicates refused, memory checked."""
-    from lrcontrol import _registry
+    from lrcontrol import _cli_integrator, _registry
     from lrcontrol._memory import check_fits
 
     settings = list(args.set) if settings is None else settings
     _no_duplicates(settings)
+    settings, integrator_settings = _cli_integrator.split(settings)
     problem, params = _registry.build_problem(args.system, settings)
+    problem = _cli_integrator.apply(problem, getattr(args, "integrator", None), integrator_settings)
     check_fits(problem)
     return problem, params
 
@@ -220,7 +222,7 @@ def _grid_warning(grid) -> str | None:
 
 
 def cmd_list(args) -> int:
-    from lrcontrol import _registry
+    from lrcontrol import _cli_integrator, _registry
 
     if args.json:
         print(json.dumps({name: e.describe() for name, e in _registry.SYSTEMS.items()}, indent=1))
@@ -230,10 +232,15 @@ def cmd_list(args) -> int:
         print(f"  {name} ({e.system.__name__}): {e.summary}")
         for p in e.params:
             print(f"      {p.name} = {p.default!r:<8} {p.doc} [{p.allowed()}]")
+        if _cli_integrator.default_name(e.system):
+            print(f"      integrator: {_cli_integrator.default_name(e.system)} (default; --integrator)")
         for cf in e.closed_forms:
             print(f"      closed form: {cf}")
         if e.note:
             print(f"      note: {e.note}")
+    print("integrators (solve --integrator NAME, continuous systems): exact (where a system has an exact flow), "
+          f"rk4, diffrax's {', '.join(_cli_integrator.names(_cli_integrator.AbstractContinuousSystem)[1:])}; "
+          "--set rtol=…/atol=… adaptive, --set substeps=… fixed")
     print("objectives: effort (∫e^{-ρt}[L + βμ²]dt), final_loss")
     print("solvers:")
     for name, doc in SOLVERS.items():
@@ -593,6 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", default=None, metavar="DIR", help="output folder (checked before any work)")
         if name == "solve":
             p.add_argument("--solver", default="direct", help="direct (default), shooting or hjb")
+            p.add_argument("--integrator", default=None, metavar="NAME",
+                           help="exact, rk4 or a diffrax solver (tsit5, bosh3, kvaerno5, …); --set rtol=… atol=… "
+                                "for adaptive steps, substeps=… for fixed (lrcontrol list: each system's default)")
             p.add_argument("--no-grid-check", dest="grid_check", action="store_false",
                            help="skip the half-steps solve that estimates the grid error of a continuous system "
                                 "without a closed form")
