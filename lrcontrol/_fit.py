@@ -168,10 +168,6 @@ def metrics(losses, predicted) -> dict[str, float]:
 
 
 def _predict(law, lr, steps):
-    """`law.predict(lr, steps)` compiled: a law with `plan` (MPL) plans the schedule once outside the compiled call."""
-    if hasattr(law, "plan"):
-        arrays, static = law.plan(lr, steps)
-        return jax.jit(lambda l, a: l.predict_planned(a, static))(law, arrays)
     return law.predict(jnp.asarray(lr), jnp.asarray(steps))
 
 

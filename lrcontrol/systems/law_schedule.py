@@ -109,6 +109,14 @@ class LawSchedule(AbstractDiscreteSystem):
             post = jnp.maximum(-jnp.diff(jnp.concatenate([jnp.zeros(1), z])), 0.0)
         return jnp.concatenate([jnp.zeros(w), post])[:, None]
 
+    def schedule(self, u):
+        """The per-update rates of the chosen controls `u` (e.g. `solution.controls`) as an `lrc.Schedule`, one
+        cell per update — what to export (`to_optax`, `to_torch_lambda`, `to_csv`). Not `solution.schedule`: for
+        this system the solver's controls are log-decrements (monotone) after a fixed warm-up, not rates."""
+        from .._schedule import Schedule
+
+        return Schedule(self.rates(u), name="lr")
+
     def prepare_controls(self, u):
         return self.rates(u)[:, None]
 

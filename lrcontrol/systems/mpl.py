@@ -129,12 +129,14 @@ class MultiPowerLaw(AbstractLossCurveLaw):
             chunks.append({"k": k, "d": lr[k - 1] - lr[k], "log_eta": jnp.log(lr[k]), "before": prefix[k - 1]})
         return {"steps": steps, "at": prefix[steps], "order": None, "chunks": chunks}, (0,) * len(chunks)
 
-    def _sums(self, lr, steps, jac: bool):
+    def _evaluate(self, lr, steps, jac: bool):
+        # concrete rates: plan in numpy, then one compiled call (fast eagerly too); traced rates: every decrement
         try:
             arrays, static = self.plan(np.asarray(lr), np.asarray(steps))
         except jax.errors.TracerArrayConversionError:
             arrays, static = self._traced_plan(jnp.asarray(lr), jnp.asarray(steps))
-        return self.sums_planned(arrays, static, jac)
+            return self.predict_planned(arrays, static, jac)
+        return _predict_planned_jit(self, arrays, static, jac)
 
     def sums_planned(self, arrays, static, jac: bool):
         """(S1 at the steps, the stacked per-step sums) from a `plan`, in the caller's step order: Σ_k d_k G(x_k)
@@ -181,16 +183,14 @@ class MultiPowerLaw(AbstractLossCurveLaw):
                                 -self.B * suw, self.B * self.beta * self.C * stl], axis=1)
 
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
-        at, sums = self._sums(lr, steps, jac=False)
-        return self._assemble(at, sums, False)
+        return self._evaluate(lr, steps, False)
 
     def predict_jacobian(self, lr: Float[Array, " N"], steps: Int[Array, " M"]):
         """(`predict`, ∂predict/∂θ of shape (M, 7) in `param_names` order) in one pass over the decrements [D]:
         ∂/∂L0 = 1, ∂/∂A = S1^{−α}, ∂/∂α = −A S1^{−α} log S1, ∂/∂B = −LD/B, and with u = log(1 + Cx),
         w = e^{−βu}, t = x w/(1 + Cx): ∂/∂C = −Bβ Σ d t, ∂/∂β = −B Σ d u w, ∂/∂γ = BβC Σ d t log η_k.
         `lrc.fit` uses it for Gauss–Newton steps (checked against jax.jacfwd of `predict` in tests)."""
-        at, sums = self._sums(lr, steps, jac=True)
-        return self._assemble(at, sums, True)
+        return self._evaluate(lr, steps, True)
 
     # --- the O(N) final loss, its gradient and Hessian diagonal --------------------------------------------
 
@@ -249,3 +249,7 @@ class MultiPowerLaw(AbstractLossCurveLaw):
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
         return self.final_loss_grad_curvature(rates)[2]
+
+
+_predict_planned_jit = jax.jit(lambda law, arrays, static, jac: law.predict_planned(arrays, static, jac),
+                               static_argnums=(2, 3))
