@@ -7,6 +7,7 @@ the three 25M fit curves (multi-start) by `lrc.fit`. Compile and run times apart
 """
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -108,6 +109,7 @@ def main():
                                        "starts": len(report.starts), "objective": report.objective,
                                        "converged": report.converged, "message": report.message}
         print(f"fit: {payload['fit_three_curves']['wall_s_including_compile']:.1f} s ({report.message})")
+    payload["load_average_1_5_15_min"] = list(os.getloadavg())  # a shared machine's load makes the times noisy
     print(write("mpl_schedule", payload))
 
 

@@ -72,8 +72,8 @@ def optimise(law, published_rates=None) -> dict:
             "_rates": rates, "_baseline_rates": curves_}
 
 
-def run(quick: bool, out: Path) -> dict:
-    sizes = ("25",) if quick else ("25", "100")
+def run(quick: bool, out: Path, sizes=None) -> dict:
+    sizes = sizes or (("25",) if quick else ("25", "100"))
     names = ("mpl",) if quick else LAW_NAMES
     results = {"sizes": {}, "setup": {"N": N, "warmup": W, "peak": PEAK, "min_lr": MIN_LR, "quick": quick}}
     figs = {}
@@ -113,12 +113,19 @@ def run(quick: bool, out: Path) -> dict:
                   f"{row['schedule'].get('final_loss')}", flush=True)
         results["sizes"][size] = entry
         figs[size] = entry
-    write(results, figs, out)
+        write(results, figs, out)  # after each size: a long run leaves what it has finished
     return results
 
 
 def write(results, figs, out: Path):
     out.mkdir(parents=True, exist_ok=True)
+    write_table(results, out)
+    clean = json.loads(json.dumps(results, default=lambda o: None if isinstance(o, np.ndarray) else str(o)))
+    (out / "results.json").write_text(json.dumps(clean, indent=1))
+    write_figures(figs, out)
+
+
+def write_table(results, out: Path):
     lines = ["| model | law | fit loss (Huber, fit split) | held-out curves | mean PredE | mean R² | published PredE | "
              "optimum's final loss | published schedule's | best tuned baseline | decay start / fraction / final lr |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -140,8 +147,9 @@ def write(results, figs, out: Path):
                 + (f"{shape.get('decay_start')} / {shape.get('decay_fraction', 0):.3f} / "
                    f"{shape.get('final_lr', 0):.2e} |" if shape else "— |"))
     (out / "agreement.md").write_text("\n".join(lines) + "\n")
-    clean = json.loads(json.dumps(results, default=lambda o: None if isinstance(o, np.ndarray) else str(o)))
-    (out / "results.json").write_text(json.dumps(clean, indent=1))
+
+
+def write_figures(figs, out: Path):
     for size, entry in figs.items():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
         for label, row in entry["laws"].items():
@@ -164,9 +172,34 @@ def write(results, figs, out: Path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", default=None, help="comma-separated model sizes (default 25,100; --quick: 25)")
+    ap.add_argument("--combine", nargs="+", default=None, metavar="DIR",
+                    help="merge the results.json of runs over separate sizes into --out (table, JSON, figures)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "loss_curve_laws"))
     args = ap.parse_args()
-    run(args.quick, Path(args.out))
+    if args.combine:
+        combine([Path(d) for d in args.combine], Path(args.out))
+        return
+    run(args.quick, Path(args.out), tuple(args.sizes.split(",")) if args.sizes else None)
+
+
+def combine(folders, out: Path):
+    """One results.json and agreement.md from runs over separate sizes (their figures copied along)."""
+    import shutil
+
+    merged = None
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in folders:
+        part = json.loads((folder / "results.json").read_text())
+        if merged is None:
+            merged = part
+        else:
+            merged["sizes"].update(part["sizes"])
+        for png in folder.glob("*.png"):
+            if png.parent.resolve() != out.resolve():
+                shutil.copy(png, out / png.name)
+    write_table(merged, out)
+    (out / "results.json").write_text(json.dumps(merged, indent=1))
 
 
 if __name__ == "__main__":
