@@ -201,7 +201,7 @@ def cmd_solve_law(args) -> int:
     import lrcontrol as lrc
     from lrcontrol import InputError
     from lrcontrol.plotting import figure_png, plot_schedules
-    from lrcontrol.systems.law_schedule import LawSchedule, baselines, describe
+    from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise
 
     if not getattr(args, "law", None):
         raise InputError(f"solve {args.system} needs --law FILE (a law file from lrcontrol fit).")
@@ -230,11 +230,10 @@ def cmd_solve_law(args) -> int:
         raise InputError(f"min_lr must be a finite number > 0 and <= peak ({peak:g}), got {min_lr:g}.")
     out = _folder(args.out, f"out/solve-{args.system}")
     system = LawSchedule(law, warmup, peak, min_lr, monotone)
-    problem = system.problem(horizon)
-    solution = lrc.solve(problem, lrc.solvers.Direct(), progress=not args.quiet)
+    solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=not args.quiet)
     rates = np.asarray(system.rates(solution.controls))
     value = float(law.final_loss(jnp.asarray(rates)))
-    base = baselines(law, horizon, warmup, peak, min_lr)
+    base = how["baselines"]
     curves = base.pop("_rates")
     comparison = {name: {**b, "gap": b["final_loss"] - value} for name, b in base.items()}
     d = solution.diagnostics.to_dict()
@@ -244,6 +243,7 @@ def cmd_solve_law(args) -> int:
             "objective_kind": "final_loss", "solver": "direct", "t": list(range(horizon + 1)),
             "controls": {"lr": rates.tolist()}, "objective": value, "analytic": None,
             "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
+            "start": how["start"], "end_values_by_start": how["final_loss"],
             "version": _version()}
     ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
                         xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")

@@ -3,13 +3,15 @@
 Loss (Luo et al., arXiv 2503.12811 §4, the convention of the shared curves): Σ over every logged point of every
 curve of Huber_δ(log L − log L̂), δ = 1e-3. Parameters stay in their valid ranges (`law_class.param_ranges`,
 open intervals) through a transformation: θ = lo + (hi − lo)·sigmoid(z) on a bounded interval, lo + e^z or
-hi − e^z on a half-line, z itself on the line. The fit minimises over z in float64 with the toolkit's L-BFGS
-(the Huber loss written as least squares, ½Σφ(r)², and minimised by optimistix's Levenberg–Marquardt; a law with
-`predict_jacobian` gives the Jacobian in one pass), deterministically:
+hi − e^z on a half-line, z itself on the line. The fit minimises over z in float64 with optimistix's
+Levenberg–Marquardt (the Huber loss written as least squares, ½Σφ(r)²; a law with `predict_jacobian` gives the
+Jacobian in one pass), deterministically:
 
 1. a grid of starting points (`law_class.initial_grid(curves)` where the law has one, else 3 points per parameter
    across its range, a fixed subset of at most 128 combinations) — never published parameters;
-2. the loss at every grid point (on every 4th logged point), then Levenberg–Marquardt from the best `starts` of them; the lowest end point wins.
+2. the loss at every grid point (on every 4th logged point, one vmapped pass), then Levenberg–Marquardt from the
+   best `starts` of them on every 4th logged point (where at least 4 per parameter remain);
+3. Levenberg–Marquardt on all the points from the end point with the lowest loss (on all points).
 
 Uncertainty (Gauss–Newton, delta method): with r the log residuals, J = ∂r/∂z and s² = Σr²/(n − p),
 Cov(z) ≈ s²(JᵀJ)⁻¹, Cov(θ) = D Cov(z) D with D = dθ/dz; a prediction's variance is ∇_z L̂ᵀ Cov(z) ∇_z L̂
@@ -100,35 +102,56 @@ def huber(r, delta):
 
 
 def _prediction(law_class, lr, steps):
-    """θ ↦ predict(lr, steps); differentiated through the law's `predict_jacobian` where it has one (one pass over
-    the schedule for all parameters: MPL), else by autodiff."""
+    """(θ, data) ↦ predict(lr, steps), and `data` (arrays to pass as an argument, or None); differentiated
+    through the law's `predict_jacobian` where it has one (one pass over the schedule for all parameters: MPL),
+    else by autodiff. A law with `plan` (MPL) does the schedule-only work once here, and its arrays travel as a
+    `jit` argument rather than as constants (XLA would constant-fold the prefix sums of the data at compile time)."""
+    planned = law_class.plan(lr, steps)
+    if planned is not None:
+        arrays, static = planned
+
+        @jax.custom_jvp
+        def g(theta, data):
+            return law_class.from_vector(theta).predict_planned(data, static)
+
+        @g.defjvp
+        def g_jvp(primals, tangents):
+            pred, jac = law_class.from_vector(primals[0]).predict_planned(primals[1], static, jac=True)
+            return pred, jac @ tangents[0]
+
+        return g, jax.tree_util.tree_map(jnp.asarray, arrays)
     lr, steps = jnp.asarray(lr), jnp.asarray(steps)
-    f = lambda theta: law_class.from_vector(theta).predict(lr, steps)  # noqa: E731
+    f = lambda theta, _: law_class.from_vector(theta).predict(lr, steps)  # noqa: E731
     theta0 = jax.ShapeDtypeStruct((len(law_class.param_names),), lr.dtype)
     jacobian = lambda theta: law_class.from_vector(theta).predict_jacobian(lr, steps)  # noqa: E731
     if jax.eval_shape(jacobian, theta0) is None:  # the law has no one-pass Jacobian: autodiff
-        return f
+        return f, None
 
     @jax.custom_jvp
-    def g(theta):
-        return f(theta)
+    def g(theta, data):
+        return f(theta, data)
 
     @g.defjvp
     def g_jvp(primals, tangents):
         pred, jac = law_class.from_vector(primals[0]).predict_jacobian(lr, steps)
         return pred, jac @ tangents[0]
 
-    return g
+    return g, None
 
 
 def _residual_fn(law_class, curves, thin: int = 1):
-    data = [(_prediction(law_class, c.lr, c.steps[::thin]), jnp.log(jnp.asarray(c.losses[::thin])))
-            for c in curves]
+    """(residuals(θ, data), data): the log residuals of every curve's logged points (every `thin`-th), with the
+    curves' arrays in `data` (pass it through `jit` as an argument)."""
+    preds, data = [], []
+    for c in curves:
+        pred, arrays = _prediction(law_class, c.lr, c.steps[::thin])
+        preds.append(pred)
+        data.append((arrays, jnp.log(jnp.asarray(c.losses[::thin]))))
 
-    def residuals(theta):
-        return jnp.concatenate([logl - jnp.log(pred(theta)) for pred, logl in data])
+    def residuals(theta, data):
+        return jnp.concatenate([logl - jnp.log(pred(theta, arrays)) for pred, (arrays, logl) in zip(preds, data)])
 
-    return residuals
+    return residuals, data
 
 
 def _huber_root(r, delta):
@@ -147,10 +170,22 @@ def metrics(losses, predicted) -> dict[str, float]:
             "PredE": float(np.mean(np.abs(err) / L)), "WorstE": float(np.max(np.abs(err) / L))}
 
 
+def _predict(law, lr, steps):
+    return law.predict(jnp.asarray(lr), jnp.asarray(steps))
+
+
+def fit_loss(law, curves, delta: float = 1e-3) -> float:
+    """The fit's loss for any law: Σ over the curves' logged points of Huber_δ(log L − log L̂) (what `fit`
+    minimises; compare a fitted law with published parameters on the same curves)."""
+    curves = check_curves(curves, 1)
+    r = np.concatenate([np.log(c.losses) - np.log(np.asarray(_predict(law, c.lr, c.steps))) for c in curves])
+    return float(jnp.sum(huber(jnp.asarray(r), delta)))
+
+
 def evaluate_law(law, curves) -> dict[str, dict]:
     """Metrics of a law on each curve, by name."""
     curves = check_curves(curves, 1)
-    return {c.name: metrics(c.losses, law.predict(jnp.asarray(c.lr), jnp.asarray(c.steps))) for c in curves}
+    return {c.name: metrics(c.losses, _predict(law, c.lr, c.steps)) for c in curves}
 
 
 # --- the report -------------------------------------------------------------------------------------------------
@@ -211,49 +246,58 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     starts = check_int("starts", starts, lo=1)
     check_int("max_steps", max_steps, lo=1)
     t0 = time.perf_counter()
-    residuals = _residual_fn(law_class, curves)
     z_of = lambda z: _to_theta(law_class, z)  # noqa: E731
+    residuals, data = _residual_fn(law_class, curves)
+    total = sum(len(c) for c in curves)
+    thin = 4 if total >= 16 * p else 1  # the starts run on every 4th logged point where enough remain
+    coarse, coarse_data = _residual_fn(law_class, curves, thin=thin) if thin > 1 else (residuals, data)
 
-    def loss_z(z):
-        r = residuals(z_of(z))
+    def huber_sum(r):
         return jnp.sum(jnp.where(jnp.isfinite(r), huber(r, delta), jnp.inf))
 
-    # 1. the grid, screened on every 4th logged point
+    loss_z = jax.jit(lambda z, d: huber_sum(residuals(z_of(z), d)))
+    solver = optx.LevenbergMarquardt(rtol=rtol, atol=1e-12)
+
+    def levenberg_marquardt(res):
+        def run(z0, d):
+            sol = optx.least_squares(lambda z, dd: _huber_root(res(z_of(z), dd), delta), solver, z0, args=d,
+                                     max_steps=max_steps, throw=False)
+            return sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+        return jax.jit(run)
+
+    # 1. the grid, screened on the thinned points (one vmapped pass)
     grid = _grid_points(law_class, curves, grid_points)
     zs = jnp.asarray(np.stack([_to_z(law_class, g) for g in grid]))
-    coarse = _residual_fn(law_class, curves, thin=4)
-    screen = jax.jit(jax.vmap(lambda z: jnp.sum(huber(coarse(z_of(z)), delta))))
-    values = np.concatenate([np.asarray(screen(zs[i:i + 16])) for i in range(0, len(zs), 16)])
+    screen = jax.jit(jax.vmap(lambda z, d: huber_sum(coarse(z_of(z), d)), in_axes=(0, None)))
+    values = np.asarray(screen(zs, coarse_data))
     values = np.where(np.isfinite(values), values, np.inf)
     order = np.argsort(values, kind="stable")[:starts]
 
-    # 2. Levenberg–Marquardt from the best starts, in z (unbounded)
-    solver = optx.LevenbergMarquardt(rtol=rtol, atol=1e-12)
-    def run(z0):
-        sol = optx.least_squares(lambda z, _: _huber_root(residuals(z_of(z)), delta), solver, z0,
-                                 max_steps=max_steps, throw=False)
-        return sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
-
-    run = jax.jit(run)
+    # 2. Levenberg–Marquardt from the best starts on the thinned points, in z (unbounded) ...
+    run_coarse = levenberg_marquardt(coarse)
     tried, best = [], None
     for i in order:
-        z, ok, steps = run(zs[i])
-        value, ok, steps = float(loss_z(z)), bool(ok), int(steps)
-        message = "converged" if ok else f"not converged in {steps} Levenberg–Marquardt steps"
+        z, ok, steps = run_coarse(zs[i], coarse_data)
+        value, ok, steps = float(loss_z(z, data)), bool(ok), int(steps)
         tried.append({"start": dict(zip(law_class.param_names, map(float, grid[i]))),
                       "start_objective_screen": float(values[i]), "objective": value,
-                      "iterations": steps, "converged": ok})
+                      "iterations": steps, "converged": ok, "points": "every 4th" if thin > 1 else "all"})
         if np.isfinite(value) and (best is None or value < best[0]):
-            best = (value, z, ok, steps, message)
+            best = (value, z, ok, steps)
     if best is None:
         raise InputError(f"the fit of {law_class.name} found no finite loss from any start: check the curves.")
-    value, z, ok, iterations, message = best
+    value, z, ok, iterations = best
+    # ... 3. and from the best end point on all points
+    if thin > 1:
+        z, ok, iterations = levenberg_marquardt(residuals)(z, data)
+        value, ok, iterations = float(loss_z(z, data)), bool(ok), int(iterations)
+    message = "converged" if ok else f"not converged in {iterations} Levenberg–Marquardt steps"
     theta = z_of(z)
     law = law_class.from_vector(theta)
 
     # 3. uncertainty (Gauss–Newton on the log residuals)
-    r = residuals(theta)
-    jac = jax.jacfwd(lambda zz: residuals(z_of(zz)))(z)
+    r = residuals(theta, data)
+    jac = jax.jit(jax.jacfwd(lambda zz, d: residuals(z_of(zz), d)))(z, data)
     n = int(r.size)
     s2 = float(jnp.sum(r * r)) / max(n - p, 1)
     cov_z = s2 * np.linalg.pinv(np.asarray(jac.T @ jac))
@@ -268,4 +312,4 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     return law, report
 
 
-__all__ = ["LossCurve", "FitReport", "fit", "metrics", "evaluate_law", "huber"]
+__all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber"]

@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 
 import lrcontrol as lrc  # noqa: E402
 from lrcontrol._cli_laws import LAW_NAMES, law_class  # noqa: E402
-from lrcontrol._fit import evaluate_law  # noqa: E402
-from lrcontrol.systems.law_schedule import LawSchedule, baselines, describe  # noqa: E402
+from lrcontrol._fit import evaluate_law, fit_loss  # noqa: E402
+from lrcontrol.systems.law_schedule import LawSchedule, baselines, describe, optimise as optimise_law  # noqa: E402
 
 SHARED = Path("/work/shared/data/mpl")
 SHIPPED = Path(__file__).resolve().parent / "data" / "mpl"
@@ -59,20 +59,21 @@ def optimise(law, published_rates=None) -> dict:
     """The monotone optimum under `law` (Direct), with baselines and the published schedule's predicted loss."""
     system = LawSchedule(law, W, PEAK, MIN_LR, monotone=True)
     t0 = time.perf_counter()
-    sol = lrc.solve(system.problem(N), lrc.solvers.Direct(), progress=False)
+    sol, how = optimise_law(system, N)
     rates = np.asarray(system.rates(sol.controls))
     value = float(law.final_loss(jnp.asarray(rates)))
     extra = {"published optimised": published_rates} if published_rates is not None else None
     base = baselines(law, N, W, PEAK, MIN_LR, extra=extra)
     curves_ = base.pop("_rates")
     return {"final_loss": value, "shape": describe(rates, W, PEAK), "diagnostics": sol.diagnostics.to_dict(),
+            "start": how["start"], "end_values_by_start": how["final_loss"],
             "wall_time_s": time.perf_counter() - t0,
             "baselines": {k: {**v, "gap": v["final_loss"] - value} for k, v in base.items()},
             "_rates": rates, "_baseline_rates": curves_}
 
 
-def run(quick: bool, out: Path) -> dict:
-    sizes = ("25",) if quick else ("25", "100")
+def run(quick: bool, out: Path, sizes=None) -> dict:
+    sizes = sizes or (("25",) if quick else ("25", "100"))
     names = ("mpl",) if quick else LAW_NAMES
     results = {"sizes": {}, "setup": {"N": N, "warmup": W, "peak": PEAK, "min_lr": MIN_LR, "quick": quick}}
     figs = {}
@@ -99,6 +100,7 @@ def run(quick: bool, out: Path) -> dict:
         for label, (law, report) in rows.items():
             held_m = evaluate_law(law, held) if held else {}
             row = {"params": law.params(), "fit": report, "held_out": held_m,
+                   "fit_loss": fit_loss(law, fit_curves),
                    "fit_metrics": evaluate_law(law, fit_curves),
                    "mean_PredE": float(np.mean([m["PredE"] for m in held_m.values()])) if held_m else None,
                    "mean_R2": float(np.mean([m["R2"] for m in held_m.values()])) if held_m else None}
@@ -111,15 +113,22 @@ def run(quick: bool, out: Path) -> dict:
                   f"{row['schedule'].get('final_loss')}", flush=True)
         results["sizes"][size] = entry
         figs[size] = entry
-    write(results, figs, out)
+        write(results, figs, out)  # after each size: a long run leaves what it has finished
     return results
 
 
 def write(results, figs, out: Path):
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["| model | law | held-out curves | mean PredE | mean R² | published PredE | optimum's final loss | "
-             "published schedule's | best tuned baseline | decay start / fraction / final lr |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    write_table(results, out)
+    clean = json.loads(json.dumps(results, default=lambda o: None if isinstance(o, np.ndarray) else str(o)))
+    (out / "results.json").write_text(json.dumps(clean, indent=1))
+    write_figures(figs, out)
+
+
+def write_table(results, out: Path):
+    lines = ["| model | law | fit loss (Huber, fit split) | held-out curves | mean PredE | mean R² | published PredE | "
+             "optimum's final loss | published schedule's | best tuned baseline | decay start / fraction / final lr |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for size, entry in results["sizes"].items():
         for label, row in entry["laws"].items():
             sch = row["schedule"]
@@ -131,15 +140,16 @@ def write(results, figs, out: Path):
             pe = "—" if row["mean_PredE"] is None else f"{row['mean_PredE']:.5f}"
             r2 = "—" if row["mean_R2"] is None else f"{row['mean_R2']:.4f}"
             lines.append(
-                f"| {size}M | {label} | {len(entry['held_out'])} | {pe} | {r2} | "
+                f"| {size}M | {label} | {row['fit_loss']:.3e} | {len(entry['held_out'])} | {pe} | {r2} | "
                 f"{PUBLISHED[size]['PredE'] if label.startswith('mpl') else '—'} | "
                 f"{sch.get('final_loss', float('nan')):.6f} | {'—' if pub is None else f'{pub:.6f}'} | "
                 + (f"{best[0]} {best[1]['final_loss']:.6f} | " if best else "— | ")
                 + (f"{shape.get('decay_start')} / {shape.get('decay_fraction', 0):.3f} / "
                    f"{shape.get('final_lr', 0):.2e} |" if shape else "— |"))
     (out / "agreement.md").write_text("\n".join(lines) + "\n")
-    clean = json.loads(json.dumps(results, default=lambda o: None if isinstance(o, np.ndarray) else str(o)))
-    (out / "results.json").write_text(json.dumps(clean, indent=1))
+
+
+def write_figures(figs, out: Path):
     for size, entry in figs.items():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4), constrained_layout=True)
         for label, row in entry["laws"].items():
@@ -162,9 +172,34 @@ def write(results, figs, out: Path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", default=None, help="comma-separated model sizes (default 25,100; --quick: 25)")
+    ap.add_argument("--combine", nargs="+", default=None, metavar="DIR",
+                    help="merge the results.json of runs over separate sizes into --out (table, JSON, figures)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "loss_curve_laws"))
     args = ap.parse_args()
-    run(args.quick, Path(args.out))
+    if args.combine:
+        combine([Path(d) for d in args.combine], Path(args.out))
+        return
+    run(args.quick, Path(args.out), tuple(args.sizes.split(",")) if args.sizes else None)
+
+
+def combine(folders, out: Path):
+    """One results.json and agreement.md from runs over separate sizes (their figures copied along)."""
+    import shutil
+
+    merged = None
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in folders:
+        part = json.loads((folder / "results.json").read_text())
+        if merged is None:
+            merged = part
+        else:
+            merged["sizes"].update(part["sizes"])
+        for png in folder.glob("*.png"):
+            if png.parent.resolve() != out.resolve():
+                shutil.copy(png, out / png.name)
+    write_table(merged, out)
+    (out / "results.json").write_text(json.dumps(merged, indent=1))
 
 
 if __name__ == "__main__":

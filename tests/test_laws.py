@@ -10,7 +10,7 @@ import pytest
 import lrcontrol as lrc
 from lrcontrol import cli
 from lrcontrol._fit import evaluate_law
-from lrcontrol.systems.law_schedule import LawSchedule, baselines
+from lrcontrol.systems.law_schedule import LawSchedule, baseline_rates, baselines, optimise
 
 SHIPPED = Path(__file__).resolve().parents[1] / "problems" / "data" / "mpl" / "25"
 SHARED = Path("/work/shared/data/mpl")
@@ -122,6 +122,19 @@ def test_monotone_schedule_beats_tuned_baselines():
     assert value < min(b["final_loss"] for b in base.values())
 
 
+def test_optimise_never_loses_to_a_tuned_baseline():
+    # the momentum law fitted to the 25M curves (problems/loss_curve_laws.py): from the WSD start alone the solver
+    # had ended above its tuned WSD baseline; `optimise` also starts from that baseline and only descends
+    law = lrc.systems.MomentumLaw(L0=3.0374398, A=0.52113362, alpha=0.50556166, C=1.6437396, decay=0.99570558)
+    n, w = 600, 60
+    system = LawSchedule(law, w, 3e-4, 1e-10, monotone=True)
+    sol, how = optimise(system, n)
+    value = float(law.final_loss(system.rates(sol.controls)))
+    base = {k: v["final_loss"] for k, v in how["baselines"].items() if k != "_rates"}
+    assert value <= min(base.values()) and value == min(how["final_loss"].values())
+    assert np.isfinite(np.asarray(sol.loss)).all() and "non-finite" not in sol.diagnostics.message
+
+
 def _run(argv, capsys):
     code = cli.main(argv)
     return code, capsys.readouterr()
@@ -173,3 +186,20 @@ def test_cli_bad_input(synthetic, tmp_path, capsys):
         out = tmp_path / "never"
         code, io = _run(argv + ["--out", str(out)], capsys)
         assert code == 2 and words in io.err and io.err.count("\n") == 1 and not out.exists(), (argv, io.err)
+
+
+def test_law_schedule_exports_the_rates(tmp_path):
+    # the exported schedule is the rates (warm-up included), not the solver's log-decrement controls
+    n, w = 300, 30
+    system = LawSchedule(LAW, w, 3e-4, 1e-10, monotone=True)
+    rates = baseline_rates("wsd", n, w, 3e-4, 1e-10, fraction=0.2, shape="1-sqrt")
+    sched = system.schedule(system.controls_for(jnp.asarray(rates)))
+    assert np.allclose(np.asarray(sched.values), rates, rtol=1e-9, atol=1e-15)
+    opt = sched.to_optax()
+    torch_lambda = sched.to_torch_lambda()
+    for s in (0, 1, w - 1, w, 250, n - 1):
+        assert abs(float(opt(s)) - rates[s]) <= 1e-9 * 3e-4
+        assert abs(torch_lambda(s) * 3e-4 - rates[s]) <= 1e-9 * 3e-4  # LambdaLR multiplies the peak
+    sched.save(tmp_path / "schedule.csv")
+    rows = (tmp_path / "schedule.csv").read_text().splitlines()
+    assert len(rows) == n + 1 and float(rows[-1].split(",")[-1]) == pytest.approx(rates[-1], rel=1e-9)

@@ -57,6 +57,17 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
         default) where the law has no such pass: the fit then differentiates `predict` by autodiff."""
         return None
 
+    @staticmethod
+    def plan(lr, steps):
+        """The schedule-only work of `predict` done once for concrete rates and steps, as (arrays, static) for
+        `predict_planned` (`lrc.fit` plans each curve once and passes the arrays to `jit` as arguments); None (the
+        default) where the law has no such split: the fit then calls `predict`."""
+        return None
+
+    def predict_planned(self, arrays, static, jac: bool = False):
+        """`predict` (and with `jac`, `predict_jacobian`) from a `plan`; only for a law whose `plan` is not None."""
+        raise NotImplementedError(f"the law '{self.name}' has no planned prediction (its plan is None).")
+
     @classmethod
     def initial_grid(cls, curves) -> dict[str, list[float]] | None:
         """Starting values per parameter for `lrc.fit`; None (the default): the fit's generic grid (three values

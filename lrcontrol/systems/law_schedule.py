@@ -21,6 +21,7 @@ sums for the log-decrements; the curvature there is an estimate: |diagonal| term
 from typing import ClassVar
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
@@ -107,11 +108,20 @@ class LawSchedule(AbstractDiscreteSystem):
             post = jnp.maximum(-jnp.diff(jnp.concatenate([jnp.zeros(1), z])), 0.0)
         return jnp.concatenate([jnp.zeros(w), post])[:, None]
 
+    def schedule(self, u):
+        """The per-update rates of the chosen controls `u` (e.g. `solution.controls`) as an `lrc.Schedule`, one
+        cell per update — what to export (`to_optax`, `to_torch_lambda`, `to_csv`). Not `solution.schedule`: for
+        this system the solver's controls are log-decrements (monotone) after a fixed warm-up, not rates."""
+        from .._schedule import Schedule
+
+        return Schedule(self.rates(u), name="lr")
+
     def prepare_controls(self, u):
         return self.rates(u)[:, None]
 
     def initial_controls(self, problem):
-        """A WSD start: the peak, then a linear decay to min_lr over the last 20 % of the updates after warm-up."""
+        """A WSD start: the peak, then a linear decay to min_lr over the last 20 % of the updates after warm-up.
+        `optimise` also starts from the best tuned baseline and keeps the better end point."""
         n, w = problem.steps, self.warmup
         m = n - w
         x = np.clip((np.arange(m) - 0.8 * m) / (0.2 * m), 0.0, 1.0)
@@ -128,15 +138,20 @@ class LawSchedule(AbstractDiscreteSystem):
     def loss_curve(self, controls):
         """(S1, the loss at the n+1 nodes) for the solution's record: the law at ≤ `curve_nodes` evenly spaced
         updates (the last included), interpolated linearly between them — a law's whole curve costs O(N·K) under a
-        trace (N = 24000: 576M kernel terms), its sampled curve O(512·K). Exact values: `law.predict`."""
+        trace (N = 24000: 576M kernel terms), its sampled curve O(512·K). Exact values: `law.predict`. Node 0 and
+        the nodes where S1 = 0 (the law is undefined there) repeat the first defined value."""
         lr = jnp.reshape(controls[:, 0] if controls.ndim == 2 else controls, (-1,))
         n = lr.shape[0]
         if n <= self.curve_nodes:
-            return self.law.loss_curve(lr)
-        at = np.unique(np.linspace(1, n - 1, self.curve_nodes).round().astype(int))
-        sampled = self.law.predict(lr, jnp.asarray(at))
-        curve = jnp.interp(jnp.arange(n), jnp.asarray(at), sampled)
-        return jnp.sum(lr), jnp.concatenate([jnp.full((1,), jnp.nan, curve.dtype), curve])
+            curve = self.law.loss_curve(lr)[1][1:]
+        else:
+            at = np.unique(np.linspace(1, n - 1, self.curve_nodes).round().astype(int))
+            curve = jnp.interp(jnp.arange(n), jnp.asarray(at), self.law.predict(lr, jnp.asarray(at)))
+        # the law is undefined before any update and while S1 = 0 (a warm-up from rate 0): those nodes repeat the
+        # first defined value, so that the record is finite (a solver reads a non-finite curve as a failed solve)
+        first = curve[jnp.argmax(jnp.isfinite(curve))]
+        curve = jnp.where(jnp.isfinite(curve), curve, first)
+        return jnp.sum(lr), jnp.concatenate([first[None], curve])
 
     def initial_state(self):
         return self.law.initial_state()
@@ -170,6 +185,33 @@ class LawSchedule(AbstractDiscreteSystem):
 
     def rate_curvature(self, u):
         return self.final_loss_grad_curvature(u)[2]
+
+
+def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool = False):
+    """The schedule minimising the law's final loss: `lrc.solve` from the system's own start (`initial_controls`)
+    and from the best tuned baseline (`baselines`), keeping the lower final loss. The solver only descends, so the
+    answer is never worse than that baseline (the decrement parametrisation represents every monotone baseline).
+    Returns (the solution, {"start": which start won, "final_loss": both end values, "baselines": the tuned
+    baselines' values and rates as `baselines` returns them})."""
+    import lrcontrol as lrc
+
+    problem = system.problem(horizon)
+    solver = lrc.solvers.Direct() if solver is None else solver
+    base = baselines(system.law, horizon, system.warmup, system.peak, system.min_lr)
+    rates = base["_rates"]
+    tuned = {k: v for k, v in base.items() if k != "_rates" and np.isfinite(v["final_loss"])}
+    starts = {"wsd (linear, 20 %)": None}
+    if tuned:
+        name = min(tuned, key=lambda k: tuned[k]["final_loss"])
+        starts[f"best tuned baseline: {name}"] = system.controls_for(jnp.asarray(rates[name]))
+    best, values = None, {}
+    for label, u0 in starts.items():
+        sol = lrc.solve(problem, solver, u0=u0, progress=progress)
+        value = float(system.law.final_loss(system.rates(sol.controls)))
+        values[label] = value
+        if best is None or (np.isfinite(value) and not value >= best[1]):
+            best = (sol, value, label)
+    return best[0], {"start": best[2], "final_loss": values, "baselines": base}
 
 
 # --- baselines under the law ---------------------------------------------------------------------------------
@@ -208,12 +250,12 @@ def baseline_rates(kind: str, horizon: int, warmup: int, peak: float, min_lr: fl
     return np.concatenate([np.asarray(warmup_rates(warmup, peak)), post])
 
 
-def baselines(law, horizon: int, warmup: int, peak: float, min_lr: float, extra: dict | None = None) -> dict:
+def baselines(law, horizon: int, warmup: int, peak: float, min_lr: float, extra: dict | None = None, *,
+              coarse: bool = False) -> dict:
     """The law's predicted final loss for cosine and linear to min_lr and for WSD with its decay fraction tuned
     (a grid of 0.01 … 0.6, then a finer grid around the best) for each cooldown shape; `extra` adds named rate
-    arrays (e.g. a published schedule). Returns {name: {"final_loss", "fraction"?}} and the rates under "_rates"."""
-    import jax
-
+    arrays (e.g. a published schedule); `coarse` tunes on fewer fractions (0.02 … 0.6 by 0.02, then ±0.01 by
+    0.0025). Returns {name: {"final_loss", "fraction"?}} and the rates under "_rates"."""
     jitted = jax.jit(lambda law_, r: law_.final_loss(r))
     f = lambda r: jitted(law, r)  # noqa: E731
     out, rates = {}, {}
@@ -225,10 +267,10 @@ def baselines(law, horizon: int, warmup: int, peak: float, min_lr: float, extra:
         def value(fr, shape=shape):
             return float(f(jnp.asarray(baseline_rates("wsd", horizon, warmup, peak, min_lr, fraction=fr,
                                                       shape=shape))))
-        grid = np.linspace(0.01, 0.6, 60)
+        grid = np.linspace(0.02, 0.6, 30) if coarse else np.linspace(0.01, 0.6, 60)
         vals = [value(fr) for fr in grid]
         best = float(grid[int(np.argmin(vals))])
-        fine = np.linspace(max(best - 0.01, 0.001), min(best + 0.01, 1.0), 41)
+        fine = np.linspace(max(best - 0.01, 0.001), min(best + 0.01, 1.0), 9 if coarse else 41)
         vals = [value(fr) for fr in fine]
         fr = float(fine[int(np.argmin(vals))])
         name = f"wsd ({shape})"

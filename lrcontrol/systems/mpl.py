@@ -12,7 +12,8 @@ Rates η_0 … η_{N−1} (η_s the rate of update s), the loss after update s:
 
 - `predict` at M steps: LD is a sum over the N decrements for each step; terms with η_{k−1} = η_k vanish and are
   dropped when the rates are concrete (a constant stage costs nothing); the rest is summed in chunks of the
-  decrement axis, so memory is O(M·chunk) and work O(M·K), K the number of non-zero decrements.
+  decrement axis, each over the steps it reaches (s >= k), so memory is O(M·chunk) and work at most O(M·K),
+  K the number of non-zero decrements. `plan` does the schedule-only part once (in numpy) for a fit.
 - `final_loss` in O(N): S_k(N−1) are suffix sums (summed from the end, accurate where they are small).
 - `final_loss_grad_curvature`: value, gradient and exact Hessian diagonal in one O(N) pass, by hand [D] (formulas in
   its docstring); `Direct` uses them as with FSL (`ControlProblem.value_grad_curvature`). Checked against
@@ -87,32 +88,70 @@ class MultiPowerLaw(AbstractLossCurveLaw):
 
     # --- the loss curve ------------------------------------------------------------------------------------
 
-    def _decrements(self, lr):
-        # (k, d_k, log η_k, P_{k−1}) for the decrements that can be non-zero, padded to whole chunks (k = 0: padding)
-        prefix = jnp.cumsum(lr)  # P_s = S1(s)
-        ks = np.arange(1, lr.shape[0])
-        try:  # concrete rates: keep only the decrements that are not zero
-            ks = ks[np.asarray(lr[:-1] - lr[1:]) != 0]
+    @staticmethod
+    def plan(lr, steps):
+        """The schedule-only part of `predict` for concrete rates and steps (numpy, computed once): the decrements
+        that are not zero, in chunks, each with the first of the (sorted) steps it reaches — a decrement k only
+        enters the losses at steps s >= k, so a chunk works on the steps from there on (about half of the
+        step × decrement pairs for a decay spread over the run). Returns (arrays, static): `arrays` a pytree
+        of numpy arrays (pass it through `jax.jit` as an argument: no constant folding of the data), `static`
+        the chunk boundaries. `lrc.fit` plans each curve once; `predict` plans itself when the rates are concrete."""
+        lr = np.asarray(lr, float).reshape(-1)
+        steps = np.asarray(steps, int).reshape(-1)
+        order = np.argsort(steps, kind="stable")
+        sorted_steps = steps[order]
+        prefix = np.cumsum(lr)
+        ks = np.arange(1, lr.size)
+        ks = ks[(lr[:-1] != lr[1:]) & (ks <= (sorted_steps[-1] if steps.size else -1))]
+        n_chunks = max(1, -(-ks.size // _CHUNK))
+        size = max(1, -(-ks.size // n_chunks))
+        chunks, firsts = [], []
+        for c in range(n_chunks):
+            kc = ks[c * size:(c + 1) * size]
+            pad = size - kc.size
+            kk = np.concatenate([kc, np.full(pad, kc[-1] if kc.size else 1, int)])
+            d = np.concatenate([lr[kc - 1] - lr[kc], np.zeros(pad)])
+            eta = lr[kk]
+            log_eta = np.log(np.where(eta > 0, eta, 1.0))
+            chunks.append({"k": kk, "d": d, "log_eta": log_eta, "before": prefix[kk - 1]})
+            firsts.append(int(np.searchsorted(sorted_steps, kk[0])) if kc.size else int(steps.size))
+        arrays = {"steps": sorted_steps, "at": prefix[sorted_steps], "order": order, "chunks": chunks}
+        return arrays, tuple(firsts)
+
+    @staticmethod
+    def _traced_plan(lr, steps):
+        # rates under a trace: every decrement, in chunks, all steps (O(M·N) work, O(M·chunk) per chunk)
+        prefix = jnp.cumsum(lr)
+        n = lr.shape[0] - 1
+        chunks = []
+        for c0 in range(0, n, _CHUNK):
+            k = jnp.arange(c0 + 1, min(c0 + _CHUNK, n) + 1)
+            chunks.append({"k": k, "d": lr[k - 1] - lr[k], "log_eta": jnp.log(lr[k]), "before": prefix[k - 1]})
+        return {"steps": steps, "at": prefix[steps], "order": None, "chunks": chunks}, (0,) * len(chunks)
+
+    def _evaluate(self, lr, steps, jac: bool):
+        # concrete rates: plan in numpy, then one compiled call (fast eagerly too); traced rates: every decrement
+        try:
+            arrays, static = self.plan(np.asarray(lr), np.asarray(steps))
         except jax.errors.TracerArrayConversionError:
-            pass
-        pad = (-len(ks)) % _CHUNK if len(ks) > _CHUNK else 0
-        k = jnp.asarray(np.concatenate([ks, np.zeros(pad, int)]), dtype=int)
-        valid = k > 0
-        kk = jnp.where(valid, k, 1)
-        d = jnp.where(valid, lr[kk - 1] - lr[kk], 0.0)
-        return k, d, jnp.log(lr[kk]), prefix[kk - 1], prefix
+            arrays, static = self._traced_plan(jnp.asarray(lr), jnp.asarray(steps))
+            return self.predict_planned(arrays, static, jac)
+        return _predict_planned_jit(self, arrays, static, jac)
 
-    def _sums(self, lr, steps, jac: bool):
-        # Per step s: Σ_k d_k G(x_k), and for the Jacobian Σ d_k t_k, Σ d_k t_k log η_k, Σ d_k u_k w_k with
-        # x = η_k^{−γ} S_k(s), u = log(1 + Cx), w = e^{−βu}, t = x w/(1 + Cx).
-        k, d, log_eta, before, prefix = self._decrements(lr)
-        at = prefix[steps]
+    def sums_planned(self, arrays, static, jac: bool):
+        """(S1 at the steps, the stacked per-step sums) from a `plan`, in the caller's step order: Σ_k d_k G(x_k)
+        and, for the Jacobian, Σ d_k t_k, Σ d_k t_k log η_k, Σ d_k u_k w_k with x = η_k^{−γ} S_k(s),
+        u = log(1 + Cx), w = e^{−βu}, t = x w/(1 + Cx)."""
+        steps, at = jnp.asarray(arrays["steps"]), jnp.asarray(arrays["at"])
         n_out = 4 if jac else 1
-
-        def chunk_sum(args):
-            kc, dc, lc, bc = args
-            use = kc[None, :] <= steps[:, None]
-            x = jnp.where(use, jnp.exp(-self.gamma * lc)[None, :] * (at[:, None] - bc[None, :]), 0.0)
+        total = jnp.zeros((n_out, steps.shape[0]), at.dtype)
+        for ch, first in zip(arrays["chunks"], static):
+            if first >= steps.shape[0]:
+                continue
+            kc, dc, lc, bc = (jnp.asarray(ch[n]) for n in ("k", "d", "log_eta", "before"))
+            st, a = steps[first:], at[first:]
+            use = kc[None, :] <= st[:, None]
+            x = jnp.where(use, jnp.exp(-self.gamma * lc)[None, :] * (a[:, None] - bc[None, :]), 0.0)
             base = 1 + self.C * x
             u = jnp.log(base)
             w = jnp.exp(-self.beta * u)
@@ -121,33 +160,37 @@ class MultiPowerLaw(AbstractLossCurveLaw):
             if jac:
                 t = dm * x * w / base
                 out += [jnp.sum(t, axis=1), jnp.sum(t * lc[None, :], axis=1), jnp.sum(dm * u * w, axis=1)]
-            return jnp.stack(out)
+            total = total.at[:, first:].add(jnp.stack(out))
+        order = arrays["order"]
+        if order is not None:  # back to the caller's order
+            inverse = jnp.zeros_like(jnp.asarray(order)).at[jnp.asarray(order)].set(jnp.arange(steps.shape[0]))
+            at, total = at[inverse], total[:, inverse]
+        return at, total
 
-        if k.shape[0] <= _CHUNK:
-            sums = chunk_sum((k, d, log_eta, before))
-        else:
-            parts = tuple(a.reshape(-1, _CHUNK) for a in (k, d, log_eta, before))
-            sums = jnp.sum(jax.lax.map(chunk_sum, parts), axis=0)
-        return at, sums.reshape(n_out, -1)
+    def predict_planned(self, arrays, static, jac: bool = False):
+        """`predict` (and with `jac`, `predict_jacobian`) from a `plan` of the rates and steps."""
+        at, sums = self.sums_planned(arrays, static, jac)
+        return self._assemble(at, sums, jac)
+
+    def _assemble(self, at, sums, jac):
+        pw = at ** (-self.alpha)
+        pred = self.L0 + self.A * pw - self.B * sums[0]
+        if not jac:
+            return pred
+        ld, st, stl, suw = sums
+        one = jnp.ones_like(pred)
+        return pred, jnp.stack([one, pw, -self.A * pw * jnp.log(at), -ld, -self.B * self.beta * st,
+                                -self.B * suw, self.B * self.beta * self.C * stl], axis=1)
 
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
-        lr, steps = jnp.asarray(lr), jnp.asarray(steps)
-        at, sums = self._sums(lr, steps, jac=False)
-        return self.L0 + self.A * at ** (-self.alpha) - self.B * sums[0]
+        return self._evaluate(lr, steps, False)
 
     def predict_jacobian(self, lr: Float[Array, " N"], steps: Int[Array, " M"]):
         """(`predict`, ∂predict/∂θ of shape (M, 7) in `param_names` order) in one pass over the decrements [D]:
         ∂/∂L0 = 1, ∂/∂A = S1^{−α}, ∂/∂α = −A S1^{−α} log S1, ∂/∂B = −LD/B, and with u = log(1 + Cx),
         w = e^{−βu}, t = x w/(1 + Cx): ∂/∂C = −Bβ Σ d t, ∂/∂β = −B Σ d u w, ∂/∂γ = BβC Σ d t log η_k.
         `lrc.fit` uses it for Gauss–Newton steps (checked against jax.jacfwd of `predict` in tests)."""
-        lr, steps = jnp.asarray(lr), jnp.asarray(steps)
-        at, (ld, st, stl, suw) = self._sums(lr, steps, jac=True)
-        pw = at ** (-self.alpha)
-        pred = self.L0 + self.A * pw - self.B * ld
-        one = jnp.ones_like(pred)
-        jac = jnp.stack([one, pw, -self.A * pw * jnp.log(at), -ld, -self.B * self.beta * st, -self.B * suw,
-                         self.B * self.beta * self.C * stl], axis=1)
-        return pred, jac
+        return self._evaluate(lr, steps, True)
 
     # --- the O(N) final loss, its gradient and Hessian diagonal --------------------------------------------
 
@@ -206,3 +249,7 @@ class MultiPowerLaw(AbstractLossCurveLaw):
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
         return self.final_loss_grad_curvature(rates)[2]
+
+
+_predict_planned_jit = jax.jit(lambda law, arrays, static, jac: law.predict_planned(arrays, static, jac),
+                               static_argnums=(2, 3))
