@@ -287,9 +287,9 @@ def finite_json(data, **kwargs):
 
 
 def _write(out, files):
-    from lrcontrol._output import write_all
+    from lrcontrol.cli import _write_all
 
-    return write_all(out, files)
+    return _write_all(out, files)
 
 
 def add_parsers(sub) -> None:
