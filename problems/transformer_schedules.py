@@ -12,9 +12,11 @@ The pipeline, as a user would run it:
 (c) before any of them is trained, every law's predicted curve and final loss for every baseline at every grid
     peak and for the derived schedule (written to `predictions.json` first);
 (d) the optimal schedule under the best-predicting law (fitted on all three pilots): `LawSchedule` with the same
-    warm-up, the peak bound P0, min rate 1e-3·P0, monotone, solved with `lrc.solvers.Direct`; also the same
-    derivation at the best baseline's peak P* (the law extrapolated in the peak), and Defazio et al.'s refinement
-    (`lrc.schedules.refine`, Adam: ℓ1 gradient norms of the cosine pilot) at P0;
+    warm-up, the peak bound P0, min rate 1e-3·P0, monotone, solved as `lrcontrol solve LAW` does
+    (`law_schedule.optimise`: `lrc.solvers.Direct` from a WSD start and from the best baseline under the law,
+    keeping the lower predicted final loss); also the same derivation at the best baseline's peak P* (the law
+    extrapolated in the peak), and Defazio et al.'s refinement (`lrc.schedules.refine`, Adam: ℓ1 gradient norms
+    of the cosine pilot) at P0;
 (e) baselines each tuned over a peak grid (P0·{½, 1, 2, 4, 8}; `test`: {1, 2}) on the tuning seed 0: cosine to
     10 % and to 0, linear to 0, WSD with a 20 % 1−sqrt cooldown to 0 (a tuning run that diverges scores +inf);
 (f) every final schedule trained on fresh seeds 1 … S (same data order per seed across schedules); paired
@@ -42,7 +44,8 @@ import numpy as np  # noqa: E402
 import lrcontrol as lrc  # noqa: E402
 from lrcontrol._cli_laws import LAW_NAMES, law_class  # noqa: E402
 from lrcontrol._fit import evaluate_law, metrics  # noqa: E402
-from lrcontrol.systems.law_schedule import LawSchedule, baseline_rates, describe, warmup_rates  # noqa: E402
+from lrcontrol.systems.law_schedule import (LawSchedule, baseline_rates, describe, optimise,  # noqa: E402
+                                          warmup_rates)
 from lrcontrol.train import TrainConfig, train  # noqa: E402
 
 SETTINGS = {  # name: (size, steps, batch, eval_every, val_windows, warmup, P0, seeds)
@@ -86,13 +89,18 @@ def fit_laws(curves, names) -> dict:
 
 
 def derive(law, n, w, peak):
+    """The law's optimal schedule as `lrcontrol solve LAW` derives it: `law_schedule.optimise` (Direct from a WSD
+    start and from the best baseline under the law, the lower end point kept)."""
     system = LawSchedule(law, w, peak, 1e-3 * peak, monotone=True)
     t0 = time.perf_counter()
-    sol = lrc.solve(system.problem(n), lrc.solvers.Direct(), progress=False)
+    sol, how = optimise(system, n, lrc.solvers.Direct())
     rates = np.asarray(system.rates(sol.controls), float)
+    d = sol.diagnostics.to_dict()
+    base = {k: v for k, v in how["baselines"].items() if k != "_rates"}
     return rates, {"predicted_final": float(law.final_loss(jnp.asarray(rates))), "shape": describe(rates, w, peak),
-                   "converged": bool(sol.diagnostics.to_dict().get("converged", True)),
-                   "message": str(sol.diagnostics.to_dict().get("message", "")),
+                   "converged": bool(d.get("converged", True)), "message": str(d.get("message", "")),
+                   "iterations": d.get("iterations"), "start": how["start"],
+                   "end_values_by_start": how["final_loss"], "baselines_under_law": base,
                    "solve_s": time.perf_counter() - t0}
 
 
@@ -303,8 +311,19 @@ def figures(out, n, w, p0, schedules, final_names, final, laws, best_law, steps)
 
 def _reused(timing) -> str:
     back = sum(r.get("resumed") == "finished" for r in timing["runs"])
+    fresh = [r["run"] for r in timing["runs"] if r.get("resumed") != "finished"]
     return (f" {back} of {len(timing['runs'])} runs were read back from files an earlier invocation wrote (the "
-            f"pipeline time counts only this invocation's runs and fits)." if back else "")
+            f"pipeline time counts only this invocation's runs and fits; a file is read back only when its config, "
+            f"seed and rates hash match, so a changed schedule is retrained). Trained in this invocation: "
+            + (", ".join(f"`{f}`" for f in fresh) or "none") + ". The laws are refitted, the derived schedules "
+            f"re-solved and `predictions.json` rewritten on every invocation, from the pilots only." if back else "")
+
+
+def _solve_note(info) -> str:
+    ends = ", ".join(f"{k} → {v:.4f}" for k, v in info.get("end_values_by_start", {}).items())
+    its = f", {info['iterations']} iterations" if info.get("iterations") is not None else ""
+    return (f"{info['message']}{its}; kept the start '{info.get('start', '?')}' (predicted final loss by start: "
+            f"{ends})" if ends else info["message"])
 
 
 def table(res) -> str:
@@ -343,7 +362,7 @@ def table(res) -> str:
         lines += ["", f"**Verdict: {d} {c['verdict']} against the best tuned baseline ({best}):** "
                   f"{c['mean_difference']:+.4f} ± {c['standard_error']:.4f} (mean ± s.e. of the paired "
                   f"difference over {len(s['final_seeds'])} seeds; the law {pk.split('_by_')[1]} had predicted "
-                  f"{pv:+.4f}). The solve: {res['derived'][d]['message']}."]
+                  f"{pv:+.4f}). The solve (`optimise`, the lower of two starts): {_solve_note(res['derived'][d])}."]
     if any(res.get("best_peak_at_grid_edge", {}).values()):
         lines += ["", "Best peak at the edge of the grid for: " + ", ".join(
             b for b, e in res["best_peak_at_grid_edge"].items() if e) + " (the tuning is not bracketed there)."]
