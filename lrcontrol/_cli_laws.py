@@ -287,9 +287,11 @@ def finite_json(data, **kwargs):
 
 
 def _write(out, files):
-    from lrcontrol.cli import _write_all
+    from lrcontrol import _interrupt
+    from lrcontrol._output import write_all
 
-    return _write_all(out, files)
+    _interrupt.check()  # a swallowed Ctrl-C: write nothing
+    return write_all(out, files)
 
 
 def add_parsers(sub) -> None:

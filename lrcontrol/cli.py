@@ -40,17 +40,11 @@ def _setup():
         os.environ["MPLBACKEND"] = "Agg"
 
 
-def threading_main() -> bool:
-    """Whether this is the main thread (the only one that may install a signal handler: tests call `main`)."""
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
 def _write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
+    from lrcontrol import _interrupt
     from lrcontrol._output import write_all
 
-    _check_interrupted()  # a swallowed Ctrl-C: write nothing
+    _interrupt.check()  # a swallowed Ctrl-C: write nothing
 
     return write_all(out, files)
 
@@ -640,38 +634,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_interrupted = False  # set by the SIGINT handler: a Ctrl-C that Python swallowed still stops the command
-
-
-def _on_sigint(signum, frame):
-    global _interrupted
-    _interrupted = True
-    raise KeyboardInterrupt
-
-
-def _quiet_unraisable(unraisable):
-    # A Ctrl-C that lands in a callback Python cannot raise from (JAX's gc callback during import) is printed as
-    # "Exception ignored in ..." with a traceback; `_interrupted` records it instead, and the command stops at its
-    # next check (after set-up, before writing).
-    if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-        sys.__unraisablehook__(unraisable)
-
-
-def _check_interrupted() -> None:
-    if _interrupted:
-        raise KeyboardInterrupt
-
-
 def main(argv=None) -> int:
     """Run one command; returns its exit code (module docstring). Never raises for any input."""
-    import signal
     import warnings
 
-    global _interrupted
-    _interrupted = False
-    if threading_main():
-        signal.signal(signal.SIGINT, _on_sigint)
-    sys.unraisablehook = _quiet_unraisable
+    from lrcontrol import _interrupt
+
+    _interrupt.install()
 
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # overflow etc.: results say it, as non-finite
     import time
@@ -680,7 +649,7 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)  # --help and --version end here, before JAX is imported
         _setup()
-        _check_interrupted()
+        _interrupt.check()
         args.started = started
     except KeyboardInterrupt:
         print("lrcontrol: interrupted; nothing was written.", file=sys.stderr)
@@ -689,7 +658,7 @@ def main(argv=None) -> int:
 
     try:
         code = args.fn(args)
-        _check_interrupted()
+        _interrupt.check()
         return code
     except InputError as err:
         print(f"lrcontrol: error: {err}", file=sys.stderr)
