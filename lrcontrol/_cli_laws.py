@@ -177,6 +177,8 @@ def _parse_settings(settings) -> dict:
         if k not in _SOLVE_PARAMS:
             raise InputError(f"unknown parameter '{k}' for a law schedule; the parameters are "
                              f"{', '.join(_SOLVE_PARAMS)}.")
+        if k in out:  # as for every system (cli._no_duplicates): the last would win silently
+            raise InputError(f"parameter '{k}' is set twice (--set {k}=...); give each parameter once.")
         out[k] = v.strip()
     return out
 

@@ -181,7 +181,8 @@ def test_cli_bad_input(synthetic, tmp_path, capsys):
     base = ["solve", "mpl", "--law", str(good), "--set", "horizon=100"]
     cases += [(base + ["--set", "warmup=100", "--set", "peak=1e-3"], "warmup must"),
               (base + ["--set", "warmup=10", "--set", "peak=0"], "peak must"),
-              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "min_lr=1"], "min_lr must")]
+              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "min_lr=1"], "min_lr must"),
+              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "peak=2e-3"], "peak' is set twice")]
     for argv, words in cases:
         out = tmp_path / "never"
         code, io = _run(argv + ["--out", str(out)], capsys)

@@ -103,8 +103,8 @@ def test_teacher_student_direct_and_shooting_agree():
     """A nonlinear system (two-layer erf network, 10 inputs, 2 hidden units, 22 state numbers): Newton shooting
     and the sweep, with costates from jax.grad of the Hamiltonian, against the direct solver."""
     system = lrc.systems.TeacherStudent(inputs=10, hidden=2, seed=0, init_scale=0.5)
-    problem = lrc.ControlProblem(system, lrc.objectives.Effort(effort_cost=0.5), horizon=8.0, steps=200)
-    # Quiet, like tests/test_cli.py's solve of this same problem: the compiled solve is shared.
+    problem = lrc.ControlProblem(system, lrc.objectives.Effort(effort_cost=0.5), horizon=8.0, steps=100)
+    # 100 steps (h = 0.08): the suite's slowest test at 200; the tolerances below hold with margin (measured).
     direct = lrc.solve(problem, progress=False)
     peak = float(jnp.max(direct.controls))
     # The default picks 2 segments for 22 state numbers: 66 Newton unknowns (8 segments would give 330).
@@ -114,11 +114,11 @@ def test_teacher_student_direct_and_shooting_agree():
         assert d.converged, (solver.method, d.message)
         assert int(d.extras["segments"]) == (2 if solver.method == "newton" else 0)
         diff = float(jnp.max(jnp.abs(sol.controls - direct.controls))) / peak
-        # Measured 1.1e-5 (Newton) and 5.6e-6 (sweep) of the peak, the O(h²) gap between the discrete optimum
-        # and the midpoint-sampled continuous one at h = 0.04 (2.8e-6 / 1.5e-6 at 400 steps, T = 8); the
-        # objectives agree to 7e-12.
+        # Measured 4.4e-5 (Newton) and 2.2e-5 (sweep) of the peak at h = 0.08 (100 steps, T = 8): the O(h²) gap
+        # between the discrete optimum and the midpoint-sampled continuous one (1.1e-5 / 5.6e-6 at 200 steps,
+        # 2.8e-6 / 1.5e-6 at 400); the objectives agree to 1.1e-10 (Newton) and 1.8e-11 (sweep).
         assert diff <= 1e-4, (solver.method, diff)
         assert float(sol.objective) == pytest.approx(float(direct.objective), rel=1e-8)
-        # Autonomous and undiscounted: H is conserved along the Pontryagin solution (measured 5.9e-12 Newton;
-        # 1.2e-5 for the sweep, whose controls are piecewise constant within cells).
+        # Autonomous and undiscounted: H is conserved along the Pontryagin solution (measured 9.5e-11 Newton;
+        # 4.7e-5 for the sweep at 100 steps, whose controls are piecewise constant within cells).
         assert float(d.extras["hamiltonian_drift"]) <= (1e-9 if solver.method == "newton" else 1e-4)
