@@ -103,10 +103,6 @@ class _Phases:
         return {**self._laps, **{f"solve_{k}": v for k, v in solve_parts.items()}}
 
 
-def _finite(x):
-    return x if math.isfinite(x) else None
-
-
 def _finite_result(solution) -> str | None:
     """Why a solution is unusable (non-finite objective, controls or loss curve), or None if it is finite."""
     import numpy as np
