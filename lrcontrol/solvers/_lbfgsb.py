@@ -39,6 +39,8 @@ class _State(NamedTuple):
     stall: Array
     result: Array
     d: Array
+    f0: Array  # J at the start (set by the zeroth pass)
+    pg0: Array  # the start's projected gradient (set by the zeroth pass), which scales the tolerance
 
 
 def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Float[Array, " n"],
@@ -61,12 +63,13 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
     sqrt_w = jnp.sqrt(weights)
     lo, hi = lower * sqrt_w, upper * sqrt_w
 
+    @jax.jit  # traced once, however many times it is called or shape-evaluated below
     def fgh(v):
         # (f, g, h) in the scaled variables; h is a placeholder where there is no diagonal
         f, g, h = value_grad_curvature(v / sqrt_w)
         return f, g / sqrt_w, jnp.zeros((), v.dtype) if h is None else h / weights
 
-    preconditioned = jax.eval_shape(value_grad_curvature, x0)[2] is not None
+    preconditioned = jax.eval_shape(value_grad_curvature, x0)[2] is not None  # static: h is None or not
 
     def proj(v):
         return jnp.clip(v, lo, hi)
@@ -86,14 +89,17 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
         return guarded(h) if preconditioned else jnp.ones_like(v)
 
     v0 = proj(x0 * sqrt_w)
-    f0, g0, h0 = fgh(v0)
-    pg0 = pg_norm(v0, g0)
-    tol = atol + rtol * pg0
     n, m = v0.shape[0], history
     dtype = v0.dtype
-    init = _State(v0, f0, g0, jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype), jnp.zeros(m, dtype),
-                  jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(1), pg0, jnp.array(0), f0, jnp.array(0),
-                  jnp.where(jnp.isfinite(f0) & jnp.all(jnp.isfinite(g0)), -1, NONFINITE), diag(v0, h0))
+    h_like = jax.eval_shape(fgh, v0)[2]
+    # The objective has one call site in the iterations (each copy of it is compiled separately, and for an
+    # ODE-constrained objective each copy costs seconds of compilation). So the start is evaluated by a zeroth
+    # pass of the loop body: a line search of one trial along a zero direction from J = +∞, which accepts the
+    # start and sets f0, the tolerance and the preconditioner. `nfev == 0` marks that pass.
+    inf = jnp.asarray(jnp.inf, dtype)
+    init = _State(v0, inf, jnp.zeros_like(v0), jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype),
+                  jnp.zeros(m, dtype), jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(0), inf, jnp.array(0),
+                  inf, jnp.array(0), jnp.array(-1), jnp.ones_like(v0), inf, jnp.zeros((), dtype))
 
     def two_loop(q, st):
         # History is a circular buffer: the newest pair sits at head − 1. Slots with rho = 0 (unused, or
@@ -116,6 +122,7 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
         return r
 
     def body(st: _State) -> _State:
+        zeroth = st.nfev == 0
         # Free set: not at a bound with the gradient pushing outward (ε-active set, ε shrinking with pg).
         eps = jnp.minimum(1e-8 * (1.0 + jnp.abs(st.v)), st.pg * jnp.max(sqrt_w))
         fixed = ((st.v <= lo + eps) & (st.g > 0)) | ((st.v >= hi - eps) & (st.g < 0))
@@ -123,6 +130,7 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
         d = -jnp.where(free, two_loop(jnp.where(free, st.g, 0.0), st), 0.0)
         descent = jnp.dot(st.g, d) < 0
         d = jnp.where(descent, d, -jnp.where(free, st.g, 0.0))
+        d = jnp.where(zeroth, 0.0, d)
 
         def trial(alpha):
             v_new = proj(st.v + alpha * d)
@@ -133,22 +141,21 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
 
         def ls_cond(c):
             alpha, k, ok, *_ = c
-            return (~ok) & (k < 40)
+            return (~ok) & (k < jnp.where(zeroth, 1, 40))
 
         def ls_body(c):
             alpha, k, *_ = c
             alpha = alpha * 0.5
             return (alpha, k + 1) + trial(alpha)
 
-        # The unit step is tried outside the backtracking loop: it is accepted almost always, and a loop
-        # that runs zero times still costs its set-up on every iteration.
-        one = jnp.asarray(1.0, dtype)
-        _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body,
-                                                                 (one, jnp.array(1)) + trial(one))
+        # Backtracking from the unit step (the first trial is alpha = 2 · 0.5).
+        start = (jnp.asarray(2.0, dtype), jnp.array(0), jnp.array(False), st.v, st.f, st.g,
+                 jnp.zeros(h_like.shape, h_like.dtype))
+        _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, start)
 
         s, y = v_new - st.v, g_new - st.g
         sy = jnp.dot(s, y)
-        keep = ok & (sy > 1e-12 * jnp.dot(y, y))
+        keep = ok & (sy > 1e-12 * jnp.dot(y, y)) & ~zeroth
         # Write one row in place (O(n)); a rejected pair leaves the buffer as it was.
         s_hist = st.s_hist.at[st.head].set(jnp.where(keep, s, st.s_hist[st.head]))
         y_hist = st.y_hist.at[st.head].set(jnp.where(keep, y, st.y_hist[st.head]))
@@ -157,31 +164,40 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
         count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
         # A failed search with memory drops the memory (rho = 0) and retries with steepest descent; the
         # third failure ends the solve (the objective is flat to round-off along every direction tried).
-        fails = st.fails + (~ok)
-        retry = (~ok) & (st.count > 0) & (fails < 3)
+        fails = st.fails + (~ok & ~zeroth)
+        retry = (~ok) & (st.count > 0) & (fails < 3) & ~zeroth
         rho, count = jnp.where(retry, 0.0, rho), jnp.where(retry, 0, count)
 
         v, f, g = jnp.where(ok, v_new, st.v), jnp.where(ok, f_new, st.f), jnp.where(ok, g_new, st.g)
+        # The zeroth pass keeps what the start gave, finite or not (a non-finite start ends the solve).
+        f, g = jnp.where(zeroth, f_new, f), jnp.where(zeroth, g_new, g)
         pg = pg_norm(v, g)
-        it = st.it + 1
+        it = st.it + jnp.where(zeroth, 0, 1)
+        pg0 = jnp.where(zeroth, pg, st.pg0)
+        tol = atol + rtol * pg0
+        f0 = jnp.where(zeroth, f, st.f0)
         progress = f < st.f_best - 8 * jnp.finfo(dtype).eps * jnp.abs(st.f_best)
-        f_best = jnp.where(progress, f, st.f_best)
-        stall = jnp.where(progress, 0, st.stall + 1)
+        f_best = jnp.where(progress | zeroth, f, st.f_best)
+        stall = jnp.where(progress | zeroth, 0, st.stall + 1)
         result = jnp.where(pg <= tol, SUCCESS,
                            jnp.where((~ok) & (~retry), LINE_SEARCH_FAILED,
                                      jnp.where(stall >= STALL_ITERATIONS, STALLED,
                                                jnp.where(it >= max_steps, MAX_STEPS, -1))))
+        # A start where J or its gradient is not finite ends the solve there.
+        result = jnp.where(zeroth, jnp.where(ok, -1, NONFINITE), result)
         if report is not None:
-            jax.lax.cond(it % report_every == 0, lambda: jax.debug.callback(report, it, f, pg, tol),
+            jax.lax.cond((it % report_every == 0) & ~zeroth, lambda: jax.debug.callback(report, it, f, pg, tol),
                          lambda: None)
         d_new = jax.lax.cond(ok, lambda: diag(v, h_new), lambda: st.d) if preconditioned else st.d
         return _State(v, f, g, s_hist, y_hist, rho, head, count, it, st.nfev + k, pg, fails, f_best, stall,
-                      result, d_new)
+                      result, d_new, f0, pg0)
 
     def cond(st):
-        return (st.result < 0) & (st.pg > tol)
+        return (st.result < 0) & (st.pg > atol + rtol * st.pg0)
 
     final = jax.lax.while_loop(cond, body, init)
+    f0, pg0 = final.f0, final.pg0
+    tol = atol + rtol * pg0
     result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
     upper_infinite = tuple(columns * [True]) if upper_infinite is None else tuple(upper_infinite)
     result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite)
