@@ -136,7 +136,7 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
     if u0 is not None:
         u0 = _check_u0(problem, u0)
     if _is_traced((problem, u0)):
-        return _solve_core(problem, solver, u0, False)
+        return _solve_jit(problem, solver, u0, False)  # one compiled call under an eager vmap, not op by op
 
     with_report = True if progress is None else bool(progress)
     # Compile both stages first (compile time), then run them (run time): the two are reported apart.
