@@ -13,6 +13,7 @@ evaluation and of its gradient in μ.
     python benchmarks/stiff_gradient_flow.py
 """
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -87,7 +88,8 @@ def main():
         print(f"{name:42s} rel err {row['rel_error']:.1e}  value {row['value_run_s']:.3f} s "
               f"(compile {row['value_compile_s']:.1f} s)  grad {row['grad_run_s']:.3f} s "
               f"(compile {row['grad_compile_s']:.1f} s)", flush=True)
-    path = write("stiff_gradient_flow", {"note": "timings on a shared 2-core machine under load (noisy)",
+    path = write("stiff_gradient_flow", {"note": "2-core machine; the load average below says how shared it was",
+                                         "load_average_1_5_15_min": list(os.getloadavg()),
                                          "a": A, "modes": K, "horizon": T, "rate": 1.0,
                                          "exact_final_loss": exact, "rows": rows})
     print(f"wrote {path}")

@@ -21,6 +21,7 @@ bound on the real uncertainty [?]: read them as the local sensitivity of the fit
 Metrics per curve (data/README.md): MAE, RMSE, R², PredE = mean |L − L̂|/L, WorstE = max |L − L̂|/L.
 """
 
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -110,34 +111,30 @@ def _prediction(law_class, lr, steps):
     planned = law_class.plan(lr, steps)
     if planned is not None:
         arrays, static = planned
+        data = jax.tree_util.tree_map(jnp.asarray, arrays)
+        def value(theta, d, jac=False):
+            return law_class.from_vector(theta).predict_planned(d, static, jac=jac)
 
-        @jax.custom_jvp
-        def g(theta, data):
-            return law_class.from_vector(theta).predict_planned(data, static)
-
-        @g.defjvp
-        def g_jvp(primals, tangents):
-            pred, jac = law_class.from_vector(primals[0]).predict_planned(primals[1], static, jac=True)
-            return pred, jac @ tangents[0]
-
-        return g, jax.tree_util.tree_map(jnp.asarray, arrays)
-    lr, steps = jnp.asarray(lr), jnp.asarray(steps)
-    f = lambda theta, _: law_class.from_vector(theta).predict(lr, steps)  # noqa: E731
-    theta0 = jax.ShapeDtypeStruct((len(law_class.param_names),), lr.dtype)
-    jacobian = lambda theta: law_class.from_vector(theta).predict_jacobian(lr, steps)  # noqa: E731
-    if jax.eval_shape(jacobian, theta0) is None:  # the law has no one-pass Jacobian: autodiff
-        return f, None
+        value_jacobian = functools.partial(value, jac=True)
+    else:
+        lr, steps = jnp.asarray(lr), jnp.asarray(steps)
+        data = None
+        value = lambda theta, _: law_class.from_vector(theta).predict(lr, steps)  # noqa: E731
+        value_jacobian = lambda theta, _: law_class.from_vector(theta).predict_jacobian(lr, steps)  # noqa: E731
+        theta0 = jax.ShapeDtypeStruct((len(law_class.param_names),), lr.dtype)
+        if jax.eval_shape(value_jacobian, theta0, None) is None:  # no one-pass Jacobian: autodiff of predict
+            return value, None
 
     @jax.custom_jvp
-    def g(theta, data):
-        return f(theta, data)
+    def g(theta, d):
+        return value(theta, d)
 
     @g.defjvp
     def g_jvp(primals, tangents):
-        pred, jac = law_class.from_vector(primals[0]).predict_jacobian(lr, steps)
+        pred, jac = value_jacobian(*primals)
         return pred, jac @ tangents[0]
 
-    return g, None
+    return g, data
 
 
 def _residual_fn(law_class, curves, thin: int = 1):
@@ -264,7 +261,9 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     # The log residuals on every point and their Jacobian in z, in one compiled call: each start's end point is
     # judged by it, and the answer's standard errors and metrics come from it (fewer compilations than a separate
     # loss, Jacobian and prediction).
-    residuals_jacobian = jax.jit(lambda zz, d: (residuals(z_of(zz), d), jax.jacfwd(lambda y: residuals(z_of(y), d))(zz)))
+    @jax.jit
+    def residuals_jacobian(zz, d):
+        return residuals(z_of(zz), d), jax.jacfwd(lambda y: residuals(z_of(y), d))(zz)
 
     def loss_z(z):
         return float(huber_sum(residuals_jacobian(z, data)[0]))
@@ -318,7 +317,8 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     se = np.sqrt(np.maximum(np.diag(cov_theta), 0.0))
     # per-curve metrics from the same residuals: L̂ = L·e^(−r)
     ends = np.cumsum([len(c) for c in curves])[:-1]
-    fitted = {c.name: metrics(c.losses, c.losses * np.exp(-rc)) for c, rc in zip(curves, np.split(np.asarray(r), ends))}
+    fitted = {c.name: metrics(c.losses, c.losses * np.exp(-rc))
+              for c, rc in zip(curves, np.split(np.asarray(r), ends))}
     report = FitReport(
         law=law_class.name, params=dict(zip(law_class.param_names, map(float, theta))),
         standard_errors=dict(zip(law_class.param_names, map(float, se))), objective=value,
