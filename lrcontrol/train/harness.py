@@ -284,22 +284,23 @@ def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float
     path = Path(out) if out is not None else None
     fp = _fingerprint(config, seed, rates)
     rows_done = np.zeros((0, len(COLUMNS)))
-    params = opt_state = None
-    corpus = D.load_corpus(config.val_fraction)
-    mconf = ModelConfig(config.size, corpus.vocab_size)
-    params, _ = eqx.partition(init_model(mconf, seed), eqx.is_inexact_array)
-    static, optimizer, chunk, evaluate = _compiled(_optimizer_key(config), mconf)
-    opt_state = optimizer.init(params)
     meta_path = path.with_name(path.name + ".json") if path else None
     ckpt_path = path.with_name(path.name + ".ckpt") if path else None
+    meta = None
     if path is not None and path.exists():
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
         if meta is None or meta.get("run") != fp:
             raise InputError(f"out '{path}' holds a different run (config, seed or schedule differ, or its "
                              f".json is missing): remove it or choose another path.")
+        if meta.get("finished"):  # read back before loading the data or compiling anything
+            return _result(_read_rows(path), name, path, {"compile_s": 0.0, "run_s": 0.0, "resumed": "finished"})
+    corpus = D.load_corpus(config.val_fraction)
+    mconf = ModelConfig(config.size, corpus.vocab_size)
+    params, _ = eqx.partition(init_model(mconf, seed), eqx.is_inexact_array)
+    static, optimizer, chunk, evaluate = _compiled(_optimizer_key(config), mconf)
+    opt_state = optimizer.init(params)
+    if meta is not None:  # an unfinished run: resume from its checkpoint
         rows_done = _read_rows(path)
-        if meta.get("finished"):
-            return _result(rows_done, name, path, {"compile_s": 0.0, "run_s": 0.0, "resumed": "finished"})
         if len(rows_done) and ckpt_path.exists():
             params, opt_state = eqx.tree_deserialise_leaves(ckpt_path, (params, opt_state))
         else:
