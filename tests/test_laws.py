@@ -51,6 +51,17 @@ def test_predict_jacobian_and_vmap():
     assert abs(float(batch[1] - batch[0]) - 0.1) < 1e-12 and abs(float(batch[0]) - float(pred[-1])) < 1e-13
 
 
+def test_predict_keeps_the_callers_step_order():
+    # the numpy plan sorts the steps and the sums are mapped back; the traced path (under jit) never sorts
+    lr = jnp.asarray(_schedule(300, 30, "cosine"))
+    steps = np.array([299, 5, 150, 40, 40, 220, 1])
+    sorted_pred = np.asarray(LAW.predict(lr, jnp.asarray(np.sort(steps))))
+    expected = sorted_pred[np.searchsorted(np.sort(steps), steps)]
+    np.testing.assert_array_equal(np.asarray(LAW.predict(lr, jnp.asarray(steps))), expected)
+    traced = jax.jit(lambda r: LAW.predict(r, jnp.asarray(steps)))(lr)
+    np.testing.assert_allclose(np.asarray(traced), expected, rtol=1e-13)
+
+
 def test_published_prede_reproduced():
     # data/README.md: the published 25M parameters give held-out PredE 0.00110 (mean of six curves)
     if (SHARED / "25").exists():

@@ -115,7 +115,9 @@ class MultiPowerLaw(AbstractLossCurveLaw):
             log_eta = np.log(np.where(eta > 0, eta, 1.0))
             chunks.append({"k": kk, "d": d, "log_eta": log_eta, "before": prefix[kk - 1]})
             firsts.append(int(np.searchsorted(sorted_steps, kk[0])) if kc.size else int(steps.size))
-        arrays = {"steps": sorted_steps, "at": prefix[sorted_steps], "order": order, "chunks": chunks}
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(order.size)  # sorted position of each caller's step
+        arrays = {"steps": sorted_steps, "at": prefix[sorted_steps], "inverse": inverse, "chunks": chunks}
         return arrays, tuple(firsts)
 
     @staticmethod
@@ -127,7 +129,7 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         for c0 in range(0, n, _CHUNK):
             k = jnp.arange(c0 + 1, min(c0 + _CHUNK, n) + 1)
             chunks.append({"k": k, "d": lr[k - 1] - lr[k], "log_eta": jnp.log(lr[k]), "before": prefix[k - 1]})
-        return {"steps": steps, "at": prefix[steps], "order": None, "chunks": chunks}, (0,) * len(chunks)
+        return {"steps": steps, "at": prefix[steps], "inverse": None, "chunks": chunks}, (0,) * len(chunks)
 
     def _evaluate(self, lr, steps, jac: bool):
         # concrete rates: plan in numpy, then one compiled call (fast eagerly too); traced rates: every decrement
@@ -161,9 +163,8 @@ class MultiPowerLaw(AbstractLossCurveLaw):
                 t = dm * x * w / base
                 out += [jnp.sum(t, axis=1), jnp.sum(t * lc[None, :], axis=1), jnp.sum(dm * u * w, axis=1)]
             total = total.at[:, first:].add(jnp.stack(out))
-        order = arrays["order"]
-        if order is not None:  # back to the caller's order
-            inverse = jnp.zeros_like(jnp.asarray(order)).at[jnp.asarray(order)].set(jnp.arange(steps.shape[0]))
+        inverse = arrays["inverse"]
+        if inverse is not None:  # back to the caller's order
             at, total = at[inverse], total[:, inverse]
         return at, total
 
