@@ -21,6 +21,7 @@ from ._memory import check_compiled_fits
 from ._guess import initial_guess
 from ._policy import FeedbackPolicy
 from ._solution import Diagnostics, Solution, no_iterations
+from ._structure import structure
 from .solvers import Direct
 from .solvers import _results as R
 from .solvers._base import AbstractSolver
@@ -98,10 +99,7 @@ def _compiled(jitted, *args):
     Explicit lowering lets us time compilation apart from running; caching it keeps repeated solves (sweeps,
     benchmarks, the CLI's comparisons) from paying for tracing again.
     """
-    dynamic, static = eqx.partition(args, eqx.is_array)
-    leaves, treedef = jtu.tree_flatten(dynamic)
-    key = (id(jitted), treedef, jtu.tree_structure(static), tuple(jtu.tree_leaves(static)),
-           tuple((x.shape, str(x.dtype)) for x in leaves))
+    key = (id(jitted),) + structure(*eqx.partition(args, eqx.is_array))
     if key not in _COMPILED:
         _COMPILED[key] = jitted.lower(*args).compile()
     return _COMPILED[key]

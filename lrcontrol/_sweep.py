@@ -54,6 +54,7 @@ from ._errors import InputError
 from ._problem import ControlProblem
 from ._solution import Solution
 from ._solve import _solve_core
+from ._structure import structure
 from .solvers import Direct
 from .solvers._base import AbstractSolver
 
@@ -226,9 +227,9 @@ def _stack(problems):
     """(stacked array leaves as NumPy arrays with a leading batch axis, the shared static part)."""
     parts = [eqx.partition(p, eqx.is_array) for p in problems]
     dyn0, static0 = parts[0]
-    key0 = _structure(dyn0, static0)
+    key0 = structure(dyn0, static0)
     for i, (dyn, static) in enumerate(parts[1:], start=1):
-        if _structure(dyn, static) != key0:
+        if structure(dyn, static) != key0:
             raise InputError(f"make_problem must give problems of one structure (the same system and objective "
                              f"classes, steps, blocks, bounds and other non-array settings, and arrays of the "
                              f"same shapes); params slice {i} differs from slice 0.")
@@ -236,30 +237,15 @@ def _stack(problems):
     return stacked, static0
 
 
-def _structure(dyn, static):
-    leaves, treedef = jtu.tree_flatten(dyn)
-    static_leaves, static_def = jtu.tree_flatten(static)
-    return (treedef, tuple((x.shape, str(x.dtype)) for x in leaves), static_def, tuple(map(_token, static_leaves)))
-
-
-def _token(x):
-    # A comparable stand-in for a non-array leaf (a Python number, string or function).
-    try:
-        hash(x)
-        return x
-    except TypeError:
-        return id(x)
-
-
 _CACHE: dict = {}
 
 
 def _compiled(inputs, static, solver, mesh, vectorize):
     """(the compiled sharded program for these inputs' shapes, the static part of its output `Solution`)."""
-    solver_key = _structure(*eqx.partition(solver, eqx.is_array))
+    solver_key = structure(*eqx.partition(solver, eqx.is_array))
     if jtu.tree_leaves(eqx.filter(solver, eqx.is_array)):  # a solver holding arrays: compiled per object
         solver_key += (id(solver),)
-    key = (_structure(inputs, static), solver_key, tuple(d.id for d in mesh.devices.flat), jax.process_count(),
+    key = (structure(inputs, static), solver_key, tuple(d.id for d in mesh.devices.flat), jax.process_count(),
            vectorize)
     if key not in _CACHE:
         out_static = []
