@@ -1,6 +1,7 @@
 """Regenerate the README's two tables from the committed result files.
 
-- agreement: problems/results/*/agreement.md (written by the problems/ scripts);
+- agreement: problems/results/*/agreement.md (written by the problems/ scripts); a result with a block of its
+  own in the README (`<!-- NAME:start -->` … `<!-- NAME:end -->`, NAME its results folder) goes there instead;
 - benchmarks: benchmarks/results/*.json (written by the benchmarks/ scripts).
 
     python benchmarks/report.py        # rewrites the blocks between the README's table markers
@@ -13,9 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def agreement_table() -> str:
+def agreement_table(own_blocks: frozenset = frozenset()) -> str:
+    """Every problems/results/*/agreement.md, except those in `own_blocks` (shown in a README block of their own,
+    beside the text that explains them)."""
     parts = []
     for path in sorted((ROOT / "problems" / "results").glob("*/agreement.md")):
+        if path.parent.name in own_blocks:
+            continue
         name = path.parent.name
         while not (ROOT / "problems" / f"{name}.py").exists() and "_" in name:  # fsl_real_sgd_cap0.5 → fsl_real_sgd
             name = name.rsplit("_", 1)[0]
@@ -179,7 +184,11 @@ def replace_block(text: str, name: str, body: str) -> str:
 def main():
     readme = ROOT / "README.md"
     text = readme.read_text()
-    text = replace_block(text, "agreement", agreement_table())
+    own = frozenset(p.parent.name for p in (ROOT / "problems" / "results").glob("*/agreement.md")
+                    if f"<!-- {p.parent.name}:start -->" in text)
+    for name in sorted(own):
+        text = replace_block(text, name, (ROOT / "problems" / "results" / name / "agreement.md").read_text().strip())
+    text = replace_block(text, "agreement", agreement_table(own))
     text = replace_block(text, "benchmarks", benchmark_table())
     readme.write_text(text)
     print("README.md tables regenerated")
