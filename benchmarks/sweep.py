@@ -11,7 +11,7 @@ The problems: additive FSL (σ²/B = 1, η_max = 1, rate cap 1) under the final 
 (s, β) pairs spanning both phases (s in 0.1…1.2, β in 1.5…4).
 
     python benchmarks/sweep.py                     # 64 problems, N = 1000
-    python benchmarks/sweep.py --batch 1024 --horizon 10000
+    python benchmarks/sweep.py --batch 1024 --horizon 10000   # writes benchmarks/results/sweep_1024x10000.json
 """
 
 import argparse
@@ -131,7 +131,8 @@ def main(argv=None):
     jax.config.update("jax_enable_x64", True)
     from _harness import RESULTS, write
 
-    path = write("sweep", payload, args.out or RESULTS)
+    name = "sweep" if (args.batch, args.horizon) == (64, 1000) else f"sweep_{args.batch}x{args.horizon}"
+    path = write(name, payload, args.out or RESULTS)
     for name, c in configs.items():
         run = c.get("second_call_run_s", c.get("wall_minus_compile_s"))
         print(f"{name:34s} compile {c['compile_s']:6.2f} s  run {run:7.3f} s  converged {c['converged']}/"

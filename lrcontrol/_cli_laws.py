@@ -12,7 +12,6 @@ Bad input is one sentence on stderr and exit status 2, before anything is writte
 """
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -162,37 +161,31 @@ def cmd_predict(args) -> int:
     return 0
 
 
-_SOLVE_PARAMS = ("horizon", "warmup", "peak", "min_lr", "monotone")
+def _solve_params():
+    """The settings of `solve LAW`: the horizon and the `LawSchedule` parameters but the law itself, each parsed and
+    range-checked by its `Param` as every system's `--set` is."""
+    from lrcontrol._errors import Param
+    from lrcontrol.systems.law_schedule import LawSchedule
+
+    horizon = Param("horizon", "updates N >= 2 (warm-up included)", int, lo=2)
+    return {p.name: p for p in (horizon, *LawSchedule.parameters) if p.name != "law"}
 
 
 def _parse_settings(settings) -> dict:
     from lrcontrol import InputError
 
-    out = {}
-    for s in settings:
-        if "=" not in s:
-            raise InputError(f"--set takes NAME=VALUE, got {s!r}.")
-        k, v = s.split("=", 1)
-        k = k.strip()
-        if k not in _SOLVE_PARAMS:
-            raise InputError(f"unknown parameter '{k}' for a law schedule; the parameters are "
-                             f"{', '.join(_SOLVE_PARAMS)}.")
-        if k in out:  # as for every system (cli._no_duplicates): the last would win silently
-            raise InputError(f"parameter '{k}' is set twice (--set {k}=...); give each parameter once.")
-        out[k] = v.strip()
+    spec, out = _solve_params(), {}
+    for item in settings:
+        if "=" not in item:
+            raise InputError(f"--set takes NAME=VALUE, got {item!r}.")
+        key, raw = (t.strip() for t in item.split("=", 1))
+        if key not in spec:
+            raise InputError(f"unknown parameter '{key}' for a law schedule; the parameters are "
+                             f"{', '.join(spec)}.")
+        if key in out:  # as for every system (cli._no_duplicates): the last would win silently
+            raise InputError(f"parameter '{key}' is set twice (--set {key}=...); give each parameter once.")
+        out[key] = spec[key].parse(raw)
     return out
-
-
-def _number(name, text, *, whole=False):
-    from lrcontrol import InputError
-
-    try:
-        x = float(text)
-    except ValueError:
-        x = math.nan
-    if not math.isfinite(x) or (whole and x != int(x)):
-        raise InputError(f"{name} must be a {'whole number' if whole else 'finite number'}, got {text!r}.")
-    return int(x) if whole else x
 
 
 def cmd_solve_law(args) -> int:
@@ -214,24 +207,12 @@ def cmd_solve_law(args) -> int:
     for need in ("horizon", "warmup", "peak"):
         if need not in s:
             raise InputError(f"solve {args.system} needs --set {need}=VALUE.")
-    horizon = _number("horizon", s["horizon"], whole=True)
-    warmup = _number("warmup", s["warmup"], whole=True)
-    peak = _number("peak", s["peak"])
-    min_lr = _number("min_lr", s.get("min_lr", "1e-10"))
-    mono = s.get("monotone", "true").lower()
-    if mono not in ("true", "false", "1", "0", "yes", "no"):
-        raise InputError(f"monotone must be true or false, got {s['monotone']!r}.")
-    monotone = mono in ("true", "1", "yes")
-    if horizon < 2:
-        raise InputError(f"horizon must be a whole number >= 2, got {horizon}.")
-    if warmup < 0 or warmup >= horizon:
-        raise InputError(f"warmup must be a whole number from 0 to horizon − 1 ({horizon - 1}), got {warmup}.")
-    if not peak > 0:
-        raise InputError(f"peak must be a finite number > 0, got {peak:g}.")
-    if not 0 < min_lr <= peak:
-        raise InputError(f"min_lr must be a finite number > 0 and <= peak ({peak:g}), got {min_lr:g}.")
+    horizon = s.pop("horizon")
+    if s["warmup"] >= horizon:
+        raise InputError(f"warmup must be a whole number from 0 to horizon − 1 ({horizon - 1}), got {s['warmup']}.")
+    system = LawSchedule(law, **s)  # checks peak > 0 and 0 < min_lr <= peak
+    warmup, peak, min_lr, monotone = system.warmup, system.peak, system.min_lr, system.monotone
     out = _folder(args.out, f"out/solve-{args.system}")
-    system = LawSchedule(law, warmup, peak, min_lr, monotone)
     solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=not args.quiet)
     rates = np.asarray(system.rates(solution.controls))
     value = float(law.final_loss(jnp.asarray(rates)))
