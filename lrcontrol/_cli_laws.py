@@ -208,9 +208,7 @@ def cmd_solve_law(args) -> int:
         if need not in s:
             raise InputError(f"solve {args.system} needs --set {need}=VALUE.")
     horizon = s.pop("horizon")
-    if s["warmup"] >= horizon:
-        raise InputError(f"warmup must be a whole number from 0 to horizon − 1 ({horizon - 1}), got {s['warmup']}.")
-    system = LawSchedule(law, **s)  # checks peak > 0 and 0 < min_lr <= peak
+    system = LawSchedule(law, **s)  # checks peak > 0 and 0 < min_lr <= peak; `optimise` checks warmup < horizon
     warmup, peak, min_lr, monotone = system.warmup, system.peak, system.min_lr, system.monotone
     out = _folder(args.out, f"out/solve-{args.system}")
     solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=not args.quiet)
