@@ -65,11 +65,14 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
 
     @jax.jit  # traced once, however many times it is called or shape-evaluated below
     def fgh(v):
-        # (f, g, h) in the scaled variables; h is a placeholder where there is no diagonal
+        # (f, g, h) in the scaled variables; h is None where there is no diagonal
         f, g, h = value_grad_curvature(v / sqrt_w)
-        return f, g / sqrt_w, jnp.zeros((), v.dtype) if h is None else h / weights
+        return f, g / sqrt_w, None if h is None else h / weights
 
-    preconditioned = jax.eval_shape(value_grad_curvature, x0)[2] is not None  # static: h is None or not
+    # static: whether h is None, from the one trace of fgh (the loop below carries a placeholder for it)
+    h_like = jax.eval_shape(fgh, x0 * sqrt_w)[2]
+    preconditioned = h_like is not None
+    h_like = jax.ShapeDtypeStruct((), x0.dtype) if h_like is None else h_like
 
     def proj(v):
         return jnp.clip(v, lo, hi)
@@ -91,7 +94,6 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
     v0 = proj(x0 * sqrt_w)
     n, m = v0.shape[0], history
     dtype = v0.dtype
-    h_like = jax.eval_shape(fgh, v0)[2]
     # The objective has one call site in the iterations (each copy of it is compiled separately, and for an
     # ODE-constrained objective each copy costs seconds of compilation). So the start is evaluated by a zeroth
     # pass of the loop body: a line search of one trial along a zero direction from J = +∞, which accepts the
@@ -135,6 +137,7 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
         def trial(alpha):
             v_new = proj(st.v + alpha * d)
             f_new, g_new, h_new = fgh(v_new)
+            h_new = jnp.zeros(h_like.shape, h_like.dtype) if h_new is None else h_new
             good = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (
                 f_new <= st.f + 1e-4 * jnp.dot(st.g, v_new - st.v))
             return good, v_new, f_new, g_new, h_new
