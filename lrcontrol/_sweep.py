@@ -13,10 +13,11 @@ runs until its slowest member stops, the finished members held by a select. `swe
 3. The batch is padded to a multiple of the device count with copies of its last problem, laid out over a
    one-axis `jax.sharding.Mesh` ("batch") by `NamedSharding`, and solved by `jax.shard_map` of `jax.vmap` of the
    core (or of `jax.lax.map`, `vectorize=False`): each device runs its own slice of the batch in its own loop
-   (no collective inside the solve, so a device whose problems converge early is not held by another's). A solver
-   that does not trace inside `shard_map` (Shooting: lineax's linear solves in its Newton iteration fail there)
-   gets the same program partitioned by XLA (GSPMD, `jax.jit` with the batch's `NamedSharding` on inputs and
-   outputs) instead; a batched while loop then stops when the slowest problem of the whole batch does.
+   (no collective inside the solve, so a device whose problems converge early is not held by another's). A
+   program that does not trace inside `shard_map` (an implicit diffrax integrator: lineax's linear solves in its
+   Newton iterations fail there) is partitioned by XLA instead (GSPMD, `jax.jit` with the batch's
+   `NamedSharding` on inputs and outputs); a batched while loop then stops when the slowest problem of the whole
+   batch does.
 4. The padded rows are dropped (masked out) and the results gathered to the host (on several processes,
    `multihost_utils.process_allgather`), returned as one `Sweep`: a batched `Solution` plus the timings.
 
@@ -71,7 +72,7 @@ class Sweep(eqx.Module):
     - `compile_time`, `run_time`: seconds to compile the whole sharded program and to run it (the run includes
       gathering the results); `devices`: how many devices the batch was spread over; `padded`: rows added to
       make the batch a multiple of the device count (solved, then dropped); `partition`: "shard_map", or "gspmd"
-      where the solver does not trace inside `shard_map` (module docstring).
+      where the program does not trace inside `shard_map` (module docstring).
     """
 
     solution: Solution
@@ -263,7 +264,7 @@ def _compiled(inputs, static, solver, mesh, vectorize):
             program = jax.jit(jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False))
             lowered, mode = program.lower(inputs), "shard_map"
         except ValueError:
-            # A solver whose linear solves (lineax, in Shooting's Newton) do not trace inside shard_map: the same
+            # A program whose linear solves (lineax, in an implicit integrator's Newton) do not trace inside shard_map: the same
             # vmapped program partitioned by XLA (GSPMD) from the batch sharding of its inputs and outputs.
             out_static.clear()
             sharding = NamedSharding(mesh, spec)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from .._integrate import rk4_step
+from .._integrate import rk4_step, rk4_step_looped
 
 
 class Hamiltonian(eqx.Module):
@@ -101,7 +101,7 @@ def integrate_canonical(ham: Hamiltonian, y0, t0s, dts, substeps: int, u_start, 
         h = dt / substeps
 
         def sub(y, i):
-            y_next = rk4_step(lambda t, yy: ham.canonical(t, yy, u_start), t0 + i * h, y, h)
+            y_next = rk4_step_looped(lambda t, yy: ham.canonical(t, yy, u_start), t0 + i * h, y, h)
             return y_next, (y_next if record else None)
 
         return jax.lax.scan(sub, y, jnp.arange(substeps))

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
+from jax.flatten_util import ravel_pytree
 
 from .._errors import InputError, check_int, check_real
 from . import _results as R
@@ -21,11 +22,11 @@ class Shooting(AbstractSolver):
     (see `lrcontrol.solvers._pmp`). Two ways to solve this two-point boundary-value problem:
 
     - `method="newton"`: shooting on the unknown costate λ(0). The canonical equations are integrated by RK4
-      (`substeps` steps per grid cell) and Newton's method (`optimistix.Newton`, Jacobian by forward-mode
-      differentiation through the integrator) zeroes the residual λ(T) − ∇Φ(x(T)). With `segments` > 1 this
-      is multiple shooting: the horizon is cut into segments whose starting (x, λ) are extra unknowns tied by
-      continuity conditions, which tames the exponential growth of the costate equations over long or stiff
-      horizons. Newton starts from the costates of the initial-guess controls (one backward pass).
+      (`substeps` steps per grid cell) and Newton's method (dense Jacobian by forward-mode differentiation
+      through the integrator; optimistix's convergence test) zeroes the residual λ(T) − ∇Φ(x(T)). With
+      `segments` > 1 this is multiple shooting: the horizon is cut into segments whose starting (x, λ) are extra
+      unknowns tied by continuity conditions, which tames the exponential growth of the costate equations over
+      long or stiff horizons. Newton starts from the costates of the initial-guess controls (one backward pass).
     - `method="sweep"`: the damped forward–backward sweep for large states. Repeat: integrate the state
       forward under the current controls, the costate backward, and move the controls a fraction α towards
       the pointwise minimiser of H at each cell's midpoint; α halves when the step would raise the relative
@@ -59,7 +60,7 @@ class Shooting(AbstractSolver):
 
     The default tolerances scale with the precision (float64 with `jax.config.update("jax_enable_x64", True)`,
     else float32); the message names the precision when it is not float64, and when Newton fails it says what
-    Newton reported (`optimistix.RESULTS`: max steps, divergence, a singular Jacobian, non-finite values).
+    Newton reported (in `optimistix.RESULTS` words: max steps, a singular Jacobian, non-finite values).
     """
 
     name: ClassVar[str] = "shooting"
@@ -166,9 +167,10 @@ class Shooting(AbstractSolver):
         # Newton stops when both the step and the residual are small: |Δy| ≤ rtol·|y| + atol and |F| ≤ atol,
         # with atol = rtol × the costate scale of the starting point.
         scale0 = jnp.maximum(jnp.max(jnp.abs(y0[0])), jnp.max(jnp.abs(ham.z0)))
-        sol = optx.root_find(lambda y, _: integrate(y, False)[0], optx.Newton(rtol=rtol, atol=rtol * scale0), y0,
-                             max_steps=max_steps, throw=False)
-        y = jax.lax.stop_gradient(sol.value)
+        flat0, unflatten = ravel_pytree(y0)
+        flat, newton_result, steps = _newton_root(lambda x: ravel_pytree(integrate(unflatten(x), False)[0])[0],
+                                                  flat0, rtol, rtol * scale0, max_steps)
+        y = jax.lax.stop_gradient(unflatten(flat))
         # One recorded pass for the start and the answer together (one trace of the integrator, not two).
         both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), y0, y)
         residuals, (zn, ln) = jax.vmap(lambda yy: integrate(yy, True))(both)
@@ -192,10 +194,10 @@ class Shooting(AbstractSolver):
         mid = np.arange(n_cells) * s + s // 2
         times = t0s + dts / 2
         u = jax.vmap(lambda t, z, lam: ham.minimiser(t, z, lam, u_start))(times, nodes[0][mid], nodes[1][mid])
-        ok = (sol.result == optx.RESULTS.successful) & (res <= rtol)
-        result = jnp.where(ok, R.SUCCESS, jnp.where(sol.result == optx.RESULTS.max_steps_reached, R.MAX_STEPS,
-                                                     R.BOUNDARY_RESIDUAL))
-        return u, nodes, res, res0, result, sol.stats["num_steps"], sol.result._value
+        ok = (newton_result == _NEWTON_CODES["successful"]) & (res <= rtol)
+        result = jnp.where(ok, R.SUCCESS, jnp.where(newton_result == _NEWTON_CODES["nonlinear_max_steps_reached"],
+                                                    R.MAX_STEPS, R.BOUNDARY_RESIDUAL))
+        return u, nodes, res, res0, result, steps, newton_result
 
     # --- forward–backward sweep --------------------------------------------------------------------------
 
@@ -248,6 +250,50 @@ class Shooting(AbstractSolver):
         result = jnp.where(change <= rtol, R.SUCCESS, jnp.where(jnp.isfinite(change), R.SWEEP_MAX_STEPS,
                                                                 R.NONFINITE))
         return u, nodes, change, change0, result, it
+
+
+# Newton's outcome as an `optimistix.RESULTS` index, so that failure messages use optimistix's wording.
+_NEWTON_CODES = {name: int(item._value) for name, item in optx.RESULTS._name_to_item.items()
+                 if name in ("successful", "singular", "nonlinear_max_steps_reached", "nonfinite")}
+
+
+def _newton_root(fn, x0, rtol, atol, max_steps):
+    """Newton's method for fn(x) = 0 (x and fn(x) flat vectors of one length), with optimistix's Newton test for
+    convergence (Cauchy termination): stop after a step Δ from x to x − Δ when max|Δ|/(atol + rtol·|x − Δ|) < 1
+    and max|fn(x)| < atol; the answer is x − Δ.
+
+    The Jacobian is dense, one forward-mode pass per column with the primal evaluated once alongside (what
+    `jax.jacfwd` does). `optimistix.Newton` takes the same steps through `jax.linearize`, whose program, with
+    the integrator's intermediate values stored for the tangent pass, compiles about twice as slowly.
+
+    Returns x, an `optimistix.RESULTS` index (successful, singular Jacobian, non-finite residual or
+    Jacobian, or the step limit) and the number of steps taken.
+    """
+    basis = jnp.eye(x0.shape[0], dtype=x0.dtype)
+
+    def value_and_jacobian(x):
+        return jax.vmap(lambda v: jax.jvp(fn, (x,), (v,)), out_axes=(None, 1))(basis)
+
+    def cond(carry):
+        _, step, code, done = carry
+        return ~done & (step < max_steps)
+
+    def body(carry):
+        x, step, _, _ = carry
+        f, jac = value_and_jacobian(x)
+        delta = jnp.linalg.solve(jac, f)
+        x_new = x - delta
+        finite = jnp.all(jnp.isfinite(f)) & jnp.all(jnp.isfinite(jac))
+        code = jnp.where(~finite, _NEWTON_CODES["nonfinite"],
+                         jnp.where(jnp.all(jnp.isfinite(delta)), _NEWTON_CODES["successful"],
+                                   _NEWTON_CODES["singular"]))
+        small = (jnp.max(jnp.abs(delta) / (atol + rtol * jnp.abs(x_new))) < 1) & (jnp.max(jnp.abs(f)) < atol)
+        failed = code != _NEWTON_CODES["successful"]
+        return jnp.where(failed, x, x_new), step + 1, code, small | failed
+
+    init = (x0, jnp.array(0), jnp.array(_NEWTON_CODES["successful"]), jnp.array(False))
+    x, steps, code, done = jax.lax.while_loop(cond, body, init)
+    return x, jnp.where(done, code, _NEWTON_CODES["nonlinear_max_steps_reached"]), steps
 
 
 def _hamiltonian_drift(ham, nodes, grid, u_start):
