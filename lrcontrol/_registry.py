@@ -15,8 +15,8 @@ from . import systems as _systems
 from ._errors import InputError, Param
 from ._problem import ControlProblem
 from .objectives import Effort, FinalLoss
-from .systems import (FSL, MLP, LastIterateBound, LinearPerceptron, Quadratic, RandomFeatures, RandomFeaturesBatch,
-                      RandomFeaturesMomentum, TeacherStudent)
+from .systems import (FSL, MLP, FSLLossODE, LastIterateBound, LinearPerceptron, Quadratic, RandomFeatures,
+                      RandomFeaturesBatch, RandomFeaturesMomentum, TeacherStudent)
 
 __all__ = ["Param", "SystemEntry", "SYSTEMS", "lookup", "parse_settings", "build_problem"]
 
@@ -127,6 +127,10 @@ def _final_loss_problem(cls, bounds=None) -> Callable[[dict], ControlProblem]:
     return build
 
 
+def _fsl_ode(p: dict) -> ControlProblem:
+    return FSLLossODE(**_kwargs(FSLLossODE, p)).problem(p["horizon"], p["steps"])
+
+
 def _capped(p: dict) -> dict:
     return {"lr": (0.0, p["eta_max"])}
 
@@ -170,6 +174,19 @@ _ENTRIES = (
         build=_fsl,
         closed_forms=("exact finite-N law min{η_max, c[1 + c(N − z)/(2β)]^(2β−1)}, c by 1-D search [additive, "
                       "one block per step]", "phase: easy s >= 1 − 1/β, hard s < 1 − 1/β")),
+    SystemEntry(
+        name="fsl_ode", system=FSLLossODE,
+        summary="the functional scaling law as a loss ODE in a continuous step index (intrinsic time and the "
+                "kernel's 161 exponential modes), final loss; stiff, RK4 substeps sized by eta_max",
+        problem_params=(Param("horizon", "SGD steps N > 0 (the ODE's time span)", lo=0.0, lo_open=True,
+                              default=1000.0),
+                        Param("steps", "control cells on [0, N], a whole number >= 1", int, default=200)),
+        build=_fsl_ode,
+        closed_forms=("continuous optimum min{η_max, c[1 + c(N − z)/(2β)]^(2β−1)}, c by 1-D search [additive]",
+                      "constant rate: E = e(ηN) + σ²η[(1 + ηN)^(1−α) − 1]/(1 − α) [additive]"),
+        note="Pontryagin: the forward–backward sweep with stable substeps, from Python "
+             "(Shooting(method='sweep', substeps=…)); Newton shooting integrates the mode costates forward, where "
+             "they grow as e^(x_j η z), and does not converge."),
     SystemEntry(
         name="quadratic", system=Quadratic,
         summary="gradient descent on a quadratic with spectrum in [mu, L], worst case over the spectrum (smooth "

@@ -230,7 +230,8 @@ EXTREMES = ["0", "-0.0", "1e-300", "1e300", "nan", "inf", "-inf", "-1", "abc", "
 SMALL = {"perceptron": ["steps=20"], "teacher_student": ["steps=20", "horizon=1"],
          "random_features": ["modes=20", "horizon=40"], "fsl": ["horizon=40"], "quadratic": ["horizon=4"],
          "random_features_momentum": ["modes=20", "horizon=40"], "random_features_batch": ["modes=20", "horizon=40"],
-         "last_iterate": ["horizon=20"], "mlp": ["steps=10", "hidden=4", "samples=50"]}
+         "last_iterate": ["horizon=20"], "mlp": ["steps=10", "hidden=4", "samples=50"],
+         "fsl_ode": ["horizon=20", "steps=10", "eta_max=0.5"]}
 
 
 def _cases(count=40, seed=0):

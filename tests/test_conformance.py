@@ -27,7 +27,8 @@ SMALL = {"perceptron": ["steps=40"], "teacher_student": ["steps=16", "horizon=1"
          "random_features": ["modes=20", "horizon=30"], "fsl": ["horizon=30"], "quadratic": ["horizon=4"],
          "random_features_momentum": ["modes=20", "horizon=30"], "random_features_batch": ["modes=20", "horizon=30",
                                                                                           "budget=2"],
-         "last_iterate": ["horizon=20"], "mlp": ["steps=10", "hidden=4", "samples=40"]}
+         "last_iterate": ["horizon=20"], "mlp": ["steps=10", "hidden=4", "samples=40"],
+         "fsl_ode": ["horizon=20", "steps=10", "eta_max=0.5"]}
 BUILDABLE = sorted(name for name, e in _registry.SYSTEMS.items() if e.build is not None)
 
 
