@@ -75,9 +75,12 @@ def _evaluations(problem, u, directions, h):
     # Everything the checks below evaluate at one point, in one compiled call per system (equinox caches it on the
     # problem's structure, so the JSON round trip's rebuilt problem reuses it): the cost, its central differences
     # along two directions, jax.grad, and the problem's value_grad_curvature.
-    cost = problem.cost
-    steps = jax.vmap(lambda d, hd: (cost(u + hd * d), cost(u - hd * d)))(directions, h)
-    return cost(u), steps, jax.grad(cost)(u), problem.value_grad_curvature(u)
+    # The five costs (the point and its four neighbours) are one vmapped call: one compiled copy of the cost.
+    shifts = (h[:, None, None] * directions)
+    points = jnp.concatenate([u[None], u + shifts, u - shifts])
+    costs = jax.vmap(problem.cost)(points)
+    steps = (costs[1:3], costs[3:5])
+    return costs[0], steps, jax.grad(problem.cost)(u), problem.value_grad_curvature(u)
 
 
 _hessian_diagonal = eqx.filter_jit(lambda p, u: jnp.diagonal(jax.hessian(lambda v: p.cost(v[:, None]))(u[:, 0])))
