@@ -5,6 +5,19 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
                                "intra_op_parallelism_threads=1").strip()
 
+# One XLA compilation cache for the whole run, in a temporary folder removed at its end (`pytest_unconfigure`):
+# the workers, the notebook kernels and the CLI subprocesses share what each compiled (most of the suite's time
+# is compilation, and many tests solve the same problem structures). Set by the controller before the workers
+# start, so they inherit it; solves that print a progress line are not stored (host callbacks).
+if not os.environ.get("PYTEST_XDIST_WORKER") and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    _CACHE = tempfile.mkdtemp(prefix="lrcontrol-test-xla-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.5"
+else:
+    _CACHE = None
+
 import jax  # noqa: E402
 
 # Everything compared against a closed form runs in float64 (the library itself never flips this).
@@ -33,3 +46,10 @@ def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(sorted(_SECONDS, key=_SECONDS.get, reverse=True))}
     # A stable sort: tests keep their order within a file; unlisted files keep theirs after the listed ones.
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def pytest_unconfigure(config):
+    if _CACHE is not None:
+        import shutil
+
+        shutil.rmtree(_CACHE, ignore_errors=True)

@@ -44,20 +44,17 @@ def _midpoint_error(system, n, sol):
     return float(np.max(np.abs(np.asarray(sol.controls[:, 0]) - reference)) / reference.max())
 
 
-def test_direct_and_sweep_reach_the_continuous_optimum_at_second_order():
+def test_direct_and_sweep_reach_the_continuous_optimum():
+    # The order in the cell length (2.00 Direct, 2.01 sweep over 25…100 cells; 1.94 / 2.15 in the hard phase) is
+    # measured by problems/fsl_loss_ode.py; here one grid, within the acceptance of 1e-3 of the peak.
     system, n = FSLLossODE(**EASY), 100
-    direct = {cells: lrc.solve(system.problem(n, cells), lrc.solvers.Direct(rtol=1e-6), progress=False)
-              for cells in (25, 50)}
-    for sol in direct.values():
-        assert sol.diagnostics.converged, sol.diagnostics.message
-    errors = {cells: _midpoint_error(system, n, sol) for cells, sol in direct.items()}
-    # Measured 2.0e-4 (25 cells) and 5.1e-5 (50): second order in the cell length; the acceptance is 1e-3.
-    assert errors[50] <= 1e-3
-    assert errors[25] / errors[50] >= 3.5
+    direct = lrc.solve(system.problem(n, 50), lrc.solvers.Direct(rtol=1e-6), progress=False)
+    assert direct.diagnostics.converged, direct.diagnostics.message
+    assert _midpoint_error(system, n, direct) <= 1e-3  # measured 5.1e-5 (2.0e-4 at 25 cells, 1.3e-5 at 100)
     optimum = system.continuous_optimum(n)
     assert optimum["branch"] == "easy"
     # The piecewise-constant optimum costs more than the continuous one, by O(h²): measured 4.5e-5 relative.
-    gap = float(direct[50].objective) / optimum["loss"] - 1
+    gap = float(direct.objective) / optimum["loss"] - 1
     assert 0 < gap <= 1e-4
     # Pontryagin's sweep: costates by autodiff of the Hamiltonian, integrated backward (where the modes' costates
     # decay); RK4 substeps for stability, as the state's. Measured 6.5e-5 of the peak from the continuous optimum,
@@ -67,7 +64,7 @@ def test_direct_and_sweep_reach_the_continuous_optimum_at_second_order():
                       progress=False)
     assert sweep.diagnostics.converged, sweep.diagnostics.message
     assert _midpoint_error(system, n, sweep) <= 1e-3
-    assert float(sweep.objective) == pytest.approx(float(direct[50].objective), rel=1e-7)
+    assert float(sweep.objective) == pytest.approx(float(direct.objective), rel=1e-7)
 
 
 def test_hard_phase_optimum_rides_the_cap_then_decays_as_the_continuous_law():
