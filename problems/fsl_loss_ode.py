@@ -7,7 +7,7 @@ binds first). Cells 25, 50, 100 (and 200 in the hard phase); RK4 with the system
 max |η(cell) − η*(cell midpoint)| / max η*; its order is fitted over the ladder. Then the continuous optimum's E*
 against the discrete E_N of the exact finite-N law (`FSL.exact_optimum`) for N = 10², 10³, 10⁴, 10⁵.
 
-Writes `results.json` and `fsl_loss_ode.png` to --out.
+Writes `results.json`, `agreement.md` (README rows) and `fsl_loss_ode.png` to --out.
 
     python problems/fsl_loss_ode.py   # writes problems/results/fsl_loss_ode/
 """
@@ -28,6 +28,21 @@ def midpoint_error(system, n, controls):
     cells = controls.shape[0]
     reference = np.asarray(system.optimal_rate(n, (np.arange(cells) + 0.5) * n / cells))
     return float(np.max(np.abs(np.asarray(controls[:, 0]) - reference)) / reference.max())
+
+
+def agreement(results) -> str:
+    """The README rows: per phase and grid, both solvers' distance to the continuous optimum, and the orders."""
+    rows = ["| phase, N | cells | Direct: max \\|η − η*\\| / peak | sweep | J / E* − 1 (Direct) |", "|---|---|---|---|---|"]
+    for phase, r in results["phases"].items():
+        for row in r["ladder"]:
+            rows.append(f"| {phase}, {r['steps']} | {row['cells']} | {row['direct']['error']:.1e} | "
+                        f"{row['sweep']['error']:.1e} | {row['direct']['objective_gap']:.1e} |")
+    orders = "; ".join(f"{p}: {r['order']['direct']:.2f} (Direct), {r['order']['sweep']:.2f} (sweep)"
+                       for p, r in results["phases"].items())
+    gaps = "; ".join(f"{p}: " + ", ".join(f"N = {n}: {g:.1e}" for n, g in gap.items())
+                     for p, gap in results["discrete_gap"].items())
+    return "\n".join(rows) + (f"\n\nOrder in the cell length: {orders}. Continuous E* / discrete exact E_N − 1: "
+                              f"{gaps}.\n")
 
 
 def main():
@@ -74,7 +89,8 @@ def main():
         print(f"{phase}: continuous E* / discrete E_N − 1: " + ", ".join(f"N={k}: {v:.1e}" for k, v in gaps.items()))
     fig.savefig(out / "fsl_loss_ode.png", dpi=120)
     write_json(out / "results.json", results)
-    print(f"wrote {out}/results.json, fsl_loss_ode.png")
+    (out / "agreement.md").write_text(agreement(results))
+    print(f"wrote {out}/results.json, agreement.md, fsl_loss_ode.png")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ import jax  # noqa: E402
 
 # Everything compared against a closed form runs in float64 (the library itself never flips this).
 jax.config.update("jax_enable_x64", True)
-# The CLI's persistent compilation cache stays off in tests: nothing written outside the test's folders, and
-# every CLI test compiles what it runs (benchmarks/random_features_peers.py measures the cache).
+# The CLI's own persistent cache (~/.cache/lrcontrol) stays off in tests: nothing is written outside the run's
+# folders (CLI subprocesses use the run's shared cache above; benchmarks/random_features_peers.py measures the
+# CLI's cache).
 os.environ["LRCONTROL_CACHE"] = "off"
 
 
