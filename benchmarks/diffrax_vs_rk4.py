@@ -1,5 +1,4 @@
-"""The diffrax integrator (`lrc.Diffrax`) against the hand-written RK4 path (`HandRK4` below: what `lrc.RK4` was
-before it went through diffrax's classical RK4 tableau).
+"""The diffrax integrator (`lrc.Diffrax`) against the hand-written RK4 path.
 
 1. Order of convergence of diffrax's fixed-step solvers against the perceptron's closed-form flow (four cells of
    different rates, discounted running cost; error of the discretised objective), and adaptive (PID) solves:
@@ -12,7 +11,7 @@ before it went through diffrax's classical RK4 tableau).
    (Tsit5, 16 substeps per cell), and the answers' max |Δu|/peak against RK4's.
 3. Memory of the reverse pass (jax.grad of the objective) over 10⁵ cells of the perceptron integrated without
    its exact flow, by XLA's `memory_analysis()` of the compiled gradient (temporaries + arguments + outputs):
-   the hand-written RK4 in √N checkpointed chunks, `lrc.Diffrax` per cell in the same chunks, `lrc.Diffrax`
+   RK4 in √N checkpointed chunks (today's default), `lrc.Diffrax` per cell in the same chunks, `lrc.Diffrax`
    per cell unchunked, `diffeqsolve` per cell; and, at 10³ and 10⁴ cells, one diffeqsolve over the whole horizon
    with `RecursiveCheckpointAdjoint` (the cell boundaries as jump times; written here, not a library path).
 
@@ -27,36 +26,15 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 import diffrax  # noqa: E402
-import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import lrcontrol as lrc  # noqa: E402
 from _harness import write  # noqa: E402
-from lrcontrol._integrate import rk4_step  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 ONLY_TS = "--rk4-only" in sys.argv  # only the teacher–student rows of the two RK4 implementations
-
-
-class HandRK4(eqx.Module):
-    """The hand-written RK4 cell that `lrc.RK4` used before it went through diffrax (kept here as the baseline):
-    `substeps` classical RK4 steps per cell in a `lax.scan`, on the state augmented with the loss integral."""
-
-    substeps: int = eqx.field(static=True, default=1)
-
-    def cell(self, system, state, u, t0, dt, discount):
-        h = dt / self.substeps
-
-        def rhs(t, y):
-            return system.vector_field(t, y[0], u), jnp.exp(-discount * t) * system.loss(y[0])
-
-        def substep(y, i):
-            return rk4_step(rhs, t0 + i * h, y, h), None
-
-        (x, q), _ = jax.lax.scan(substep, (state, jnp.zeros((), jnp.result_type(dt))), jnp.arange(self.substeps))
-        return x, q
 
 
 def perceptron(steps, integrator, discount=0.5, horizon=2.0):
@@ -103,7 +81,7 @@ def teacher_student():
     reference = problem(lrc.Diffrax(diffrax.Tsit5(), substeps=16))
     ref_cost = jax.jit(lambda u: reference.cost(u))
     rows, answers = [], {}
-    for name, integrator in (("rk4 (hand-written, 1 substep)", HandRK4()),
+    for name, integrator in (("rk4 (hand-written, 1 substep)", lrc.RK4()),
                              ("diffrax tsit5 (1 substep, solver.step scan)", lrc.Diffrax(diffrax.Tsit5())),
                              ("diffrax tsit5 (1 substep, diffeqsolve per cell)",
                               lrc.Diffrax(diffrax.Tsit5(), loop=True)),
@@ -155,7 +133,7 @@ def _whole_horizon_cost(n, horizon=2.0, discount=0.5, beta=0.5):
 def memory():
     n = 10_000 if QUICK else 100_000
     u = jnp.full((n, 1), 0.7)
-    cases = {"hand-written rk4, √N checkpointed chunks": perceptron(n, HandRK4()),
+    cases = {"rk4, √N checkpointed chunks (today)": perceptron(n, lrc.RK4()),
              "diffrax tsit5 per cell, √N chunks": perceptron(n, lrc.Diffrax(diffrax.Tsit5())),
              "diffrax tsit5 per cell, no chunks": lrc.ControlProblem(
                  lrc.systems.LinearPerceptron(), lrc.objectives.Effort(effort_cost=0.5, discount=0.5), horizon=2.0,
@@ -199,7 +177,7 @@ def whole_horizon_memory():
         t = time.perf_counter()
         compiled(u, grid).block_until_ready()
         run_s = time.perf_counter() - t
-        p = perceptron(n, HandRK4())
+        p = perceptron(n, lrc.RK4())
         rk4 = jax.jit(jax.grad(lambda x: p.cost(x))).lower(u).compile().memory_analysis()
         rows.append({"cells": n, "whole_horizon_temp_mib": compiled.memory_analysis().temp_size_in_bytes / 2**20,
                      "compile_s": compile_s, "run_s": run_s, "rk4_chunks_temp_mib": rk4.temp_size_in_bytes / 2**20})

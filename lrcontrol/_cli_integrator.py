@@ -1,6 +1,6 @@
 """`--integrator NAME` and the integrator's `--set` settings (rtol, atol, substeps, max_steps) for the CLI.
 
-Names: `exact` (a system's own exact flow, where it has one), `rk4` (classical Runge–Kutta, `lrc.RK4`), or a
+Names: `exact` (a system's own exact flow, where it has one), `rk4` (the hand-written classical Runge–Kutta), or a
 diffrax solver's lower-case class name (`lrc.Diffrax.named`: tsit5, bosh3, kvaerno5, …). Setting rtol or atol makes
 a diffrax integrator adaptive.
 """

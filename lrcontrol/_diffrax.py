@@ -129,8 +129,9 @@ class Diffrax(eqx.Module):
 
 
 class ClassicalRK4(diffrax.AbstractERK):
-    """The classical fourth-order Runge–Kutta method as a diffrax solver (diffrax ships none): what `lrc.RK4(k)`
-    runs, as `Diffrax(ClassicalRK4(), substeps=k)`. No embedded error estimate (b_error = 0): fixed steps only."""
+    """The classical fourth-order Runge–Kutta method as a diffrax solver (diffrax ships none): the same Butcher
+    tableau as the hand-written `lrc.RK4`, so `Diffrax(ClassicalRK4(), substeps=k)` gives its numbers through
+    diffrax. No embedded error estimate (b_error = 0): fixed steps only."""
 
     tableau: ClassVar[diffrax.ButcherTableau] = diffrax.ButcherTableau(
         c=np.array([0.5, 0.5, 1.0]), b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]), b_error=np.zeros(4),
