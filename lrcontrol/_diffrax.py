@@ -40,9 +40,9 @@ class Diffrax(eqx.Module):
       Fixed steps call the solver's `step` in a `lax.scan` (the same steps as `diffeqsolve` with `StepTo`); across
       cells `rollout`'s checkpointed chunks bound reverse-mode memory. A Runge–Kutta `step` loops over its stages
       with diffrax's `scan_kind`: the default carries a custom VJP (reverse mode only: `jax.jvp`/`jax.jacfwd`
-      fail), `"lax"` is forward mode only, `"bounded"` (e.g. `diffrax.Tsit5(scan_kind="bounded")`) both, at
-      about 1.4× the compile and run time of the default on the teacher–student solve. `lrc.RK4` differentiates in
-      both modes at the default's speed, which is why it stays hand-written.
+      fail), `"lax"` is forward mode only, `"bounded"` (e.g. `diffrax.Tsit5(scan_kind="bounded")`) both, at a
+      higher compile and run cost (README, diffrax section). `lrc.RK4` differentiates in both modes at the
+      default's speed, which is why it stays hand-written.
     - `loop`: True runs fixed steps through `diffeqsolve` (`StepTo`, with `adjoint`) as well: the same numbers,
       slower (benchmarks/diffrax_vs_rk4.py).
 
