@@ -682,7 +682,7 @@ def console() -> None:
     """The `lrcontrol` command: `main`, then exit with its code.
 
     After an interrupt a compiled solve may still be running on XLA's threads, and its progress callback would
-    call into an interpreter that is shutting down (measured: a segmentation fault in about one exit in six). So
+    call into an interpreter that is shutting down (a segmentation fault, found by the Ctrl-C test). So
     an interrupted command leaves at once, with its output flushed, without the interpreter's shutdown."""
     code = main()
     if code == EXIT_INTERRUPTED:

@@ -264,7 +264,7 @@ def _newton_root(fn, x0, rtol, atol, max_steps):
 
     The Jacobian is dense, one forward-mode pass per column with the primal evaluated once alongside (what
     `jax.jacfwd` does). `optimistix.Newton` takes the same steps through `jax.linearize`, whose program, with
-    the integrator's intermediate values stored for the tangent pass, compiles about twice as slowly.
+    the integrator's intermediate values stored for the tangent pass, compiles more slowly.
 
     Returns x, an `optimistix.RESULTS` index (successful, singular Jacobian, non-finite residual or
     Jacobian, or the step limit) and the number of steps taken.
