@@ -144,15 +144,19 @@ class Solution(eqx.Module):
 
     @property
     def schedules(self) -> dict[str, Schedule]:
+        """The chosen controls (what the solver optimises, before the system's `prepare_controls`), one `Schedule`
+        per control name, one value per grid cell."""
         per_step = self.problem.expand(self.controls)
         return {name: Schedule(per_step[:, i], self.t, name, check_finite=False)
                 for i, name in enumerate(self.problem.control_names)}
 
     @property
     def schedule(self) -> Schedule:
-        """The learning-rate schedule (the first control), one value per grid cell."""
-        return Schedule(self.problem.expand(self.controls)[:, 0], self.t, self.problem.control_names[0],
-                        check_finite=False)
+        """The learning-rate schedule as the dynamics receive it, one value per grid cell: the first control after
+        the system's `prepare_controls` — the chosen control itself for most systems; for `LawSchedule` the rates
+        (warm-up included) that its chosen log-decrements give."""
+        rates = self.problem.system.prepare_controls(self.problem.expand(self.controls))[:, 0]
+        return Schedule(rates, self.t, self.problem.control_names[0], check_finite=False)
 
     @property
     def reward(self) -> Array:

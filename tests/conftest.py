@@ -39,7 +39,7 @@ _SECONDS = {
     "test_random_features.py": 58, "test_fsl.py": 52, "test_notebooks_c.py": 49, "test_fsl_ode.py": 40,
     "test_autodiff.py": 38, "test_main_job.py": 34, "test_perceptron.py": 32, "test_solver.py": 27,
     "test_random_features_controls.py": 26, "test_deep_linear.py": 24, "test_laws_other.py": 21,
-    "test_teacher_student.py": 16, "test_schedule.py": 15, "test_quadratic.py": 12, "test_refine.py": 11,
+    "test_train_digits.py": 22, "test_teacher_student.py": 16, "test_schedule.py": 15, "test_quadratic.py": 12, "test_refine.py": 11,
 }
 
 

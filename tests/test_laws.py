@@ -128,6 +128,8 @@ def test_monotone_schedule_beats_tuned_baselines():
     rates = np.asarray(system.rates(sol.controls))
     value = float(LAW.final_loss(jnp.asarray(rates)))
     assert np.all(np.diff(rates[w:]) <= 0) and np.allclose(rates[:w], 3e-4 * np.arange(w) / (w - 1))
+    np.testing.assert_array_equal(np.asarray(sol.schedule.values), rates)  # the rates, not the log-decrements
+    assert "unbounded" not in sol.diagnostics.message  # the decrements are bounded (MAX_LOG_DECREMENT)
     base = baselines(LAW, n, w, 3e-4, 1e-10)
     base.pop("_rates")
     assert value < min(b["final_loss"] for b in base.values())

@@ -6,8 +6,8 @@ The system's controls are one per update s = 0 … N−1 (`ControlProblem(..., h
 the chosen controls into the rates the law sees:
 
 - free (monotone = False): the chosen value is the rate for s ≥ W (bounds [min_lr, peak]);
-- monotone: the chosen values are log-decrements w_s ≥ 0 and η_s = min_lr + (peak − min_lr)·exp(−Σ_{W≤j≤s} w_j)
-  for s ≥ W (bounds [0, ∞)): monotone non-increasing, inside (min_lr, peak], smooth. (Luo et al., arXiv 2503.12811
+- monotone: the chosen values are log-decrements w_s ∈ [0, 60] and η_s = min_lr + (peak − min_lr)·exp(−Σ_{W≤j≤s} w_j)
+  for s ≥ W: monotone non-increasing, inside (min_lr, peak], smooth. (Luo et al., arXiv 2503.12811
   §5, use additive decrements η = peak − Σδ clipped at the minimum; in additive decrements the toolkit's L-BFGS
   stalled (3000 iterations, not converged, above the published schedule's value); log-decrements suit rates that
   span decades.)
@@ -29,6 +29,13 @@ from jaxtyping import Array
 from .._errors import InputError, Param, check_int, check_real
 from ._base import AbstractDiscreteSystem
 from ._law import AbstractLossCurveLaw
+
+
+# One update's log-decrement is at most 60: a drop by e^60 ≈ 1e26 of the distance to min_lr already puts the rate
+# at min_lr to within 1e-16 of it (for peak/min_lr up to 1e10). The bound keeps the rates' range what it is and
+# tells the solver the controls are bounded: without it, its end check read "the objective does not rise when the
+# decrements grow ×16" (the rate saturating at min_lr) as an objective unbounded below.
+MAX_LOG_DECREMENT = 60.0
 
 
 def warmup_rates(warmup: int, peak) -> Array:
@@ -70,7 +77,7 @@ class LawSchedule(AbstractDiscreteSystem):
         self.peak, self.min_lr, self.monotone = float(peak), float(min_lr), bool(monotone)
 
     def bounds(self) -> dict:
-        return {"lr": (0.0, None) if self.monotone else (self.min_lr, self.peak)}
+        return {"lr": (0.0, MAX_LOG_DECREMENT) if self.monotone else (self.min_lr, self.peak)}
 
     def problem(self, horizon: int):
         """`ControlProblem(self, FinalLoss(), horizon, bounds=self.bounds())`, checking warmup < horizon."""
@@ -110,8 +117,8 @@ class LawSchedule(AbstractDiscreteSystem):
 
     def schedule(self, u):
         """The per-update rates of the chosen controls `u` (e.g. `solution.controls`) as an `lrc.Schedule`, one
-        cell per update — what to export (`to_optax`, `to_torch_lambda`, `to_csv`). Not `solution.schedule`: for
-        this system the solver's controls are log-decrements (monotone) after a fixed warm-up, not rates."""
+        cell per update — what to export (`to_optax`, `to_torch_lambda`, `to_csv`); `solution.schedule` holds the
+        same rates (the solver's own controls, `solution.controls`, are log-decrements when monotone)."""
         from .._schedule import Schedule
 
         return Schedule(self.rates(u), name="lr")

@@ -1,11 +1,14 @@
-"""Train the character transformer under a learning-rate schedule: (config, schedule, seed) → the run's curves.
+"""Train a task's model under a learning-rate schedule: (config, schedule, seed) → the run's curves.
+
+The task (`config.task`, `tasks.py`) is the character transformer on Shakespeare or the cheaper digits MLP; the
+run, the file and the resumption below are the same for both.
 
 **The run.** AdamW from optax (β = (0.9, 0.95), decoupled weight decay on the ≥ 2-D weights, gradients clipped at
 global norm `clip`) wrapped in `optax.inject_hyperparams`, so the rate of update s is `rates[s]`, set from the
-schedule before every update. Update s uses the training windows of (seed, s) (`data.batch_offsets`), so runs
+schedule before every update. Update s uses the minibatch of (seed, s) (the task's `sample`), so runs
 with one seed see the same data in the same order whatever their schedule. The model's initial parameters come
 from PRNGKey(seed) too. Updates run in a jitted `lax.scan` over `eval_every` of them at a time; after updates
-k−1, 2k−1, …, N−1 the validation loss (mean cross-entropy in nats on the fixed validation windows) is measured.
+k−1, 2k−1, …, N−1 the validation loss (mean cross-entropy in nats on the task's fixed validation set) is measured.
 
 **The file** (`out`, a CSV in the `lrc.LossCurve` format, read back with `lrc.LossCurve.read`): one row per update
 s = 0 … N−1 with `step,lr,loss,train_loss,grad_l2,grad_l1` — `lr` the rate of update s, `loss` the validation
@@ -45,8 +48,8 @@ import optax
 from .._curves import LossCurve
 from .._errors import InputError, check_int, check_real
 from .._schedule import Schedule
-from . import data as D
-from .model import ModelConfig, count_parameters, init_model, sequence_loss
+from .model import count_parameters
+from .tasks import get_task
 
 _norm = getattr(getattr(optax, "tree", None), "norm", None) or optax.global_norm  # optax.global_norm before 0.2.5
 COLUMNS = ("step", "lr", "loss", "train_loss", "grad_l2", "grad_l1")
@@ -56,9 +59,10 @@ COLUMNS = ("step", "lr", "loss", "train_loss", "grad_l2", "grad_l1")
 class TrainConfig:
     """A training run's settings (all but the schedule and the seed).
 
-    `size` the model (`model.SIZES`), `steps` N updates, `batch` windows per update, `eval_every` k updates between
-    validation measurements (and the scan length), `val_windows` the validation set's size in windows of the
-    model's context, AdamW's `weight_decay`, `b1`, `b2`, `clip` (global-norm clipping; 0 turns it off),
+    `task` what is trained (`tasks.TASKS`: "shakespeare", the character transformer, or "digits", an MLP on 8×8
+    digits), `size` the model (`model.SIZES`; for digits the hidden width, `tasks.DIGITS_WIDTHS`), `steps` N updates, `batch` windows per update, `eval_every` k updates between
+    validation measurements (and the scan length), `val_windows` the validation set's size (windows of the
+    model's context; for digits, held-out images), AdamW's `weight_decay`, `b1`, `b2`, `clip` (global-norm clipping; 0 turns it off),
     `val_fraction` of each play held out.
     """
 
@@ -72,9 +76,10 @@ class TrainConfig:
     b2: float = 0.95
     clip: float = 1.0
     val_fraction: float = 0.1
+    task: str = "shakespeare"
 
     def __post_init__(self):
-        ModelConfig(self.size)
+        get_task(self.task, self.size, self.val_fraction)  # a clear error for an unknown task or size
         check_int("steps", self.steps, lo=1)
         check_int("batch", self.batch, lo=1)
         check_int("eval_every", self.eval_every, lo=1)
@@ -159,12 +164,11 @@ def make_optimizer(config: TrainConfig):
     return optax.inject_hyperparams(build)(learning_rate=jnp.float32(0.0))
 
 
-def make_update(static, optimizer, batch: int, context: int):
-    """One update: (params, opt_state, tokens, key, lr, step) → (params, opt_state, loss, |g|₂, |g|₁)."""
-    def update(params, opt_state, tokens, key, lr, step):
-        offsets = D.batch_offsets(key, step, batch, context, tokens.shape[0])
-        x, y = D.windows(tokens, offsets, context)
-        loss, grads = jax.value_and_grad(lambda p: sequence_loss(eqx.combine(p, static), x, y))(params)
+def make_update(static, optimizer, task, batch: int):
+    """One update: (params, opt_state, data, key, lr, step) → (params, opt_state, loss, |g|₂, |g|₁)."""
+    def update(params, opt_state, data, key, lr, step):
+        x, y = task.sample(data, key, step, batch)
+        loss, grads = jax.value_and_grad(lambda p: task.loss(eqx.combine(p, static), x, y))(params)
         opt_state.hyperparams["learning_rate"] = lr.astype(jnp.float32)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
@@ -174,14 +178,14 @@ def make_update(static, optimizer, batch: int, context: int):
     return update
 
 
-def make_chunk(static, optimizer, batch: int, context: int):
+def make_chunk(static, optimizer, task, batch: int):
     """`len(lrs)` updates in one `lax.scan` (jitted): returns params, opt_state and per-update loss, |g|₂, |g|₁."""
-    update = make_update(static, optimizer, batch, context)
+    update = make_update(static, optimizer, task, batch)
 
     @jax.jit
-    def chunk(params, opt_state, tokens, key, lrs, steps):
+    def chunk(params, opt_state, data, key, lrs, steps):
         def body(carry, xs):
-            p, o, loss, g2, g1 = update(*carry, tokens, key, *xs)
+            p, o, loss, g2, g1 = update(*carry, data, key, *xs)
             return (p, o), (loss, g2, g1)
 
         (params, opt_state), out = jax.lax.scan(body, (params, opt_state), (lrs, steps))
@@ -190,10 +194,10 @@ def make_chunk(static, optimizer, batch: int, context: int):
     return chunk
 
 
-def make_eval(static):
+def make_eval(static, task):
     @jax.jit
     def evaluate(params, x, y):
-        return sequence_loss(eqx.combine(params, static), x, y)
+        return task.loss(eqx.combine(params, static), x, y)
 
     return evaluate
 
@@ -201,16 +205,16 @@ def make_eval(static):
 def _optimizer_key(config: TrainConfig) -> TrainConfig:
     # the settings the compiled update depends on (steps, eval_every, val_windows do not change the compilation)
     return TrainConfig(config.size, 1, config.batch, 1, 1, config.weight_decay, config.b1, config.b2, config.clip,
-                       config.val_fraction)
+                       config.val_fraction, config.task)
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled(config: TrainConfig, mconf: ModelConfig):
+def _compiled(config: TrainConfig, task):
     """(static part of the model, optimizer, chunk, evaluate), built once per setting so that runs in one process
     (seeds, schedules, peaks) share one compilation."""
-    _, static = eqx.partition(init_model(mconf, 0), eqx.is_inexact_array)
+    _, static = eqx.partition(task.init(0), eqx.is_inexact_array)
     optimizer = make_optimizer(config)
-    return static, optimizer, make_chunk(static, optimizer, config.batch, mconf.context), make_eval(static)
+    return static, optimizer, make_chunk(static, optimizer, task, config.batch), make_eval(static, task)
 
 
 # --- files -------------------------------------------------------------------------------------------------------
@@ -240,7 +244,10 @@ def _result(rows: np.ndarray, name: str, path, timing) -> TrainResult:
 
 def _fingerprint(config: TrainConfig, seed: int, rates: np.ndarray) -> dict:
     digest = hashlib.sha256(np.asarray(rates, np.float64).tobytes()).hexdigest()[:16]
-    return {"config": asdict(config), "seed": int(seed), "rates_sha256": digest}
+    settings = asdict(config)
+    if settings["task"] == "shakespeare":  # the field came later: files written before it still match
+        del settings["task"]
+    return {"config": settings, "seed": int(seed), "rates_sha256": digest}
 
 
 class _Bar:
@@ -294,10 +301,10 @@ def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float
                              f".json is missing): remove it or choose another path.")
         if meta.get("finished"):  # read back before loading the data or compiling anything
             return _result(_read_rows(path), name, path, {"compile_s": 0.0, "run_s": 0.0, "resumed": "finished"})
-    corpus = D.load_corpus(config.val_fraction)
-    mconf = ModelConfig(config.size, corpus.vocab_size)
-    params, _ = eqx.partition(init_model(mconf, seed), eqx.is_inexact_array)
-    static, optimizer, chunk, evaluate = _compiled(_optimizer_key(config), mconf)
+    task = get_task(config.task, config.size, config.val_fraction)
+    vx, vy = task.validation(config.val_windows)  # before anything is written: a too large set is an input error
+    params, _ = eqx.partition(task.init(seed), eqx.is_inexact_array)
+    static, optimizer, chunk, evaluate = _compiled(_optimizer_key(config), task)
     opt_state = optimizer.init(params)
     if meta is not None:  # an unfinished run: resume from its checkpoint
         rows_done = _read_rows(path)
@@ -310,10 +317,7 @@ def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float
         if len(rows_done) == 0:
             path.write_text(",".join(COLUMNS) + "\n")
 
-    tokens = D.as_device(corpus.train)
-    offs = D.validation_offsets(len(corpus.val), config.val_windows, mconf.context)
-    vx, vy = (np.asarray(a) for a in D.windows(jnp.asarray(corpus.val), jnp.asarray(offs), mconf.context))
-    vx, vy = jnp.asarray(vx), jnp.asarray(vy)
+    data = task.train_data()
     key = jax.random.PRNGKey(seed)
     lr32 = np.asarray(rates, np.float32)
     logged = config.logged_steps
@@ -325,7 +329,7 @@ def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float
     for end in logged[logged >= start]:
         t0 = time.perf_counter()
         steps = np.arange(start, end + 1)
-        params, opt_state, (loss, g2, g1) = chunk(params, opt_state, tokens, key, jnp.asarray(lr32[steps]),
+        params, opt_state, (loss, g2, g1) = chunk(params, opt_state, data, key, jnp.asarray(lr32[steps]),
                                                   jnp.asarray(steps, jnp.int32))
         val = float(evaluate(params, vx, vy))
         loss, g2, g1 = np.asarray(loss), np.asarray(g2), np.asarray(g1)

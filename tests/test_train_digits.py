@@ -1,0 +1,73 @@
+"""The training harness on its cheaper task, the digits MLP (`TrainConfig(task="digits")`), and the schedule
+pipeline of problems/transformer_schedules.py run end to end on it (a few dozen updates).
+
+Needs scikit-learn (the extra `[test]` has it), not the Shakespeare extra: these run wherever the tests do.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+import lrcontrol as lrc  # noqa: E402
+from lrcontrol.train import TrainConfig, train  # noqa: E402
+
+from helpers import problem_script  # noqa: E402
+
+CONFIG = TrainConfig(task="digits", size="tiny", steps=60, batch=8, eval_every=20, val_windows=100)
+
+
+def test_digits_split_is_fixed_and_disjoint():
+    from lrcontrol.train.tasks import _digits_split
+
+    x, y, vx, vy = _digits_split(0.25)
+    assert len(y) + len(vy) == 1797 and len(vy) == 449
+    assert x.shape[1] == vx.shape[1] == 64 and np.abs(x.mean(axis=0)).max() < 1e-6  # centred on the training set
+    assert set(np.unique(vy)) == set(range(10))
+    train_rows = {row.tobytes() for row in x}
+    assert sum(row.tobytes() in train_rows for row in vx) <= 5  # held-out images (a few digits repeat exactly)
+
+
+def test_digits_run_is_repeatable_resumable_and_learns(tmp_path):
+    a = train(CONFIG, "cosine", 2, tmp_path / "a.csv", peak=3e-2, warmup=5, progress=False)
+    b = train(CONFIG, "cosine", 2, tmp_path / "b.csv", peak=3e-2, warmup=5, progress=False, stop_after=20)
+    assert list(b.curve.steps) == [19]
+    train(CONFIG, "cosine", 2, tmp_path / "b.csv", peak=3e-2, warmup=5, progress=False)
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
+    assert list(a.curve.steps) == [19, 39, 59]
+    assert a.curve.losses[-1] < 0.5 * np.log(10)  # well below chance (log 10 nats) after 60 updates
+    other = train(CONFIG, "cosine", 3, None, peak=3e-2, warmup=5, progress=False)
+    assert not np.array_equal(other.curve.losses, a.curve.losses)
+    meta = json.loads((tmp_path / "a.csv.json").read_text())
+    assert meta["run"]["config"]["task"] == "digits" and meta["parameters"] == 64 * 16 + 16 + 16 * 10 + 10
+
+
+def test_digits_inputs_are_checked():
+    with pytest.raises(lrc.InputError, match="task must be one of shakespeare, digits"):
+        TrainConfig(task="cifar")
+    with pytest.raises(lrc.InputError, match="size must be one of .* for the task 'digits'"):
+        TrainConfig(task="digits", size="huge")
+    with pytest.raises(lrc.InputError, match="val_windows must be at most 180"):
+        train(TrainConfig(task="digits", size="tiny", steps=4, eval_every=2, val_windows=500), "constant", 0,
+              None, peak=1e-2, progress=False)
+
+
+def test_pipeline_end_to_end_on_digits(tmp_path):
+    ts = problem_script("transformer_schedules")
+    res = ts.run("test", tmp_path, laws_to_fit=("bound_law",), progress=False, task="digits")
+    finals = res["final_val_loss"]
+    assert res["setup"]["task"] == "digits"
+    assert len(finals) == len(ts.BASELINES) + len(res["derived"]) + 1
+    assert all(len(v["per_seed"]) == 2 and all(np.isfinite(v["per_seed"])) for v in finals.values())
+    predicted = json.loads((tmp_path / "predictions.json").read_text())["predicted_final_val_loss"]
+    assert all(np.isfinite(predicted[name]["bound_law"]) for name in predicted)
+    for d, rows in res["comparisons"].items():
+        for b, c in rows.items():
+            diff = np.subtract(finals[d]["per_seed"], finals[b]["per_seed"])
+            assert c["mean_difference"] == pytest.approx(diff.mean())
+            assert c["standard_error"] == pytest.approx(diff.std(ddof=1) / np.sqrt(2))
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.startswith("# Digits-MLP schedules (test)") and "--task digits" in readme
+    assert (tmp_path / "validation_curves.png").exists() and (tmp_path / "schedules.png").exists()
