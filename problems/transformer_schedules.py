@@ -333,7 +333,7 @@ def _reused(timing) -> str:
             f"seed and rates hash match, so a changed schedule is retrained). Trained in this invocation: "
             + (", ".join(f"`{f}`" for f in fresh[:8]) + (f" and {len(fresh) - 8} more" if len(fresh) > 8 else "")
                or "none") + ". The laws are refitted, the derived schedules "
-            f"re-solved and `predictions.json` rewritten on every invocation, from the pilots only." if back else "")
+            "re-solved and `predictions.json` rewritten on every invocation, from the pilots only." if back else "")
 
 
 def _solve_note(info) -> str:
