@@ -43,13 +43,21 @@ def _to_theta(law_class, z):
     for i, n in enumerate(law_class.param_names):
         lo, hi = law_class.param_ranges[n]
         if lo is not None and hi is not None:
-            out.append(lo + (hi - lo) * jax.nn.sigmoid(z[i]))
+            t = lo + (hi - lo) * jax.nn.sigmoid(z[i])
         elif lo is not None:
-            out.append(lo + jnp.exp(z[i]))
+            t = lo + jnp.exp(z[i])
         elif hi is not None:
-            out.append(hi - jnp.exp(z[i]))
+            t = hi - jnp.exp(z[i])
         else:
-            out.append(z[i])
+            t = z[i]
+        # A far-out z rounds onto an end of the open interval (sigmoid(40) == 1, e^-800 == 0, e^800 == inf), which
+        # the law rejects: keep θ a step inside (a fit that drove the momentum law's decay to z ≈ -800 ended in an
+        # InputError instead of a report). The step: ε relative, at least the smallest normal number (XLA on a
+        # CPU flushes subnormals to 0).
+        fi = jnp.finfo(t.dtype)
+        inside_lo = -float(fi.max) if lo is None else lo + max(abs(lo) * float(fi.eps), float(fi.tiny))
+        inside_hi = float(fi.max) if hi is None else hi - max(abs(hi) * float(fi.eps), float(fi.tiny))
+        out.append(jnp.clip(t, inside_lo, inside_hi))
     return jnp.stack(out)
 
 

@@ -217,3 +217,20 @@ def test_law_schedule_exports_the_rates(tmp_path):
     sched.save(tmp_path / "schedule.csv")
     rows = (tmp_path / "schedule.csv").read_text().splitlines()
     assert len(rows) == n + 1 and float(rows[-1].split(",")[-1]) == pytest.approx(rates[-1], rel=1e-9)
+
+
+def test_far_out_fit_coordinates_stay_inside_the_valid_ranges():
+    # Levenberg–Marquardt once drove the momentum law's decay to z ≈ -800, where sigmoid(z) rounds to 0: the fit
+    # ended in "decay must be > 0" instead of a report. θ is kept a step inside its interval (in float32 and float64).
+    from lrcontrol._fit import _to_theta
+
+    law_class = lrc.systems.MomentumLaw
+    for far in (-800.0, 800.0):
+        z = jnp.full(len(law_class.param_names), far)
+        theta = _to_theta(law_class, z)
+        law = law_class.from_vector(theta)  # raised InputError before
+        assert 0.0 < float(law.decay) < 1.0 and np.all(np.isfinite(np.asarray(theta)))
+    x64 = jax.enable_x64(True) if hasattr(jax, "enable_x64") else jax.experimental.enable_x64()  # jax < 0.8
+    with x64:
+        theta = _to_theta(law_class, jnp.full(len(law_class.param_names), -800.0, dtype=jnp.float64))
+        assert theta.dtype == jnp.float64 and 0.0 < float(law_class.from_vector(theta).decay) < 1e-300
