@@ -186,7 +186,7 @@ _ENTRIES = (
                       "constant rate: E = e(ηN) + σ²η[(1 + ηN)^(1−α) − 1]/(1 − α) [additive]"),
         note="Pontryagin: the forward–backward sweep with stable substeps, from Python "
              "(Shooting(method='sweep', substeps=…)); Newton shooting integrates the mode costates forward, where "
-             "they grow as e^(x_j η z), and does not converge."),
+             "they grow as e^(x_j η z): it converges only from Direct's schedule (u0) and only in the easy phase."),
     SystemEntry(
         name="quadratic", system=Quadratic,
         summary="gradient descent on a quadratic with spectrum in [mu, L], worst case over the spectrum (smooth "
