@@ -29,7 +29,7 @@ class DeepLinear(lrc.systems.AbstractContinuousSystem):
     name = "deep_linear"
     strengths: jax.Array; initial: jax.Array; U: jax.Array; V: jax.Array
 
-    def __init__(self, strengths=(3.0, 1.0), inputs=5, outputs=4, initial=0.05, seed=0):
+    def __init__(self, strengths=(3.0,), inputs=3, outputs=2, initial=0.05, seed=0):
         k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
         r = len(strengths)
         self.strengths, self.initial = jnp.asarray(strengths, float), jnp.asarray(initial, float)
@@ -57,7 +57,7 @@ def sigmoid(system, cumulative_rate):             # Saxe et al.'s closed form
 
 integrator = lrc.Diffrax(diffrax.Tsit5(), substeps=2)
 problem = lrc.ControlProblem(DeepLinear(), lrc.objectives.Effort(effort_cost=0.05), horizon=4.0, steps=100,
-                             integrator=integrator)"""),
+                             integrator=integrator)   # one mode (a rank-1 target), s = 3, from a0 = 0.05"""),
     nbf.v4.new_markdown_cell("""## The integration against the closed form
 
 Any schedule will do: the closed form depends on the rate only through its integral $M(t)$."""),
@@ -94,25 +94,28 @@ plt.xlabel("t"); plt.ylabel("μ*(t)"); plt.legend();"""),
 they would accumulate there is largest, and then eases off as the loss falls. Njaradi et al.'s closed-loop law
 says by how much, for any model trained by gradient flow under this effort cost (the Hamiltonian is conserved
 and $\dot x = -\mu\nabla L$): $\mu^*(t) = \sqrt{(L(t) - L(T))/\beta}$. It is not used by either solver, so it
-is an independent check (the loss at each cell's midpoint taken as the mean of its end points, which is coarse
-where the loss falls fast)."""),
-    nbf.v4.new_code_cell("""L = np.asarray(direct.loss)
-law = np.sqrt((0.5 * (L[1:] + L[:-1]) - L[-1]) / 0.05)
-mu = np.asarray(direct.schedule.values)
+is an independent check. L(t) at each cell's midpoint comes from the closed form; the law is a statement about
+the continuous optimum, so the piecewise-constant schedule departs from it where μ* changes fast within a cell."""),
+    nbf.v4.new_code_cell("""mu = np.asarray(direct.schedule.values)
+h = float(problem.horizon) / problem.steps
+M_mid = np.concatenate([[0.0], np.cumsum(mu * h)])[:-1] + mu * h / 2     # ∫μ up to each cell's midpoint
+a_mid = np.asarray(sigmoid(problem.system, jnp.asarray(M_mid)))          # the strengths there (closed form)
+L_mid = 0.5 * np.sum((np.asarray(problem.system.strengths) - a_mid) ** 2, axis=1)
+law = np.sqrt((L_mid - float(direct.loss[-1])) / 0.05)
 err = np.abs(mu - law) / mu.max()
-print(f"|μ* − law| / peak: first 4 cells (t < 0.16, where the loss halves within a few cells) at most "
+print(f"|μ* − law| / peak: first 4 cells (t < 0.16, where μ* falls to about a quarter of its peak) at most "
       f"{err[:4].max():.1e}; the other 96 at most {err[4:].max():.1e}")
-assert err[:4].max() < 0.05 and err[4:].max() < 5e-3
+assert err[:4].max() < 0.05 and err[4:].max() < 1e-3
 plt.plot(mid, mu, label="Direct")
 plt.plot(mid, law, "--", label="closed-loop law √((L(t) − L(T))/β)")
 plt.yscale("log"); plt.xlabel("t"); plt.ylabel("μ*(t)"); plt.legend();"""),
     nbf.v4.new_markdown_cell("""## A third solver: HJB, through the model's exact reduction
 
-HJB grids the state space, so it needs a state of at most 3 numbers; the network has 2·(5 + 4) = 18. The
-reduction above is exact, so the same problem can be written in the mode strengths themselves — a second
-user-defined system of a few lines. With one mode (a rank-1 target) the state is one number: the value function
-on a grid of strengths gives the optimum independently of the gradient, and must agree with Direct on the full
-network."""),
+HJB grids the state space, so it needs a state of at most 3 numbers; the network's weights are 3 + 2 = 5
+numbers (2·(inputs + outputs) per mode in general). The reduction above is exact, so the same problem can be
+written in the mode strength itself — a second user-defined system of a few lines, whose state is one number.
+The value function on a grid of strengths gives the optimum independently of any gradient, and must agree with
+Direct on the network."""),
     nbf.v4.new_code_cell("""class ModeStrength(lrc.systems.AbstractContinuousSystem):
     name = "mode_strength"
     strength: float; initial: float
@@ -127,11 +130,9 @@ network."""),
         return 2 * controls[0] * a * (self.strength - a)
 
 
-effort = lrc.objectives.Effort(effort_cost=0.05)
-network = lrc.ControlProblem(DeepLinear(strengths=(3.0,), inputs=3, outputs=2), effort, horizon=4.0, steps=100,
-                             integrator=integrator)
-reduced = lrc.ControlProblem(ModeStrength(3.0, 0.05), effort, horizon=4.0, steps=100, integrator=integrator)
-on_network = lrc.solve(network, progress=False)
+reduced = lrc.ControlProblem(ModeStrength(3.0, 0.05), lrc.objectives.Effort(effort_cost=0.05), horizon=4.0,
+                             steps=100, integrator=integrator)
+on_network = direct
 by_hjb = lrc.solve(reduced, lrc.solvers.HJB(points=401, control_points=32, refine=20, domain=((0.0, 3.0),)), progress=False)
 peak = float(jnp.max(on_network.controls))
 gap = float(jnp.max(jnp.abs(by_hjb.controls - on_network.controls))) / peak
@@ -139,7 +140,7 @@ print("HJB:", by_hjb.diagnostics.message)
 print(f"J: Direct on the network {float(on_network.objective):.6f}, HJB on the mode strength {float(by_hjb.objective):.6f}")
 print(f"largest difference of the schedules: {gap:.1e} of the peak")
 assert by_hjb.diagnostics.converged and gap < 2e-3
-plt.plot(mid, on_network.schedule.values, label="Direct, full network (one mode)")
+plt.plot(mid, on_network.schedule.values, label="Direct, the network")
 plt.plot(mid, by_hjb.schedule.values, "--", label="HJB, mode-strength model")
 plt.xlabel("t"); plt.ylabel("μ*(t)"); plt.legend();"""),
     nbf.v4.new_markdown_cell("""HJB's own error estimate is the change of its schedule between this grid and one of half the points

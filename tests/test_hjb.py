@@ -35,11 +35,11 @@ def test_hjb_grid_convergence_order():
     direct = lrc.solve(problem, lrc.solvers.Direct())
     peak = float(jnp.max(direct.controls))
     errors = []
-    for points in (27, 51, 101, 201):
+    for points in (51, 101, 201):  # (each grid size compiles its own solve: three keep the test short)
         sol = lrc.solve(problem, lrc.solvers.HJB(points=points, estimate_error=False))
         errors.append(float(jnp.max(jnp.abs(sol.controls - direct.controls))) / peak)
-    # Measured 1.96e-4, 5.4e-5, 1.3e-5, 3.7e-6: order 1.96 in the grid spacing.
-    order = lrc.analysis.convergence_order([26, 50, 100, 200], errors)
+    # Measured 5.4e-5, 1.3e-5, 3.7e-6 (and 1.96e-4 at 27 points): order 1.96 in the grid spacing.
+    order = lrc.analysis.convergence_order([50, 100, 200], errors)
     assert 1.7 <= order <= 2.5, (order, errors)
 
 
