@@ -91,8 +91,31 @@ class Hamiltonian(eqx.Module):
         return -jax.grad(self, argnums=1)(t, z, lam, u)
 
 
-def integrate_canonical(ham: Hamiltonian, y0, t0s, dts, substeps: int, u_start, record: bool):
-    """RK4 on the canonical equations over the given cells (`substeps` steps each; cells with dt = 0 are no-ops).
+def diffrax_step(solver):
+    """`step(rhs, t, y, h)` → y after one step of the diffrax `solver` (fixed step, no controller), for the
+    canonical equations. Newton differentiates it in forward mode, so a Runge–Kutta solver's stage loop is switched
+    to `scan_kind="bounded"` (diffrax's default stage loop has a custom VJP, which `jax.jvp` cannot pass)."""
+    import dataclasses
+
+    import diffrax
+
+    if isinstance(solver, diffrax.AbstractRungeKutta) and getattr(solver, "scan_kind", None) in (None, "lax"):
+        solver = dataclasses.replace(solver, scan_kind="bounded")
+
+    def step(rhs, t, y, h):
+        term = diffrax.ODETerm(lambda tt, yy, args: rhs(tt, yy))
+        state = solver.init(term, t, t + h, y, None)
+        y_next, _, _, _, result = solver.step(term, t, t + h, y, None, state, made_jump=False)
+        # a failed step (an implicit solver's root finder) is non-finite, so Newton reports it rather than use it
+        return jax.tree_util.tree_map(lambda a: jnp.where(result == diffrax.RESULTS.successful, a, jnp.nan), y_next)
+
+    return step
+
+
+def integrate_canonical(ham: Hamiltonian, y0, t0s, dts, substeps: int, u_start, record: bool,
+                        step=rk4_step_looped):
+    """The canonical equations over the given cells (`substeps` steps each of `step(rhs, t, y, h)`, RK4 by
+    default; cells with dt = 0 are no-ops).
 
     Returns the end point and, if `record`, (z, λ) at every substep node, with the start node first.
     """
@@ -101,7 +124,7 @@ def integrate_canonical(ham: Hamiltonian, y0, t0s, dts, substeps: int, u_start, 
         h = dt / substeps
 
         def sub(y, i):
-            y_next = rk4_step_looped(lambda t, yy: ham.canonical(t, yy, u_start), t0 + i * h, y, h)
+            y_next = step(lambda t, yy: ham.canonical(t, yy, u_start), t0 + i * h, y, h)
             return y_next, (y_next if record else None)
 
         return jax.lax.scan(sub, y, jnp.arange(substeps))

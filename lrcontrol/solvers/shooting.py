@@ -10,9 +10,10 @@ import optimistix as optx
 from jax.flatten_util import ravel_pytree
 
 from .._errors import InputError, check_int, check_real
+from .._integrate import rk4_step_looped
 from . import _results as R
 from ._base import AbstractSolver, Info
-from ._pmp import Hamiltonian, backward_costates, forward_states, integrate_canonical
+from ._pmp import Hamiltonian, backward_costates, diffrax_step, forward_states, integrate_canonical
 
 
 class Shooting(AbstractSolver):
@@ -22,7 +23,8 @@ class Shooting(AbstractSolver):
     (see `lrcontrol.solvers._pmp`). Two ways to solve this two-point boundary-value problem:
 
     - `method="newton"`: shooting on the unknown costate λ(0). The canonical equations are integrated by RK4
-      (`substeps` steps per grid cell) and Newton's method (dense Jacobian by forward-mode differentiation
+      (`substeps` steps per grid cell) — or, when the problem integrates with a fixed-step `lrc.Diffrax`, by that
+      diffrax solver (its stage loop set to `scan_kind="bounded"` for forward mode) — and Newton's method (dense Jacobian by forward-mode differentiation
       through the integrator; optimistix's convergence test) zeroes the residual λ(T) − ∇Φ(x(T)). With
       `segments` > 1 this is multiple shooting: the horizon is cut into segments whose starting (x, λ) are extra
       unknowns tied by continuity conditions, which tames the exponential growth of the costate equations over
@@ -148,10 +150,13 @@ class Shooting(AbstractSolver):
             lam0, zs, lams = y
             return jnp.concatenate([ham.z0[None], zs]), jnp.concatenate([lam0[None], lams])
 
+        step = _canonical_step(problem)
+
         def integrate(y, record):
             z_start, lam_start = unpack(y)
             (z_end, lam_end), nodes = jax.vmap(
-                lambda z, lam, t0, dt: integrate_canonical(ham, (z, lam), t0, dt, s, u_start, record=record)
+                lambda z, lam, t0, dt: integrate_canonical(ham, (z, lam), t0, dt, s, u_start, record=record,
+                                                           step=step)
             )(z_start, lam_start, seg_t0, seg_dt)
             _, zs, lams = y
             r = (z_end[:-1] - zs, lam_end[:-1] - lams, lam_end[-1] - ham.terminal_costate(z_end[-1]))
@@ -250,6 +255,17 @@ class Shooting(AbstractSolver):
         result = jnp.where(change <= rtol, R.SUCCESS, jnp.where(jnp.isfinite(change), R.SWEEP_MAX_STEPS,
                                                                 R.NONFINITE))
         return u, nodes, change, change0, result, it
+
+
+def _canonical_step(problem):
+    """Newton's integrator of the canonical equations: the problem's diffrax solver when it integrates at fixed
+    steps (`lrc.Diffrax(solver, substeps=…)`), else RK4."""
+    from .._diffrax import Diffrax
+
+    integrator = problem.integrator
+    if isinstance(integrator, Diffrax) and not integrator.adaptive:
+        return diffrax_step(integrator.solver)
+    return rk4_step_looped
 
 
 # Newton's outcome as an `optimistix.RESULTS` index, so that failure messages use optimistix's wording.
