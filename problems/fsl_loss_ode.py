@@ -38,7 +38,8 @@ def midpoint_error(system, n, controls):
 
 def agreement(results) -> str:
     """The README rows: per phase and grid, both solvers' distance to the continuous optimum, and the orders."""
-    rows = ["| phase, N | cells | Direct: max \\|η − η*\\| / peak | sweep | Newton (from Direct) | J / E* − 1 (Direct) |",
+    rows = ["| phase, N | cells | Direct: max \\|η − η*\\| / peak | sweep | Newton (from Direct) "
+            "| J / E* − 1 (Direct) |",
             "|---|---|---|---|---|---|"]
     for phase, r in results["phases"].items():
         for row in r["ladder"]:

@@ -19,7 +19,8 @@ The task is `lrcontrol.train` with AdamW: a character-level transformer on Shake
     extrapolated in the peak), and Defazio et al.'s refinement (`lrc.schedules.refine`, Adam: ℓ1 gradient norms
     of the cosine pilot) at P0;
 (e) baselines each tuned over a peak grid (P0·{½, 1, 2, 4, 8}, digits also 16; `test`: {1, 2}) by the mean final
-    loss over the tuning seeds (0; digits: 0, 101, 102): cosine to 10 % and to 0, linear to 0, WSD with a 20 % 1−sqrt cooldown to 0 (a tuning run that diverges scores +inf);
+    loss over the tuning seeds (0; digits: 0, 101, 102): cosine to 10 % and to 0, linear to 0, WSD with a 20 %
+    1−sqrt cooldown to 0 (a tuning run that diverges scores +inf);
 (f) every final schedule trained on fresh seeds 1 … S (same data order per seed across schedules); paired
     differences against the derived schedule with standard errors; a verdict only beyond two standard errors.
 

@@ -24,11 +24,12 @@ class Shooting(AbstractSolver):
 
     - `method="newton"`: shooting on the unknown costate λ(0). The canonical equations are integrated by RK4
       (`substeps` steps per grid cell) — or, when the problem integrates with a fixed-step `lrc.Diffrax`, by that
-      diffrax solver (its stage loop set to `scan_kind="bounded"` for forward mode) — and Newton's method (dense Jacobian by forward-mode differentiation
-      through the integrator; optimistix's convergence test) zeroes the residual λ(T) − ∇Φ(x(T)). With
-      `segments` > 1 this is multiple shooting: the horizon is cut into segments whose starting (x, λ) are extra
-      unknowns tied by continuity conditions, which tames the exponential growth of the costate equations over
-      long or stiff horizons. Newton starts from the costates of the initial-guess controls (one backward pass).
+      diffrax solver (its stage loop set to `scan_kind="bounded"` for forward mode) — and Newton's method (dense
+      Jacobian by forward-mode differentiation through the integrator; optimistix's convergence test) zeroes the
+      residual λ(T) − ∇Φ(x(T)). With `segments` > 1 this is multiple shooting: the horizon is cut into segments
+      whose starting (x, λ) are extra unknowns tied by continuity conditions, which tames the exponential growth of
+      the costate equations over long or stiff horizons. Newton starts from the costates of the initial-guess
+      controls (one backward pass).
     - `method="sweep"`: the damped forward–backward sweep for large states. Repeat: integrate the state
       forward under the current controls, the costate backward, and move the controls a fraction α towards
       the pointwise minimiser of H at each cell's midpoint; α halves when the step would raise the relative

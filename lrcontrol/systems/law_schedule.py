@@ -6,11 +6,11 @@ The system's controls are one per update s = 0 … N−1 (`ControlProblem(..., h
 the chosen controls into the rates the law sees:
 
 - free (monotone = False): the chosen value is the rate for s ≥ W (bounds [min_lr, peak]);
-- monotone: the chosen values are log-decrements w_s ∈ [0, 60] and η_s = min_lr + (peak − min_lr)·exp(−Σ_{W≤j≤s} w_j)
-  for s ≥ W: monotone non-increasing, inside (min_lr, peak], smooth. (Luo et al., arXiv 2503.12811
-  §5, use additive decrements η = peak − Σδ clipped at the minimum; in additive decrements the toolkit's L-BFGS
-  stalled (3000 iterations, not converged, above the published schedule's value); log-decrements suit rates that
-  span decades.)
+- monotone: the chosen values are log-decrements w_s ∈ [0, 60] (`MAX_LOG_DECREMENT`) and
+  η_s = min_lr + (peak − min_lr)·exp(−Σ_{W≤j≤s} w_j) for s ≥ W: monotone non-increasing, inside (min_lr, peak],
+  smooth. (Luo et al., arXiv 2503.12811 §5, use additive decrements η = peak − Σδ clipped at the minimum; in
+  additive decrements the toolkit's L-BFGS stalled (3000 iterations, not converged, above the published schedule's
+  value); log-decrements suit rates that span decades.)
 
 The warm-up controls are ignored (the warm-up overwrites them; their gradient is 0). For a law with a fused
 `final_loss_grad_curvature` (MPL), the same is given in the chosen controls by the chain rule (reversed cumulative

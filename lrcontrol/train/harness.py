@@ -60,9 +60,10 @@ class TrainConfig:
     """A training run's settings (all but the schedule and the seed).
 
     `task` what is trained (`tasks.TASKS`: "shakespeare", the character transformer, or "digits", an MLP on 8×8
-    digits), `size` the model (`model.SIZES`; for digits the hidden width, `tasks.DIGITS_WIDTHS`), `steps` N updates, `batch` windows per update, `eval_every` k updates between
-    validation measurements (and the scan length), `val_windows` the validation set's size (windows of the
-    model's context; for digits, held-out images), AdamW's `weight_decay`, `b1`, `b2`, `clip` (global-norm clipping; 0 turns it off),
+    digits), `size` the model (`model.SIZES`; for digits the hidden width, `tasks.DIGITS_WIDTHS`), `steps` N
+    updates, `batch` examples per update, `eval_every` k updates between validation measurements (and the scan
+    length), `val_windows` the validation set's size (windows of the model's context; for digits, held-out
+    images), AdamW's `weight_decay`, `b1`, `b2`, `clip` (global-norm clipping; 0 turns it off),
     `val_fraction` of each play held out.
     """
 
