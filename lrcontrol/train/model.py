@@ -106,7 +106,11 @@ def init_model(config: ModelConfig, seed: int) -> Transformer:
 
     Built eagerly (op by op; about a second on 2 loaded cores): a jitted construction rounds differently (≤ 1e-8),
     which would change the committed runs' curves."""
-    model = Transformer(config, jax.random.PRNGKey(seed))
+    return as_float32(Transformer(config, jax.random.PRNGKey(seed)))
+
+
+def as_float32(model):
+    """The model with its floating-point arrays cast to float32 (its other leaves as they are)."""
     return jax.tree_util.tree_map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, model)
 
 

@@ -29,13 +29,9 @@ import numpy as np
 
 from .._errors import InputError
 from . import data as D
-from .model import SIZES, ModelConfig, init_model, sequence_loss
+from .model import ModelConfig, as_float32, init_model, sequence_loss
 
 DIGITS_WIDTHS = {"tiny": 16, "mini": 32, "quick": 64, "small": 128, "base": 256, "large": 512}
-
-
-def _as_float32(model):
-    return jax.tree_util.tree_map(lambda a: a.astype(jnp.float32) if eqx.is_inexact_array(a) else a, model)
 
 
 @dataclass(frozen=True)
@@ -46,8 +42,7 @@ class Shakespeare:
     val_fraction: float = 0.1
 
     def __post_init__(self):
-        if self.size not in SIZES:
-            raise InputError(f"size must be one of {', '.join(SIZES)} for the task 'shakespeare', got {self.size!r}.")
+        ModelConfig(self.size)  # a clear error for an unknown size
 
     @property
     def model_config(self) -> ModelConfig:
@@ -118,7 +113,7 @@ class Digits:
                              f"got {self.size!r}.")
 
     def init(self, seed: int):
-        return _as_float32(DigitsMLP(DIGITS_WIDTHS[self.size], jax.random.PRNGKey(seed)))
+        return as_float32(DigitsMLP(DIGITS_WIDTHS[self.size], jax.random.PRNGKey(seed)))
 
     def train_data(self):
         x, y, _, _ = _digits_split(self.val_fraction)
