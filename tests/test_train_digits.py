@@ -14,7 +14,7 @@ pytest.importorskip("sklearn")
 import lrcontrol as lrc  # noqa: E402
 from lrcontrol.train import TrainConfig, train  # noqa: E402
 
-from helpers import problem_script  # noqa: E402
+from helpers import check_schedule_pipeline, problem_script  # noqa: E402
 
 CONFIG = TrainConfig(task="digits", size="tiny", steps=60, batch=8, eval_every=20, val_windows=100)
 
@@ -57,17 +57,7 @@ def test_digits_inputs_are_checked():
 def test_pipeline_end_to_end_on_digits(tmp_path):
     ts = problem_script("transformer_schedules")
     res = ts.run("test", tmp_path, laws_to_fit=("bound_law",), progress=False, task="digits")
-    finals = res["final_val_loss"]
     assert res["setup"]["task"] == "digits"
-    assert len(finals) == len(ts.BASELINES) + len(res["derived"]) + 1
-    assert all(len(v["per_seed"]) == 2 and all(np.isfinite(v["per_seed"])) for v in finals.values())
-    predicted = json.loads((tmp_path / "predictions.json").read_text())["predicted_final_val_loss"]
-    assert all(np.isfinite(predicted[name]["bound_law"]) for name in predicted)
-    for d, rows in res["comparisons"].items():
-        for b, c in rows.items():
-            diff = np.subtract(finals[d]["per_seed"], finals[b]["per_seed"])
-            assert c["mean_difference"] == pytest.approx(diff.mean())
-            assert c["standard_error"] == pytest.approx(diff.std(ddof=1) / np.sqrt(2))
+    check_schedule_pipeline(ts, res, tmp_path)
     readme = (tmp_path / "README.md").read_text()
     assert readme.startswith("# Digits-MLP schedules (test)") and "--task digits" in readme
-    assert (tmp_path / "validation_curves.png").exists() and (tmp_path / "schedules.png").exists()
