@@ -206,7 +206,8 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     for name, r in schedules.items():
         if any(name.startswith(b) for b in BASELINES):
             got = [go(name, r, s, may_diverge=True) for s in TUNING_SEEDS[task]]
-            tuning[name] = float(np.mean([g.final_val_loss for g in got])) if all(g is not None for g in got) else float("inf")
+            diverged = any(g is None for g in got)
+            tuning[name] = float("inf") if diverged else float(np.mean([g.final_val_loss for g in got]))
     best_peak = {}
     for b in BASELINES:
         g = min(grid, key=lambda g: tuning[f"{b} @{g:g}P0"])
@@ -255,8 +256,8 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     run_walls = [t["run_s"] + t["compile_s"] for t in timings if t.get("updates") == n]
     steady = [t["run_s"] / max(t["updates"] - k, 1) for t in timings if t.get("updates") == n and t["run_s"] > 0]
     results = {
-        "setup": {"task": task, "mode": mode, "size": size, "steps": n, "batch": batch, "eval_every": k, "val_windows": vw,
-                  "warmup": w, "P0": p0, "peak_grid": [g * p0 for g in grid],
+        "setup": {"task": task, "mode": mode, "size": size, "steps": n, "batch": batch, "eval_every": k,
+                  "val_windows": vw, "warmup": w, "P0": p0, "peak_grid": [g * p0 for g in grid],
                   "tuning_seeds": list(TUNING_SEEDS[task]),
                   "final_seeds": seeds, "min_lr_derived": 1e-3 * p0, "parameters": _parameters(config)},
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
@@ -318,7 +319,8 @@ def figures(out, n, w, p0, schedules, final_names, final, laws, best_law, steps,
     ax.set_xlabel("update")
     ax.set_ylabel(f"validation loss ({units})")
     lowest = min(float(np.min(np.mean([r.curve.losses for r in final[nm]], axis=0))) for nm in final_names)
-    ax.set_ylim(0.9 * lowest, float(np.mean([r.curve.losses[len(steps) // 4] for r in final[final_names[0]]])) + 0.05)
+    early = float(np.mean([r.curve.losses[len(steps) // 4] for r in final[final_names[0]]]))
+    ax.set_ylim(0.9 * lowest, early + 0.05)
     ax.set_title(f"validation curves; dashed: {best_law} predictions (made before training)")
     ax.legend(fontsize=7)
     fig.tight_layout()
