@@ -77,15 +77,30 @@ def check_fits(problem) -> None:
                          f"{size} (or blocks) or the system's size.")
 
 
+_COMPILED_BYTES = {}  # id(compiled) → (compiled, bytes or None): XLA's analysis takes ~20 ms, once per executable
+
+
+def compiled_bytes(compiled) -> int | None:
+    """XLA's account of a compiled solve's memory (arguments, outputs and temporaries), or None where the backend
+    has no analysis; computed once per executable (a repeated solve reuses its executable)."""
+    entry = _COMPILED_BYTES.get(id(compiled))
+    if entry is None or entry[0] is not compiled:
+        try:
+            analysis = compiled.compiled.memory_analysis()  # an equinox Compiled wraps jax's
+            need = analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+        except (AttributeError, TypeError, NotImplementedError):  # a backend without the analysis
+            need = None
+        entry = _COMPILED_BYTES[id(compiled)] = (compiled, need)
+    return entry[1]
+
+
 def check_compiled_fits(compiled, problem) -> None:
     """Raise `InputError` if XLA's own account of a compiled solve (arguments, outputs and temporaries) exceeds
     the memory free now: exact where `estimate_bytes` is a floor, known after compiling and before running."""
-    free = available_bytes()
-    try:
-        analysis = compiled.compiled.memory_analysis()  # an equinox Compiled wraps jax's
-        need = analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
-    except (AttributeError, TypeError, NotImplementedError):  # a backend without the analysis
+    need = compiled_bytes(compiled)
+    if need is None:
         return
+    free = available_bytes()
     if free is not None and need > free:
         size = "horizon" if problem.is_discrete else "steps"
         raise InputError(f"this solve ({size} = {problem.steps}, a state of {state_size(problem.system)} numbers) "

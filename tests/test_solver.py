@@ -110,3 +110,23 @@ def test_bad_problem_input_is_one_sentence(kwargs, message):
 def test_bad_component_input_is_one_sentence(make, message):
     with pytest.raises(lrc.InputError, match=message):
         make()
+
+
+def test_xla_memory_analysis_runs_once_per_executable():
+    # It takes ~20 ms; run on every solve it made a repeated 500-step perceptron solve 27 ms instead of 1.5 ms
+    # (benchmarks/perceptron_direct.py had gone from 3.8x faster than scipy to 3x slower unnoticed).
+    from types import SimpleNamespace
+
+    from lrcontrol import _memory
+
+    calls = []
+
+    def memory_analysis():
+        calls.append(1)
+        return SimpleNamespace(temp_size_in_bytes=1, argument_size_in_bytes=2, output_size_in_bytes=3)
+
+    executable = SimpleNamespace(compiled=SimpleNamespace(memory_analysis=memory_analysis))
+    problem = perceptron_problem(steps=10)
+    for _ in range(3):
+        _memory.check_compiled_fits(executable, problem)
+    assert len(calls) == 1 and _memory.compiled_bytes(executable) == 6
