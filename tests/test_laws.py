@@ -234,3 +234,20 @@ def test_far_out_fit_coordinates_stay_inside_the_valid_ranges():
     with x64:
         theta = _to_theta(law_class, jnp.full(len(law_class.param_names), -800.0, dtype=jnp.float64))
         assert theta.dtype == jnp.float64 and 0.0 < float(law_class.from_vector(theta).decay) < 1e-300
+
+
+def test_law_schedule_in_control_blocks():
+    # with fewer control blocks than updates the start had one row per update, and the solve ended in a
+    # broadcasting error; the start is now the blocks' mean, whose rates at the block ends are the per-update start's
+    n, w, blocks = 600, 60, 30
+    system = LawSchedule(LAW, w, 3e-4, 1e-10, monotone=True)
+    blocked = lrc.ControlProblem(system, lrc.objectives.FinalLoss(), n, blocks=blocks, bounds=system.bounds())
+    u0 = system.initial_controls(blocked)
+    assert u0.shape == (blocks, 1)
+    per_step = np.asarray(system.rates(system.initial_controls(system.problem(n))))
+    ends = np.nonzero(np.diff(np.append(blocked.block_of_step(), blocks)))[0]
+    ends = ends[ends >= w]  # blocks wholly after the warm-up
+    np.testing.assert_allclose(np.asarray(system.rates(blocked.expand(u0)))[ends], per_step[ends], rtol=1e-9)
+    sol = lrc.solve(blocked, lrc.solvers.Direct(), progress=False)
+    value = float(LAW.final_loss(system.rates(blocked.expand(sol.controls))))
+    assert sol.diagnostics.converged and value < float(LAW.final_loss(jnp.asarray(per_step)))

@@ -132,8 +132,13 @@ class LawSchedule(AbstractDiscreteSystem):
         n, w = problem.steps, self.warmup
         m = n - w
         x = np.clip((np.arange(m) - 0.8 * m) / (0.2 * m), 0.0, 1.0)
-        return self.controls_for(jnp.concatenate([warmup_rates(w, self.peak),
-                                                  jnp.asarray(self.peak + (self.min_lr - self.peak) * x)]))
+        per_step = self.controls_for(jnp.concatenate([warmup_rates(w, self.peak),
+                                                      jnp.asarray(self.peak + (self.min_lr - self.peak) * x)]))
+        if problem.blocks == problem.steps:
+            return per_step
+        # one control per block: the block's mean (for log-decrements the rates at block ends are then the same)
+        counts = jnp.asarray(np.bincount(problem.block_of_step(), minlength=problem.blocks), per_step.dtype)
+        return jax.ops.segment_sum(per_step, jnp.asarray(problem.block_of_step()), problem.blocks) / counts[:, None]
 
     # --- the law -------------------------------------------------------------------------------------------
 
