@@ -48,6 +48,32 @@ def numpy_value_grad(law, w):
     return value, gw
 
 
+def figure(system, law, ends, pub, base, rates):
+    """benchmarks/results/mpl_schedule.png: the end points from every start beside the published optimised
+    schedule and the best tuned WSD, over the last quarter of the run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    steps = np.arange(N)
+    best_wsd = min((k for k in base if k.startswith("wsd")), key=lambda k: base[k]["final_loss"])
+    ax.plot(steps, pub, "k--", lw=1.5, label=f"published optimised schedule ({float(law.final_loss(jnp.asarray(pub))):.5f})")
+    ax.plot(steps, rates[best_wsd], "k:", lw=1.5, label=f"tuned {best_wsd} ({base[best_wsd]['final_loss']:.5f})")
+    for k, (v, s_k) in sorted(ends.items(), key=lambda kv: kv[1][0]):
+        ax.plot(steps, np.asarray(system.rates(s_k.controls)), lw=1, label=f"solve from {k.split(':')[0]} ({v:.5f})")
+    ax.set_xlim(0.75 * N, N)
+    ax.set_xlabel("update")
+    ax.set_ylabel("learning rate")
+    ax.set_title("MPL (published 25M), N = 24000: where the monotone solve ends from each start (final loss)",
+                 fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(Path(__file__).resolve().parent / "results" / "mpl_schedule.png", dpi=110)
+    plt.close(fig)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scipy-maxiter", type=int, default=15000)
@@ -74,6 +100,25 @@ def main():
     print(f"lrc.solve from {bname}: {from_base:.10f} ({db.message}, {int(db.iterations)} it), run {db.run_time:.2f} s",
           flush=True)
 
+    # The landscape has many local minima (staircases that differ in where and how far the rate falls): the same
+    # solve from the tuned baselines' rates ends at different values; record where each start ends and its shape.
+    from lrcontrol.systems.law_schedule import describe
+    starts = {"wsd (linear, 20 %), the system's start": system.initial_controls(problem)}
+    starts.update({k: system.controls_for(jnp.asarray(rates[k]))
+                   for k in ("cosine", "linear", "wsd (linear)", "wsd (1-sqrt)", "wsd (cosine)")})
+    ends, local_minima = {}, {}
+    for k, u0_k in starts.items():
+        s_k = sol if k.startswith("wsd (linear, 20") else sol_b if k == bname else lrc.solve(
+            problem, lrc.solvers.Direct(), u0=u0_k, progress=False)
+        value = float(law.final_loss(system.rates(s_k.controls)))
+        ends[k] = (value, s_k)
+        local_minima[k] = {"start_final_loss": float(law.final_loss(system.rates(u0_k))), "final_loss": value,
+                           "iterations": int(s_k.diagnostics.iterations), "run_s": s_k.diagnostics.run_time,
+                           "message": s_k.diagnostics.message,
+                           "shape": describe(np.asarray(system.rates(s_k.controls)), W, PEAK)}
+        print(f"  from {k}: {value:.7f}, largest fall {local_minima[k]['shape']['largest_fall']:.2f} of the peak, "
+              f"{local_minima[k]['shape']['falls_over_1pct']} falls > 1 %", flush=True)
+
     u0 = np.asarray(system.initial_controls(problem))[W:, 0]
     t = time.perf_counter()
     res = minimize(lambda w: numpy_value_grad(law, w), u0, jac=True, method="L-BFGS-B",
@@ -83,7 +128,7 @@ def main():
     check = float(law.final_loss(system.rates(jnp.concatenate([jnp.zeros(W), jnp.asarray(res.x)]))))
     print(f"scipy L-BFGS-B: {res.fun:.10f} (check {check:.10f}), {res.nit} it, {scipy_time:.1f} s: {res.message}",
           flush=True)
-    best = min(ours, float(res.fun), from_base)
+    best = min([ours, float(res.fun), from_base] + [v["final_loss"] for v in local_minima.values()])
     pub = np.concatenate([PEAK * np.arange(W) / (W - 1), np.load(DATA / "optimized_schedule.npy")])
     payload = {"problem": {"law": "mpl (published 25M)", "N": N, "warmup": W, "peak": PEAK, "min_lr": MIN_LR,
                            "monotone": True, "parametrisation": "log-decrements"},
@@ -96,6 +141,8 @@ def main():
                                                 "gap_to_best": from_base - best},
                "scipy_lbfgsb_numpy_grad": {"final_loss": float(res.fun), "run_s": scipy_time, "iterations": int(res.nit),
                                            "message": str(res.message), "gap_to_best": float(res.fun) - best},
+               "local_minima_by_start": local_minima,
+               "best_found": best,
                "speedup_run": scipy_time / d.run_time,
                "published_schedule_final_loss": float(law.final_loss(jnp.asarray(pub)))}
     if not args.skip_fit:
@@ -109,6 +156,7 @@ def main():
                                        "starts": len(report.starts), "objective": report.objective,
                                        "converged": report.converged, "message": report.message}
         print(f"fit: {payload['fit_three_curves']['wall_s_including_compile']:.1f} s ({report.message})")
+    figure(system, law, ends, pub, base, rates)
     payload["load_average_1_5_15_min"] = list(os.getloadavg())  # a shared machine's load makes the times noisy
     print(write("mpl_schedule", payload))
 

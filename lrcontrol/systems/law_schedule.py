@@ -299,16 +299,20 @@ def baselines(law, horizon: int, warmup: int, peak: float, min_lr: float, extra:
 
 def describe(rates, warmup: int, peak: float) -> dict:
     """The shape of a post-warm-up schedule: where it first falls 1 % below the peak, the decay as a fraction of
-    the post-warm-up updates, where it reaches half the peak, the final rate, and the exponent p of the best fit
-    η ≈ min + (peak − min)(1 − x)^p over the decay (x from decay start to the end)."""
+    the post-warm-up updates, where it reaches half the peak, the final rate, the largest fall in one update and
+    the number of updates that fall by more than 1 % of the peak, both after the warm-up (a smooth cooldown over
+    D updates falls ~1/D of the peak per update; a staircase falls in a few big steps), and the exponent p of the
+    best fit η ≈ min + (peak − min)(1 − x)^p over the decay (x from decay start to the end)."""
     r = np.asarray(rates, float)
     n = r.size
     post = r[warmup:]
     below = np.nonzero(post < 0.99 * peak)[0]
     start = warmup + (int(below[0]) if below.size else n - warmup)
     half = np.nonzero(post < 0.5 * peak)[0]
+    falls = -np.diff(r[max(warmup - 1, 0):]) / peak
     out = {"decay_start": start, "decay_fraction": (n - start) / (n - warmup),
-           "half_peak_step": warmup + int(half[0]) if half.size else None, "final_lr": float(r[-1])}
+           "half_peak_step": warmup + int(half[0]) if half.size else None, "final_lr": float(r[-1]),
+           "largest_fall": float(max(np.max(falls, initial=0.0), 0.0)), "falls_over_1pct": int(np.sum(falls > 0.01))}
     if n - start > 3:
         seg = r[start - 1:] if start > 0 else r[start:]
         x = np.arange(seg.size) / (seg.size)
