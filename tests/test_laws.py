@@ -251,3 +251,16 @@ def test_law_schedule_in_control_blocks():
     sol = lrc.solve(blocked, lrc.solvers.Direct(), progress=False)
     value = float(LAW.final_loss(system.rates(blocked.expand(sol.controls))))
     assert sol.diagnostics.converged and value < float(LAW.final_loss(jnp.asarray(per_step)))
+
+
+def test_describe_tells_a_staircase_from_a_smooth_cooldown():
+    from lrcontrol.systems.law_schedule import describe
+
+    n, w, peak = 1000, 100, 3e-4
+    smooth = baseline_rates("wsd", n, w, peak, 1e-10, fraction=0.5, shape="cosine")
+    stairs = np.concatenate([peak * np.arange(w) / (w - 1), np.full(500, peak), np.full(250, 0.4 * peak),
+                             np.full(150, 0.1 * peak)])
+    a, b = describe(smooth, w, peak), describe(stairs, w, peak)
+    assert a["falls_over_1pct"] == 0 and a["largest_fall"] == pytest.approx(np.pi / 450 / 2, rel=0.02)
+    assert b["falls_over_1pct"] == 2 and b["largest_fall"] == pytest.approx(0.6)
+    assert b["decay_start"] == w + 500 and b["final_lr"] == pytest.approx(0.1 * peak)
