@@ -1,5 +1,6 @@
 """Entry points: `solve` a problem, `evaluate` a given schedule, `simulate` a feedback policy."""
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +16,7 @@ import optimistix as optx
 from ._errors import InputError
 from ._integrate import rk4_step
 from ._problem import ControlProblem
-from ._progress import PROGRESS, report
+from ._progress import PROGRESS
 from ._schedule import Schedule
 from ._memory import check_compiled_fits
 from ._guess import initial_guess
@@ -30,8 +31,8 @@ from .solvers._base import AbstractSolver
 # --- the pure core: traceable under jit / vmap / grad ------------------------------------------------------
 
 def _primal(inputs):
-    problem, solver, u0, with_report = inputs
-    u, info = solver.run(problem, u0, report if with_report else None)
+    problem, solver, u0 = inputs
+    u, info = solver.run(problem, u0)
     free = _free_mask(problem, u, info.grad)
     return u, (info, free, u)
 
@@ -52,24 +53,47 @@ def _free_mask(problem, u, g):
     return ~(((u <= lo + tol) & (g > 0)) | ((u >= hi - tol) & (g < 0)))
 
 
-def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0, with_report: bool) -> Solution:
+def _start(problem, u0):
     # u0 = None: start from `initial_guess`, inside the same compiled call.
-    u0 = jax.lax.stop_gradient(initial_guess(problem) if u0 is None else u0)
+    return jax.lax.stop_gradient(initial_guess(problem) if u0 is None else u0)
+
+
+def _solve_core(problem: ControlProblem, solver: AbstractSolver, u0) -> Solution:
+    u0 = _start(problem, u0)
     if solver.implicit:
         u, (info, _, _) = optx.internal.implicit_jvp(
-            _primal, _rewrite, (problem, solver, u0, with_report),
+            _primal, _rewrite, (problem, solver, u0),
             frozenset({lx.positive_semidefinite_tag, lx.symmetric_tag}), lx.CG(rtol=1e-10, atol=1e-14))
     else:
         # Shooting solves the continuous optimality conditions and HJB the discrete Bellman problem only up to
         # its grid error: neither answer is a stationary point of `problem.cost`, so the implicit-function
         # derivative does not apply. The controls (and diagnostics) are constants to differentiation; the
         # objective's derivative is then its partial derivative at the fixed schedule.
-        u, info = jax.lax.stop_gradient(solver.run(problem, u0, report if with_report else None))
+        u, info = jax.lax.stop_gradient(solver.run(problem, u0))
+    return _assemble(problem, solver, u, info)
+
+
+def _assemble(problem, solver, u, info) -> Solution:
     objective, final_state, losses = problem.trajectory(u)
     result, extras = _check_finite(info, u, objective, final_state, losses)
     diag = Diagnostics(result, info.iterations, info.evaluations, info.residual, info.initial_residual,
                        solver.residual_name, extras, tuple(problem.control_names))
     return Solution(problem, solver.name, u, objective, losses, final_state, diag, info.costates)
+
+
+# The same solve in parts, for a progress line without host callbacks (`_solve_in_chunks`).
+
+def _chunk_start(problem, solver, u0):
+    return solver.start(problem, _start(problem, u0))
+
+
+def _chunk_advance(problem, solver, state, until):
+    state = solver.advance(problem, state, until)
+    return state, solver.status(problem, state)
+
+
+def _chunk_finish(problem, solver, state):
+    return _assemble(problem, solver, *solver.finish(problem, state))
 
 
 def _check_finite(info, u, objective, final_state, losses):
@@ -88,6 +112,7 @@ def _check_finite(info, u, objective, final_state, losses):
 
 
 _solve_jit = eqx.filter_jit(_solve_core)
+_start_jit, _advance_jit, _finish_jit = (eqx.filter_jit(f) for f in (_chunk_start, _chunk_advance, _chunk_finish))
 
 
 _COMPILED: dict = {}
@@ -134,24 +159,72 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
     if u0 is not None:
         u0 = _check_u0(problem, u0)
     if _is_traced((problem, u0)):
-        return _solve_jit(problem, solver, u0, False)  # one compiled call under an eager vmap, not op by op
+        return _solve_jit(problem, solver, u0)  # one compiled call under an eager vmap, not op by op
 
-    with_report = True if progress is None else bool(progress)
-    # Compile both stages first (compile time), then run them (run time): the two are reported apart.
+    progress = True if progress is None else bool(progress)
+    label = f"{solver.name} ({problem.system.name}, {problem.blocks} blocks)"
+    if progress and hasattr(solver, "advance"):
+        return _solve_in_chunks(problem, solver, u0, label)
+    # Compile first (compile time), then run (run time): the two are reported apart.
     t0 = time.perf_counter()
-    compiled = _compiled(_solve_jit, problem, solver, u0, with_report)
+    compiled = _compiled(_solve_jit, problem, solver, u0)
     check_compiled_fits(compiled, problem)  # a clear sentence, not an allocator error after a long wait
     t1 = time.perf_counter()
-    if with_report:
-        PROGRESS.begin(f"{solver.name} ({problem.system.name}, {problem.blocks} blocks)")
+    if progress:
+        PROGRESS.begin(label)
     try:
-        sol = compiled(problem, solver, u0, with_report)
+        with PROGRESS.ticking() if progress else contextlib.nullcontext():
+            sol = compiled(problem, solver, u0)
+            jax.block_until_ready(sol.controls)
+    finally:
+        PROGRESS.end()
+    return _timed(sol, t1 - t0, time.perf_counter() - t1)
+
+
+def _timed(sol, compile_time, run_time):
+    diag = eqx.tree_at(lambda d: (d.compile_time, d.run_time), sol.diagnostics, (compile_time, run_time))
+    return eqx.tree_at(lambda s: s.diagnostics, sol, diag)
+
+
+# Seconds of iterations per chunk: the progress line's refresh interval, long enough that a chunk's dispatch and
+# the few numbers it reads back cost nothing beside it.
+CHUNK_SECONDS = 0.25
+
+
+def _solve_in_chunks(problem, solver, u0, label):
+    """The solve as compiled parts — start, advance by chunks of iterations, finish — with the progress line
+    drawn between chunks from numbers the advance returns: no host callback inside compiled code, so each part
+    is stored in XLA's persistent cache like a quiet solve. Chunks grow to about `CHUNK_SECONDS` of iterations
+    (the first is 8). A Ctrl-C lands between chunks."""
+    t0 = time.perf_counter()
+    start = _compiled(_start_jit, problem, solver, u0)
+    t1 = time.perf_counter()
+    state = start(problem, solver, u0)
+    t2 = time.perf_counter()
+    until = jnp.asarray(8, jnp.int32)
+    advance = _compiled(_advance_jit, problem, solver, state, until)
+    finish = _compiled(_finish_jit, problem, solver, state)
+    for executable in (advance, finish):
+        check_compiled_fits(executable, problem)
+    t3 = time.perf_counter()
+    PROGRESS.begin(label)
+    try:
+        done, chunk = 0, 8
+        while True:
+            tick = time.perf_counter()
+            state, (it, f, residual, tol, running) = advance(problem, solver, state, until)
+            it = int(it)  # waits for the chunk
+            PROGRESS(it, f, residual, tol)
+            if not bool(running) or it < int(until):
+                break
+            per_iteration = (time.perf_counter() - tick) / max(it - done, 1)
+            chunk = int(min(max(CHUNK_SECONDS / max(per_iteration, 1e-9), 1), 8 * chunk))
+            done, until = it, jnp.asarray(it + chunk, jnp.int32)
+        sol = finish(problem, solver, state)
         jax.block_until_ready(sol.controls)
     finally:
         PROGRESS.end()
-    t2 = time.perf_counter()
-    diag = eqx.tree_at(lambda d: (d.compile_time, d.run_time), sol.diagnostics, (t1 - t0, t2 - t1))
-    return eqx.tree_at(lambda s: s.diagnostics, sol, diag)
+    return _timed(sol, (t1 - t0) + (t3 - t2), (t2 - t1) + (time.perf_counter() - t3))
 
 
 def _check_u0(problem, u0):

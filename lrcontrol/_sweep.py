@@ -1,8 +1,8 @@
 """`sweep`: a batch of control problems solved as one vmapped program, sharded over a device mesh.
 
 Design. `lrc.solve` is a thin host-side shell (argument checks, a compiled-executable cache, timings, a progress
-line fed by a host callback) around a pure, traceable core (`_solve._solve_core`: initial guess, solver loop,
-finiteness verdict), and every solver's inner loop is a `lax.while_loop`, so the core vmaps: a batched while loop
+line drawn between compiled chunks) around a pure, traceable core (`_solve._solve_core`: initial guess, solver
+loop, finiteness verdict), and every solver's inner loop is a `lax.while_loop`, so the core vmaps: a batched while loop
 runs until its slowest member stops, the finished members held by a select. `sweep` builds on that core, not on
 `lrc.solve`:
 
@@ -252,7 +252,7 @@ def _compiled(inputs, static, solver, mesh, vectorize):
         out_static = []
 
         def one(dyn):
-            sol = _solve_core(eqx.combine(dyn, static), solver, None, False)
+            sol = _solve_core(eqx.combine(dyn, static), solver, None)
             d, s = eqx.partition(sol, eqx.is_array)
             out_static.append(s)
             return d

@@ -28,7 +28,7 @@ def _setup():
     jax.config.update("jax_enable_x64", True)  # closed-form comparisons need float64
     # XLA's persistent compilation cache: a repeated command with the same problem structure loads its compiled
     # solve from disk instead of compiling it again (e.g. 3.7 s -> 0.8 s for the random-features benchmark case).
-    # Solves that show the progress line are not stored (XLA cannot store host callbacks); --quiet ones are.
+    # Every solve is stored, with or without the progress line (no host callbacks in compiled code).
     cache = os.environ.get("LRCONTROL_CACHE", str(Path.home() / ".cache" / "lrcontrol" / "xla"))
     if cache.strip().lower() not in ("", "0", "off", "none"):
         jax.config.update("jax_compilation_cache_dir", cache)
@@ -669,7 +669,7 @@ def main(argv=None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except Exception as err:  # a bug: one line, not a traceback
-        if "KeyboardInterrupt" in repr(err):  # Ctrl-C inside a compiled solve's progress callback
+        if "KeyboardInterrupt" in repr(err):  # Ctrl-C inside a callback that wrapped it in another error
             print("lrcontrol: interrupted; nothing was written.", file=sys.stderr)
             return EXIT_INTERRUPTED
         first = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
@@ -681,9 +681,10 @@ def main(argv=None) -> int:
 def console() -> None:
     """The `lrcontrol` command: `main`, then exit with its code.
 
-    After an interrupt a compiled solve may still be running on XLA's threads, and its progress callback would
-    call into an interpreter that is shutting down (a segmentation fault, found by the Ctrl-C test). So
-    an interrupted command leaves at once, with its output flushed, without the interpreter's shutdown."""
+    After an interrupt a compiled solve may still be running on XLA's threads (with the progress line's thread
+    waiting on it); an interpreter shutting down under them crashed (a segmentation fault, found by the Ctrl-C
+    test, when the progress line was a callback from compiled code). So an interrupted command leaves at once,
+    with its output flushed, without the interpreter's shutdown."""
     code = main()
     if code == EXIT_INTERRUPTED:
         sys.stdout.flush()

@@ -8,7 +8,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # One XLA compilation cache for the whole run, in a temporary folder removed at its end (`pytest_unconfigure`):
 # the workers, the notebook kernels and the CLI subprocesses share what each compiled (most of the suite's time
 # is compilation, and many tests solve the same problem structures). Set by the controller before the workers
-# start, so they inherit it; solves that print a progress line are not stored (host callbacks).
+# start, so they inherit it.
 if not os.environ.get("PYTEST_XDIST_WORKER") and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
     import tempfile
 

@@ -43,10 +43,38 @@ class _State(NamedTuple):
     pg0: Array  # the start's projected gradient (set by the zeroth pass), which scales the tolerance
 
 
+class Minimiser(NamedTuple):
+    """One solve in three traceable parts, so a caller may advance it in compiled chunks and look at it between
+    them (`lrc.solve`'s progress line) with no host callback inside the compiled code:
+
+    - `init(x0)` → the loop state at the start (nothing evaluated yet);
+    - `run(state, until)` → the state after iterating while not stopped and `state.it < until` (`until` may be a
+      traced integer; the first call also makes the zeroth pass that evaluates the start);
+    - `finish(state)` → (x, `Info`), the stop judged against the objective's round-off (`_verify`);
+    - `status(state)` → (iteration, f, projected gradient norm, tolerance, still running).
+
+    `finish(run(init(x0), max_steps))` is the whole solve (`minimise`).
+    """
+
+    init: Callable
+    run: Callable
+    finish: Callable
+    status: Callable
+
+
 def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Float[Array, " n"],
              upper: Float[Array, " n"], weights: Float[Array, " n"], *, rtol: float, atol: float,
-             max_steps: int, history: int, report: Callable | None = None, report_every: int = 10,
-             columns: int = 1, upper_infinite: tuple[bool, ...] | None = None) -> tuple[Float[Array, " n"], Info]:
+             max_steps: int, history: int, columns: int = 1,
+             upper_infinite: tuple[bool, ...] | None = None) -> tuple[Float[Array, " n"], Info]:
+    """Minimise f(x) over lower ≤ x ≤ upper in one call (`minimiser`'s parts run back to back)."""
+    m = minimiser(value_grad_curvature, lower, upper, weights, rtol=rtol, atol=atol, max_steps=max_steps,
+                  history=history, columns=columns, upper_infinite=upper_infinite)
+    return m.finish(m.run(m.init(x0), max_steps))
+
+
+def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: Float[Array, " n"],
+              weights: Float[Array, " n"], *, rtol: float, atol: float, max_steps: int, history: int,
+              columns: int = 1, upper_infinite: tuple[bool, ...] | None = None) -> Minimiser:
     """Minimise f(x) over lower ≤ x ≤ upper. Stops when ‖x − P(x − ∇f/w)‖_∞ ≤ atol + rtol·(its value at x0).
 
     `value_grad_curvature(x)` returns (f, ∇f, h): h is None (no preconditioner) or a positive estimate of the
@@ -70,9 +98,9 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
         return f, g / sqrt_w, None if h is None else h / weights
 
     # static: whether h is None, from the one trace of fgh (the loop below carries a placeholder for it)
-    h_like = jax.eval_shape(fgh, x0 * sqrt_w)[2]
+    h_like = jax.eval_shape(fgh, lo)[2]
     preconditioned = h_like is not None
-    h_like = jax.ShapeDtypeStruct((), x0.dtype) if h_like is None else h_like
+    h_like = jax.ShapeDtypeStruct((), lo.dtype) if h_like is None else h_like
 
     def proj(v):
         return jnp.clip(v, lo, hi)
@@ -91,17 +119,19 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
         # The preconditioner at an accepted point v: the diagonal that came with its gradient (h), or none.
         return guarded(h) if preconditioned else jnp.ones_like(v)
 
-    v0 = proj(x0 * sqrt_w)
-    n, m = v0.shape[0], history
-    dtype = v0.dtype
-    # The objective has one call site in the iterations (each copy of it is compiled separately, and for an
-    # ODE-constrained objective each copy costs seconds of compilation). So the start is evaluated by a zeroth
-    # pass of the loop body: a line search of one trial along a zero direction from J = +∞, which accepts the
-    # start and sets f0, the tolerance and the preconditioner. `nfev == 0` marks that pass.
-    inf = jnp.asarray(jnp.inf, dtype)
-    init = _State(v0, inf, jnp.zeros_like(v0), jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype),
-                  jnp.zeros(m, dtype), jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(0), inf, jnp.array(0),
-                  inf, jnp.array(0), jnp.array(-1), jnp.ones_like(v0), inf, jnp.zeros((), dtype))
+    n, m = lo.shape[0], history
+    dtype = lo.dtype
+
+    def init(x0):
+        # The objective has one call site in the iterations (each copy of it is compiled separately, and for an
+        # ODE-constrained objective each copy costs seconds of compilation). So the start is evaluated by a
+        # zeroth pass of the loop body: a line search of one trial along a zero direction from J = +∞, which
+        # accepts the start and sets f0, the tolerance and the preconditioner. `nfev == 0` marks that pass.
+        v0 = proj(x0 * sqrt_w)
+        inf = jnp.asarray(jnp.inf, dtype)
+        return _State(v0, inf, jnp.zeros_like(v0), jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype),
+                      jnp.zeros(m, dtype), jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(0), inf,
+                      jnp.array(0), inf, jnp.array(0), jnp.array(-1), jnp.ones_like(v0), inf, jnp.zeros((), dtype))
 
     def two_loop(q, st):
         # History is a circular buffer: the newest pair sits at head − 1. Slots with rho = 0 (unused, or
@@ -188,27 +218,34 @@ def minimise(value_grad_curvature: Callable, x0: Float[Array, " n"], lower: Floa
                                                jnp.where(it >= max_steps, MAX_STEPS, -1))))
         # A start where J or its gradient is not finite ends the solve there.
         result = jnp.where(zeroth, jnp.where(ok, -1, NONFINITE), result)
-        if report is not None:
-            jax.lax.cond((it % report_every == 0) & ~zeroth, lambda: jax.debug.callback(report, it, f, pg, tol),
-                         lambda: None)
         d_new = jax.lax.cond(ok, lambda: diag(v, h_new), lambda: st.d) if preconditioned else st.d
         return _State(v, f, g, s_hist, y_hist, rho, head, count, it, st.nfev + k, pg, fails, f_best, stall,
                       result, d_new, f0, pg0)
 
-    def cond(st):
+    def running(st):
         return (st.result < 0) & (st.pg > atol + rtol * st.pg0)
 
-    final = jax.lax.while_loop(cond, body, init)
-    f0, pg0 = final.f0, final.pg0
-    tol = atol + rtol * pg0
-    result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
+    def run(st, until):
+        return jax.lax.while_loop(lambda st: running(st) & (st.it < until), body, st)
+
     upper_infinite = tuple(columns * [True]) if upper_infinite is None else tuple(upper_infinite)
-    result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite)
-    what = jnp.where(~jnp.isfinite(final.f), 1, jnp.where(jnp.all(jnp.isfinite(final.g)), 3, 2))
-    extras["nonfinite"] = jnp.where(result == NONFINITE, what, 0)
-    extras["nonfinite_iteration"] = final.it
-    return final.v / sqrt_w, Info(result, final.it, final.nfev + extras.pop("probes"), final.pg, pg0,
-                                  final.g * sqrt_w, None, extras)
+
+    def finish(final):
+        f0, pg0 = final.f0, final.pg0
+        tol = atol + rtol * pg0
+        result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
+        result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns,
+                                 upper_infinite)
+        what = jnp.where(~jnp.isfinite(final.f), 1, jnp.where(jnp.all(jnp.isfinite(final.g)), 3, 2))
+        extras["nonfinite"] = jnp.where(result == NONFINITE, what, 0)
+        extras["nonfinite_iteration"] = final.it
+        return final.v / sqrt_w, Info(result, final.it, final.nfev + extras.pop("probes"), final.pg, pg0,
+                                      final.g * sqrt_w, None, extras)
+
+    def status(st):
+        return st.it, st.f, st.pg, atol + rtol * st.pg0, running(st)
+
+    return Minimiser(init, run, finish, status)
 
 
 def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite):

@@ -64,12 +64,11 @@ class Direct(AbstractSolver):
         if not isinstance(self.precondition, bool):
             raise InputError(f"precondition must be True or False, got {self.precondition!r}.")
 
-    def run(self, problem, u0, report=None):
-        shape = u0.shape
+    def _minimiser(self, problem, shape, dtype):
         m = shape[1]
-        lower = jnp.broadcast_to(jnp.asarray(problem.lower, u0.dtype), shape).reshape(-1)
-        upper = jnp.broadcast_to(jnp.asarray(problem.upper, u0.dtype), shape).reshape(-1)
-        weights = jnp.repeat(problem.block_lengths(), m).astype(u0.dtype)
+        lower = jnp.broadcast_to(jnp.asarray(problem.lower, dtype), shape).reshape(-1)
+        upper = jnp.broadcast_to(jnp.asarray(problem.upper, dtype), shape).reshape(-1)
+        weights = jnp.repeat(problem.block_lengths(), m).astype(dtype)
         if self.precondition:
             def value_grad_curvature(x):
                 f, g, h = problem.value_grad_curvature(x.reshape(shape))
@@ -78,7 +77,33 @@ class Direct(AbstractSolver):
             def value_grad_curvature(x):
                 f, g = jax.value_and_grad(lambda y: problem.cost(y.reshape(shape)))(x)
                 return f, g, None
-        x, info = _lbfgsb.minimise(value_grad_curvature, u0.reshape(-1), lower, upper, weights, rtol=self.rtol,
-                                   atol=self.atol, max_steps=self.max_steps, history=self.history,
-                                   report=report, columns=m, upper_infinite=tuple(bool(np.isinf(b)) for b in problem.upper))
+        return _lbfgsb.minimiser(value_grad_curvature, lower, upper, weights, rtol=self.rtol, atol=self.atol,
+                                 max_steps=self.max_steps, history=self.history, columns=m,
+                                 upper_infinite=tuple(bool(np.isinf(b)) for b in problem.upper))
+
+    def run(self, problem, u0):
+        return self.finish(problem, self.advance(problem, self.start(problem, u0), self.max_steps))
+
+    # The same solve in parts (`lrc.solve` runs them in compiled chunks to show its progress line between them).
+
+    def start(self, problem, u0):
+        """The iteration state at the initial guess `u0` (shape (blocks, controls))."""
+        return self._minimiser(problem, u0.shape, u0.dtype).init(u0.reshape(-1))
+
+    def advance(self, problem, state, until):
+        """The state after iterating while not stopped, up to iteration `until` (a traced integer is fine)."""
+        return self._minimiser(problem, self._shape(problem), state.v.dtype).run(state, until)
+
+    def finish(self, problem, state):
+        """(controls, `Info`) from a final state: the stop judged against the objective's round-off."""
+        shape = self._shape(problem)
+        x, info = self._minimiser(problem, shape, state.v.dtype).finish(state)
         return x.reshape(shape), info._replace(grad=info.grad.reshape(shape))
+
+    def status(self, problem, state):
+        """(iteration, objective, projected gradient norm, tolerance, still running) of a state."""
+        return self._minimiser(problem, self._shape(problem), state.v.dtype).status(state)
+
+    @staticmethod
+    def _shape(problem):
+        return problem.blocks, len(problem.control_names)

@@ -132,7 +132,7 @@ class HJB(AbstractSolver):
             u0 = initial_guess_jit(problem)
         return _solve_grid_jit(self, problem, self.points, u0)[0]
 
-    def run(self, problem, u0, report=None):
+    def run(self, problem, u0):
         fine, u, capped, finite = self._solve_grid(problem, self.points, u0)
         peak = jnp.maximum(jnp.max(jnp.abs(u)), jnp.finfo(u.dtype).tiny)
         if self.estimate_error:

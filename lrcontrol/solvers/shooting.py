@@ -103,7 +103,7 @@ class Shooting(AbstractSolver):
             raise InputError(f"segments must be a whole number from 1 to steps ({problem.steps}), "
                              f"got {self.segments}.")
 
-    def run(self, problem, u0, report=None):
+    def run(self, problem, u0):
         ham = Hamiltonian(problem, self.control_iterations)
         grid = problem.grid()
         t0s, dts = grid[:-1], jnp.diff(grid)
@@ -111,7 +111,7 @@ class Shooting(AbstractSolver):
             u, nodes, residual, residual0, result, iterations, newton_result = self._newton(ham, problem, u0, t0s,
                                                                                             dts)
         else:
-            u, nodes, residual, residual0, result, iterations = self._sweep(ham, problem, u0, t0s, dts, report)
+            u, nodes, residual, residual0, result, iterations = self._sweep(ham, problem, u0, t0s, dts)
         drift = _hamiltonian_drift(ham, nodes, grid, u0[0])
         costates = nodes[1][:: self.substeps]
         finite = jnp.all(jnp.isfinite(u)) & jnp.all(jnp.isfinite(costates))
@@ -207,7 +207,7 @@ class Shooting(AbstractSolver):
 
     # --- forward–backward sweep --------------------------------------------------------------------------
 
-    def _sweep(self, ham, problem, u0, t0s, dts, report):
+    def _sweep(self, ham, problem, u0, t0s, dts):
         s = self.substeps
         rtol = self._rtol(u0.dtype)
         max_steps = 2000 if self.max_steps is None else self.max_steps
@@ -239,9 +239,6 @@ class Shooting(AbstractSolver):
             u, u_new, change = (jnp.where(ok, trial, u), jnp.where(ok, trial_new, u_new),
                                 jnp.where(ok, trial_change, change))
             alpha = jnp.where(better, jnp.minimum(1.0, 1.25 * alpha), jnp.maximum(0.5 * alpha, 1.0 / 128))
-            if report is not None:
-                jax.lax.cond(it % 10 == 0, lambda: jax.debug.callback(report, it, problem.cost(u), change, rtol),
-                             lambda: None)
             return u, u_new, change, alpha, it + 1
 
         u_start = jnp.broadcast_to(u0, (t0s.shape[0], u0.shape[1]))

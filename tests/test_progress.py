@@ -1,0 +1,71 @@
+"""The progress line without host callbacks (issue 19): `lrc.solve` advances Direct in compiled chunks and draws
+the line between them; the answer is the one a quiet solve gives, and no compiled part calls back to Python."""
+
+import io
+import sys
+import time
+
+import jax
+import numpy as np
+import lrcontrol as lrc
+from lrcontrol import _progress, _solve
+
+
+def _problem(steps=200):
+    system = lrc.systems.LinearPerceptron(input_variance=2.0, distance=1.0)
+    return lrc.ControlProblem(system, lrc.objectives.Effort(0.1), horizon=10.0, steps=steps)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):  # a terminal gets every line (a log gets one every 5 s)
+        return True
+
+
+def _terminal(monkeypatch):
+    # set inside the test: pytest puts its own capture back on sys.stderr between a fixture's setup and the call
+    buffer = _Terminal()
+    monkeypatch.setattr(sys, "stderr", buffer)
+    monkeypatch.setattr(_progress, "DELAY_SECONDS", 0.0)
+    return buffer
+
+
+def test_chunked_solve_is_the_quiet_solve(monkeypatch):
+    problem = _problem()
+    stderr_progress = _terminal(monkeypatch)
+    quiet = lrc.solve(problem, progress=False)
+    assert int(quiet.diagnostics.iterations) > 8  # more than the first chunk
+    monkeypatch.setattr(_solve, "CHUNK_SECONDS", 0.0)  # then one iteration per chunk
+    shown = lrc.solve(problem, progress=True)
+    np.testing.assert_allclose(np.asarray(shown.controls), np.asarray(quiet.controls), rtol=1e-13, atol=0)
+    assert shown.diagnostics.iterations == quiet.diagnostics.iterations
+    assert shown.diagnostics.evaluations == quiet.diagnostics.evaluations
+    assert shown.diagnostics.message == quiet.diagnostics.message
+    lines = [line for line in stderr_progress.getvalue().split("\r") if line.strip()]
+    # the first chunk (8 iterations), then one line per iteration to the end
+    iterations = [int(line.split("iter")[1].split()[0]) for line in lines]
+    assert iterations == list(range(8, int(quiet.diagnostics.iterations) + 1)), lines
+
+
+def test_no_compiled_part_calls_back():
+    problem = _problem()
+    solver = lrc.solvers.Direct()
+    state = _solve._start_jit(problem, solver, None)
+    until = jax.numpy.asarray(8, jax.numpy.int32)
+    parts = [_solve._compiled(_solve._start_jit, problem, solver, None),
+             _solve._compiled(_solve._advance_jit, problem, solver, state, until),
+             _solve._compiled(_solve._finish_jit, problem, solver, state),
+             _solve._compiled(_solve._solve_jit, problem, lrc.solvers.HJB(), None)]
+    for part in parts:
+        assert "callback" not in part.compiled.as_text().lower()
+
+
+def test_solver_without_chunks_shows_elapsed_time(monkeypatch):
+    # HJB and Shooting run as one compiled call; a host thread draws the elapsed time while it runs
+    stderr_progress = _terminal(monkeypatch)
+    _progress.PROGRESS.begin("hjb (perceptron, 100 blocks)")
+    with _progress.PROGRESS.ticking(every=0.01):
+        time.sleep(0.2)
+    _progress.PROGRESS.end()
+    lines = [line for line in stderr_progress.getvalue().split("\r") if line.strip()]
+    assert len(lines) >= 3 and all(line.startswith("hjb (perceptron, 100 blocks): running") for line in lines)
+    assert stderr_progress.getvalue().endswith("\n")  # the line is closed when the solve ends
