@@ -94,8 +94,9 @@ def test_one_pass_preconditioned_solve_matches_the_separate_passes():
     # Folded per block: the sum of the per-step diagonal over each block's steps.
     per_step = system.rate_curvature(problem.expand(u)[:, 0])
     assert float(jnp.max(jnp.abs(curv[:, 0] - per_step.reshape(40, 10).sum(1)))) < 1e-13 * float(jnp.max(curv))
-    # The solve itself: the fused pass against autodiff of the cost plus a separate curvature pass gives the same
-    # L-BFGS iterates (same iterations, answers equal to round-off; measured 3e-16).
+    # The solve itself: the fused pass against autodiff of the cost plus a separate curvature pass, both solved
+    # to rtol 1e-11, reach the same point (measured 1.7e-11 of the peak apart). Their iterates differ at round-off
+    # and the tail of a solve near round-off amplifies it (50 and 44 iterations), so the iteration counts differ.
     from lrcontrol.solvers import _lbfgsb
 
     x0, lower, upper = jnp.full(40, 0.05), jnp.zeros(40), jnp.full(40, float(system.eta_max))
@@ -109,12 +110,11 @@ def test_one_pass_preconditioned_solve_matches_the_separate_passes():
         f, g, h = problem.value_grad_curvature(x[:, None])
         return f, g[:, 0], h[:, 0]
 
-    kw = dict(rtol=1e-8, atol=0.0, max_steps=500, history=10)
+    kw = dict(rtol=1e-11, atol=0.0, max_steps=500, history=10)
     two_pass, info_s = jax.jit(lambda x: _lbfgsb.minimise(separate, x, lower, upper, weights, **kw))(x0)
     one_pass, info_f = jax.jit(lambda x: _lbfgsb.minimise(fused, x, lower, upper, weights, **kw))(x0)
     assert int(info_s.result) == int(info_f.result) == 0
-    assert int(info_s.iterations) == int(info_f.iterations)
-    assert float(jnp.max(jnp.abs(two_pass - one_pass))) < 1e-12 * float(jnp.max(two_pass))
+    assert float(jnp.max(jnp.abs(two_pass - one_pass))) < 1e-10 * float(jnp.max(two_pass))
 
 
 @pytest.mark.parametrize("phase", ["easy", "hard"])
