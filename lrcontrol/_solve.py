@@ -163,7 +163,7 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
 
     progress = True if progress is None else bool(progress)
     label = f"{solver.name} ({problem.system.name}, {problem.blocks} blocks)"
-    if progress and hasattr(solver, "advance"):
+    if progress and solver.chunked:
         return _solve_in_chunks(problem, solver, u0, label)
     # Compile first (compile time), then run (run time): the two are reported apart.
     t0 = time.perf_counter()

@@ -33,11 +33,11 @@ class Info(NamedTuple):
 class AbstractSolver(eqx.Module):
     """A solver returns (controls, `Info`) from `run(problem, u0)`; it knows nothing of any system.
 
-    A solver may also offer its solve in parts — `start(problem, u0)` → state, `advance(problem, state, until)` →
-    state after iterating up to iteration `until`, `finish(problem, state)` → (controls, `Info`) and
-    `status(problem, state)` → (iteration, objective, residual, tolerance, still running) — which `lrc.solve` runs
-    in compiled chunks to show a progress line between them (`Direct` does). Nothing in the compiled code calls
-    back to Python, so every solve can be stored in XLA's persistent compilation cache.
+    A solver with `chunked = True` also offers its solve in parts — `start(problem, u0)` → state,
+    `advance(problem, state, until)` → state after iterating up to iteration `until`, `finish(problem, state)` →
+    (controls, `Info`) and `status(problem, state)` → (iteration, objective, residual, tolerance, still running) —
+    which `lrc.solve` runs in compiled chunks to show a progress line between them (`Direct` does). Nothing in the
+    compiled code calls back to Python, so every solve can be stored in XLA's persistent compilation cache.
 
     Class attributes: `name` (the CLI's name), `residual_name` (what `Info.residual` measures) and `implicit`
     (True when the answer is a stationary point of `problem.cost`, so `solve` may differentiate it by the
@@ -47,6 +47,7 @@ class AbstractSolver(eqx.Module):
     name: ClassVar[str]
     residual_name: ClassVar[str]
     implicit: ClassVar[bool] = False
+    chunked: ClassVar[bool] = False
 
     @abc.abstractmethod
     def run(self, problem, u0) -> tuple[Array, Info]:

@@ -49,6 +49,7 @@ class Direct(AbstractSolver):
     name: ClassVar[str] = "direct"
     residual_name: ClassVar[str] = "projected_grad_norm"
     implicit: ClassVar[bool] = True
+    chunked: ClassVar[bool] = True
 
     rtol: float = eqx.field(static=True, default=1e-8)
     atol: float = eqx.field(static=True, default=0.0)
