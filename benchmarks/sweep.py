@@ -11,7 +11,10 @@ The problems: additive FSL (σ²/B = 1, η_max = 1, rate cap 1) under the final 
 (s, β) pairs spanning both phases (s in 0.1…1.2, β in 1.5…4).
 
     python benchmarks/sweep.py                     # 64 problems, N = 1000
-    python benchmarks/sweep.py --batch 1024 --horizon 10000   # writes benchmarks/results/sweep_1024x10000.json
+    python benchmarks/sweep.py --batch 1024 --horizon 10000 --modes map --one-device
+        # writes benchmarks/results/sweep_1024x10000.json: the loop against lrc.sweep(vectorize=False) on one
+        # device (a vmapped batch of 1024 runs every row to the slowest row's iteration count and holds 1024
+        # histories at once: over 11 min and 8 GB on 2 cores before it was stopped)
 """
 
 import argparse
@@ -65,7 +68,7 @@ def worker(args) -> dict:
                        "converged": int(sum(s.diagnostics.converged for s in sols)),
                        "objective": [float(s.objective) for s in sols],
                        "controls": [np.asarray(s.controls[:, 0]).tolist() for s in sols]}
-    for vectorize in (True, False):
+    for vectorize in [mode == "vmap" for mode in args.modes.split(",")]:
         start = time.perf_counter()
         r = lrc.sweep(make, params, devices=args.devices, vectorize=vectorize)
         wall = time.perf_counter() - start
@@ -83,7 +86,7 @@ def run_worker(devices: int, loop: bool, args) -> dict:
     env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
                PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, __file__, "--worker", "--devices", str(devices), "--batch", str(args.batch),
-           "--horizon", str(args.horizon)] + (["--loop"] if loop else [])
+           "--horizon", str(args.horizon), "--modes", args.modes] + (["--loop"] if loop else [])
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"worker with {devices} device(s) failed:\n{proc.stderr[-3000:]}")
@@ -98,6 +101,8 @@ def main(argv=None):
     parser.add_argument("--loop", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--devices", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help="results folder (default benchmarks/results)")
+    parser.add_argument("--modes", default="vmap,map", help="sweep modes to time: vmap, map or both (vmap,map)")
+    parser.add_argument("--one-device", action="store_true", help="skip the run on 4 forced host devices")
     args = parser.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(args)))
@@ -105,13 +110,14 @@ def main(argv=None):
 
     import numpy as np
 
-    one = run_worker(1, True, args)
-    four = run_worker(4, False, args)
-    loop = one.pop("loop")
+    runs = [("1_device", run_worker(1, True, args))]
+    if not args.one_device:
+        runs.append(("4_forced_host_devices", run_worker(4, False, args)))
+    loop = runs[0][1].pop("loop")
     ref_obj, ref_u = np.array(loop.pop("objective")), np.array(loop.pop("controls"))
     configs = {"loop_1_device": loop}
-    for devices, out in (("1_device", one), ("4_forced_host_devices", four)):
-        for mode in ("vmap", "map"):
+    for devices, out in runs:
+        for mode in args.modes.split(","):
             configs[f"sweep_{mode}_{devices}"] = out[f"sweep_{mode}"]
     for name, c in configs.items():
         if name == "loop_1_device":
