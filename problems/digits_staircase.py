@@ -116,8 +116,8 @@ def main(argv=None):
                "comparisons": comparisons, "derived_solve": {k_: derived_info[k_] for k_ in ("converged", "start")},
                "wall_s": time.perf_counter() - t0}
     write_json(out / "results.json", payload, newline=True)
-    lines = ["| schedule | against | observed difference (± s.e., 8 seeds, nats/image) | | MPL (digits fit) "
-             "predicts |", "|---|---|---|---|---|"]
+    head = "| schedule | against | observed difference (± s.e., 8 seeds, nats/image) | | MPL (digits fit) predicts |"
+    lines = [head, "|---|---|---|---|---|"]
     for c in comparisons:
         lines.append(f"| {c['schedule']} | {c['against']} | {c['observed']:+.4f} ± {c['standard_error']:.4f} | "
                      f"{c['verdict']} | {c['predicted_by_mpl_digits_fit']:+.4f} |")
