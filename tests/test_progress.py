@@ -4,9 +4,11 @@ the line between them; the answer is the one a quiet solve gives, and no compile
 import io
 import sys
 import time
+from pathlib import Path
 
 import jax
 import numpy as np
+
 import lrcontrol as lrc
 from lrcontrol import _progress, _solve
 
@@ -56,7 +58,7 @@ def test_no_compiled_part_calls_back():
     parts = [_solve._compiled(_solve._start_jit, problem, solver, None),
              _solve._compiled(_solve._advance_jit, problem, solver, state, until),
              _solve._compiled(_solve._finish_jit, problem, solver, state),
-             _solve._compiled(_solve._solve_jit, problem, lrc.solvers.HJB(), None)]
+             _solve._compiled(_solve._solve_jit, problem, solver, None)]  # the quiet solve
     for part in parts:
         assert "callback" not in part.compiled.as_text().lower()
 
@@ -71,3 +73,13 @@ def test_solver_without_chunks_shows_elapsed_time(monkeypatch):
     lines = [line for line in stderr_progress.getvalue().split("\r") if line.strip()]
     assert len(lines) >= 3 and all(line.startswith("hjb (perceptron, 100 blocks): running") for line in lines)
     assert stderr_progress.getvalue().endswith("\n")  # the line is closed when the solve ends
+
+
+def test_no_callbacks_in_the_package():
+    # every solver (HJB and Shooting included) compiles without host callbacks, so XLA's persistent cache can
+    # store it; the compiled parts of Direct are checked above
+    root = Path(lrc.__file__).parent
+    found = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py")
+             for i, line in enumerate(p.read_text().splitlines(), 1)
+             if any(name in line for name in ("debug.callback", "io_callback", "pure_callback"))]
+    assert found == []
