@@ -112,7 +112,9 @@ def _check_finite(info, u, objective, final_state, losses):
 
 
 _solve_jit = eqx.filter_jit(_solve_core)
-_start_jit, _advance_jit, _finish_jit = (eqx.filter_jit(f) for f in (_chunk_start, _chunk_advance, _chunk_finish))
+_start_jit, _finish_jit = eqx.filter_jit(_chunk_start), eqx.filter_jit(_chunk_finish)
+# the state passed in is not used again: its buffers (the L-BFGS history, 2·m·n numbers) are reused for the output
+_advance_jit = eqx.filter_jit(_chunk_advance, donate="all-except-first")
 
 
 _COMPILED: dict = {}
