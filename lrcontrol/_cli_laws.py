@@ -238,6 +238,13 @@ def cmd_solve_law(args) -> int:
         print(f"{d['message']} ({d['iterations']} iterations, compile {d['compile_time_s']:.2f} s, run "
               f"{d['run_time_s']:.2f} s)")
         print(f"predicted final loss {value:.8f}")
+        shape = data["shape"]
+        print(f"shape: decays from update {shape['decay_start']} ({shape['decay_fraction']:.0%} of the updates after "
+              f"warm-up) to {shape['final_lr']:.3g}; largest fall in one update {shape['largest_fall']:.0%} of the "
+              f"peak")
+        if shape["falls_over_1pct"] >= 2 and shape["largest_fall"] > 0.3:
+            print(f"  a staircase ({shape['falls_over_1pct']} falls over 1 % of the peak in one update): the law "
+                  f"prefers it to a smooth cooldown; in a training check (the digits MLP, README) it did worse")
         for name, b in comparison.items():
             print(f"  {name:16s} {b['final_loss']:.8f}  (+{b['gap']:.2e})")
         print("wrote " + ", ".join(str(p) for p in written))

@@ -175,6 +175,11 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     js = json.loads((sol / "solution.json").read_text())
     assert csv[0] == "step,lr" and len(csv) == 301 and csv[1] == "0,0.0"
     assert js["objective"] < min(v["final_loss"] for v in js["comparison"].values())
+    # the summary says the schedule's shape (a staircase is named as such)
+    code, io = _run(["solve", "mpl", "--law", str(out / "law.json"), "--set", "horizon=300", "--set", "warmup=30",
+                     "--set", "peak=3e-4", "--out", str(sol)], capsys)
+    assert code == 0 and "largest fall in one update" in io.out
+    assert ("a staircase" in io.out) == (js["shape"]["falls_over_1pct"] >= 2 and js["shape"]["largest_fall"] > 0.3)
 
 
 def test_cli_bad_input(synthetic, tmp_path, capsys):
