@@ -1,6 +1,7 @@
 """Entry points: `solve` a problem, `evaluate` a given schedule, `simulate` a feedback policy."""
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -144,7 +145,10 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
 
     - `solver`: `lrc.solvers.Direct()` (default), `lrc.solvers.Shooting()` or `lrc.solvers.HJB()`.
     - `u0`: initial controls, shape (blocks, controls); default the best constant learning rate.
-    - `progress`: show a progress line on stderr for solves longer than 2 s (default: on, unless traced).
+    - `progress`: a progress line on stderr for solves longer than 2 s. True: iteration, objective and residual,
+      drawn between compiled chunks of iterations (Direct; other solvers show the elapsed time). None (default):
+      the same on a terminal; elsewhere (a notebook, a log) the elapsed time while the solve runs as one compiled
+      call, which compiles faster than the chunks. False: nothing. Never under a trace.
 
     Composes with `jax.jit`, `jax.vmap` and `jax.grad` (for Direct; Shooting and HJB schedules are constants to
     differentiation, so d controls/d parameter is zero there): derivatives of the solution with respect to problem
@@ -163,9 +167,10 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
     if _is_traced((problem, u0)):
         return _solve_jit(problem, solver, u0)  # one compiled call under an eager vmap, not op by op
 
+    chunks = solver.chunked and (progress is True or (progress is None and sys.stderr.isatty()))
     progress = True if progress is None else bool(progress)
     label = f"{solver.name} ({problem.system.name}, {problem.blocks} blocks)"
-    if progress and solver.chunked:
+    if chunks:
         return _solve_in_chunks(problem, solver, u0, label)
     # Compile first (compile time), then run (run time): the two are reported apart.
     t0 = time.perf_counter()

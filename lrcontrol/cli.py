@@ -162,7 +162,7 @@ def _analytic(problem, solution):
 GRID_WARNING = 1e-3
 
 
-def _grid_check(problem, solution, comparison, progress: bool) -> dict | None:
+def _grid_check(problem, solution, comparison, progress: bool | None) -> dict | None:
     """How far the solution is from the continuous optimum: the closed form's error where there is one, else the
     difference to the same solve at half the steps (an estimate of the discretisation error; None if it does not
     apply: discrete systems, fewer than 20 steps)."""
@@ -284,7 +284,7 @@ def cmd_solve(args) -> int:
     solver = _solver(args.solver)
     solver.check(problem)
     clock.lap("setup")
-    solution = lrc.solve(problem, solver, progress=not args.quiet)
+    solution = lrc.solve(problem, solver, progress=None if not args.quiet else False)
     clock.lap("solve")
     broken = _finite_result(solution)
     converged = solution.diagnostics.converged and broken is None
@@ -294,7 +294,7 @@ def cmd_solve(args) -> int:
         analytic, comparison, ref, ref_label = _analytic(problem, solution)
         clock.lap("closed_form_check")
         if converged and args.grid_check:
-            grid = _grid_check(problem, solution, comparison, progress=not args.quiet)
+            grid = _grid_check(problem, solution, comparison, progress=None if not args.quiet else False)
             clock.lap("grid_check")
     fig = plot_solution(solution, ref, reference_label=ref_label or "closed form",
                         title=_title(args.system, params))
@@ -334,7 +334,7 @@ def cmd_compare(args) -> int:
     out = _out_folder(args, "compare", default=False)
     problem, params = _build(args)
     rows = []
-    solution = lrc.solve(problem, lrc.solvers.Direct(), progress=not args.quiet)
+    solution = lrc.solve(problem, lrc.solvers.Direct(), progress=None if not args.quiet else False)
     rows.append(("direct (numeric optimum)", float(solution.objective), solution.diagnostics.message))
     curves = {}
     for name in ("shooting", "hjb"):
@@ -344,7 +344,7 @@ def cmd_compare(args) -> int:
         except lrc.InputError as why:
             rows.append((name, math.nan, f"does not apply: {why}"))
             continue
-        sol = lrc.solve(problem, other, progress=not args.quiet)
+        sol = lrc.solve(problem, other, progress=None if not args.quiet else False)
         diff = float(jnp.max(jnp.abs(sol.controls - solution.controls)) / jnp.max(jnp.abs(solution.controls)))
         rows.append((name, float(sol.objective), f"{sol.diagnostics.message.split(':')[0]}; max schedule "
                      f"difference to direct {diff:.1e} of peak"))

@@ -83,3 +83,15 @@ def test_no_callbacks_in_the_package():
              for i, line in enumerate(p.read_text().splitlines(), 1)
              if any(name in line for name in ("debug.callback", "io_callback", "pure_callback"))]
     assert found == []
+
+
+def test_default_progress_chunks_on_a_terminal_only(monkeypatch):
+    # progress=None: the iteration line (compiled chunks) on a terminal; elsewhere one compiled call, elapsed time
+    problem = _problem()
+    terminal = _terminal(monkeypatch)
+    lrc.solve(problem)
+    assert "iter" in terminal.getvalue()
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    lrc.solve(problem)
+    assert "iter" not in log.getvalue()

@@ -199,7 +199,7 @@ class LawSchedule(AbstractDiscreteSystem):
         return self.final_loss_grad_curvature(u)[2]
 
 
-def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool = False):
+def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool | None = False):
     """The schedule minimising the law's final loss: `lrc.solve` from the system's own start (`initial_controls`)
     and from the best tuned baseline (`baselines`), keeping the lower final loss. The solver only descends, so the
     answer is never worse than that baseline (the decrement parametrisation represents every monotone baseline).
