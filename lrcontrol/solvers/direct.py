@@ -83,7 +83,9 @@ class Direct(AbstractSolver):
                                  upper_infinite=tuple(bool(np.isinf(b)) for b in problem.upper))
 
     def run(self, problem, u0):
-        return self.finish(problem, self.advance(problem, self.start(problem, u0), self.max_steps))
+        # one minimiser for the three parts: building one traces the objective (for the curvature's shape)
+        m = self._minimiser(problem, u0.shape, u0.dtype)
+        return self._reshaped(problem, *m.finish(m.run(m.init(u0.reshape(-1)), self.max_steps)))
 
     # The same solve in parts (`lrc.solve` runs them in compiled chunks to show its progress line between them).
 
@@ -97,8 +99,10 @@ class Direct(AbstractSolver):
 
     def finish(self, problem, state):
         """(controls, `Info`) from a final state: the stop judged against the objective's round-off."""
+        return self._reshaped(problem, *self._minimiser(problem, self._shape(problem), state.v.dtype).finish(state))
+
+    def _reshaped(self, problem, x, info):
         shape = self._shape(problem)
-        x, info = self._minimiser(problem, shape, state.v.dtype).finish(state)
         return x.reshape(shape), info._replace(grad=info.grad.reshape(shape))
 
     def status(self, problem, state):
