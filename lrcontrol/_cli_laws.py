@@ -211,7 +211,7 @@ def cmd_solve_law(args) -> int:
     system = LawSchedule(law, **s)  # checks peak > 0 and 0 < min_lr <= peak; `optimise` checks warmup < horizon
     warmup, peak, min_lr, monotone = system.warmup, system.peak, system.min_lr, system.monotone
     out = _folder(args.out, f"out/solve-{args.system}")
-    solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=None if not args.quiet else False)
+    solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=False if args.quiet else None)
     rates = np.asarray(system.rates(solution.controls))
     value = float(law.final_loss(jnp.asarray(rates)))
     base = how["baselines"]

@@ -20,7 +20,7 @@ class _Progress:
         self.start = 0.0
         self.shown = False
         self.label = ""
-        self.delay = 2.0
+        self.delay = DELAY_SECONDS
         self.last = -1e9
 
     def begin(self, label: str, delay: float | None = None):

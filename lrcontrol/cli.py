@@ -49,6 +49,12 @@ def _write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
     return write_all(out, files)
 
 
+def _progress(args) -> bool | None:
+    """`lrc.solve`'s progress for a command: none with --quiet, else its default (the iteration line on a
+    terminal, the elapsed time in a log)."""
+    return False if args.quiet else None
+
+
 def _out_folder(args, command: str, default: bool = True) -> Path | None:
     """The checked output folder: --out, or out/COMMAND-SYSTEM when the command writes by default."""
     from lrcontrol._output import check_folder
@@ -284,7 +290,7 @@ def cmd_solve(args) -> int:
     solver = _solver(args.solver)
     solver.check(problem)
     clock.lap("setup")
-    solution = lrc.solve(problem, solver, progress=None if not args.quiet else False)
+    solution = lrc.solve(problem, solver, progress=_progress(args))
     clock.lap("solve")
     broken = _finite_result(solution)
     converged = solution.diagnostics.converged and broken is None
@@ -294,7 +300,7 @@ def cmd_solve(args) -> int:
         analytic, comparison, ref, ref_label = _analytic(problem, solution)
         clock.lap("closed_form_check")
         if converged and args.grid_check:
-            grid = _grid_check(problem, solution, comparison, progress=None if not args.quiet else False)
+            grid = _grid_check(problem, solution, comparison, progress=_progress(args))
             clock.lap("grid_check")
     fig = plot_solution(solution, ref, reference_label=ref_label or "closed form",
                         title=_title(args.system, params))
@@ -334,7 +340,7 @@ def cmd_compare(args) -> int:
     out = _out_folder(args, "compare", default=False)
     problem, params = _build(args)
     rows = []
-    solution = lrc.solve(problem, lrc.solvers.Direct(), progress=None if not args.quiet else False)
+    solution = lrc.solve(problem, lrc.solvers.Direct(), progress=_progress(args))
     rows.append(("direct (numeric optimum)", float(solution.objective), solution.diagnostics.message))
     curves = {}
     for name in ("shooting", "hjb"):
@@ -344,7 +350,7 @@ def cmd_compare(args) -> int:
         except lrc.InputError as why:
             rows.append((name, math.nan, f"does not apply: {why}"))
             continue
-        sol = lrc.solve(problem, other, progress=None if not args.quiet else False)
+        sol = lrc.solve(problem, other, progress=_progress(args))
         diff = float(jnp.max(jnp.abs(sol.controls - solution.controls)) / jnp.max(jnp.abs(solution.controls)))
         rows.append((name, float(sol.objective), f"{sol.diagnostics.message.split(':')[0]}; max schedule "
                      f"difference to direct {diff:.1e} of peak"))

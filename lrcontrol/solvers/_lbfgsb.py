@@ -131,8 +131,9 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         v0 = proj(x0 * sqrt_w)
         inf = jnp.asarray(jnp.inf, dtype)
         return _State(v0, inf, jnp.zeros_like(v0), jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype),
-                      jnp.zeros((m, m), dtype), jnp.zeros(m, dtype), jnp.array(0), jnp.array(0), jnp.array(0), jnp.array(0), inf,
-                      jnp.array(0), inf, jnp.array(0), jnp.array(-1), jnp.ones_like(v0), inf, jnp.zeros((), dtype))
+                      jnp.zeros((m, m), dtype), jnp.zeros(m, dtype), jnp.array(0), jnp.array(0), jnp.array(0),
+                      jnp.array(0), inf, jnp.array(0), inf, jnp.array(0), jnp.array(-1), jnp.ones_like(v0), inf,
+                      jnp.zeros((), dtype))
 
     def two_loop(q, st):
         # H·q by the two-loop recursion, with its 4m vector passes gathered into four matrix–vector products over
@@ -144,7 +145,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         S, Y, rho, SY = st.s_hist, st.y_hist, st.rho, st.sy
         Sq = S @ q
         alpha = jnp.zeros(m, dtype)
-        for k, i in enumerate(order):  # newest to oldest: αᵢ = ρᵢ sᵢᵀ(q − Σ_{newer j} αⱼ yⱼ)
+        for i in order:  # newest to oldest: αᵢ = ρᵢ sᵢᵀ(q − Σ_{newer j} αⱼ yⱼ)
             alpha = alpha.at[i].set(rho[i] * (Sq[i] - jnp.dot(SY[i], alpha)))
         q = q - alpha @ Y
         newest = order[0]
@@ -228,11 +229,14 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # A start where J or its gradient is not finite ends the solve there.
         result = jnp.where(zeroth, jnp.where(ok, -1, NONFINITE), result)
         d_new = jax.lax.cond(ok, lambda: diag(v, h_new), lambda: st.d) if preconditioned else st.d
-        return _State(v, f, g, s_hist, y_hist, sy_matrix, rho, head, count, it, st.nfev + k, pg, fails, f_best, stall,
-                      result, d_new, f0, pg0)
+        return _State(v, f, g, s_hist, y_hist, sy_matrix, rho, head, count, it, st.nfev + k, pg, fails, f_best,
+                      stall, result, d_new, f0, pg0)
+
+    def tolerance(st):
+        return atol + rtol * st.pg0
 
     def running(st):
-        return (st.result < 0) & (st.pg > atol + rtol * st.pg0)
+        return (st.result < 0) & (st.pg > tolerance(st))
 
     def run(st, until):
         return jax.lax.while_loop(lambda st: running(st) & (st.it < until), body, st)
@@ -241,7 +245,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
 
     def finish(final):
         f0, pg0 = final.f0, final.pg0
-        tol = atol + rtol * pg0
+        tol = tolerance(final)
         result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
         result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns,
                                  upper_infinite)
@@ -252,7 +256,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
                                       final.g * sqrt_w, None, extras)
 
     def status(st):
-        return st.it, st.f, st.pg, atol + rtol * st.pg0, running(st)
+        return st.it, st.f, st.pg, tolerance(st), running(st)
 
     return Minimiser(init, run, finish, status)
 
