@@ -101,7 +101,7 @@ class LawSchedule(AbstractDiscreteSystem):
         w = self.warmup
         post = u[w:]
         if self.monotone:
-            post = self.min_lr + (self.peak - self.min_lr) * jnp.exp(-jnp.cumsum(post))
+            post = self.min_lr + (self.peak - self.min_lr) * jnp.exp(-jax.lax.cumsum(post))
         return jnp.concatenate([warmup_rates(w, self.peak).astype(u.dtype), post])
 
     def controls_for(self, rates) -> Array:
@@ -187,7 +187,7 @@ class LawSchedule(AbstractDiscreteSystem):
         if self.monotone:
             # η_i = m + (P − m)e^{−Σ_{j≤i} w_j}: ∂η_i/∂w_j = −e_i (i ≥ j), e_i = η_i − m; ∂²η_i/∂w_j² = e_i
             e = eta[w:] - self.min_lr
-            suffix = lambda a: jnp.cumsum(a[::-1])[::-1]  # noqa: E731
+            suffix = lambda a: jax.lax.cumsum(a, reverse=True)  # noqa: E731
             # diag of Jᵀ H J + Σ g ∂²η, keeping |H_ii| and, where the law says it, the rank-one S1 part c·11ᵀ
             c = self.law.s1_curvature(eta)
             hp = suffix(jnp.abs(hp) * e * e) + c * suffix(e) ** 2 + suffix(gp * e)

@@ -34,8 +34,8 @@ _CHUNK = 2048  # decrements per chunk in `predict`
 
 
 def _suffix(a: Array) -> Array:
-    # Σ_{τ>=k} a_τ, summed from the end
-    return jnp.cumsum(a[::-1])[::-1]
+    # Σ_{τ>=k} a_τ, summed from the end (lax's reversed scan: no flipped copies, ~2× faster than flipping on CPU)
+    return jax.lax.cumsum(a, reverse=True)
 
 
 class MultiPowerLaw(AbstractLossCurveLaw):
@@ -199,8 +199,9 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         """L(N−1) in O(N): L0 + A·T^{−α} − B Σ_{k≥1} (η_{k−1} − η_k) G(η_k^{−γ} R_k), T = Σ η, R_k = Σ_{τ≥k} η_τ."""
         eta = jnp.reshape(controls[:, 0] if controls.ndim == 2 else controls, (-1,))
         rem = _suffix(eta)
-        x = eta[1:] ** (-self.gamma) * rem[1:]
-        ld = jnp.sum((eta[:-1] - eta[1:]) * self._G(x))
+        # powers as exp(p·log): a general `**` costs ~2× a log and an exp on CPU
+        x = jnp.exp(-self.gamma * jnp.log(eta[1:])) * rem[1:]
+        ld = jnp.sum((eta[:-1] - eta[1:]) * (1 - jnp.exp(-self.beta * jnp.log(self.C * x + 1))))
         return self.L0 + self.A * rem[0] ** (-self.alpha) - self.B * ld
 
     def final_loss_grad_curvature(self, rates: Array) -> tuple[Scalar, Array, Array]:
@@ -221,10 +222,14 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         total = rem[0]
         e = eta[1:]
         r = rem[1:]
-        eg = e ** (-g_)
+        eg = jnp.exp(-g_ * jnp.log(e))  # η^{−γ}; powers as exp(p·log), one log and one exp each
         x = eg * r
         d = eta[:-1] - e
-        G0, G1, G2 = self._G(x), self._G(x, 1), self._G(x, 2)
+        base = self.C * x + 1
+        w = jnp.exp(-self.beta * jnp.log(base))  # (Cx + 1)^{−β}
+        G0 = 1 - w
+        G1 = self.beta * self.C * w / base
+        G2 = -(self.beta + 1) * self.C * G1 / base
         p = -g_ * eg / e * r
         q = p + eg
         value = self.L0 + self.A * total ** (-a_) - self.B * jnp.sum(d * G0)
@@ -232,11 +237,12 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         # gradient of LD / B, index j = 0 … N−1 (arrays over k = 1 … N−1 sit at j = k)
         g_next = jnp.concatenate([G0, zero])  # G(x_{j+1})
         g_self = jnp.concatenate([zero, -G0 + d * G1 * p])
-        g_cum = jnp.concatenate([zero, jnp.cumsum(d * G1 * eg)])
+        g_cum = jnp.concatenate([zero, jax.lax.cumsum(d * G1 * eg)])
         grad_ld = g_next + g_self + g_cum
         dp = g_ * (g_ + 1) * eg / (e * e) * r - 2 * g_ * eg / e  # ∂p/∂η + ∂(η^{−γ})/∂η, with R's part in q
         c_self = -2 * G1 * q + d * (G2 * q * q + G1 * dp)
-        c_cum = jnp.cumsum(d * G2 * eg * eg) - d * G2 * eg * eg  # k < j
+        dg2 = d * G2 * eg * eg
+        c_cum = jax.lax.cumsum(dg2) - dg2  # k < j
         curv_ld = jnp.concatenate([zero, c_self + c_cum])
         grad = -a_ * self.A * total ** (-a_ - 1) - self.B * grad_ld
         curv = a_ * (a_ + 1) * self.A * total ** (-a_ - 2) - self.B * curv_ld
