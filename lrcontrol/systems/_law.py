@@ -97,6 +97,15 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
         curve = self.predict(lr, jnp.arange(lr.shape[0]))
         return jnp.sum(lr), jnp.concatenate([jnp.full((1,), jnp.nan, curve.dtype), curve])
 
+    def staircase_final_loss(self, lead: Float[Array, " W"], levels: Float[Array, " J"],
+                             lengths: Float[Array, " J"]) -> Scalar | None:
+        """The final loss of the rates `lead` (e.g. the warm-up) followed by `levels[j]` held for `lengths[j]`
+        updates, j = 0 … J−1, with real lengths >= 0: the staircase in continuous time, a fall landing between two
+        updates. Must equal `final_loss` of the expanded per-update rates when the lengths are integers >= 1 (a
+        test checks it), and be smooth in the lengths. None (the default): the law has no such form, and
+        `lrcontrol.systems.law_staircase` does not search staircases under it."""
+        return None
+
     def s1_curvature(self, rates: Float[Array, " N"]) -> Scalar:
         """c where the law's final loss has a term in S1 = Σ η alone whose Hessian in the rates is c·11ᵀ (a
         preconditioner's rank-one part, `LawSchedule`); default 0 (none known)."""

@@ -248,6 +248,30 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         curv = a_ * (a_ + 1) * self.A * total ** (-a_ - 2) - self.B * curv_ld
         return value, grad, curv
 
+    def staircase_final_loss(self, lead, levels, lengths):
+        """The final loss of `lead` then `levels[j]` for `lengths[j]` (real) updates in O(W + J) [D]: the sums of
+        `final_loss` over a constant stretch are its length times the level, and only the J falls between levels
+        (and the lead's own decrements) carry a loss-drop term. With T = Σ lead + Σ_j ℓ_j n_j, R_j = Σ_{i>=j} ℓ_i n_i
+        and the lead's prefix sums P_k:
+
+            L = L0 + A T^{−α} − B [Σ_{1<=k<W} (lead_{k−1} − lead_k) G(lead_k^{−γ}(T − P_{k−1}))
+                                  + (lead_{W−1} − ℓ_0) G(ℓ_0^{−γ} R_0) + Σ_{j>=1} (ℓ_{j−1} − ℓ_j) G(ℓ_j^{−γ} R_j)].
+
+        Equal to `final_loss` of the expanded rates for integer lengths >= 1 (tests/test_law_staircase.py); for a
+        fractional length every fall stays one clean fall (a per-update schedule cannot: it splits the fall over two
+        updates, which MPL penalises)."""
+        lead, levels, lengths = (jnp.reshape(jnp.asarray(a), (-1,)) for a in (lead, levels, lengths))
+        stretch = levels * lengths
+        rem = jax.lax.cumsum(stretch, reverse=True)  # R_j
+        total = jnp.sum(lead) + rem[0]
+        G = lambda x: 1 - jnp.exp(-self.beta * jnp.log(self.C * x + 1))  # noqa: E731
+        drops = jnp.concatenate([lead[-1:] - levels[:1], levels[:-1] - levels[1:]])
+        ld = jnp.sum(drops * G(jnp.exp(-self.gamma * jnp.log(levels)) * rem))
+        if lead.shape[0] > 1:
+            before = total - jnp.cumsum(lead)[:-1]  # T − P_{k−1}, k = 1 … W−1
+            ld = ld + jnp.sum((lead[:-1] - lead[1:]) * G(jnp.exp(-self.gamma * jnp.log(lead[1:])) * before))
+        return self.L0 + self.A * total ** (-self.alpha) - self.B * ld
+
     def s1_curvature(self, rates: Array) -> Array:
         """c = α(α+1)A·T^{−α−2}: the S1 term's Hessian in the rates is c·11ᵀ (a preconditioner uses it)."""
         total = jnp.sum(jnp.reshape(rates, (-1,)))
