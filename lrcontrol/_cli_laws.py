@@ -224,7 +224,7 @@ def cmd_solve_law(args) -> int:
             "objective_kind": "final_loss", "solver": "direct", "t": list(range(horizon + 1)),
             "controls": {"lr": rates.tolist()}, "objective": value, "analytic": None,
             "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
-            "start": how["start"], "end_values_by_start": how["final_loss"],
+            "start": how["start"], "end_values_by_start": how["final_loss"], "staircase_search": how["staircase"],
             "version": _version()}
     ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
                         xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")
@@ -237,7 +237,11 @@ def cmd_solve_law(args) -> int:
               f"min {min_lr:g}, {'monotone' if monotone else 'free'})")
         print(f"{d['message']} ({d['iterations']} iterations, compile {d['compile_time_s']:.2f} s, run "
               f"{d['run_time_s']:.2f} s)")
-        print(f"predicted final loss {value:.8f}")
+        print(f"predicted final loss {value:.8f} (best of the starts: {how['start']})")
+        if how["staircase"] is not None:
+            st = how["staircase"]
+            print(f"staircase search: {st['falls']} falls at updates {st['positions']} to "
+                  f"{', '.join(f'{v:.3g}' for v in st['levels'])} ({st['final_loss']:.8f} before the per-update solve)")
         shape = data["shape"]
         print(f"shape: decays from update {shape['decay_start']} ({shape['decay_fraction']:.0%} of the updates after "
               f"warm-up) to {shape['final_lr']:.3g}; largest fall in one update {shape['largest_fall']:.0%} of the "

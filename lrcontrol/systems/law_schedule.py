@@ -200,17 +200,16 @@ class LawSchedule(AbstractDiscreteSystem):
 
 
 def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool | None = False):
-    """The schedule minimising the law's final loss by `lrc.solve` (the per-update solve), from the best start found.
-
-    Where the law has a continuous-time staircase (`staircase_final_loss`, MPL) and the schedule is monotone, the
-    first start is the best staircase (`law_staircase.best_staircase`: positions and levels of a few clean falls,
-    milliseconds), which the per-update solve polishes; it lands below every per-update end found from smooth starts,
-    which differ by start (see `law_staircase`). Otherwise, or if that staircase is not below the best tuned
-    baseline, the solve also runs from the system's own start (`initial_controls`) and from the best tuned baseline
-    (`baselines`), keeping the lowest final loss. The solver only descends, so the answer is never worse than that
-    baseline (the decrement parametrisation represents every monotone baseline). Returns (the solution, {"start":
-    which start won, "final_loss": each start's end value, "baselines": the tuned baselines' values and rates as
-    `baselines` returns them, "staircase": the staircase search's report, or None}).
+    """The schedule minimising the law's final loss by `lrc.solve` (the per-update solve) from two starts, keeping
+    the lower end: the best tuned baseline (`baselines`) and, where the law has a continuous-time staircase
+    (`staircase_final_loss`, MPL) and the schedule is monotone, the best staircase (`law_staircase.best_staircase`:
+    positions and levels of a few clean falls, found in milliseconds), else the system's own start
+    (`initial_controls`). Under the published 25M MPL the staircase start ends below every end the per-update solve
+    reaches from smooth starts, which differ by start (`law_staircase`); the baseline start stays as a guard for a law
+    whose optimum is smooth. The solver only descends, so the answer is never worse than the best tuned baseline
+    (the decrement parametrisation represents every monotone baseline). Returns (the solution, {"start": which start
+    won, "final_loss": each start's end value, "baselines": the tuned baselines' values and rates as `baselines`
+    returns them, "staircase": the staircase search's report, or None}).
     """
     import lrcontrol as lrc
 
@@ -221,18 +220,17 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
     base = baselines(system.law, horizon, system.warmup, system.peak, system.min_lr)
     rates = base["_rates"]
     tuned = {k: v for k, v in base.items() if k != "_rates" and np.isfinite(v["final_loss"])}
-    best_tuned = min((v["final_loss"] for v in tuned.values()), default=np.inf)
     starts, stairs = {}, None
     if law_staircase.supported(system) and horizon - system.warmup > law_staircase.FALLS + 1:
         stair_rates, stairs = law_staircase.best_staircase(system, horizon)
         starts[f"best staircase ({stairs['falls']} falls)"] = system.controls_for(jnp.asarray(stair_rates))
-    if stairs is None or not stairs["final_loss"] <= best_tuned:
-        # The first start given explicitly (the same numbers `lrc.solve` would take by default): both starts then
-        # share one compiled solve instead of compiling a second one for u0=None.
+    else:
+        # given explicitly (the same numbers `lrc.solve` would take by default): both starts then share one
+        # compiled solve instead of compiling a second one for u0=None
         starts["wsd (linear, 20 %)"] = jnp.asarray(system.initial_controls(problem))
-        if tuned:
-            name = min(tuned, key=lambda k: tuned[k]["final_loss"])
-            starts[f"best tuned baseline: {name}"] = system.controls_for(jnp.asarray(rates[name]))
+    if tuned:
+        name = min(tuned, key=lambda k: tuned[k]["final_loss"])
+        starts[f"best tuned baseline: {name}"] = system.controls_for(jnp.asarray(rates[name]))
     best, values = None, {}
     for label, u0 in starts.items():
         sol = lrc.solve(problem, solver, u0=u0, progress=progress)
