@@ -93,3 +93,9 @@ def test_supported_only_where_the_law_has_a_staircase():
     assert not supported(LawSchedule(LAW, 10, 3e-4, 1e-10, monotone=False))
     momentum = lrc.systems.MomentumLaw(L0=3.0, A=0.5, alpha=0.5, C=1.6, decay=0.99)
     assert not supported(LawSchedule(momentum, 10, 3e-4, 1e-10, monotone=True))
+
+
+def test_too_many_falls_is_one_clear_sentence():
+    system = LawSchedule(LAW, 10, 3e-4, 1e-10, monotone=True)
+    with pytest.raises(lrc.InputError, match=r"falls must be at most horizon − warmup − 1 \(9\), got 12\."):
+        best_staircase(system, 20, falls=12)

@@ -39,7 +39,7 @@ MAX_LOG_DECREMENT = 60.0
 
 
 def warmup_rates(warmup: int, peak) -> Array:
-    """η_s = peak·s/(W − 1), s = 0 … W−1 (a single warm-up step is the peak)."""
+    """η_s = peak·s/(W − 1), s = 0 … W−1 (W = 1: one update at rate 0, as the formula with W − 1 read as 1)."""
     return peak * jnp.arange(warmup) / max(warmup - 1, 1)
 
 

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._errors import InputError
 from ..solvers._lbfgsb import minimise
 from .law_schedule import MAX_LOG_DECREMENT, LawSchedule, warmup_rates
 
@@ -77,7 +78,7 @@ def best_staircase(system: LawSchedule, horizon: int, falls: int = FALLS, *, max
     law, w = system.law, system.warmup
     free = horizon - w - falls - 1
     if free < 0:
-        raise ValueError(f"falls must be below horizon − warmup ({horizon - w}), got {falls}.")
+        raise InputError(f"falls must be at most horizon − warmup − 1 ({horizon - w - 1}), got {falls}.")
     lead = warmup_rates(w, system.peak) if w > 0 else jnp.full(1, system.peak)
     xs, vals = _search(law, lead, jnp.asarray(_starts(falls)), falls, free, system.peak, system.min_lr, w == 0,
                        max_steps)
