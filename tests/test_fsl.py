@@ -95,8 +95,10 @@ def test_one_pass_preconditioned_solve_matches_the_separate_passes():
     per_step = system.rate_curvature(problem.expand(u)[:, 0])
     assert float(jnp.max(jnp.abs(curv[:, 0] - per_step.reshape(40, 10).sum(1)))) < 1e-13 * float(jnp.max(curv))
     # The solve itself: the fused pass against autodiff of the cost plus a separate curvature pass, both solved
-    # to rtol 1e-11, reach the same point (measured 1.7e-11 of the peak apart). Their iterates differ at round-off
-    # and the tail of a solve near round-off amplifies it (50 and 44 iterations), so the iteration counts differ.
+    # to rtol 1e-11, reach the same point. Their iterates differ at round-off and the tail of a solve near
+    # round-off amplifies it, so the iteration counts differ, and each stops where its projected gradient is below
+    # its tolerance: the answers may differ by what those residual gradients allow, ‖Δx‖ <= (‖g₁‖ + ‖g₂‖)/λ_min on
+    # the free controls (measured: 1.2e-10, the Newton step H⁻¹(g₁ − g₂) to 5 digits), and not at the bounds.
     from lrcontrol.solvers import _lbfgsb
 
     x0, lower, upper = jnp.full(40, 0.05), jnp.zeros(40), jnp.full(40, float(system.eta_max))
@@ -114,7 +116,15 @@ def test_one_pass_preconditioned_solve_matches_the_separate_passes():
     two_pass, info_s = jax.jit(lambda x: _lbfgsb.minimise(separate, x, lower, upper, weights, **kw))(x0)
     one_pass, info_f = jax.jit(lambda x: _lbfgsb.minimise(fused, x, lower, upper, weights, **kw))(x0)
     assert int(info_s.result) == int(info_f.result) == 0
-    assert float(jnp.max(jnp.abs(two_pass - one_pass))) < 1e-10 * float(jnp.max(two_pass))
+    cost = lambda x: problem.cost(x[:, None])  # noqa: E731
+    top = float(system.eta_max)
+    free = np.asarray((two_pass > 0) & (two_pass < top) & (one_pass > 0) & (one_pass < top))
+    assert np.array_equal(np.asarray(two_pass)[~free], np.asarray(one_pass)[~free])
+    lam_min = np.linalg.eigvalsh(np.asarray(jax.hessian(cost)(two_pass))[np.ix_(free, free)]).min()
+    residual = sum(np.linalg.norm(np.asarray(jax.grad(cost)(x))[free]) for x in (two_pass, one_pass))
+    assert lam_min > 0
+    assert np.linalg.norm(np.asarray(two_pass - one_pass)[free]) <= residual / lam_min
+    assert abs(float(cost(two_pass) - cost(one_pass))) <= 4e-16 * float(cost(two_pass))
 
 
 @pytest.mark.parametrize("phase", ["easy", "hard"])

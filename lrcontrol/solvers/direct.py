@@ -69,7 +69,9 @@ class Direct(AbstractSolver):
         m = shape[1]
         lower = jnp.broadcast_to(jnp.asarray(problem.lower, dtype), shape).reshape(-1)
         upper = jnp.broadcast_to(jnp.asarray(problem.upper, dtype), shape).reshape(-1)
-        weights = jnp.repeat(problem.block_lengths(), m).astype(dtype)
+        # one control block per update of a discrete system: unit weights (None), no scaling passes
+        unit = problem.is_discrete and problem.blocks == problem.steps
+        weights = None if unit else jnp.repeat(problem.block_lengths(), m).astype(dtype)
         if self.precondition:
             def value_grad_curvature(x):
                 f, g, h = problem.value_grad_curvature(x.reshape(shape))

@@ -123,7 +123,7 @@ def _search(law, lead, starts, falls, free, peak, min_lr, no_warmup, max_steps):
     upper = jnp.concatenate([jnp.ones(falls), jnp.full(falls, MAX_LOG_DECREMENT)])
 
     def solve(x0):
-        x, _ = minimise(lambda x: (*grad(x), None), x0, lower, upper, jnp.ones(2 * falls), rtol=1e-12, atol=0.0,
+        x, _ = minimise(lambda x: (*grad(x), None), x0, lower, upper, None, rtol=1e-12, atol=0.0,
                         max_steps=max_steps, history=10)
         return x, value(x)
 
