@@ -31,16 +31,10 @@ from ._base import AbstractDiscreteSystem
 from ._law import AbstractLossCurveLaw
 
 
-# One update's log-decrement is at most 60: a drop by e^60 ≈ 1e26 of the distance to min_lr already puts the rate
-# at min_lr to within 1e-16 of it (for peak/min_lr up to 1e10). The bound keeps the rates' range what it is and
-# tells the solver the controls are bounded: without it, its end check read "the objective does not rise when the
-# decrements grow ×16" (the rate saturating at min_lr) as an objective unbounded below.
-MAX_LOG_DECREMENT = 60.0
-
-
-def warmup_rates(warmup: int, peak) -> Array:
-    """η_s = peak·s/(W − 1), s = 0 … W−1 (W = 1: one update at rate 0, as the formula with W − 1 read as 1)."""
-    return peak * jnp.arange(warmup) / max(warmup - 1, 1)
+# One update's log-decrement is at most 60 (`MAX_LOG_DECREMENT`): a drop by e^60 ≈ 1e26 of the distance to min_lr
+# already puts the rate at min_lr to within 1e-16 of it; without the bound the solver's end check read the rate
+# saturating at min_lr as an objective unbounded below. It and `warmup_rates` live in law_staircase.
+from .law_staircase import FALLS, MAX_LOG_DECREMENT, best_staircase, supported, warmup_rates  # noqa: E402
 
 
 class LawSchedule(AbstractDiscreteSystem):
@@ -213,16 +207,14 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
     """
     import lrcontrol as lrc
 
-    from . import law_staircase
-
     problem = system.problem(horizon)
     solver = lrc.solvers.Direct() if solver is None else solver
     base = baselines(system.law, horizon, system.warmup, system.peak, system.min_lr)
     rates = base["_rates"]
     tuned = {k: v for k, v in base.items() if k != "_rates" and np.isfinite(v["final_loss"])}
     starts, stairs = {}, None
-    if law_staircase.supported(system) and horizon - system.warmup > law_staircase.FALLS + 1:
-        stair_rates, stairs = law_staircase.best_staircase(system, horizon)
+    if supported(system) and horizon - system.warmup > FALLS + 1:
+        stair_rates, stairs = best_staircase(system, horizon)
         starts[f"best staircase ({stairs['falls']} falls)"] = system.controls_for(jnp.asarray(stair_rates))
     else:
         # given explicitly (the same numbers `lrc.solve` would take by default): both starts then share one

@@ -29,13 +29,22 @@ import numpy as np
 
 from .._errors import InputError
 from ..solvers._lbfgsb import minimise
-from .law_schedule import MAX_LOG_DECREMENT, LawSchedule, warmup_rates
+
+# A fall's log-decrement bound and the warm-up, as `law_schedule` uses them (defined here: law_schedule imports this
+# module, so this module does not import it)
+MAX_LOG_DECREMENT = 60.0
+
+
+def warmup_rates(warmup: int, peak):
+    """η_s = peak·s/(W − 1), s = 0 … W−1 (W = 1: one update at rate 0, as the formula with W − 1 read as 1)."""
+    return peak * jnp.arange(warmup) / max(warmup - 1, 1)
+
 
 FALLS = 6  # falls searched by default (the 25M optimum uses 4; a fall of size 0 covers fewer)
 FIRST_FALLS = (0.7, 0.8, 0.9, 0.95, 0.98)  # where the starts' first fall lands, as a fraction of the updates after warm-up
 
 
-def supported(system: LawSchedule) -> bool:
+def supported(system) -> bool:
     """Whether the system's law has a continuous-time staircase (and the schedule is monotone)."""
     if not system.monotone:
         return False
@@ -66,7 +75,7 @@ def _starts(falls: int) -> np.ndarray:
     return np.asarray(rows)
 
 
-def best_staircase(system: LawSchedule, horizon: int, falls: int = FALLS, *, max_steps: int = 500):
+def best_staircase(system, horizon: int, falls: int = FALLS, *, max_steps: int = 500):
     """The lowest final loss over staircases with up to `falls` falls (a fall of size 0 is allowed, so fewer falls
     are covered), searched from `len(FIRST_FALLS)` starts at once (one compiled, vmapped solve).
 
