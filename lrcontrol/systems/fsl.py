@@ -37,7 +37,7 @@ from jaxtyping import Array
 
 from .._errors import NoClosedForm, Overflow, Param
 from . import fsl_laws
-from ._base import AbstractDiscreteSystem
+from ._base import AbstractDiscreteSystem, positive_power
 
 VARIANTS = ("additive", "multiplicative")
 _NODES = jnp.linspace(-60.0, 4.0, 161)  # log of the exponential rates x_j (trapezoid nodes, spacing 0.4)
@@ -53,10 +53,6 @@ def _prefix_exclusive(a: Array) -> Array:
     # Σ_{i<k} a_i
     return jax.lax.cumsum(a) - a
 
-
-def _power(base: Array, exponent) -> Array:
-    # base^exponent for base > 0 as exp(exponent·log base): a general `**` costs about a log and an exp more on CPU
-    return jnp.exp(exponent * jnp.log(base))
 
 
 class FSL(AbstractDiscreteSystem):
@@ -112,13 +108,13 @@ class FSL(AbstractDiscreteSystem):
         """K(u) = (1 + u)^{−α} or its first or second derivative."""
         a = self.kernel_exponent
         coef = (1.0, -a, a * (a + 1))[derivative]
-        return coef * _power(1 + u, -a - derivative)
+        return coef * positive_power(1 + u, -a - derivative)
 
     def _decay(self, t: Array, derivative: int = 0) -> Array:
         # e(t) = (1 + t)^{−s} and its derivatives
         s = self.source
         coef = (1.0, -s, s * (s + 1))[derivative]
-        return coef * _power(1 + t, -s - derivative)
+        return coef * positive_power(1 + t, -s - derivative)
 
     def kernel_sum_of_exponentials(self) -> tuple[Array, Array]:
         """(w_j, x_j) with K(u) ≈ Σ_j w_j e^{−x_j u} for 0 ≤ u ≤ 10¹³ (trapezoid rule in log x) [D]."""
@@ -235,7 +231,7 @@ class FSL(AbstractDiscreteSystem):
         (tests/test_fsl.py)."""
         eta, before, remaining, total, forcing = self._terms(rates)
         a = self.kernel_exponent
-        k0 = _power(1 + remaining, -a)
+        k0 = positive_power(1 + remaining, -a)
         inv = 1 / (1 + remaining)
         k1, k2 = -a * k0 * inv, a * (a + 1) * k0 * inv * inv
         weight = eta**2 * forcing

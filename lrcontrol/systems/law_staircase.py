@@ -104,13 +104,12 @@ def best_staircase(system, horizon: int, falls: int = FALLS, *, max_steps: int =
     grid = np.minimum(np.maximum.accumulate(grid, axis=1), horizon - w)  # keep the order
     counts = np.diff(np.concatenate([np.zeros((grid.shape[0], 1), int), grid,
                                      np.full((grid.shape[0], 1), horizon - w)], axis=1), axis=1)
-    candidates = np.stack([np.repeat(levels, c) for c in counts])
-    finals = np.asarray(_final_losses(law, jnp.asarray(np.concatenate(
-        [np.broadcast_to(np.asarray(warmup_rates(w, system.peak)), (grid.shape[0], w)), candidates], axis=1))))
+    warm = np.asarray(warmup_rates(w, system.peak))
+    candidates = np.stack([np.concatenate([warm, np.repeat(levels, c)]) for c in counts])
+    finals = np.asarray(_final_losses(law, jnp.asarray(candidates)))
     pick = int(np.nanargmin(finals))
-    bounds, counts = grid[pick], counts[pick]
-    rates = np.concatenate([np.asarray(warmup_rates(w, system.peak)), candidates[pick]])
-    keep = np.concatenate([[False], (levels[:-1] - levels[1:]) > 1e-12 * system.peak]) & (counts > 0)
+    bounds, counts, rates = grid[pick], counts[pick], candidates[pick]
+    keep = np.concatenate([[False], real]) & (counts > 0)
     where = w + np.concatenate([[0], bounds])
     report = {"final_loss": float(finals[pick]), "continuous_final_loss": float(vals[best]),
               "falls": int(keep.sum()), "positions": [int(p) for p in where[keep]],
@@ -120,7 +119,7 @@ def best_staircase(system, horizon: int, falls: int = FALLS, *, max_steps: int =
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8))
 def _search(law, lead, starts, falls, free, peak, min_lr, no_warmup, max_steps):
-    # every start's staircase solve, vmapped, in one compiled call (cached per law type and sizes)
+    # every start's staircase solve, vmapped, in one compiled call (cached per law type, sizes, peak and min_lr)
     def value(x):
         levels, lengths = _unpack(x, falls, free, peak, min_lr)
         if no_warmup:  # the lead is the first update at the peak: the first stretch gives it up

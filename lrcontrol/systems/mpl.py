@@ -28,6 +28,7 @@ import numpy as np
 from jaxtyping import Array, Float, Int, Scalar
 
 from .._errors import Param
+from ._base import positive_power
 from ._law import AbstractLossCurveLaw
 
 _CHUNK = 2048  # decrements per chunk in `predict`
@@ -76,15 +77,16 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         return {"L0": [0.7 * low, 0.9 * low], "A": [0.3, 1.0], "alpha": [0.3, 0.7], "B": [100.0, 1000.0],
                 "C": [0.5, 5.0], "beta": [0.3, 0.8], "gamma": [0.5]}
 
-    def _G(self, x, derivative: int = 0):
-        # G(x) = 1 − (Cx + 1)^{−β} and its first two derivatives
-        c, b = self.C, self.beta
-        base = c * x + 1
-        if derivative == 0:
-            return 1 - base ** (-b)
-        if derivative == 1:
-            return b * c * base ** (-b - 1)
-        return -b * (b + 1) * c * c * base ** (-b - 2)
+    def _G(self, x):
+        # G(x) = 1 − (Cx + 1)^{−β}
+        return 1 - positive_power(self.C * x + 1, -self.beta)
+
+    def _G_derivatives(self, x):
+        # (G, G′, G″) from one power: G′ = βC(Cx + 1)^{−β−1}, G″ = −(β + 1)C G′/(Cx + 1)
+        base = self.C * x + 1
+        w = positive_power(base, -self.beta)
+        g1 = self.beta * self.C * w / base
+        return 1 - w, g1, -(self.beta + 1) * self.C * g1 / base
 
     # --- the loss curve ------------------------------------------------------------------------------------
 
@@ -199,9 +201,8 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         """L(N−1) in O(N): L0 + A·T^{−α} − B Σ_{k≥1} (η_{k−1} − η_k) G(η_k^{−γ} R_k), T = Σ η, R_k = Σ_{τ≥k} η_τ."""
         eta = jnp.reshape(controls[:, 0] if controls.ndim == 2 else controls, (-1,))
         rem = _suffix(eta)
-        # powers as exp(p·log): a general `**` costs ~2× a log and an exp on CPU
-        x = jnp.exp(-self.gamma * jnp.log(eta[1:])) * rem[1:]
-        ld = jnp.sum((eta[:-1] - eta[1:]) * (1 - jnp.exp(-self.beta * jnp.log(self.C * x + 1))))
+        x = positive_power(eta[1:], -self.gamma) * rem[1:]
+        ld = jnp.sum((eta[:-1] - eta[1:]) * self._G(x))
         return self.L0 + self.A * rem[0] ** (-self.alpha) - self.B * ld
 
     def final_loss_grad_curvature(self, rates: Array) -> tuple[Scalar, Array, Array]:
@@ -222,14 +223,10 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         total = rem[0]
         e = eta[1:]
         r = rem[1:]
-        eg = jnp.exp(-g_ * jnp.log(e))  # η^{−γ}; powers as exp(p·log), one log and one exp each
+        eg = positive_power(e, -g_)  # η^{−γ}
         x = eg * r
         d = eta[:-1] - e
-        base = self.C * x + 1
-        w = jnp.exp(-self.beta * jnp.log(base))  # (Cx + 1)^{−β}
-        G0 = 1 - w
-        G1 = self.beta * self.C * w / base
-        G2 = -(self.beta + 1) * self.C * G1 / base
+        G0, G1, G2 = self._G_derivatives(x)
         p = -g_ * eg / e * r
         q = p + eg
         value = self.L0 + self.A * total ** (-a_) - self.B * jnp.sum(d * G0)
@@ -264,12 +261,11 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         stretch = levels * lengths
         rem = jax.lax.cumsum(stretch, reverse=True)  # R_j
         total = jnp.sum(lead) + rem[0]
-        G = lambda x: 1 - jnp.exp(-self.beta * jnp.log(self.C * x + 1))  # noqa: E731
         drops = jnp.concatenate([lead[-1:] - levels[:1], levels[:-1] - levels[1:]])
-        ld = jnp.sum(drops * G(jnp.exp(-self.gamma * jnp.log(levels)) * rem))
+        ld = jnp.sum(drops * self._G(positive_power(levels, -self.gamma) * rem))
         if lead.shape[0] > 1:
             before = total - jnp.cumsum(lead)[:-1]  # T − P_{k−1}, k = 1 … W−1
-            ld = ld + jnp.sum((lead[:-1] - lead[1:]) * G(jnp.exp(-self.gamma * jnp.log(lead[1:])) * before))
+            ld = ld + jnp.sum((lead[:-1] - lead[1:]) * self._G(positive_power(lead[1:], -self.gamma) * before))
         return self.L0 + self.A * total ** (-self.alpha) - self.B * ld
 
     def s1_curvature(self, rates: Array) -> Array:
