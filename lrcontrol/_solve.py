@@ -1,6 +1,7 @@
 """Entry points: `solve` a problem, `evaluate` a given schedule, `simulate` a feedback policy."""
 
 import contextlib
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -189,8 +190,10 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
 
 
 def _timed(sol, compile_time, run_time):
-    diag = eqx.tree_at(lambda d: (d.compile_time, d.run_time), sol.diagnostics, (compile_time, run_time))
-    return eqx.tree_at(lambda s: s.diagnostics, sol, diag)
+    # dataclasses.replace, not eqx.tree_at: a tree_at flattens the whole solution (~0.2 ms, a tenth of a
+    # 2000-step perceptron solve)
+    diag = dataclasses.replace(sol.diagnostics, compile_time=compile_time, run_time=run_time)
+    return dataclasses.replace(sol, diagnostics=diag)
 
 
 # Seconds of iterations per chunk: the progress line's refresh interval, long enough that a chunk's dispatch and

@@ -31,15 +31,17 @@ os.environ["LRCONTROL_CACHE"] = "off"
 # Scheduling: with `--dist loadfile` each file runs whole on one worker, and files are handed out in collection
 # order (`--no-loadscope-reorder`). Handing out the longest first (longest-processing-time-first) keeps the two
 # workers busy to the end instead of leaving one to finish a long file alone. Seconds per file on 2 cores, from
-# `python -m pytest --durations=0` (rough weights: only the order matters; unlisted files come after, as found).
+# `python -m pytest --durations=0` (2026-12-06; rough weights: only the order matters; unlisted files come after,
+# as found).
 _SECONDS = {
-    "test_conformance.py": 129, "test_cli_hardening.py": 88, "test_cli.py": 85, "test_notebooks_a.py": 76,
-    "test_notebooks_b.py": 104, "test_diffrax.py": 70, "test_sweep.py": 67, "test_effort.py": 67,
-    "test_shooting.py": 67, "test_laws.py": 63, "test_stopping.py": 60, "test_hjb.py": 60, "test_train.py": 60,
-    "test_random_features.py": 58, "test_fsl.py": 52, "test_notebooks_c.py": 49, "test_fsl_ode.py": 40,
-    "test_autodiff.py": 38, "test_main_job.py": 34, "test_perceptron.py": 32, "test_solver.py": 27,
-    "test_random_features_controls.py": 26, "test_deep_linear.py": 6, "test_laws_other.py": 21,
-    "test_train_digits.py": 22, "test_teacher_student.py": 16, "test_schedule.py": 15, "test_quadratic.py": 12, "test_refine.py": 11,
+    "test_conformance.py": 161, "test_cli_hardening.py": 100, "test_notebooks_b.py": 83, "test_cli.py": 81,
+    "test_diffrax.py": 78, "test_effort.py": 71, "test_laws.py": 71, "test_shooting.py": 56, "test_sweep.py": 55,
+    "test_stopping.py": 53, "test_notebooks_a.py": 52, "test_random_features.py": 50, "test_hjb.py": 48,
+    "test_fsl.py": 42, "test_train.py": 41, "test_autodiff.py": 34, "test_fsl_ode.py": 32, "test_main_job.py": 32,
+    "test_notebooks_c.py": 31, "test_random_features_controls.py": 31, "test_law_staircase.py": 29,
+    "test_perceptron.py": 22, "test_laws_other.py": 19, "test_solver.py": 16, "test_schedule.py": 14,
+    "test_teacher_student.py": 14, "test_train_digits.py": 12, "test_progress.py": 7, "test_quadratic.py": 6,
+    "test_refine.py": 5,
 }
 
 
