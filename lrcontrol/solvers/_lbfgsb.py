@@ -28,7 +28,7 @@ class _State(NamedTuple):
     g: Array
     s_hist: Array
     y_hist: Array
-    sy: Array  # sy[i, j] = sᵢᵀyⱼ over the history slots, updated with each stored pair
+    sy: Array  # sy[i, j] = sᵢᵀyⱼ over the history slots for i stored before j (the column of each stored pair)
     rho: Array
     head: Array
     count: Array
@@ -206,8 +206,10 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # recursion), so it costs the oldest pair when the buffer is full; head only moves on a kept pair.
         s_hist = st.s_hist.at[st.head].set(s)
         y_hist = st.y_hist.at[st.head].set(y)
-        # the stored pair's row and column of sᵢᵀyⱼ: two products with the history (its n×m product costs ~10×)
-        sy_matrix = st.sy.at[st.head, :].set(y_hist @ s).at[:, st.head].set(s_hist @ y)
+        # The stored pair's column of sᵢᵀyⱼ, one product with the history: the two-loop recursion reads sᵢᵀyⱼ only
+        # for i older than j (the column of the newer pair; entries it does not need meet zero weights there), so
+        # the pair's row, a second pass over the (m, n) history, is never computed.
+        sy_matrix = st.sy.at[:, st.head].set(s_hist @ y)
         rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0))
         head = jnp.where(keep, (st.head + 1) % m, st.head)
         count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
