@@ -302,19 +302,15 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, u
     # Free set as in the iterations (bounds active with the gradient pushing outward are held).
     at_bound = ((v <= lo + eps * (1 + jnp.abs(v))) & (g > 0)) | ((v >= hi - eps * (1 + jnp.abs(v))) & (g < 0))
     free = ~at_bound
-    k1, k2 = jax.random.split(jax.random.PRNGKey(0))
-    eps_signs = [lambda i=i: jax.random.rademacher(jax.random.fold_in(k1, i), (n,), dtype) for i in range(2)]
-
-    def trial_signs():
-        return jnp.where(free, jax.random.rademacher(k2, (n,), dtype), 0.0)
+    key = jax.random.PRNGKey(0)
+    k1, k2 = jax.random.split(key)
+    signs = jax.random.rademacher(k1, (2, n), dtype)
+    trial_signs = jnp.where(free, jax.random.rademacher(k2, (n,), dtype), 0.0)
 
     # Probe directions for the curvature: the projected gradient, and the quasi-Newton step.
     p = -jnp.where(free, g, 0.0)
-
-    def quasi_newton():
-        d = -jnp.where(free, two_loop(jnp.where(free, g, 0.0), st)[0], 0.0)
-        return jnp.where(jnp.dot(g, d) < 0, d, p)
-
+    d = -jnp.where(free, two_loop(jnp.where(free, g, 0.0), st)[0], 0.0)
+    d = jnp.where(jnp.dot(g, d) < 0, d, p)
     vnorm = jnp.linalg.norm(v)
     h = jnp.sqrt(eps) * jnp.where(vnorm > 0, vnorm, 1.0)
 
@@ -327,57 +323,47 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, u
     scale = jnp.where(peak > 0, peak, span)[col] * sqrt_w
     # Always evaluated: the unbounded probes (none when every column has an upper bound); the rest (noise,
     # trials, curvatures) only where a verdict needs them: a stop short of the tolerance, or a start already at
-    # round-off. Each point is built by its own branch when its turn comes (nothing is built for a probe not
-    # evaluated: at 10⁶ controls the ten points and their random signs were ~0.1 s and 80 MB), in one loop over
-    # a dynamic count: one call site of the objective, and a solve that reached its tolerance pays 2
-    # evaluations per column without an upper bound, and nothing more.
+    # round-off. One loop over a dynamic count: one call site of the objective, and a solve that reached its
+    # tolerance pays 2 evaluations per column without an upper bound, and nothing more.
     points, unbounded_at = [], {}
     for j in range(columns):
         if upper_infinite[j]:
             grow = (col == j) & (v > 0)
             unbounded_at[j] = len(points)
-            points += [lambda grow=grow: proj(jnp.where(grow, 4 * v, v)),
-                       lambda grow=grow: proj(jnp.where(grow, 16 * v, v))]
+            points += [proj(jnp.where(grow, 4 * v, v)), proj(jnp.where(grow, 16 * v, v))]
     always = len(points)
-    points += [lambda: proj(v * (1 + 4 * eps * eps_signs[0]())), lambda: proj(v * (1 + 4 * eps * eps_signs[1]())),
-               lambda: proj(v + 0.1 * scale * trial_signs()), lambda: along(p), lambda: along(quasi_newton()),
-               lambda: proj(v - 0.1 * scale * trial_signs()), lambda: proj(v + 0.01 * scale * trial_signs()),
-               lambda: proj(v - 0.01 * scale * trial_signs())]
+    points += [proj(v * (1 + 4 * eps * signs[0])), proj(v * (1 + 4 * eps * signs[1])),
+               proj(v + 0.1 * scale * trial_signs), along(p), along(d), proj(v - 0.1 * scale * trial_signs),
+               proj(v + 0.01 * scale * trial_signs), proj(v - 0.01 * scale * trial_signs)]
+    pts = jnp.stack(points)
     stopped_short = (result == STALLED) | (result == LINE_SEARCH_FAILED)
     # No decrease beyond the objective's noise (here its a-priori part, 4ε·|J|·√n): the start was already
     # stationary to round-off.
     no_progress = f0 - f <= 4 * eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype))
     count = jnp.where(stopped_short | no_progress, len(points), always)
-    a = always  # the noise probes a, a+1; the +10% trial a+2; the curvature probes a+3, a+4; other trials a+5…
-    # Kept per probe: J; and for the +10% trial and the two curvature probes (rows 0–2), the step from v and the
-    # gradient there (row 3 takes the other probes' and is never read).
-    kept = jnp.asarray([i - (a + 2) if a + 2 <= i <= a + 4 else 3 for i in range(len(points))])
 
-    def probe(i, acc):
-        fs, steps, gs = acc
-        point = jax.lax.switch(i, points)
-        fi, gi = fgh(point)[:2]
-        row = kept[i]
-        return fs.at[i].set(fi), steps.at[row].set(point - v), gs.at[row].set(gi)
+    def probe(i, fg):
+        fi, gi = fgh(pts[i])[:2]
+        return fg[0].at[i].set(fi), fg[1].at[i].set(gi)
 
-    zeros = jnp.zeros((4, n), dtype)
-    fs, steps, gs = jax.lax.fori_loop(0, count, probe, (jnp.full(len(points), jnp.inf, dtype), zeros, zeros))
+    fs, gs = jax.lax.fori_loop(0, count, probe, (jnp.full(len(points), jnp.inf, dtype), jnp.zeros_like(pts)))
     fs = jnp.where(jnp.isnan(fs), jnp.inf, fs)
+    a = always  # the noise probes a, a+1; the +10% trial a+2; the curvature probes a+3, a+4; other trials a+5…
     noise = jnp.maximum(jnp.max(jnp.abs(jnp.where(jnp.isfinite(fs[a:a + 2]), fs[a:a + 2] - f, 0.0))),
                         eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype)))
 
-    def predicted(row):
-        s, gi = steps[row], gs[row]
+    def predicted(i):
+        s = pts[i] - v
         ss = jnp.dot(s, s)
         gamma = jnp.abs(jnp.dot(g, s))
-        kappa = jnp.dot(s, gi - g)
+        kappa = jnp.dot(s, gs[i] - g)
         # γ²/(2κ) per unit ‖s‖²: slope²/(2·curvature) in the direction s; no positive curvature → unresolved
         # (infinite) unless the slope is zero too.
         dec = jnp.where(kappa > 0, gamma**2 / (2 * jnp.where(kappa > 0, kappa, 1.0)),
                         jnp.where(gamma > 0, jnp.inf, 0.0))
-        return jnp.where((ss > 0) & jnp.all(jnp.isfinite(gi)), dec, jnp.where(ss > 0, jnp.inf, 0.0))
+        return jnp.where((ss > 0) & jnp.all(jnp.isfinite(gs[i])), dec, jnp.where(ss > 0, jnp.inf, 0.0))
 
-    pred = jnp.maximum(predicted(1), predicted(2))
+    pred = jnp.maximum(predicted(a + 3), predicted(a + 4))
     floor = jnp.where(pred > 0, st.pg * jnp.sqrt(noise / jnp.where(pred > 0, pred, 1.0)), jnp.inf)
     floor = jnp.where(count == len(points), floor, jnp.nan)  # not measured where no verdict needed it
     at_roundoff = pred <= noise
@@ -391,7 +377,7 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, u
     # Flat: the slope at the answer and at the +10% trial point (where a control that matters has a slope of
     # about its curvature × 10% of the peak) both move J by less than its noise over the column's peak.
     reach = jnp.where(peak > 0, peak, 1.0)[col]
-    flat = jnp.sum(free & (jnp.abs(gx) * reach <= noise) & (jnp.abs(gs[0] * sqrt_w) * reach <= noise))
+    flat = jnp.sum(free & (jnp.abs(gx) * reach <= noise) & (jnp.abs(gs[a + 2] * sqrt_w) * reach <= noise))
     flat = jnp.where(count == len(points), flat, 0)
 
     finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(v))
