@@ -28,7 +28,7 @@ class _State(NamedTuple):
     g: Array
     s_hist: Array
     y_hist: Array
-    sy: Array  # sy[i, j] = sᵢᵀyⱼ over the history slots for i stored before j (the newest pair's column: see two_loop)
+    sy: Array  # sy[i, j] = sᵢᵀyⱼ over the history slots, updated with each stored pair
     rho: Array
     head: Array
     count: Array
@@ -144,17 +144,14 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # four times per call, not 4m times (at n = 10⁶ those passes, not the objective, took most of a solve).
         # History is a circular buffer: the newest pair sits at head − 1; slots with rho = 0 (unused, or dropped
         # by a reset) contribute nothing. The small recursions are unrolled (m is static).
-        # Also returns SᵀY with the newest pair's column: sᵢᵀy_newest comes from the same pass over S as Sᵀq (one
-        # product with two vectors), and the caller keeps the matrix.
         order = [(st.head - 1 - i) % m for i in range(m)]  # newest first
-        S, Y, rho = st.s_hist, st.y_hist, st.rho
-        newest = order[0]
-        both = S @ jnp.stack([q, Y[newest]], axis=1)
-        Sq, SY = both[:, 0], st.sy.at[:, newest].set(both[:, 1])
+        S, Y, rho, SY = st.s_hist, st.y_hist, st.rho, st.sy
+        Sq = S @ q
         alpha = jnp.zeros(m, dtype)
         for i in order:  # newest to oldest: αᵢ = ρᵢ sᵢᵀ(q − Σ_{newer j} αⱼ yⱼ)
             alpha = alpha.at[i].set(rho[i] * (Sq[i] - jnp.dot(SY[i], alpha)))
         q = q - alpha @ Y
+        newest = order[0]
         y0 = Y[newest]
         yy = jnp.dot(y0, y0 / st.d)
         first = 1.0 if preconditioned else 1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300)
@@ -165,7 +162,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         for i in reversed(order):  # oldest to newest: βᵢ = ρᵢ yᵢᵀ(r + Σ_{older j} (αⱼ − βⱼ) sⱼ)
             beta = rho[i] * (Yr[i] + jnp.dot(c, SY[:, i]))
             c = c.at[i].set(alpha[i] - beta)
-        return r + c @ S, SY
+        return r + c @ S
 
     def body(st: _State) -> _State:
         zeroth = st.nfev == 0
@@ -173,8 +170,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         eps = jnp.minimum(1e-8 * (1.0 + jnp.abs(st.v)), st.pg * max_sqrt_w)
         fixed = ((st.v <= lo + eps) & (st.g > 0)) | ((st.v >= hi - eps) & (st.g < 0))
         free = ~fixed
-        hq, sy_matrix = two_loop(jnp.where(free, st.g, 0.0), st)
-        d = -jnp.where(free, hq, 0.0)
+        d = -jnp.where(free, two_loop(jnp.where(free, st.g, 0.0), st), 0.0)
         descent = jnp.dot(st.g, d) < 0
         d = jnp.where(descent, d, -jnp.where(free, st.g, 0.0))
         d = jnp.where(zeroth, 0.0, d)
@@ -210,9 +206,8 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # recursion), so it costs the oldest pair when the buffer is full; head only moves on a kept pair.
         s_hist = st.s_hist.at[st.head].set(s)
         y_hist = st.y_hist.at[st.head].set(y)
-        # sᵢᵀyⱼ: the two-loop recursion reads it only for i stored before j (the column of the newer pair; entries it
-        # does not need meet zero weights there), so only columns are kept, and the stored pair's column is
-        # computed by the next two-loop call, in its pass over S (no row, no pass of its own over the history).
+        # the stored pair's row and column of sᵢᵀyⱼ: two products with the history (its n×m product costs ~10×)
+        sy_matrix = st.sy.at[st.head, :].set(y_hist @ s).at[:, st.head].set(s_hist @ y)
         rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0))
         head = jnp.where(keep, (st.head + 1) % m, st.head)
         count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
@@ -309,7 +304,7 @@ def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, u
 
     # Probe directions for the curvature: the projected gradient, and the quasi-Newton step.
     p = -jnp.where(free, g, 0.0)
-    d = -jnp.where(free, two_loop(jnp.where(free, g, 0.0), st)[0], 0.0)
+    d = -jnp.where(free, two_loop(jnp.where(free, g, 0.0), st), 0.0)
     d = jnp.where(jnp.dot(g, d) < 0, d, p)
     vnorm = jnp.linalg.norm(v)
     h = jnp.sqrt(eps) * jnp.where(vnorm > 0, vnorm, 1.0)
