@@ -64,7 +64,7 @@ class LinearPerceptron(AbstractContinuousSystem):
 
         c, mu = self.input_variance, u[:, 0]
         # log e_k = log d − c Σ_{j<k} μ_j h_j: a prefix sum. jnp.cumsum (XLA's own cumulative reduction; its
-        # transpose is one reversed cumsum) rather than lax.associative_scan, whose gradient is the slower of the two.
+        # transpose is one reversed cumsum) rather than lax.associative_scan, whose gradient is the slower one.
         decay = jnp.cumsum(c * mu * dts)
         e = self.distance * jnp.exp(-jnp.concatenate([jnp.zeros(1, decay.dtype), decay]))
         integrals = 0.5 * c * e[:-1] ** 2 * dts * exprel(-(2 * c * mu + discount) * dts)
