@@ -54,7 +54,6 @@ def _prefix_exclusive(a: Array) -> Array:
     return jax.lax.cumsum(a) - a
 
 
-
 class FSL(AbstractDiscreteSystem):
     """The discrete functional scaling law of Li et al. (2025, arXiv 2509.19189; 2026, arXiv 2602.06797), one
     learning rate per step.

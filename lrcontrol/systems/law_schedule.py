@@ -29,12 +29,8 @@ from jaxtyping import Array
 from .._errors import InputError, Param, check_int, check_real
 from ._base import AbstractDiscreteSystem
 from ._law import AbstractLossCurveLaw
-
-
-# One update's log-decrement is at most 60 (`MAX_LOG_DECREMENT`): a drop by e^60 ≈ 1e26 of the distance to min_lr
-# already puts the rate at min_lr to within 1e-16 of it; without the bound the solver's end check read the rate
-# saturating at min_lr as an objective unbounded below. It and `warmup_rates` live in law_staircase.
-from .law_staircase import FALLS, MAX_LOG_DECREMENT, best_staircase, supported, warmup_rates  # noqa: E402
+# the log-decrement bound and the warm-up live in law_staircase (which this module imports, not the reverse)
+from .law_staircase import FALLS, MAX_LOG_DECREMENT, best_staircase, supported, warmup_rates
 
 
 class LawSchedule(AbstractDiscreteSystem):

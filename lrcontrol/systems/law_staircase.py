@@ -30,8 +30,10 @@ import numpy as np
 from .._errors import InputError
 from ..solvers._lbfgsb import minimise
 
-# A fall's log-decrement bound and the warm-up, as `law_schedule` uses them (defined here: law_schedule imports this
-# module, so this module does not import it)
+# One update's log-decrement is at most 60 (here and in `law_schedule`, which imports this module, so it is
+# defined here): a drop by e^60 ≈ 1e26 of the distance to min_lr already puts the rate at min_lr to within 1e-16
+# of it (for peak/min_lr up to 1e10). The bound keeps the rates' range what it is and tells the solver the controls
+# are bounded: without it, its end check read the rate saturating at min_lr as an objective unbounded below.
 MAX_LOG_DECREMENT = 60.0
 
 
