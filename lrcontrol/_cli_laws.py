@@ -117,7 +117,8 @@ def cmd_fit(args) -> int:
     law, report = fit(cls, curves)
     law_json = {"law": cls.name, "params": report.params, "standard_errors": report.standard_errors,
                 "fit": {"curves": [c.name for c in curves], "objective": report.objective,
-                        "converged": report.converged, "message": report.message},
+                        "converged": report.converged, "message": report.message,
+                        "at_bounds": list(report.at_bounds)},
                 "version": _version()}
     fig = _curve_figure(law, curves, f"{cls.name} fit", band=report.band)
     written = _write(out, {"law.json": finite_json(law_json, indent=1),
@@ -129,6 +130,11 @@ def cmd_fit(args) -> int:
         for name, m in report.metrics.items():
             print(f"  {name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
         print("wrote " + ", ".join(str(p) for p in written))
+    if report.at_bounds:
+        print(f"lrcontrol: warning: {', '.join(report.at_bounds)} fitted onto the edge of "
+              f"{'its' if len(report.at_bounds) == 1 else 'their'} range: the law is at its limit on these curves; "
+              f"trust its predictions near them, not at other peaks or horizons or for a schedule optimised under it.",
+              file=sys.stderr)
     return 0
 
 
@@ -196,6 +202,7 @@ def cmd_solve_law(args) -> int:
     import lrcontrol as lrc
     from lrcontrol import InputError
     from lrcontrol.plotting import figure_png, plot_schedules
+    from lrcontrol._fit import at_bounds
     from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise
 
     if not getattr(args, "law", None):
@@ -218,6 +225,7 @@ def cmd_solve_law(args) -> int:
     curves = base.pop("_rates")
     comparison = {name: {**b, "gap": b["final_loss"] - value} for name, b in base.items()}
     d = solution.diagnostics.to_dict()
+    edge = at_bounds(type(law), np.asarray(law.to_vector()))
     data = {"system": args.system, "law": law.name, "params": {**law.params(), "horizon": horizon,
                                                                "warmup": warmup, "peak": peak, "min_lr": min_lr,
                                                                "monotone": monotone},
@@ -225,7 +233,7 @@ def cmd_solve_law(args) -> int:
             "controls": {"lr": rates.tolist()}, "objective": value, "analytic": None,
             "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
             "start": how["start"], "end_values_by_start": how["final_loss"], "staircase_search": how["staircase"],
-            "version": _version()}
+            "law_at_bounds": list(edge), "version": _version()}
     ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
                         xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")
     fig = ax.figure
@@ -248,10 +256,15 @@ def cmd_solve_law(args) -> int:
               f"peak")
         if shape["falls_over_1pct"] >= 2 and shape["largest_fall"] > 0.3:
             print(f"  a staircase ({shape['falls_over_1pct']} falls over 1 % of the peak in one update): the law "
-                  f"prefers it to a smooth cooldown; in a training check (the digits MLP, README) it did worse")
+                  f"prefers it to a smooth cooldown; in training checks (the digits MLP and the character-level "
+                  f"transformer, README) it did worse")
         for name, b in comparison.items():
             print(f"  {name:16s} {b['final_loss']:.8f}  (+{b['gap']:.2e})")
         print("wrote " + ", ".join(str(p) for p in written))
+    if edge:
+        print(f"lrcontrol: warning: the law's {', '.join(edge)} {'is' if len(edge) == 1 else 'are'} on the edge of "
+              f"{'its' if len(edge) == 1 else 'their'} range (a fit at the law's limit): this schedule is an "
+              f"extrapolation of the law, not to be trusted without a training check.", file=sys.stderr)
     if not solution.diagnostics.converged and "stalled" not in d["message"]:
         print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
               f"false.", file=sys.stderr)

@@ -218,6 +218,7 @@ class FitReport:
     z: np.ndarray = field(repr=False)
     cov_z: np.ndarray = field(repr=False)
     law_class: type = field(repr=False)
+    at_bounds: tuple = ()  # parameters fitted onto an edge of their range (`at_bounds`)
 
     def band(self, lr, steps, level: float = 1.96):
         """(prediction, lower, upper): L̂ ± level·se at `steps` under the rates `lr`, se by the delta method
@@ -234,7 +235,7 @@ class FitReport:
         return {"law": self.law, "params": self.params, "standard_errors": self.standard_errors,
                 "objective": self.objective, "converged": self.converged, "message": self.message,
                 "iterations": self.iterations, "starts": self.starts, "metrics": self.metrics,
-                "wall_time_s": self.wall_time_s}
+                "wall_time_s": self.wall_time_s, "at_bounds": list(self.at_bounds)}
 
 
 # --- the fit ------------------------------------------------------------------------------------------------------
@@ -331,8 +332,31 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
         law=law_class.name, params=dict(zip(law_class.param_names, map(float, theta))),
         standard_errors=dict(zip(law_class.param_names, map(float, se))), objective=value,
         converged=bool(ok), message=message, iterations=iterations, starts=tried, metrics=fitted,
-        wall_time_s=time.perf_counter() - t0, z=np.asarray(z), cov_z=cov_z, law_class=law_class)
+        wall_time_s=time.perf_counter() - t0, z=np.asarray(z), cov_z=cov_z, law_class=law_class,
+        at_bounds=at_bounds(law_class, np.asarray(theta)))
     return law, report
 
 
-__all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber"]
+EDGE = 1e-4  # an interval parameter this close to an end, relative to its width, counts as on that end
+
+
+def at_bounds(law_class, theta) -> tuple[str, ...]:
+    """The parameters of `theta` (in `param_names` order) on an edge of their open range: on an interval within
+    EDGE of its width from an end, on a half-line within 1e-10·max(1, |end|) of its end. A fit that ends there has
+    pushed the law to its limit (the data ask for a value the law's form does not allow, or do not determine it):
+    its predictions near the fitted runs may still be good, but away from them — another peak, a longer horizon, a
+    schedule optimised under the law — they are not to be trusted [?]."""
+    out = []
+    for n, t in zip(law_class.param_names, map(float, theta)):
+        lo, hi = law_class.param_ranges[n]
+        if lo is not None and hi is not None:
+            f = (t - lo) / (hi - lo)
+            edge = min(f, 1.0 - f) < EDGE
+        else:
+            edge = any(b is not None and abs(t - b) < 1e-10 * max(1.0, abs(b)) for b in (lo, hi))
+        if edge:
+            out.append(n)
+    return tuple(out)
+
+
+__all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber", "at_bounds"]

@@ -9,7 +9,7 @@ import pytest
 
 import lrcontrol as lrc
 from lrcontrol import cli
-from lrcontrol._fit import evaluate_law
+from lrcontrol._fit import EDGE, at_bounds, evaluate_law
 from lrcontrol.systems.law_schedule import LawSchedule, baseline_rates, baselines, optimise
 
 SHIPPED = Path(__file__).resolve().parents[1] / "problems" / "data" / "mpl" / "25"
@@ -117,8 +117,23 @@ def test_fit_recovers_noise_free_curves(synthetic):
     for name in law.param_names:  # kept inside the valid ranges
         lo_, hi_ = law.param_ranges[name]
         assert (lo_ is None or report.params[name] > lo_) and (hi_ is None or report.params[name] < hi_)
+    assert report.to_dict()["at_bounds"] == list(report.at_bounds)
     with pytest.raises(lrc.InputError, match="at least as many"):
         lrc.fit(lrc.systems.MultiPowerLaw, [lrc.LossCurve(np.ones(5), [1, 2], [3.0, 2.0])])
+
+
+def test_parameters_on_the_edge_of_their_range_are_named():
+    # the MPL fit to the character transformer's pilots (problems/results/transformer_staircase) ended with β and γ
+    # at 1 − 8e-7 and 1 − 2.5e-7; the schedule optimised under it fell to the minimum rate after the warm-up
+    mpl = lrc.systems.MultiPowerLaw
+    inside = np.asarray(LAW.to_vector())
+    assert at_bounds(mpl, inside) == ()
+    edge = inside.copy()
+    edge[mpl.param_names.index("beta")] = 1 - 8e-7
+    edge[mpl.param_names.index("C")] = 1e-12  # a half-line parameter driven onto its end, 0
+    assert at_bounds(mpl, edge) == ("C", "beta")
+    edge[mpl.param_names.index("beta")] = 1 - 2 * EDGE  # near, not on, the edge
+    assert at_bounds(mpl, edge) == ("C",)
 
 
 def test_monotone_schedule_beats_tuned_baselines():
