@@ -363,7 +363,7 @@ def table(res) -> str:
              + _reused(t), "",
              f"Best-predicting law (PredE on the held-out two-stage pilot): **{res['law_selection']['best']}** — "
              + ", ".join(f"{k}: {v['PredE_two_stage']:.4f}" for k, v in res["law_selection"]["scores"].items()),
-             "", "| schedule | final val loss (mean ± s.e.) | per seed | " +
+             "", _edges(res["fits"]), "", "| schedule | final val loss (mean ± s.e.) | per seed | " +
              " | ".join(f"{k} predicted" for k in res["fits"] if "error" not in res["fits"][k]) + " |",
              "|---|---|---|" + "---|" * sum("error" not in v for v in res["fits"].values())]
     for name, v in res["final_val_loss"].items():
@@ -397,6 +397,17 @@ def table(res) -> str:
         lines.append(f"| {law} | " + " | ".join(f"{rows[n]['final_error']:+.4f}" for n in res["final_val_loss"])
                      + " |")
     return "\n".join(lines) + "\n"
+
+
+def _edges(fits) -> str:
+    """A sentence naming the fits (on all pilots) with parameters on the edge of their range (`lrc.fit`'s
+    `at_bounds`): such a law is at its limit, and a schedule derived from it is an extrapolation."""
+    edges = {k: v.get("at_bounds") for k, v in fits.items() if "error" not in v}
+    named = [f"{k} ({', '.join(e)})" for k, e in edges.items() if e]
+    if any(e is None for e in edges.values()):  # a results.json written before the field existed
+        return "Parameters on the edge of their range: not recorded in this results.json."
+    return ("Fits with parameters on the edge of their range (a law at its limit; what it derives is an "
+            "extrapolation): " + ", ".join(named) + ".") if named else "No fit ends with a parameter on the edge of its range."
 
 
 def main(argv=None):
