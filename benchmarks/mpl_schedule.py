@@ -173,6 +173,10 @@ def main():
                                            "message": str(res.message), "gap_to_best": float(res.fun) - best},
                "local_minima_by_start": local_minima,
                "best_found": best,
+               # the target's own measure: time until within 1e-6 of the best value found (the search's rounded
+               # staircase already is, where it is; else the polish is needed too); scipy never gets there
+               "time_to_within_1e-6_of_best_s": stair_s if stair["final_loss"] - best <= 1e-6 else total,
+               "scipy_within_1e-6_of_best": bool(float(res.fun) - best <= 1e-6),
                "speedup_run": scipy_time / total,
                "speedup_run_per_update_solve_alone": scipy_time / d.run_time,
                "published_schedule_final_loss": float(law.final_loss(jnp.asarray(pub)))}
