@@ -200,11 +200,10 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
 
 
 def _timed(sol, compile_time, run_time, problem=None):
-    # dataclasses.replace, not eqx.tree_at: a tree_at flattens the whole solution, a cost every small solve pays
+    # dataclasses.replace, not eqx.tree_at: a tree_at flattens the whole solution, a cost every small solve pays.
+    # `problem`: the caller's, for a solution from the detached program (which returns none).
     diag = dataclasses.replace(sol.diagnostics, compile_time=compile_time, run_time=run_time)
-    if problem is None:
-        return dataclasses.replace(sol, diagnostics=diag)
-    return dataclasses.replace(sol, diagnostics=diag, problem=problem)
+    return dataclasses.replace(sol, diagnostics=diag, problem=sol.problem if problem is None else problem)
 
 
 # Seconds of iterations per chunk: the progress line's refresh interval, long enough that a chunk's dispatch and
