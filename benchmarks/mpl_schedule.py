@@ -3,8 +3,8 @@ peak 3e-4, min 1e-10): the staircase search (`law_staircase.best_staircase`, pos
 polished by `lrc.solve` (Direct, projected L-BFGS with the law's fused value/gradient/curvature in log-decrements)
 — what `law_schedule.optimise` and `lrcontrol solve mpl` do — against scipy's L-BFGS-B with an exact numpy gradient
 on the per-update parametrisation, and the per-update solve alone from the system's start and from each tuned
-baseline (the end points differ by start); and the fit of the three 25M fit curves (multi-start) by `lrc.fit`.
-Compile and run times apart.
+baseline (the end points differ by start); the smooth optima under a fall limit (`max_fall` 0.1 and 0.01 of the
+rate per update); and the fit of the three 25M fit curves (multi-start) by `lrc.fit`. Compile and run times apart.
 
     python benchmarks/mpl_schedule.py [--scipy-maxiter 15000]   # writes benchmarks/results/mpl_schedule.json
 """
@@ -180,6 +180,22 @@ def main():
                "speedup_run": scipy_time / total,
                "speedup_run_per_update_solve_alone": scipy_time / d.run_time,
                "published_schedule_final_loss": float(law.final_loss(jnp.asarray(pub)))}
+    # smooth optima: no update may shed more than the fraction f of the rate above the minimum (`max_fall`)
+    from lrcontrol.systems.law_schedule import optimise
+    payload["fall_limited"] = {}
+    for f in (0.1, 0.01):
+        limited = LawSchedule(law, W, PEAK, MIN_LR, monotone=True, max_fall=f)
+        t = time.perf_counter()
+        sol_f, how_f = optimise(limited, N)
+        r_f = np.asarray(limited.rates(sol_f.controls))
+        payload["fall_limited"][str(f)] = {
+            "final_loss": float(law.final_loss(jnp.asarray(r_f))), "start": how_f["start"],
+            "wall_s_including_compile": time.perf_counter() - t, "message": sol_f.diagnostics.message,
+            "largest_fall_fraction": float(1 - np.min((r_f[W + 1:] - MIN_LR) / (r_f[W:-1] - MIN_LR))),
+            "shape": describe(r_f, W, PEAK)}
+        print(f"max_fall {f}: {payload['fall_limited'][str(f)]['final_loss']:.10f} ({how_f['start']})", flush=True)
+    above = pub[W:] - MIN_LR
+    payload["published_schedule_largest_fall_fraction"] = float(1 - np.min(above[1:] / above[:-1]))
     if not args.skip_fit:
         curves = [lrc.LossCurve.read(DATA / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_9")]
         t, c = time.perf_counter(), time.process_time()

@@ -217,6 +217,7 @@ def cmd_solve_law(args) -> int:
     horizon = s.pop("horizon")
     system = LawSchedule(law, **s)  # checks peak > 0 and 0 < min_lr <= peak; `optimise` checks warmup < horizon
     warmup, peak, min_lr, monotone = system.warmup, system.peak, system.min_lr, system.monotone
+    max_fall = system.max_fall
     out = _folder(args.out, f"out/solve-{args.system}")
     solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=False if args.quiet else None)
     rates = np.asarray(system.rates(solution.controls))
@@ -228,7 +229,7 @@ def cmd_solve_law(args) -> int:
     edge = at_bounds(type(law), np.asarray(law.to_vector()))
     data = {"system": args.system, "law": law.name, "params": {**law.params(), "horizon": horizon,
                                                                "warmup": warmup, "peak": peak, "min_lr": min_lr,
-                                                               "monotone": monotone},
+                                                               "monotone": monotone, "max_fall": max_fall},
             "objective_kind": "final_loss", "solver": "direct", "t": list(range(horizon + 1)),
             "controls": {"lr": rates.tolist()}, "objective": value, "analytic": None,
             "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
@@ -242,7 +243,8 @@ def cmd_solve_law(args) -> int:
                            "schedule.png": figure_png(fig)})
     if not args.quiet:
         print(f"{args.system} · final loss · direct · {horizon} updates (warm-up {warmup}, peak {peak:g}, "
-              f"min {min_lr:g}, {'monotone' if monotone else 'free'})")
+              f"min {min_lr:g}, {'monotone' if monotone else 'free'}"
+              + (f", each update sheds at most {max_fall:.3g} of the rate above min" if max_fall < 1 else "") + ")")
         print(f"{d['message']} ({d['iterations']} iterations, compile {d['compile_time_s']:.2f} s, run "
               f"{d['run_time_s']:.2f} s)")
         print(f"predicted final loss {value:.8f} (best of the starts: {how['start']})")

@@ -8,7 +8,9 @@ the chosen controls into the rates the law sees:
 - free (monotone = False): the chosen value is the rate for s ≥ W (bounds [min_lr, peak]);
 - monotone: the chosen values are log-decrements w_s ∈ [0, 60] (`MAX_LOG_DECREMENT`) and
   η_s = min_lr + (peak − min_lr)·exp(−Σ_{W≤j≤s} w_j) for s ≥ W: monotone non-increasing, inside (min_lr, peak],
-  smooth. (Luo et al., arXiv 2503.12811 §5, use additive decrements η = peak − Σδ clipped at the minimum; in
+  smooth. With `max_fall` = f < 1 each update sheds at most the fraction f of the rate above min_lr:
+  w_s ≤ −log(1 − f), a box bound. Under MPL the unconstrained optimum is a staircase (falls of most of the rate in
+  one update, `law_staircase`), which real training did not reward (README); f bounds how abrupt a fall may be. (Luo et al., arXiv 2503.12811 §5, use additive decrements η = peak − Σδ clipped at the minimum; in
   additive decrements the toolkit's L-BFGS stalled (3000 iterations, not converged, above the published schedule's
   value); log-decrements suit rates that span decades.)
 
@@ -37,7 +39,8 @@ class LawSchedule(AbstractDiscreteSystem):
     """A law's final loss as a function of the post-warm-up schedule (see the module docstring).
 
     **Arguments:** `law` (a fitted `AbstractLossCurveLaw`), `warmup` W ≥ 0 updates, `peak` > 0, `min_lr` in
-    (0, peak], `monotone` (decrement parametrisation).
+    (0, peak], `monotone` (decrement parametrisation), `max_fall` in (0, 1]: the largest fraction of the rate above
+    min_lr that one update may shed (1: no limit; monotone only).
     """
 
     name: ClassVar[str] = "law_schedule"
@@ -47,6 +50,7 @@ class LawSchedule(AbstractDiscreteSystem):
     peak: float = eqx.field(static=True)
     min_lr: float = eqx.field(static=True)
     monotone: bool = eqx.field(static=True)
+    max_fall: float = eqx.field(static=True)
 
     parameters: ClassVar = (
         Param("law", "the fitted law whose final loss is minimised", "a loss-curve law (lrc.systems.MultiPowerLaw, "
@@ -54,20 +58,29 @@ class LawSchedule(AbstractDiscreteSystem):
         Param("warmup", "warm-up updates W >= 0 (linear from 0 to peak, fixed)", int, lo=0),
         Param("peak", "peak learning rate > 0 (the rate at the end of the warm-up)", lo=0.0, lo_open=True),
         Param("min_lr", "smallest rate after the warm-up, in (0, peak]", lo=0.0, lo_open=True),
-        Param("monotone", "non-increasing rates after the warm-up (decrement parametrisation)", bool))
+        Param("monotone", "non-increasing rates after the warm-up (decrement parametrisation)", bool),
+        Param("max_fall", "largest fraction of the rate above min_lr one update may shed, in (0, 1] (1: no limit; "
+              "monotone only)", lo=0.0, lo_open=True, hi=1.0))
 
-    def __init__(self, law, warmup: int = 0, peak: float = 3e-4, min_lr: float = 1e-10, monotone: bool = True):
+    def __init__(self, law, warmup: int = 0, peak: float = 3e-4, min_lr: float = 1e-10, monotone: bool = True,
+                 max_fall: float = 1.0):
         if not isinstance(law, AbstractLossCurveLaw):
             raise InputError(f"law must be a loss-curve law such as lrc.systems.MultiPowerLaw, got "
                              f"{type(law).__name__}.")
-        self._checked(warmup=warmup, peak=peak, min_lr=min_lr, monotone=monotone)
+        self._checked(warmup=warmup, peak=peak, min_lr=min_lr, monotone=monotone, max_fall=max_fall)
         check_real("min_lr", min_lr, lo=0.0, hi=float(peak), lo_open=True)  # its upper end is `peak`
+        if max_fall < 1 and not monotone:
+            raise InputError("max_fall < 1 needs monotone = true (it bounds the log-decrements).")
         self.law = law
         self.warmup = check_int("warmup", warmup, lo=0)
         self.peak, self.min_lr, self.monotone = float(peak), float(min_lr), bool(monotone)
+        self.max_fall = float(max_fall)
 
     def bounds(self) -> dict:
-        return {"lr": (0.0, MAX_LOG_DECREMENT) if self.monotone else (self.min_lr, self.peak)}
+        if not self.monotone:
+            return {"lr": (self.min_lr, self.peak)}
+        return {"lr": (0.0, MAX_LOG_DECREMENT if self.max_fall == 1 else min(MAX_LOG_DECREMENT,
+                                                                              -float(np.log1p(-self.max_fall))))}
 
     def problem(self, horizon: int):
         """`ControlProblem(self, FinalLoss(), horizon, bounds=self.bounds())`, checking warmup < horizon."""
@@ -81,7 +94,7 @@ class LawSchedule(AbstractDiscreteSystem):
 
     def params(self) -> dict:
         return {"law": self.law.name, **self.law.params(), "warmup": self.warmup, "peak": self.peak,
-                "min_lr": self.min_lr, "monotone": self.monotone}
+                "min_lr": self.min_lr, "monotone": self.monotone, "max_fall": self.max_fall}
 
     # --- controls → rates ----------------------------------------------------------------------------------
 

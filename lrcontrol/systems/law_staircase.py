@@ -47,8 +47,9 @@ FIRST_FALLS = (0.7, 0.8, 0.9, 0.95, 0.98)  # where the starts' first fall lands,
 
 
 def supported(system) -> bool:
-    """Whether the system's law has a continuous-time staircase (and the schedule is monotone)."""
-    if not system.monotone:
+    """Whether the system's law has a continuous-time staircase (and the schedule is monotone, its falls not
+    limited by `max_fall`: a staircase's falls take most of the rate in one update)."""
+    if not system.monotone or system.max_fall < 1:
         return False
     one = jnp.ones(1)
     return jax.eval_shape(lambda: system.law.staircase_final_loss(one, one, one)) is not None
