@@ -103,10 +103,10 @@ def fit_laws(curves, names) -> dict:
     return out
 
 
-def derive(law, n, w, peak):
+def derive(law, n, w, peak, max_fall=1.0):
     """The law's optimal schedule as `lrcontrol solve LAW` derives it: `law_schedule.optimise` (Direct from a WSD
-    start and from the best baseline under the law, the lower end point kept)."""
-    system = LawSchedule(law, w, peak, 1e-3 * peak, monotone=True)
+    start and from the best baseline under the law, the lower end point kept); `max_fall` as `LawSchedule`'s."""
+    system = LawSchedule(law, w, peak, 1e-3 * peak, monotone=True, max_fall=max_fall)
     t0 = time.perf_counter()
     sol, how = optimise(system, n, lrc.solvers.Direct())
     rates = np.asarray(system.rates(sol.controls), float)
