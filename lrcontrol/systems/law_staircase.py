@@ -92,11 +92,11 @@ def best_staircase(system, horizon: int, falls: int = FALLS, *, max_steps: int =
     if free < 0:
         raise InputError(f"falls must be at most horizon − warmup − 1 ({horizon - w - 1}), got {falls}.")
     lead = warmup_rates(w, system.peak) if w > 0 else jnp.full(1, system.peak)
-    xs, vals = _search(law, lead, jnp.asarray(_starts(falls)), falls, free, system.peak, system.min_lr, w == 0,
-                       max_steps)
+    levels, lengths, vals = _search(law, lead, jnp.asarray(_starts(falls)), falls, free, system.peak,
+                                    system.min_lr, w == 0, max_steps)
     vals = np.asarray(vals)
     best = int(np.nanargmin(vals))
-    levels, lengths = (np.asarray(a) for a in _unpack(xs[best], falls, free, system.peak, system.min_lr))
+    levels, lengths = np.asarray(levels[best]), np.asarray(lengths[best])
     # whole updates: each boundary (cumulative length) of a real fall to the update below or above it, all 2^falls
     # combinations evaluated by the per-update law at once; the best wins (a fall cannot be split, so rounding is a
     # small discrete search, not a nearest-integer choice)
@@ -122,7 +122,9 @@ def best_staircase(system, horizon: int, falls: int = FALLS, *, max_steps: int =
 
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8))
 def _search(law, lead, starts, falls, free, peak, min_lr, no_warmup, max_steps):
-    # every start's staircase solve, vmapped, in one compiled call (cached per law type, sizes, peak and min_lr)
+    # every start's staircase solve, vmapped, in one compiled call (cached per law type, sizes, peak and min_lr);
+    # returns each end's levels and stretch lengths (unpacked here: `_unpack` run eagerly recompiled its scan on
+    # every call, ~30 ms) and value
     def value(x):
         levels, lengths = _unpack(x, falls, free, peak, min_lr)
         if no_warmup:  # the lead is the first update at the peak: the first stretch gives it up
@@ -136,7 +138,7 @@ def _search(law, lead, starts, falls, free, peak, min_lr, no_warmup, max_steps):
     def solve(x0):
         x, _ = minimise(lambda x: (*grad(x), None), x0, lower, upper, None, rtol=1e-12, atol=0.0,
                         max_steps=max_steps, history=10)
-        return x, value(x)
+        return (*_unpack(x, falls, free, peak, min_lr), value(x))
 
     return jax.vmap(solve)(starts)
 
