@@ -278,14 +278,18 @@ def baseline_rates(kind: str, horizon: int, warmup: int, peak: float, min_lr: fl
     return np.concatenate([np.asarray(warmup_rates(warmup, peak)), post])
 
 
+# one compiled final loss per law type and horizon, cached across calls (a jit made inside `baselines` compiled again
+# on every call: ~0.2–0.4 s of each `optimise`)
+_final_loss = jax.jit(lambda law, r: law.final_loss(r))
+
+
 def baselines(law, horizon: int, warmup: int, peak: float, min_lr: float, extra: dict | None = None, *,
               coarse: bool = False) -> dict:
     """The law's predicted final loss for cosine and linear to min_lr and for WSD with its decay fraction tuned
     (a grid of 0.01 … 0.6, then a finer grid around the best) for each cooldown shape; `extra` adds named rate
     arrays (e.g. a published schedule); `coarse` tunes on fewer fractions (0.02 … 0.6 by 0.02, then ±0.01 by
     0.0025). Returns {name: {"final_loss", "fraction"?}} and the rates under "_rates"."""
-    jitted = jax.jit(lambda law_, r: law_.final_loss(r))
-    f = lambda r: jitted(law, r)  # noqa: E731
+    f = lambda r: _final_loss(law, r)  # noqa: E731
     out, rates = {}, {}
     for kind in ("cosine", "linear"):
         r = baseline_rates(kind, horizon, warmup, peak, min_lr)
