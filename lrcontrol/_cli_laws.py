@@ -132,9 +132,9 @@ def cmd_fit(args) -> int:
         print("wrote " + ", ".join(str(p) for p in written))
     if report.at_bounds:
         print(f"lrcontrol: warning: {', '.join(report.at_bounds)} fitted onto the edge of "
-              f"{'its' if len(report.at_bounds) == 1 else 'their'} range: the law is at its limit on these curves; "
-              f"trust its predictions near them, not at other peaks or horizons or for a schedule optimised under it.",
-              file=sys.stderr)
+              f"{'its' if len(report.at_bounds) == 1 else 'their'} range: the law is at its limit on these "
+              f"curves; trust its predictions near them, not at other peaks or horizons or for a schedule "
+              f"optimised under it.", file=sys.stderr)
     return 0
 
 

@@ -8,11 +8,12 @@ the chosen controls into the rates the law sees:
 - free (monotone = False): the chosen value is the rate for s ≥ W (bounds [min_lr, peak]);
 - monotone: the chosen values are log-decrements w_s ∈ [0, 60] (`MAX_LOG_DECREMENT`) and
   η_s = min_lr + (peak − min_lr)·exp(−Σ_{W≤j≤s} w_j) for s ≥ W: monotone non-increasing, inside (min_lr, peak],
-  smooth. With `max_fall` = f < 1 each update sheds at most the fraction f of the rate above min_lr:
-  w_s ≤ −log(1 − f), a box bound. Under MPL the unconstrained optimum is a staircase (falls of most of the rate in
-  one update, `law_staircase`), which real training did not reward (README); f bounds how abrupt a fall may be. (Luo et al., arXiv 2503.12811 §5, use additive decrements η = peak − Σδ clipped at the minimum; in
+  smooth. (Luo et al., arXiv 2503.12811 §5, use additive decrements η = peak − Σδ clipped at the minimum; in
   additive decrements the toolkit's L-BFGS stalled (3000 iterations, not converged, above the published schedule's
-  value); log-decrements suit rates that span decades.)
+  value); log-decrements suit rates that span decades.) With `max_fall` = f < 1 each update sheds at most the
+  fraction f of the rate above min_lr: w_s ≤ −log(1 − f), a box bound. Under MPL the unconstrained optimum is a
+  staircase (falls of most of the rate in one update, `law_staircase`), which real training did not reward
+  (README); f bounds how abrupt a fall may be.
 
 The warm-up controls are ignored (the warm-up overwrites them; their gradient is 0). For a law with a fused
 `final_loss_grad_curvature` (MPL), the same is given in the chosen controls by the chain rule (reversed cumulative
@@ -278,8 +279,8 @@ def baseline_rates(kind: str, horizon: int, warmup: int, peak: float, min_lr: fl
     return np.concatenate([np.asarray(warmup_rates(warmup, peak)), post])
 
 
-# one compiled final loss per law type and horizon, cached across calls (a jit made inside `baselines` compiled again
-# on every call: ~0.2–0.4 s of each `optimise`)
+# one compiled final loss per law type and horizon, cached across calls (a jit made inside `baselines` was a new
+# function on every call, so every `optimise` compiled it again)
 _final_loss = jax.jit(lambda law, r: law.final_loss(r))
 
 

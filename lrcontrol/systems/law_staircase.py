@@ -123,8 +123,8 @@ def best_staircase(system, horizon: int, falls: int = FALLS, *, max_steps: int =
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8))
 def _search(law, lead, starts, falls, free, peak, min_lr, no_warmup, max_steps):
     # every start's staircase solve, vmapped, in one compiled call (cached per law type, sizes, peak and min_lr);
-    # returns each end's levels and stretch lengths (unpacked here: `_unpack` run eagerly recompiled its scan on
-    # every call, ~30 ms) and value
+    # returns each end's levels and stretch lengths (unpacked here: `_unpack` run eagerly compiled its scan again
+    # on every call) and value
     def value(x):
         levels, lengths = _unpack(x, falls, free, peak, min_lr)
         if no_warmup:  # the lead is the first update at the peak: the first stretch gives it up
