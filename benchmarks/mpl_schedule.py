@@ -51,6 +51,13 @@ def numpy_value_grad(law, w):
     return value, gw
 
 
+def largest_fall_fraction(rates):
+    """The largest fraction of the rate above MIN_LR that one update after the warm-up sheds (what `max_fall`
+    bounds)."""
+    above = np.asarray(rates)[W:] - MIN_LR
+    return float(1 - np.min(above[1:] / above[:-1]))
+
+
 def figure(system, law, ends, pub, base, rates):
     """benchmarks/results/mpl_schedule.png: the end points from every start beside the published optimised
     schedule and the best tuned WSD, over the last quarter of the run."""
@@ -191,11 +198,10 @@ def main():
         payload["fall_limited"][str(f)] = {
             "final_loss": float(law.final_loss(jnp.asarray(r_f))), "start": how_f["start"],
             "wall_s_including_compile": time.perf_counter() - t, "message": sol_f.diagnostics.message,
-            "largest_fall_fraction": float(1 - np.min((r_f[W + 1:] - MIN_LR) / (r_f[W:-1] - MIN_LR))),
+            "largest_fall_fraction": largest_fall_fraction(r_f),
             "shape": describe(r_f, W, PEAK)}
         print(f"max_fall {f}: {payload['fall_limited'][str(f)]['final_loss']:.10f} ({how_f['start']})", flush=True)
-    above = pub[W:] - MIN_LR
-    payload["published_schedule_largest_fall_fraction"] = float(1 - np.min(above[1:] / above[:-1]))
+    payload["published_schedule_largest_fall_fraction"] = largest_fall_fraction(pub)
     if not args.skip_fit:
         curves = [lrc.LossCurve.read(DATA / f"{n}.csv") for n in ("cosine_24000", "constant_24000", "wsdcon_9")]
         t, c = time.perf_counter(), time.process_time()

@@ -406,8 +406,10 @@ def _edges(fits) -> str:
     named = [f"{k} ({', '.join(e)})" for k, e in edges.items() if e]
     if any(e is None for e in edges.values()):  # a results.json written before the field existed
         return "Parameters on the edge of their range: not recorded in this results.json."
+    if not named:
+        return "No fit ends with a parameter on the edge of its range."
     return ("Fits with parameters on the edge of their range (a law at its limit; what it derives is an "
-            "extrapolation): " + ", ".join(named) + ".") if named else "No fit ends with a parameter on the edge of its range."
+            "extrapolation): " + ", ".join(named) + ".")
 
 
 def main(argv=None):

@@ -162,8 +162,8 @@ def test_max_fall_bounds_each_update_and_rules_out_the_staircase():
     assert how["staircase"] is None
     base = {k: v["final_loss"] for k, v in how["baselines"].items() if k != "_rates"}
     value = float(LAW.final_loss(system.rates(sol.controls)))
-    # the limit binds somewhere (the unconstrained optimum is a staircase) and still beats the smooth baselines
-    # that respect it; measured: falls of exactly f in a run of updates
+    # the limit binds somewhere (the unconstrained optimum is a staircase: measured, falls of exactly f in a run of
+    # updates), and the limited optimum still beats tuned cosine and linear under the law
     assert np.isclose(np.min(above[1:] / above[:-1]), 1 - f, rtol=1e-9)
     assert value < base["cosine"] and value < base["linear"]
     with pytest.raises(lrc.InputError, match="max_fall"):
