@@ -22,6 +22,7 @@ import os
 import jax
 import numpy as np
 
+from ._cache import CompiledCache
 from ._errors import InputError
 from ._diffrax import Diffrax
 from ._integrate import RK4
@@ -77,7 +78,7 @@ def check_fits(problem) -> None:
                          f"{size} (or blocks) or the system's size.")
 
 
-_COMPILED_BYTES = {}  # id(compiled) → (compiled, bytes or None): XLA's analysis takes ~20 ms, once per executable
+_COMPILED_BYTES = CompiledCache()  # id(compiled) → (compiled, bytes or None): XLA's analysis takes ~20 ms, once per executable
 
 
 def compiled_bytes(compiled) -> int | None:

@@ -15,6 +15,7 @@ import lineax as lx
 import numpy as np
 import optimistix as optx
 
+from ._cache import CompiledCache
 from ._errors import InputError
 from ._integrate import rk4_step
 from ._problem import ControlProblem
@@ -122,8 +123,8 @@ _start_jit, _finish_jit = eqx.filter_jit(_chunk_start), eqx.filter_jit(_chunk_fi
 _advance_jit = eqx.filter_jit(_chunk_advance, donate="all-except-first")
 
 
-_COMPILED: dict = {}
-_LAST: dict = {}  # id(jitted) -> (the first argument, the rest's structure, the executable): repeat solves
+_COMPILED = CompiledCache()
+_LAST = CompiledCache()  # id(jitted) -> (the first argument, the rest's structure, the executable): repeat solves
 
 
 def _compiled(jitted, *args):

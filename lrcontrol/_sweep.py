@@ -51,6 +51,7 @@ import jax.tree_util as jtu
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ._cache import CompiledCache
 from ._errors import InputError
 from ._problem import ControlProblem
 from ._solution import Solution
@@ -238,7 +239,7 @@ def _stack(problems):
     return stacked, static0
 
 
-_CACHE: dict = {}
+_CACHE = CompiledCache()
 
 
 def _compiled(inputs, static, solver, mesh, vectorize):

@@ -19,6 +19,7 @@ else:
     _CACHE = None
 
 import jax  # noqa: E402
+import pytest  # noqa: E402
 
 # Everything compared against a closed form runs in float64 (the library itself never flips this).
 jax.config.update("jax_enable_x64", True)
@@ -49,6 +50,19 @@ def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(sorted(_SECONDS, key=_SECONDS.get, reverse=True))}
     # A stable sort: tests keep their order within a file; unlisted files keep theirs after the listed ones.
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_executables():
+    """After each test file, drop the executables it compiled (lrcontrol's and JAX's caches). Each keeps its
+    machine code in memory maps (~18 on CPU); a worker that holds every executable of half the suite neared the
+    kernel's limit of 65530 maps (54,000 measured), past which XLA aborts the worker mid-compilation and xdist
+    hangs. What a later file needs again loads from the run's persistent cache."""
+    yield
+    from lrcontrol._cache import clear_compiled
+
+    clear_compiled()
+    jax.clear_caches()
 
 
 def pytest_unconfigure(config):
