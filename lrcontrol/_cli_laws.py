@@ -73,6 +73,17 @@ def read_law(path: str):
         raise InputError(f"law file '{path}': {err}") from None
 
 
+def _fit_pilots(path: str) -> dict | None:
+    """The peaks and lengths of the curves a law file was fitted on (`lrcontrol fit` records them), or None (a
+    file of published or hand-written parameters, or one from before they were recorded)."""
+    fit = json.loads(Path(path).read_text()).get("fit")
+    pilots = fit.get("pilots") if isinstance(fit, dict) else None
+    ok = (isinstance(pilots, dict) and all(isinstance(pilots.get(k), list) and len(pilots[k]) == 2 and
+                                           all(isinstance(v, (int, float)) and v > 0 for v in pilots[k])
+                                           for k in ("peak", "updates")))
+    return pilots if ok else None
+
+
 def _read_curves(paths):
     from lrcontrol._curves import LossCurve
 
@@ -118,7 +129,7 @@ def cmd_fit(args) -> int:
     law_json = {"law": cls.name, "params": report.params, "standard_errors": report.standard_errors,
                 "fit": {"curves": [c.name for c in curves], "objective": report.objective,
                         "converged": report.converged, "message": report.message,
-                        "at_bounds": list(report.at_bounds)},
+                        "at_bounds": list(report.at_bounds), "pilots": report.pilots},
                 "version": _version()}
     fig = _curve_figure(law, curves, f"{cls.name} fit", band=report.band)
     written = _write(out, {"law.json": finite_json(law_json, indent=1),
@@ -202,7 +213,7 @@ def cmd_solve_law(args) -> int:
     import lrcontrol as lrc
     from lrcontrol import InputError
     from lrcontrol.plotting import figure_png, plot_schedules
-    from lrcontrol._fit import at_bounds
+    from lrcontrol._fit import at_bounds, outside_pilots
     from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise
 
     if not getattr(args, "law", None):
@@ -227,6 +238,8 @@ def cmd_solve_law(args) -> int:
     comparison = {name: {**b, "gap": b["final_loss"] - value} for name, b in base.items()}
     d = solution.diagnostics.to_dict()
     edge = at_bounds(type(law), np.asarray(law.to_vector()))
+    pilots = _fit_pilots(args.law)
+    beyond = outside_pilots(pilots, horizon, peak) if pilots else []
     data = {"system": args.system, "law": law.name, "params": {**law.params(), "horizon": horizon,
                                                                "warmup": warmup, "peak": peak, "min_lr": min_lr,
                                                                "monotone": monotone, "max_fall": max_fall},
@@ -234,7 +247,7 @@ def cmd_solve_law(args) -> int:
             "controls": {"lr": rates.tolist()}, "objective": value, "analytic": None,
             "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
             "start": how["start"], "end_values_by_start": how["final_loss"], "staircase_search": how["staircase"],
-            "law_at_bounds": list(edge), "version": _version()}
+            "law_at_bounds": list(edge), "beyond_fit_curves": beyond, "version": _version()}
     ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
                         xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")
     fig = ax.figure
@@ -267,6 +280,9 @@ def cmd_solve_law(args) -> int:
         print(f"lrcontrol: warning: the law's {', '.join(edge)} {'is' if len(edge) == 1 else 'are'} on the edge of "
               f"{'its' if len(edge) == 1 else 'their'} range (a fit at the law's limit): this schedule is an "
               f"extrapolation of the law, not to be trusted without a training check.", file=sys.stderr)
+    if beyond:
+        print(f"lrcontrol: warning: beyond the curves the law was fitted on: {'; '.join(beyond)}. The law "
+              f"extrapolates there; check the schedule in training before trusting it.", file=sys.stderr)
     if not solution.diagnostics.converged and "stalled" not in d["message"]:
         print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
               f"false.", file=sys.stderr)

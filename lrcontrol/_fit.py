@@ -219,6 +219,7 @@ class FitReport:
     cov_z: np.ndarray = field(repr=False)
     law_class: type = field(repr=False)
     at_bounds: tuple = ()  # parameters fitted onto an edge of their range (`at_bounds`)
+    pilots: dict = field(default_factory=dict)  # the fit curves' peaks and lengths (`pilot_range`)
 
     def band(self, lr, steps, level: float = 1.96):
         """(prediction, lower, upper): L̂ ± level·se at `steps` under the rates `lr`, se by the delta method
@@ -235,7 +236,7 @@ class FitReport:
         return {"law": self.law, "params": self.params, "standard_errors": self.standard_errors,
                 "objective": self.objective, "converged": self.converged, "message": self.message,
                 "iterations": self.iterations, "starts": self.starts, "metrics": self.metrics,
-                "wall_time_s": self.wall_time_s, "at_bounds": list(self.at_bounds)}
+                "wall_time_s": self.wall_time_s, "at_bounds": list(self.at_bounds), "pilots": self.pilots}
 
 
 # --- the fit ------------------------------------------------------------------------------------------------------
@@ -333,7 +334,7 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
         standard_errors=dict(zip(law_class.param_names, map(float, se))), objective=value,
         converged=bool(ok), message=message, iterations=iterations, starts=tried, metrics=fitted,
         wall_time_s=time.perf_counter() - t0, z=np.asarray(z), cov_z=cov_z, law_class=law_class,
-        at_bounds=at_bounds(law_class, np.asarray(theta)))
+        at_bounds=at_bounds(law_class, np.asarray(theta)), pilots=pilot_range(curves))
     return law, report
 
 
@@ -359,4 +360,29 @@ def at_bounds(law_class, theta) -> tuple[str, ...]:
     return tuple(out)
 
 
-__all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber", "at_bounds"]
+def pilot_range(curves) -> dict:
+    """What the fit curves cover: {"peak": [lowest, highest] of the curves' largest rates, "updates": [shortest,
+    longest] run length}."""
+    peaks = [float(np.max(c.lr)) for c in curves]
+    lengths = [int(len(c.lr)) for c in curves]
+    return {"peak": [min(peaks), max(peaks)], "updates": [min(lengths), max(lengths)]}
+
+
+def outside_pilots(pilots: dict, horizon: int, peak: float) -> list[str]:
+    """Where a schedule of `horizon` updates at `peak` leaves what the fit curves covered (`pilot_range`), one
+    phrase each; empty inside. A law fitted at one peak and length says little about another [?]: in training
+    checks (problems/staircase_training.py) schedules derived at 4–8× the pilots' peak lost to tuned cosine."""
+    notes = []
+    lo, hi = pilots["peak"]
+    if peak > hi * (1 + 1e-9):
+        notes.append(f"peak {peak:g} is {peak / hi:.3g}× the highest peak of the fit curves ({hi:g})")
+    elif peak < lo * (1 - 1e-9):
+        notes.append(f"peak {peak:g} is {lo / peak:.3g}× below the lowest peak of the fit curves ({lo:g})")
+    longest = pilots["updates"][1]
+    if horizon > longest:
+        notes.append(f"{horizon} updates are {horizon / longest:.3g}× the longest fit curve ({longest})")
+    return notes
+
+
+__all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber", "at_bounds", "pilot_range",
+           "outside_pilots"]

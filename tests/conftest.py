@@ -52,17 +52,32 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
+# A worker's memory maps past which it drops its executables (the kernel's limit is 65530: `vm.max_map_count`).
+MAX_MAPS = 20000
+
+
+def _memory_maps() -> int | None:
+    try:
+        with open("/proc/self/maps") as maps:
+            return sum(1 for _ in maps)
+    except OSError:  # no /proc (macOS): unknown
+        return None
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _release_executables():
-    """After each test file, drop the executables it compiled (lrcontrol's and JAX's caches). Each keeps its
-    machine code in memory maps (~18 on CPU); a worker that holds every executable of half the suite neared the
-    kernel's limit of 65530 maps (54,000 measured), past which XLA aborts the worker mid-compilation and xdist
-    hangs. What a later file needs again loads from the run's persistent cache."""
+    """After a test file, drop every executable compiled so far (lrcontrol's and JAX's caches) once the worker
+    holds more than MAX_MAPS memory maps. Each executable keeps its machine code in ~18 maps on CPU; a worker that
+    kept every executable of half the suite reached 54,000 (measured), near the kernel's limit of 65,530, past
+    which XLA aborts the worker mid-compilation (CI, stop 30) and xdist hangs. Kept below that, files that share
+    compiled solves keep sharing them; what is dropped and needed again loads from the run's persistent cache."""
     yield
-    from lrcontrol._cache import clear_compiled
+    maps = _memory_maps()
+    if maps is None or maps > MAX_MAPS:
+        from lrcontrol._cache import clear_compiled
 
-    clear_compiled()
-    jax.clear_caches()
+        clear_compiled()
+        jax.clear_caches()
 
 
 def pytest_unconfigure(config):

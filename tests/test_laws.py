@@ -9,7 +9,7 @@ import pytest
 
 import lrcontrol as lrc
 from lrcontrol import cli
-from lrcontrol._fit import EDGE, at_bounds, evaluate_law
+from lrcontrol._fit import EDGE, at_bounds, evaluate_law, outside_pilots, pilot_range
 from lrcontrol.systems.law_schedule import LawSchedule, baseline_rates, baselines, optimise
 from lrcontrol.systems.law_staircase import supported
 
@@ -219,6 +219,21 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
                      "--set", "peak=3e-4", "--out", str(sol)], capsys)
     assert code == 0 and "largest fall in one update" in io.out
     assert ("a staircase" in io.out) == (js["shape"]["falls_over_1pct"] >= 2 and js["shape"]["largest_fall"] > 0.3)
+    # the fit curves are 200 updates at peak 3e-4: 300 updates leave them, and the files and stderr say so
+    pilots = law["fit"]["pilots"]
+    assert pilots["updates"] == [200, 200] and pilots["peak"] == pytest.approx([3e-4, 3e-4], rel=1e-12)
+    assert js["beyond_fit_curves"] == ["300 updates are 1.5× the longest fit curve (200)"]
+    assert "beyond the curves the law was fitted on: 300 updates" in io.err
+
+
+def test_schedules_beyond_the_fit_curves_are_named():
+    curves = [lrc.LossCurve(_schedule(300, 30), [299], [3.0]), lrc.LossCurve(0.5 * _schedule(200, 20), [199], [3.1])]
+    pilots = pilot_range(curves)
+    assert pilots["updates"] == [200, 300] and pilots["peak"] == pytest.approx([1.5e-4, 3e-4], rel=1e-12)
+    assert outside_pilots(pilots, 300, 2e-4) == [] and outside_pilots(pilots, 300, 3e-4) == []
+    assert outside_pilots(pilots, 600, 2.4e-3) == ["peak 0.0024 is 8× the highest peak of the fit curves (0.0003)",
+                                                   "600 updates are 2× the longest fit curve (300)"]
+    assert outside_pilots(pilots, 100, 3e-5) == ["peak 3e-05 is 5× below the lowest peak of the fit curves (0.00015)"]
 
 
 def test_cli_bad_input(synthetic, tmp_path, capsys):
