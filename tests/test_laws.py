@@ -208,16 +208,14 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     assert code == 0 and data["curves"]["step"]["PredE"] < 1e-3
     assert (pred / "prediction.csv").read_text().startswith("curve,step,lr,loss,predicted\nstep,29,")
     sol = tmp_path / "sol"
-    code, _ = _run(["solve", "mpl", "--law", str(out / "law.json"), "--set", "horizon=300", "--set", "warmup=30",
-                    "--set", "peak=3e-4", "--out", str(sol), "--quiet"], capsys)
-    csv = (sol / "schedule.csv").read_text().splitlines()
-    js = json.loads((sol / "solution.json").read_text())
-    assert csv[0] == "step,lr" and len(csv) == 301 and csv[1] == "0,0.0"
-    assert js["objective"] < min(v["final_loss"] for v in js["comparison"].values())
-    # the summary says the schedule's shape (a staircase is named as such)
     code, io = _run(["solve", "mpl", "--law", str(out / "law.json"), "--set", "horizon=300", "--set", "warmup=30",
                      "--set", "peak=3e-4", "--out", str(sol)], capsys)
-    assert code == 0 and "largest fall in one update" in io.out
+    csv = (sol / "schedule.csv").read_text().splitlines()
+    js = json.loads((sol / "solution.json").read_text())
+    assert code == 0 and csv[0] == "step,lr" and len(csv) == 301 and csv[1] == "0,0.0"
+    assert js["objective"] < min(v["final_loss"] for v in js["comparison"].values())
+    # the summary says the schedule's shape (a staircase is named as such)
+    assert "largest fall in one update" in io.out
     assert ("a staircase" in io.out) == (js["shape"]["falls_over_1pct"] >= 2 and js["shape"]["largest_fall"] > 0.3)
     # the fit curves are 200 updates at peak 3e-4: 300 updates leave them, and the files and stderr say so
     pilots = law["fit"]["pilots"]
