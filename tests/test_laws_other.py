@@ -100,6 +100,22 @@ def test_predict_matches_the_direct_sums(cls, theta, naive):
     assert np.isnan(curve[0]) and np.isclose(float(curve[-1]), got[-1], rtol=1e-12)
 
 
+@pytest.mark.parametrize("n", [1, 127, 128, 129, 700])
+def test_momentum_in_blocks_is_the_recursion(n):
+    # `_momentum` works in blocks of 128 (within: a product with λ^(a−b); across: a carry): one block, exactly
+    # one, one and one step, several with a padded last; decays from fast to near 1 (no power overflows)
+    from lrcontrol.systems.momentum_law import _momentum
+
+    d = np.random.default_rng(n).standard_normal(n) * 1e-4
+    for lam in (0.5, 0.999, 1 - 1e-9):
+        m, ref = 0.0, np.empty(n)
+        for k in range(n):
+            m = lam * m + d[k]
+            ref[k] = m
+        got = np.asarray(jax.jit(_momentum)(jnp.asarray(d), jnp.asarray(lam)))
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.max(np.abs(ref)))
+
+
 def test_fsl_predict_in_chunks_matches_the_direct_sums():
     # > 2048 non-zero decrements: the chunked branch (lax.map over decrement chunks, padding masked out).
     n = 2600

@@ -22,8 +22,8 @@ absorbs into L0 [D]. Conversely η_0 has no increment before it (η_{−1} := η
 earns up to w_1 = (1 − λ^s)/(1 − λ) per unit of drop [D]: when optimising a schedule under this law, fix the
 warm-up (the MPL paper reports that optimising under the momentum law collapses the schedule [P]).
 
-- `predict`: m by a parallel linear recursion (`jax.lax.associative_scan`), S1 and S2 by cumulative sums — O(N)
-  for any number of logged steps.
+- `predict`: m by a blocked linear recursion (`_momentum`), S1 and S2 by cumulative sums — O(N) for any
+  number of logged steps.
 - `final_loss_grad_curvature`: value, gradient and Hessian diagonal at the last step in one O(N) pass, by hand
   [D] (formulas in its docstring); S2 is linear in the rates, so the diagonal is the S1 term's alone and positive.
 """
@@ -38,16 +38,30 @@ from .._errors import Param
 from ._law import AbstractLossCurveLaw
 
 
-def _momentum(d: Array, decay: Array) -> Array:
-    """m_k = λ m_{k−1} + d_k (m_{−1} = 0) for all k, as a composition of affine maps (associative scan)."""
-    a = jnp.broadcast_to(decay, d.shape)
+# Block length of `_momentum`: the products inside a block cost O(N·B); the recursion across blocks is N/B steps.
+_BLOCK = 128
 
-    def compose(left, right):
-        a1, b1 = left
-        a2, b2 = right
-        return a1 * a2, a2 * b1 + b2
 
-    return jax.lax.associative_scan(compose, (a, d))[1]
+def _momentum(d: Float[Array, " N"], decay: Array) -> Array:
+    """m_k = λ m_{k−1} + d_k (m_{−1} = 0) for all k, in blocks of B: within a block m is a product with the
+    matrix of λ^(a−b) (a ≥ b), and across blocks m at each block's end carries over as m ← λ^B·m + (the block's own
+    end). Every power used is λ^p with 0 ≤ p ≤ B, so nothing overflows for any λ in (0, 1), and the program stays
+    small (an associative scan unrolls its log₂ N levels, and a fit's Jacobian doubles them: slow to compile)."""
+    n = d.shape[0]
+    b = min(_BLOCK, n)
+    blocks = jnp.pad(d, (0, (-n) % b)).reshape(-1, b)
+    k = jnp.arange(b)
+    lag = k[:, None] - k[None, :]
+    within = jnp.where(lag >= 0, decay ** jnp.maximum(lag, 0).astype(d.dtype), 0.0)  # [a, b] = λ^(a−b), a ≥ b
+    own = blocks @ within.T  # each block's recursion from m = 0 at its start
+
+    def carry(m, end):
+        m = decay**b * m + end
+        return m, m
+
+    _, ends = jax.lax.scan(carry, jnp.zeros((), d.dtype), own[:, -1])
+    before = jnp.concatenate([jnp.zeros((1,), d.dtype), ends[:-1]])  # m just before each block
+    return (own + before[:, None] * decay ** (k + 1).astype(d.dtype)).reshape(-1)[:n]
 
 
 class MomentumLaw(AbstractLossCurveLaw):
