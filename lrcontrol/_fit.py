@@ -111,28 +111,35 @@ def huber(r, delta):
     return jnp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
 
 
-def _prediction(law_class, lr, steps):
-    """(θ, data) ↦ predict(lr, steps), and `data` (arrays to pass as an argument, or None); differentiated
-    through the law's `predict_jacobian` where it has one (one pass over the schedule for all parameters: MPL),
-    else by autodiff. A law with `plan` (MPL) does the schedule-only work once here, and its arrays travel as a
-    `jit` argument rather than as constants (XLA would constant-fold the prefix sums of the data at compile time)."""
+def _curve_data(law_class, lr, steps):
+    """(arrays, key) of one curve for the fit's programs: the law's `plan` of it (MPL: the schedule-only work,
+    done once) or its rates and steps, as arrays to pass to `jit` as arguments — as closure constants XLA would
+    fold the law's sums and scans of the data at compile time; `key`, hashable, is the rest of what the compiled
+    program depends on (with the arrays' shapes)."""
     planned = law_class.plan(lr, steps)
     if planned is not None:
         arrays, static = planned
-        data = jax.tree_util.tree_map(jnp.asarray, arrays)
+        return jax.tree_util.tree_map(jnp.asarray, arrays), ("planned", static)
+    return (jnp.asarray(lr), jnp.asarray(steps)), ("direct",)
+
+
+@functools.lru_cache(maxsize=64)
+def _predictor(law_class, key):
+    """(θ, arrays) ↦ the predicted losses of one curve (`_curve_data`); differentiated through the law's one-pass
+    Jacobian where it has one (`predict_jacobian`, or the planned form's: MPL), else by autodiff of `predict`."""
+    if key[0] == "planned":
         def value(theta, d, jac=False):
-            return law_class.from_vector(theta).predict_planned(d, static, jac=jac)
+            return law_class.from_vector(theta).predict_planned(d, key[1], jac=jac)
 
         value_jacobian = functools.partial(value, jac=True)
     else:
-        # the curve travels as an argument too: as a closure constant XLA folds the law's sums and scans of it at
-        # compile time (the momentum law's fit spent 30 of its 43 s compiling)
-        data = (jnp.asarray(lr), jnp.asarray(steps))
         value = lambda theta, d: law_class.from_vector(theta).predict(*d)  # noqa: E731
         value_jacobian = lambda theta, d: law_class.from_vector(theta).predict_jacobian(*d)  # noqa: E731
-        theta0 = jax.ShapeDtypeStruct((len(law_class.param_names),), data[0].dtype)
-        if jax.eval_shape(value_jacobian, theta0, data) is None:  # no one-pass Jacobian: autodiff of predict
-            return value, data
+        dtype = jnp.zeros(()).dtype
+        shapes = (jax.ShapeDtypeStruct((len(law_class.param_names),), dtype),
+                  (jax.ShapeDtypeStruct((2,), dtype), jax.ShapeDtypeStruct((1,), jnp.int32)))
+        if jax.eval_shape(value_jacobian, *shapes) is None:  # no one-pass Jacobian: autodiff of predict
+            return value
 
     @jax.custom_jvp
     def g(theta, d):
@@ -143,22 +150,29 @@ def _prediction(law_class, lr, steps):
         pred, jac = value_jacobian(*primals)
         return pred, jac @ tangents[0]
 
-    return g, data
+    return g
 
 
-def _residual_fn(law_class, curves, thin: int = 1):
-    """(residuals(θ, data), data): the log residuals of every curve's logged points (every `thin`-th), with the
-    curves' arrays in `data` (pass it through `jit` as an argument)."""
-    preds, data = [], []
-    for c in curves:
-        pred, arrays = _prediction(law_class, c.lr, c.steps[::thin])
-        preds.append(pred)
-        data.append((arrays, jnp.log(jnp.asarray(c.losses[::thin]))))
+@functools.lru_cache(maxsize=64)
+def _residuals(law_class, keys):
+    preds = [_predictor(law_class, k) for k in keys]
 
     def residuals(theta, data):
         return jnp.concatenate([logl - jnp.log(pred(theta, arrays)) for pred, (arrays, logl) in zip(preds, data)])
 
-    return residuals, data
+    return residuals
+
+
+def _residual_fn(law_class, curves, thin: int = 1):
+    """(residuals(θ, data), data): the log residuals of every curve's logged points (every `thin`-th), with the
+    curves' arrays in `data` (pass it through `jit` as an argument). The same function for curves that differ
+    only in their values (`_curve_data`), so its compiled programs are reused."""
+    keys, data = [], []
+    for c in curves:
+        arrays, key = _curve_data(law_class, c.lr, c.steps[::thin])
+        keys.append(key)
+        data.append((arrays, jnp.log(jnp.asarray(c.losses[::thin]))))
+    return _residuals(law_class, tuple(keys)), data
 
 
 def _huber_root(r, delta):
@@ -242,6 +256,41 @@ class FitReport:
 
 # --- the fit ------------------------------------------------------------------------------------------------------
 
+def _huber_sum(r, delta):
+    return jnp.sum(jnp.where(jnp.isfinite(r), huber(r, delta), jnp.inf))
+
+
+@functools.lru_cache(maxsize=16)
+def _programs(law_class, residuals, coarse, delta, max_steps, rtol):
+    """The fit's compiled programs, made once per law, residual functions (`_residual_fn`: the curves' structure)
+    and settings, so that a repeated fit (other curves of the same shapes, other starts) compiles nothing again:
+
+    - residuals_jacobian(z, data): the log residuals on every point and their Jacobian in z, in one call (each
+      start's end is judged by it; the standard errors and metrics come from it);
+    - screen(zs, data): the Huber loss at a batch of starts (vmapped);
+    - run_coarse, run_all (z0, data) → (z, converged, steps): Levenberg–Marquardt on the thinned and on all points.
+    """
+    z_of = lambda z: _to_theta(law_class, z)  # noqa: E731
+
+    @jax.jit
+    def residuals_jacobian(zz, d):
+        return residuals(z_of(zz), d), jax.jacfwd(lambda y: residuals(z_of(y), d))(zz)
+
+    screen = jax.jit(jax.vmap(lambda z, d: _huber_sum(coarse(z_of(z), d), delta), in_axes=(0, None)))
+    solver = optx.LevenbergMarquardt(rtol=rtol, atol=1e-12)
+
+    def levenberg_marquardt(res):
+        def run(z0, d):
+            sol = optx.least_squares(lambda z, dd: _huber_root(res(z_of(z), dd), delta), solver, z0, args=d,
+                                     max_steps=max_steps, throw=False)
+            return sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+        return jax.jit(run)
+
+    run_coarse = levenberg_marquardt(coarse)
+    run_all = run_coarse if coarse is residuals else levenberg_marquardt(residuals)
+    return residuals_jacobian, screen, run_coarse, run_all
+
+
 def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: int = 200, rtol: float = 1e-8,
         grid_points: int = 128):
     """Fit `law_class` (a subclass of `AbstractLossCurveLaw`) to `curves` (one or more `LossCurve`).
@@ -266,38 +315,19 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     thin = 4 if total >= 16 * p else 1  # the starts run on every 4th logged point where enough remain
     coarse, coarse_data = _residual_fn(law_class, curves, thin=thin) if thin > 1 else (residuals, data)
 
-    def huber_sum(r):
-        return jnp.sum(jnp.where(jnp.isfinite(r), huber(r, delta), jnp.inf))
-
-    # The log residuals on every point and their Jacobian in z, in one compiled call: each start's end point is
-    # judged by it, and the answer's standard errors and metrics come from it (fewer compilations than a separate
-    # loss, Jacobian and prediction).
-    @jax.jit
-    def residuals_jacobian(zz, d):
-        return residuals(z_of(zz), d), jax.jacfwd(lambda y: residuals(z_of(y), d))(zz)
+    residuals_jacobian, screen, run_coarse, run_all = _programs(law_class, residuals, coarse, delta, max_steps, rtol)
 
     def loss_z(z):
-        return float(huber_sum(residuals_jacobian(z, data)[0]))
-
-    solver = optx.LevenbergMarquardt(rtol=rtol, atol=1e-12)
-
-    def levenberg_marquardt(res):
-        def run(z0, d):
-            sol = optx.least_squares(lambda z, dd: _huber_root(res(z_of(z), dd), delta), solver, z0, args=d,
-                                     max_steps=max_steps, throw=False)
-            return sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
-        return jax.jit(run)
+        return float(_huber_sum(residuals_jacobian(z, data)[0], delta))
 
     # 1. the grid, screened on the thinned points (one vmapped pass)
     grid = _grid_points(law_class, curves, grid_points)
     zs = jnp.asarray(np.stack([_to_z(law_class, g) for g in grid]))
-    screen = jax.jit(jax.vmap(lambda z, d: huber_sum(coarse(z_of(z), d)), in_axes=(0, None)))
     values = np.asarray(screen(zs, coarse_data))
     values = np.where(np.isfinite(values), values, np.inf)
     order = np.argsort(values, kind="stable")[:starts]
 
     # 2. Levenberg–Marquardt from the best starts on the thinned points, in z (unbounded) ...
-    run_coarse = levenberg_marquardt(coarse)
     tried, best = [], None
     for i in order:
         z, ok, steps = run_coarse(zs[i], coarse_data)
@@ -312,7 +342,7 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     value, z, ok, iterations = best
     # ... 3. and from the best end point on all points
     if thin > 1:
-        z, ok, iterations = levenberg_marquardt(residuals)(z, data)
+        z, ok, iterations = run_all(z, data)
         value, ok, iterations = loss_z(z), bool(ok), int(iterations)
     message = "converged" if ok else f"not converged in {iterations} Levenberg–Marquardt steps"
     theta = z_of(z)
