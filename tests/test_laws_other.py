@@ -100,6 +100,21 @@ def test_predict_matches_the_direct_sums(cls, theta, naive):
     assert np.isnan(curve[0]) and np.isclose(float(curve[-1]), got[-1], rtol=1e-12)
 
 
+def test_bound_law_plan_gives_the_prediction_and_its_jacobian():
+    # the fit's form: Ω = D²/(2·η_{1:T}) + (the bound at D = 0), planned once per curve; equal to `predict`, and
+    # its one-pass Jacobian to autodiff's
+    lr, steps = _schedule(start=0.05), np.array([0, 3, 17, 30, 59])
+    law = BoundLaw(2.9, 0.4, 1.3)
+    arrays, static = BoundLaw.plan(lr, steps)
+    pred, jac = law.predict_planned(arrays, static, jac=True)
+    direct = law.predict(jnp.asarray(lr), jnp.asarray(steps))
+    np.testing.assert_allclose(pred, direct, rtol=1e-14)
+    np.testing.assert_allclose(pred, naive_bound((2.9, 0.4, 1.3), lr, steps), rtol=1e-12)
+    auto = jax.jacfwd(lambda th: BoundLaw.from_vector(th).predict(jnp.asarray(lr), jnp.asarray(steps)))(
+        law.to_vector())
+    np.testing.assert_allclose(jac, auto, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("n", [1, 127, 128, 129, 700])
 def test_momentum_in_blocks_is_the_recursion(n):
     # `_momentum` works in blocks of 128 (within: a product with λ^(a−b); across: a carry): one block, exactly

@@ -30,17 +30,25 @@ is not verified here [?]). Per-step gradient norms G_t (which the bound allows) 
 - `predict` at M logged steps: O(N) work per step (each truncation is a new bound: Ω has no prefix recursion),
   O(N·M) in all; memory O(N·c) for c truncations at a time (`arbitrary_step_bound_prefixes`), not O(N·M).
   A whole `loss_curve` is therefore O(N²) work.
+  For a fit, `plan` does that work once per curve: Ω_s = D²/(2·η_{1:T}) + (the bound at D = 0), the parameter
+  D entering only the first term, so each prediction in the fit is O(M).
 - `final_loss` (the last truncation) is O(N), and so is its `jax.grad`. No Hessian diagonal is provided.
 """
 
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int, Scalar
 
 from .._errors import Param
 from ._law import AbstractLossCurveLaw
 from .last_iterate import arbitrary_step_bound, arbitrary_step_bound_prefixes
+
+
+@jax.jit
+def _bound_at_zero_distance(lr, steps):
+    return arbitrary_step_bound_prefixes(lr, steps, 1.0, 0.0)
 
 
 class BoundLaw(AbstractLossCurveLaw):
@@ -69,6 +77,25 @@ class BoundLaw(AbstractLossCurveLaw):
 
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
         return self.L0 + self.M * self.bound(lr, steps)
+
+    @staticmethod
+    def plan(lr, steps):
+        """The parameter-free part of `predict`, once per curve (`lrc.fit`): Ω_s = D²/(2·S_s) + R_s with
+        S_s = η_{1:T} and R_s the bound at D = 0, so only D enters through a closed form. Returns
+        ({"sum": S, "rest": R} at `steps`, ()): the O(N·M) work is done here, and each prediction is O(M)."""
+        lr = jnp.asarray(lr, float).reshape(-1)
+        steps = jnp.asarray(steps).reshape(-1)
+        rest = _bound_at_zero_distance(lr, steps)
+        return {"sum": jnp.cumsum(lr)[steps], "rest": rest}, ()
+
+    def predict_planned(self, arrays, static, jac: bool = False):
+        """`predict` (and with `jac`, its Jacobian in (L0, M, distance): 1, Ω, M·D/S) from a `plan`."""
+        s, rest = arrays["sum"], arrays["rest"]
+        omega = self.distance**2 / (2 * s) + rest
+        pred = self.L0 + self.M * omega
+        if not jac:
+            return pred
+        return pred, jnp.stack([jnp.ones_like(pred), omega, self.M * self.distance / s], axis=1)
 
     def final_loss(self, controls: Float[Array, "n m"]) -> Scalar:
         """L0 + M·Ω over all N rates, O(N) (`arbitrary_step_bound`)."""
