@@ -123,12 +123,13 @@ def test_fit_recovers_noise_free_curves(synthetic):
     # other curves of the same shapes reuse the compiled programs, with their own data (nothing of the first fit
     # baked in): curves of another law are fitted as well
     other = lrc.systems.MultiPowerLaw(**{**LAW.params(), "L0": 2.5, "B": 200.0})
-    shifted = [lrc.LossCurve(c.lr, c.steps, np.asarray(other.predict(jnp.asarray(c.lr), jnp.asarray(c.steps))), c.name)
-               for c in curves]
+    shifted = [lrc.LossCurve(c.lr, c.steps, np.asarray(other.predict(jnp.asarray(c.lr), jnp.asarray(c.steps))),
+                             c.name) for c in curves]
     hits = _fit._programs.cache_info().hits
     _, again = lrc.fit(lrc.systems.MultiPowerLaw, shifted, starts=1)
     assert _fit._programs.cache_info().hits == hits + 1
-    assert all(m["PredE"] < 2e-5 for m in again.metrics.values()) and abs(again.params["L0"] - 2.5) < 1e-3  # the first: 3.04
+    assert all(m["PredE"] < 2e-5 for m in again.metrics.values())
+    assert abs(again.params["L0"] - 2.5) < 1e-3  # the first fit's: 3.04
     with pytest.raises(lrc.InputError, match="at least as many"):
         lrc.fit(lrc.systems.MultiPowerLaw, [lrc.LossCurve(np.ones(5), [1, 2], [3.0, 2.0])])
 
