@@ -76,11 +76,14 @@ def read_law(path: str):
 def _fit_pilots(path: str) -> dict | None:
     """The peaks and lengths of the curves a law file was fitted on (`lrcontrol fit` records them), or None (a
     file of published or hand-written parameters, or one from before they were recorded)."""
-    fit = json.loads(Path(path).read_text()).get("fit")
+    try:
+        fit = json.loads(Path(path).read_text()).get("fit")
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):  # read_law has said what is wrong with it
+        return None
     pilots = fit.get("pilots") if isinstance(fit, dict) else None
-    ok = (isinstance(pilots, dict) and all(isinstance(pilots.get(k), list) and len(pilots[k]) == 2 and
-                                           all(isinstance(v, (int, float)) and v > 0 for v in pilots[k])
-                                           for k in ("peak", "updates")))
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0  # noqa: E731
+    ok = isinstance(pilots, dict) and all(isinstance(pilots.get(k), list) and len(pilots[k]) == 2
+                                          and all(map(number, pilots[k])) for k in ("peak", "updates"))
     return pilots if ok else None
 
 
@@ -219,6 +222,7 @@ def cmd_solve_law(args) -> int:
     if not getattr(args, "law", None):
         raise InputError(f"solve {args.system} needs --law FILE (a law file from lrcontrol fit).")
     law = read_law(args.law)
+    pilots = _fit_pilots(args.law)  # read now: the file may change during a long solve
     if law.name != args.system:
         raise InputError(f"the law file holds a '{law.name}' law, not '{args.system}'.")
     s = _parse_settings(args.set)
@@ -238,7 +242,6 @@ def cmd_solve_law(args) -> int:
     comparison = {name: {**b, "gap": b["final_loss"] - value} for name, b in base.items()}
     d = solution.diagnostics.to_dict()
     edge = at_bounds(type(law), np.asarray(law.to_vector()))
-    pilots = _fit_pilots(args.law)
     beyond = outside_pilots(pilots, horizon, peak) if pilots else []
     data = {"system": args.system, "law": law.name, "params": {**law.params(), "horizon": horizon,
                                                                "warmup": warmup, "peak": peak, "min_lr": min_lr,

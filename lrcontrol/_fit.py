@@ -405,9 +405,11 @@ def outside_pilots(pilots: dict, horizon: int, peak: float) -> list[str]:
     checks (problems/staircase_training.py) schedules derived at 4–8× the pilots' peak lost to tuned cosine."""
     notes = []
     lo, hi = pilots["peak"]
-    if peak > hi * (1 + 1e-9):
+    if hi <= 0:  # curves that never had a rate: no peak to compare with
+        notes.append(f"the fit curves have no positive rate to compare peak {peak:g} with")
+    elif peak > hi * (1 + 1e-9):
         notes.append(f"peak {peak:g} is {peak / hi:.3g}× the highest peak of the fit curves ({hi:g})")
-    elif peak < lo * (1 - 1e-9):
+    elif lo > 0 and peak < lo * (1 - 1e-9):
         notes.append(f"peak {peak:g} is {lo / peak:.3g}× below the lowest peak of the fit curves ({lo:g})")
     longest = pilots["updates"][1]
     if horizon > longest:

@@ -78,7 +78,8 @@ def check_fits(problem) -> None:
                          f"{size} (or blocks) or the system's size.")
 
 
-_COMPILED_BYTES = CompiledCache()  # id(compiled) → (compiled, bytes or None): XLA's analysis takes ~20 ms, once per executable
+# id(compiled) → (compiled, bytes or None): XLA's analysis takes ~20 ms, once per executable
+_COMPILED_BYTES = CompiledCache()
 
 
 def compiled_bytes(compiled) -> int | None:
