@@ -43,6 +43,11 @@ def law_class(name: str):
 
 def read_law(path: str):
     """A law from a law file {"law": NAME, "params": {...}} (as `lrcontrol fit` writes it)."""
+    return read_law_file(path)[0]
+
+
+def read_law_file(path: str):
+    """(the law, the file's whole content as a dict) from a law file (`read_law`)."""
     from lrcontrol import InputError
 
     try:
@@ -68,18 +73,15 @@ def read_law(path: str):
             raise InputError(f"law file '{path}': parameter {n} must be a number, got {v!r}.")
         values[n] = float(v)
     try:
-        return cls(**values)
+        return cls(**values), data
     except InputError as err:
         raise InputError(f"law file '{path}': {err}") from None
 
 
-def _fit_pilots(path: str) -> dict | None:
-    """The peaks and lengths of the curves a law file was fitted on (`lrcontrol fit` records them), or None (a
-    file of published or hand-written parameters, or one from before they were recorded)."""
-    try:
-        fit = json.loads(Path(path).read_text()).get("fit")
-    except (OSError, ValueError, UnicodeDecodeError, AttributeError):  # read_law has said what is wrong with it
-        return None
+def _fit_pilots(data: dict) -> dict | None:
+    """The peaks and lengths of the curves a law file (`data`, its content) was fitted on (`lrcontrol fit` records
+    them), or None (a file of published or hand-written parameters, or one from before they were recorded)."""
+    fit = data.get("fit")
     pilots = fit.get("pilots") if isinstance(fit, dict) else None
     number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0  # noqa: E731
     ok = isinstance(pilots, dict) and all(isinstance(pilots.get(k), list) and len(pilots[k]) == 2
@@ -221,8 +223,8 @@ def cmd_solve_law(args) -> int:
 
     if not getattr(args, "law", None):
         raise InputError(f"solve {args.system} needs --law FILE (a law file from lrcontrol fit).")
-    law = read_law(args.law)
-    pilots = _fit_pilots(args.law)  # read now: the file may change during a long solve
+    law, law_data = read_law_file(args.law)
+    pilots = _fit_pilots(law_data)
     if law.name != args.system:
         raise InputError(f"the law file holds a '{law.name}' law, not '{args.system}'.")
     s = _parse_settings(args.set)
