@@ -11,7 +11,12 @@ from collections import OrderedDict
 # Enough for every program a CLI command or a notebook section uses at once (a solve compiles one to four).
 MAX_ENTRIES = 64
 
-_ALL: list["CompiledCache"] = []
+_CLEARS: list = []  # the `clear` of every cache of compiled programs (`clear_compiled`)
+
+
+def register(clear) -> None:
+    """Have `clear_compiled` call `clear()`: for a cache of compiled programs kept elsewhere (`lrc.fit`'s)."""
+    _CLEARS.append(clear)
 
 
 class CompiledCache(OrderedDict):
@@ -20,7 +25,7 @@ class CompiledCache(OrderedDict):
     def __init__(self, max_entries: int = MAX_ENTRIES):
         super().__init__()
         self.max_entries = max_entries
-        _ALL.append(self)
+        register(self.clear)
 
     def __getitem__(self, key):
         value = super().__getitem__(key)
@@ -38,6 +43,6 @@ class CompiledCache(OrderedDict):
 
 
 def clear_compiled() -> None:
-    """Drop every executable lrcontrol holds (JAX's own caches: `jax.clear_caches()`)."""
-    for cache in _ALL:
-        cache.clear()
+    """Drop every compiled program lrcontrol holds (JAX's own caches: `jax.clear_caches()`)."""
+    for clear in _CLEARS:
+        clear()

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._cache import register
 from ._curves import LossCurve, check_curves
 from ._errors import InputError, check_int, check_real
 import optimistix as optx
@@ -291,6 +292,10 @@ def _programs(law_class, residuals, coarse, delta, max_steps, rtol):
     return residuals_jacobian, screen, run_coarse, run_all
 
 
+for _cache in (_predictor, _residuals, _programs):
+    register(_cache.cache_clear)
+
+
 def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: int = 200, rtol: float = 1e-8,
         grid_points: int = 128):
     """Fit `law_class` (a subclass of `AbstractLossCurveLaw`) to `curves` (one or more `LossCurve`).
@@ -315,7 +320,8 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     thin = 4 if total >= 16 * p else 1  # the starts run on every 4th logged point where enough remain
     coarse, coarse_data = _residual_fn(law_class, curves, thin=thin) if thin > 1 else (residuals, data)
 
-    residuals_jacobian, screen, run_coarse, run_all = _programs(law_class, residuals, coarse, delta, max_steps, rtol)
+    programs = _programs(law_class, residuals, coarse, delta, max_steps, rtol)
+    residuals_jacobian, screen, run_coarse, run_all = programs
 
     def loss_z(z):
         return float(_huber_sum(residuals_jacobian(z, data)[0], delta))
@@ -417,5 +423,5 @@ def outside_pilots(pilots: dict, horizon: int, peak: float) -> list[str]:
     return notes
 
 
-__all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber", "at_bounds", "pilot_range",
-           "outside_pilots"]
+__all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber", "at_bounds",
+           "pilot_range", "outside_pilots"]
