@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from ._base import Info
@@ -42,6 +43,10 @@ class _State(NamedTuple):
     d: Array
     f0: Array  # J at the start (set by the zeroth pass)
     pg0: Array  # the start's projected gradient (set by the zeroth pass), which scales the tolerance
+    probe: Array  # probe passes made after the iterations stopped (`_Probes`)
+    probe_f: Array  # J at each probe point (+inf until evaluated, and for NaN)
+    probe_decrease: Array  # the Newton decrease predicted along the two curvature probes' directions
+    probe_flat: Array  # free controls whose slope moves J less than its noise (`_Probes.flat`)
 
 
 class Minimiser(NamedTuple):
@@ -85,7 +90,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
 
     x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`;
     `upper_infinite[j]` (static; default all True) says column j has no upper bound. The stop is
-    then judged against the objective's round-off (`_verify`): a stall or failed line search whose remaining
+    then judged against the objective's round-off (`_Probes`): a stall or failed line search whose remaining
     predicted decrease is below J's noise counts as converged (to round-off); a run to an unbounded side, a start
     already stationary to round-off that a trial step improves, and non-finite values are reported as such.
     """
@@ -125,18 +130,22 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
 
     n, m = lo.shape[0], history
     dtype = lo.dtype
+    upper_infinite = tuple(columns * [True]) if upper_infinite is None else tuple(upper_infinite)
+    probes = _Probes(n, dtype, columns, upper_infinite, sqrt_w, proj)
 
     def init(x0):
-        # The objective has one call site in the iterations (each copy of it is compiled separately, and for an
+        # The objective has one call site, in the line search (each copy of it is compiled separately, and for an
         # ODE-constrained objective each copy costs seconds of compilation). So the start is evaluated by a
         # zeroth pass of the loop body: a line search of one trial along a zero direction from J = +∞, which
-        # accepts the start and sets f0, the tolerance and the preconditioner. `nfev == 0` marks that pass.
+        # accepts the start and sets f0, the tolerance and the preconditioner. `nfev == 0` marks that pass. The
+        # checks of the answer (`_Probes`) are probe passes of the same body, after the iterations stop.
         v0 = proj(x0 * sqrt_w)
         inf = jnp.asarray(jnp.inf, dtype)
         return _State(v0, inf, jnp.zeros_like(v0), jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype),
                       jnp.zeros((m, m), dtype), jnp.zeros(m, dtype), jnp.array(0), jnp.array(0), jnp.array(0),
                       jnp.array(0), inf, jnp.array(0), inf, jnp.array(0), jnp.array(-1), jnp.ones_like(v0), inf,
-                      jnp.zeros((), dtype))
+                      jnp.zeros((), dtype), jnp.array(0), jnp.full(probes.count, jnp.inf, dtype),
+                      jnp.full(2, jnp.inf, dtype), jnp.array(0))
 
     def two_loop(q, st):
         # H·q by the two-loop recursion, with its 4m vector passes gathered into four matrix–vector products over
@@ -164,19 +173,38 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
             c = c.at[i].set(alpha[i] - beta)
         return r + c @ S
 
+    def tolerance(st):
+        return atol + rtol * st.pg0
+
+    def running(st):
+        return (st.result < 0) & (st.pg > tolerance(st))
+
+    def verdict(st):
+        # the result of the iterations alone, before the probes judge it
+        return jnp.where(st.pg <= tolerance(st), SUCCESS, jnp.where(st.result < 0, MAX_STEPS, st.result))
+
+    def probing(st):
+        # iterations over (the zeroth pass made) and probe passes still to make
+        return (st.nfev > 0) & ~running(st) & (st.probe < probes.needed(st, verdict(st)))
+
     def body(st: _State) -> _State:
         zeroth = st.nfev == 0
-        # Free set: not at a bound with the gradient pushing outward (ε-active set, ε shrinking with pg).
-        eps = jnp.minimum(1e-8 * (1.0 + jnp.abs(st.v)), st.pg * max_sqrt_w)
+        probe = probing(st)  # a probe pass: J at probe point `st.probe`, nothing else changes
+        # Free set: not at a bound with the gradient pushing outward (ε-active set, ε shrinking with pg; for the
+        # probes the answer's own free set, to round-off).
+        eps = jnp.where(probe, jnp.finfo(dtype).eps * (1.0 + jnp.abs(st.v)),
+                        jnp.minimum(1e-8 * (1.0 + jnp.abs(st.v)), st.pg * max_sqrt_w))
         fixed = ((st.v <= lo + eps) & (st.g > 0)) | ((st.v >= hi - eps) & (st.g < 0))
         free = ~fixed
-        d = -jnp.where(free, two_loop(jnp.where(free, st.g, 0.0), st), 0.0)
-        descent = jnp.dot(st.g, d) < 0
-        d = jnp.where(descent, d, -jnp.where(free, st.g, 0.0))
-        d = jnp.where(zeroth, 0.0, d)
+        p = -jnp.where(free, st.g, 0.0)
+        d = -jnp.where(free, two_loop(-p, st), 0.0)
+        d = jnp.where(jnp.dot(st.g, d) < 0, d, p)
+        # A probe pass evaluates its point as a line search of one trial along a zero direction from it.
+        base = jax.lax.cond(probe, lambda: probes.point(st.probe, st.v, st.g, p, d, free), lambda: st.v)
+        d = jnp.where(zeroth | probe, 0.0, d)
 
         def trial(alpha):
-            v_new = proj(st.v + alpha * d)
+            v_new = proj(base + alpha * d)
             f_new, g_new, h_new = fgh(v_new)
             h_new = jnp.zeros(h_like.shape, h_like.dtype) if h_new is None else h_new
             good = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (
@@ -185,7 +213,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
 
         def ls_cond(c):
             alpha, k, ok, *_ = c
-            return (~ok) & (k < jnp.where(zeroth, 1, 40))
+            return (~ok) & (k < jnp.where(zeroth | probe, 1, 40))
 
         def ls_body(c):
             alpha, k, *_ = c
@@ -196,6 +224,10 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         start = (jnp.asarray(2.0, dtype), jnp.array(0), jnp.array(False), st.v, st.f, st.g,
                  jnp.zeros(h_like.shape, h_like.dtype))
         _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, start)
+        probe_f, probe_decrease, probe_flat = jax.lax.cond(
+            probe, lambda: probes.record(st, free, v_new, f_new, g_new),
+            lambda: (st.probe_f, st.probe_decrease, st.probe_flat))
+        ok = ok & ~probe  # from here on a probe pass changes nothing else
 
         s, y = v_new - st.v, g_new - st.g
         sy = jnp.dot(s, y)
@@ -203,184 +235,208 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # Write the pair into slot `head` unconditionally, one row in place (O(n)): a select between the new row and
         # the old one became a pass over the whole (m, n) buffer (XLA fused it into the update, ~4 ms per slot and
         # iteration at n = 10⁶). A rejected pair is made inert instead (rho = 0; its α and β vanish in the two-loop
-        # recursion), so it costs the oldest pair when the buffer is full; head only moves on a kept pair.
+        # recursion), so it costs the oldest pair when the buffer is full; head only moves on a kept pair. A probe
+        # pass writes the slot's own row back (the probes' quasi-Newton direction keeps every pair).
+        s, y = jnp.where(probe, st.s_hist[st.head], s), jnp.where(probe, st.y_hist[st.head], y)
         s_hist = st.s_hist.at[st.head].set(s)
         y_hist = st.y_hist.at[st.head].set(y)
         # the stored pair's row and column of sᵢᵀyⱼ: two products with the history (its n×m product costs ~10×)
         sy_matrix = st.sy.at[st.head, :].set(y_hist @ s).at[:, st.head].set(s_hist @ y)
-        rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0))
+        rho_new = jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0)
+        rho = st.rho.at[st.head].set(jnp.where(probe, st.rho[st.head], rho_new))
         head = jnp.where(keep, (st.head + 1) % m, st.head)
         count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
         # A failed search with memory drops the memory (rho = 0) and retries with steepest descent; the
         # third failure ends the solve (the objective is flat to round-off along every direction tried).
-        fails = st.fails + (~ok & ~zeroth)
-        retry = (~ok) & (st.count > 0) & (fails < 3) & ~zeroth
+        searched = ~zeroth & ~probe
+        fails = st.fails + (~ok & searched)
+        retry = (~ok) & (st.count > 0) & (fails < 3) & searched
         rho, count = jnp.where(retry, 0.0, rho), jnp.where(retry, 0, count)
 
         v, f, g = jnp.where(ok, v_new, st.v), jnp.where(ok, f_new, st.f), jnp.where(ok, g_new, st.g)
         # The zeroth pass keeps what the start gave, finite or not (a non-finite start ends the solve).
         f, g = jnp.where(zeroth, f_new, f), jnp.where(zeroth, g_new, g)
         pg = pg_norm(v, g)
-        it = st.it + jnp.where(zeroth, 0, 1)
+        it = st.it + jnp.where(searched, 1, 0)
         pg0 = jnp.where(zeroth, pg, st.pg0)
         tol = atol + rtol * pg0
         f0 = jnp.where(zeroth, f, st.f0)
         progress = f < st.f_best - 8 * jnp.finfo(dtype).eps * jnp.abs(st.f_best)
         f_best = jnp.where(progress | zeroth, f, st.f_best)
-        stall = jnp.where(progress | zeroth, 0, st.stall + 1)
+        stall = jnp.where(progress | zeroth, 0, st.stall + jnp.where(probe, 0, 1))
         result = jnp.where(pg <= tol, SUCCESS,
                            jnp.where((~ok) & (~retry), LINE_SEARCH_FAILED,
                                      jnp.where(stall >= STALL_ITERATIONS, STALLED,
                                                jnp.where(it >= max_steps, MAX_STEPS, -1))))
         # A start where J or its gradient is not finite ends the solve there.
         result = jnp.where(zeroth, jnp.where(ok, -1, NONFINITE), result)
+        result = jnp.where(probe, st.result, result)
         d_new = jax.lax.cond(ok, lambda: diag(v, h_new), lambda: st.d) if preconditioned else st.d
         return _State(v, f, g, s_hist, y_hist, sy_matrix, rho, head, count, it, st.nfev + k, pg, fails, f_best,
-                      stall, result, d_new, f0, pg0)
-
-    def tolerance(st):
-        return atol + rtol * st.pg0
-
-    def running(st):
-        return (st.result < 0) & (st.pg > tolerance(st))
+                      stall, result, d_new, f0, pg0, st.probe + probe, probe_f, probe_decrease, probe_flat)
 
     def run(st, until):
-        return jax.lax.while_loop(lambda st: running(st) & (st.it < until), body, st)
-
-    upper_infinite = tuple(columns * [True]) if upper_infinite is None else tuple(upper_infinite)
+        return jax.lax.while_loop(lambda st: (running(st) & (st.it < until)) | probing(st), body, st)
 
     def finish(final):
-        f0, pg0 = final.f0, final.pg0
-        tol = tolerance(final)
-        result = jnp.where(final.pg <= tol, SUCCESS, jnp.where(final.result < 0, MAX_STEPS, final.result))
-        result, extras = _verify(fgh, proj, final, two_loop, result, f0, tol, sqrt_w, lo, hi, columns,
-                                 upper_infinite)
+        result, extras = probes.verdict(final, verdict(final), tolerance(final))
         what = jnp.where(~jnp.isfinite(final.f), 1, jnp.where(jnp.all(jnp.isfinite(final.g)), 3, 2))
         extras["nonfinite"] = jnp.where(result == NONFINITE, what, 0)
         extras["nonfinite_iteration"] = final.it
-        return final.v / sqrt_w, Info(result, final.it, final.nfev + extras.pop("probes"), final.pg, pg0,
-                                      final.g * sqrt_w, None, extras)
+        return final.v / sqrt_w, Info(result, final.it, final.nfev, final.pg, final.pg0, final.g * sqrt_w, None,
+                                      extras)
 
     def status(st):
-        return st.it, st.f, st.pg, tolerance(st), running(st)
+        return st.it, st.f, st.pg, tolerance(st), running(st) | probing(st)
 
     return Minimiser(init, run, finish, status)
 
 
-def _verify(fgh, proj, st, two_loop, result, f0, tol, sqrt_w, lo, hi, columns, upper_infinite):
-    """What a stop means, judged against the objective's own round-off. Up to 8 + 2·(columns without an upper
-    bound) objective evaluations at the answer, only the latter for a solve that reached its tolerance from a
-    start above round-off (one call site, so no extra compilation per probe):
+def _rademacher(seed: int, n: int, dtype) -> Array:
+    """n fixed pseudo-random signs ±1 (an integer hash of the index: no random-number generator to compile)."""
+    h = jnp.arange(n, dtype=jnp.uint32) * jnp.uint32(0x9E3779B1) + jnp.uint32(seed * 0x85EBCA77 % 2**32)
+    h = (h ^ (h >> 16)) * jnp.uint32(0x7FEB352D)
+    h = (h ^ (h >> 15)) * jnp.uint32(0x846CA68B)
+    return jnp.where(((h ^ (h >> 16)) >> 8) & 1, 1.0, -1.0).astype(dtype)
 
-    - the noise of J: the spread of J under two perturbations of the controls by 4 ulp (Rademacher signs), and
+
+class _Probes:
+    """What a stop means, judged against the objective's own round-off: up to 8 + 2·(columns without an upper
+    bound) objective evaluations at the answer, made as probe passes of the solver's loop body after the
+    iterations stop (its one call site of the objective: no copy of it compiled for them). Only the latter two per
+    column for a solve that reached its tolerance from a start above round-off. In order:
+
+    - for each control column without an upper bound: J with its positive values scaled ×4 and ×16. If
+      neither raises J beyond its noise the objective runs to that bound's infinity: not converged, unbounded;
+    - the noise of J: the spread of J under two perturbations of the controls by 4 ulp (fixed ±1 signs), and
       at least ε·|J|·√n (n rounded terms summed);
     - the curvature κ of J along the projected gradient and along the quasi-Newton direction (finite difference
       of the gradient over a step √ε·‖v‖), so the predicted decrease of a Newton step along each, γ²/(2κ)
       (γ the slope). When both are below J's noise no step can show a decrease: the solve has converged to
       round-off. The floor in the projected gradient's units is pg·√(noise / predicted decrease);
-    - for each control column without an upper bound: J with its positive values scaled ×4 and ×16. If
-      neither raises J beyond its noise the objective runs to that bound's infinity: not converged, unbounded;
     - when the solve has not decreased J beyond its noise (the start was already stationary to round-off, so
-      the relative tolerance measured nothing), two trial steps ±10% of each column's peak along random signs
+      the relative tolerance measured nothing), trial steps ±10% and ±1% of each column's peak along fixed signs
       on the free set: a decrease beyond the noise is a saddle or maximum, not a minimum.
 
-    Returns the final result code and the diagnostics: `tolerance`, `roundoff_floor` (projected-gradient
+    `verdict` returns the final result code and the diagnostics: `tolerance`, `roundoff_floor` (projected-gradient
     units), `objective_noise`, `flat_controls` (free controls whose change by the column's peak moves J less
     than its noise: the objective does not depend on them, e.g. under a discount that underflows), and
     `unbounded_control` (column index, or -1).
     """
-    v, f, g = st.v, st.f, st.g
-    n, dtype = v.shape[0], v.dtype
-    eps = jnp.finfo(dtype).eps
-    x = v / sqrt_w
-    col = jnp.arange(n) % columns
-    # Free set as in the iterations (bounds active with the gradient pushing outward are held).
-    at_bound = ((v <= lo + eps * (1 + jnp.abs(v))) & (g > 0)) | ((v >= hi - eps * (1 + jnp.abs(v))) & (g < 0))
-    free = ~at_bound
-    key = jax.random.PRNGKey(0)
-    k1, k2 = jax.random.split(key)
-    signs = jax.random.rademacher(k1, (2, n), dtype)
-    trial_signs = jnp.where(free, jax.random.rademacher(k2, (n,), dtype), 0.0)
 
-    # Probe directions for the curvature: the projected gradient, and the quasi-Newton step.
-    p = -jnp.where(free, g, 0.0)
-    d = -jnp.where(free, two_loop(jnp.where(free, g, 0.0), st), 0.0)
-    d = jnp.where(jnp.dot(g, d) < 0, d, p)
-    vnorm = jnp.linalg.norm(v)
-    h = jnp.sqrt(eps) * jnp.where(vnorm > 0, vnorm, 1.0)
+    GROW, NOISE, TRIAL, ALONG = 0, 1, 2, 3
 
-    def along(dirn):
-        nrm = jnp.linalg.norm(dirn)
-        return proj(v + h * dirn / jnp.where(nrm > 0, nrm, 1.0))
+    def __init__(self, n, dtype, columns, upper_infinite, sqrt_w, proj):
+        self.n, self.dtype, self.columns, self.upper_infinite = n, dtype, columns, upper_infinite
+        self.sqrt_w, self.proj = sqrt_w, proj
+        # (kind, parameter, column) of each probe point, in evaluation order
+        table, self.unbounded_at = [], {}
+        for j in range(columns):
+            if upper_infinite[j]:
+                self.unbounded_at[j] = len(table)
+                table += [(self.GROW, 4.0, j), (self.GROW, 16.0, j)]
+        self.always = len(table)
+        table += [(self.NOISE, 0, 0), (self.NOISE, 1, 0), (self.TRIAL, 0.1, 0), (self.ALONG, 0, 0),
+                  (self.ALONG, 1, 0), (self.TRIAL, -0.1, 0), (self.TRIAL, 0.01, 0), (self.TRIAL, -0.01, 0)]
+        self.kind, self.parameter, self.column = (np.array(c) for c in zip(*table))
+        self.count = len(table)
 
-    peak = jnp.stack([jnp.max(jnp.where(col == j, jnp.abs(x), 0.0)) for j in range(columns)])
-    span = jnp.asarray([1.0] * columns, dtype)
-    scale = jnp.where(peak > 0, peak, span)[col] * sqrt_w
-    # Always evaluated: the unbounded probes (none when every column has an upper bound); the rest (noise,
-    # trials, curvatures) only where a verdict needs them: a stop short of the tolerance, or a start already at
-    # round-off. One loop over a dynamic count: one call site of the objective, and a solve that reached its
-    # tolerance pays 2 evaluations per column without an upper bound, and nothing more.
-    points, unbounded_at = [], {}
-    for j in range(columns):
-        if upper_infinite[j]:
-            grow = (col == j) & (v > 0)
-            unbounded_at[j] = len(points)
-            points += [proj(jnp.where(grow, 4 * v, v)), proj(jnp.where(grow, 16 * v, v))]
-    always = len(points)
-    points += [proj(v * (1 + 4 * eps * signs[0])), proj(v * (1 + 4 * eps * signs[1])),
-               proj(v + 0.1 * scale * trial_signs), along(p), along(d), proj(v - 0.1 * scale * trial_signs),
-               proj(v + 0.01 * scale * trial_signs), proj(v - 0.01 * scale * trial_signs)]
-    pts = jnp.stack(points)
-    stopped_short = (result == STALLED) | (result == LINE_SEARCH_FAILED)
-    # No decrease beyond the objective's noise (here its a-priori part, 4ε·|J|·√n): the start was already
-    # stationary to round-off.
-    no_progress = f0 - f <= 4 * eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype))
-    count = jnp.where(stopped_short | no_progress, len(points), always)
+    def needed(self, st, result):
+        """How many probes the stop needs: all of them for a stop short of the tolerance or a start already at
+        round-off (`no_progress`), else the unbounded ones."""
+        return jnp.where(self._stopped_short(result) | self._no_progress(st), self.count, self.always)
 
-    def probe(i, fg):
-        fi, gi = fgh(pts[i])[:2]
-        return fg[0].at[i].set(fi), fg[1].at[i].set(gi)
+    def _stopped_short(self, result):
+        return (result == STALLED) | (result == LINE_SEARCH_FAILED)
 
-    fs, gs = jax.lax.fori_loop(0, count, probe, (jnp.full(len(points), jnp.inf, dtype), jnp.zeros_like(pts)))
-    fs = jnp.where(jnp.isnan(fs), jnp.inf, fs)
-    a = always  # the noise probes a, a+1; the +10% trial a+2; the curvature probes a+3, a+4; other trials a+5…
-    noise = jnp.maximum(jnp.max(jnp.abs(jnp.where(jnp.isfinite(fs[a:a + 2]), fs[a:a + 2] - f, 0.0))),
-                        eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(n, dtype)))
+    def _no_progress(self, st):
+        # No decrease beyond the objective's noise (here its a-priori part, 4ε·|J|·√n): the start was already
+        # stationary to round-off.
+        eps = jnp.finfo(self.dtype).eps
+        return st.f0 - st.f <= 4 * eps * jnp.abs(st.f) * jnp.sqrt(jnp.asarray(self.n, self.dtype))
 
-    def predicted(i):
-        s = pts[i] - v
-        ss = jnp.dot(s, s)
-        gamma = jnp.abs(jnp.dot(g, s))
-        kappa = jnp.dot(s, gs[i] - g)
-        # γ²/(2κ) per unit ‖s‖²: slope²/(2·curvature) in the direction s; no positive curvature → unresolved
-        # (infinite) unless the slope is zero too.
+    def _reach(self, v):
+        # each control's column peak |x| (1 for a column that is all zero): the scale of the trial steps
+        col = jnp.arange(self.n) % self.columns
+        peak = jnp.stack([jnp.max(jnp.where(col == j, jnp.abs(v / self.sqrt_w), 0.0)) for j in range(self.columns)])
+        return jnp.where(peak > 0, peak, 1.0)[col]
+
+    def point(self, i, v, g, p, d, free):
+        """Probe point i at the answer v (gradient g; p and d the projected-gradient and quasi-Newton directions
+        on the free set)."""
+        eps = jnp.finfo(self.dtype).eps
+        kind, par, column = (jnp.asarray(a)[i] for a in (self.kind, self.parameter, self.column))
+        col = jnp.arange(self.n) % self.columns
+
+        def grow():
+            return jnp.where((col == column) & (v > 0), par.astype(self.dtype) * v, v)
+
+        def noise():
+            return v * (1 + 4 * eps * jnp.where(par == 0, _rademacher(1, self.n, self.dtype),
+                                                _rademacher(2, self.n, self.dtype)))
+
+        def trial():
+            signs = jnp.where(free, _rademacher(3, self.n, self.dtype), 0.0)
+            return v + par.astype(self.dtype) * self._reach(v) * self.sqrt_w * signs
+
+        def along():
+            dirn = jnp.where(par == 0, p, d)
+            vnorm, nrm = jnp.linalg.norm(v), jnp.linalg.norm(dirn)
+            h = jnp.sqrt(eps) * jnp.where(vnorm > 0, vnorm, 1.0)
+            return v + h * dirn / jnp.where(nrm > 0, nrm, 1.0)
+
+        return self.proj(jax.lax.switch(kind, [grow, noise, trial, along]))
+
+    def record(self, st, free, v_i, f_i, g_i):
+        """A probe pass's findings: J at the point; along the curvature probes the predicted decrease; at the
+        +10% trial the count of flat controls (`free`: the answer's free set, to round-off)."""
+        i, a = st.probe, self.always
+        v, f, g = st.v, st.f, st.g
+        fs = st.probe_f.at[i].set(jnp.where(jnp.isnan(f_i), jnp.inf, f_i))
+        s = v_i - v
+        ss, gamma, kappa = jnp.dot(s, s), jnp.abs(jnp.dot(g, s)), jnp.dot(s, g_i - g)
+        # γ²/(2κ): slope²/(2·curvature) in the direction s; no positive curvature → unresolved (infinite) unless
+        # the slope is zero too.
         dec = jnp.where(kappa > 0, gamma**2 / (2 * jnp.where(kappa > 0, kappa, 1.0)),
                         jnp.where(gamma > 0, jnp.inf, 0.0))
-        return jnp.where((ss > 0) & jnp.all(jnp.isfinite(gs[i])), dec, jnp.where(ss > 0, jnp.inf, 0.0))
+        dec = jnp.where((ss > 0) & jnp.all(jnp.isfinite(g_i)), dec, jnp.where(ss > 0, jnp.inf, 0.0))
+        decrease = jnp.where((i == a + 3) | (i == a + 4), st.probe_decrease.at[jnp.clip(i - a - 3, 0, 1)].set(dec),
+                             st.probe_decrease)
+        # Flat: the slope at the answer and at the +10% trial point (where a control that matters has a slope of
+        # about its curvature × 10% of the peak) both move J by less than its noise over the column's peak.
+        reach = self._reach(v)
+        noise = self._noise(fs, f)
+        flat = jnp.sum(free & (jnp.abs(g * self.sqrt_w) * reach <= noise)
+                       & (jnp.abs(g_i * self.sqrt_w) * reach <= noise))
+        return fs, decrease, jnp.where(i == a + 2, flat, st.probe_flat)
 
-    pred = jnp.maximum(predicted(a + 3), predicted(a + 4))
-    floor = jnp.where(pred > 0, st.pg * jnp.sqrt(noise / jnp.where(pred > 0, pred, 1.0)), jnp.inf)
-    floor = jnp.where(count == len(points), floor, jnp.nan)  # not measured where no verdict needed it
-    at_roundoff = pred <= noise
+    def _noise(self, fs, f):
+        a, eps = self.always, jnp.finfo(self.dtype).eps
+        spread = jnp.where(jnp.isfinite(fs[a:a + 2]), fs[a:a + 2] - f, 0.0)
+        return jnp.maximum(jnp.max(jnp.abs(spread)), eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(self.n, self.dtype)))
 
-    unbounded = jnp.asarray([(jnp.any((col == j) & (v > 0)) & (fs[unbounded_at[j]] <= f + noise)
-                              & (fs[unbounded_at[j] + 1] <= f + noise)) if upper_infinite[j] else jnp.array(False)
-                             for j in range(columns)])
-    unbounded_control = jnp.where(jnp.any(unbounded), jnp.argmax(unbounded), -1)
-    descent_trial = (fs[a + 2] < f - noise) | (jnp.min(fs[a + 5:]) < f - noise)
-    gx = g * sqrt_w  # ∂J/∂x
-    # Flat: the slope at the answer and at the +10% trial point (where a control that matters has a slope of
-    # about its curvature × 10% of the peak) both move J by less than its noise over the column's peak.
-    reach = jnp.where(peak > 0, peak, 1.0)[col]
-    flat = jnp.sum(free & (jnp.abs(gx) * reach <= noise) & (jnp.abs(gs[a + 2] * sqrt_w) * reach <= noise))
-    flat = jnp.where(count == len(points), flat, 0)
-
-    finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(v))
-    result = jnp.where(stopped_short & at_roundoff, SUCCESS, result)
-    result = jnp.where((result == SUCCESS) & no_progress & descent_trial, NOT_VERIFIED, result)
-    result = jnp.where((unbounded_control >= 0) & (result != NONFINITE), UNBOUNDED, result)
-    result = jnp.where(finite, result, NONFINITE)
-    extras = {"tolerance": tol, "roundoff_floor": floor, "objective_noise": noise, "flat_controls": flat,
-              "controls": n, "unbounded_control": unbounded_control, "start_at_roundoff": no_progress,
-              "probes": count}
-    return result, extras
+    def verdict(self, st, result, tol):
+        """The final result code and diagnostics from the probes made (`_Probes`)."""
+        v, f, g, fs, a = st.v, st.f, st.g, st.probe_f, self.always
+        all_probes = st.probe >= self.count
+        noise = self._noise(fs, f)
+        pred = jnp.max(st.probe_decrease)
+        floor = jnp.where(pred > 0, st.pg * jnp.sqrt(noise / jnp.where(pred > 0, pred, 1.0)), jnp.inf)
+        floor = jnp.where(all_probes, floor, jnp.nan)  # not measured where no verdict needed it
+        at_roundoff = all_probes & (pred <= noise)
+        col = jnp.arange(self.n) % self.columns
+        unbounded = jnp.asarray([(jnp.any((col == j) & (v > 0)) & (fs[self.unbounded_at[j]] <= f + noise)
+                                  & (fs[self.unbounded_at[j] + 1] <= f + noise)) if self.upper_infinite[j]
+                                 else jnp.array(False) for j in range(self.columns)])
+        unbounded_control = jnp.where(jnp.any(unbounded), jnp.argmax(unbounded), -1)
+        descent_trial = (fs[a + 2] < f - noise) | (jnp.min(fs[a + 5:]) < f - noise)
+        flat = jnp.where(all_probes, st.probe_flat, 0)
+        no_progress = self._no_progress(st)
+        finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(v))
+        result = jnp.where(self._stopped_short(result) & at_roundoff, SUCCESS, result)
+        result = jnp.where((result == SUCCESS) & no_progress & descent_trial, NOT_VERIFIED, result)
+        result = jnp.where((unbounded_control >= 0) & (result != NONFINITE), UNBOUNDED, result)
+        result = jnp.where(finite, result, NONFINITE)
+        extras = {"tolerance": tol, "roundoff_floor": floor, "objective_noise": noise, "flat_controls": flat,
+                  "controls": self.n, "unbounded_control": unbounded_control, "start_at_roundoff": no_progress}
+        return result, extras
