@@ -55,9 +55,10 @@ class Minimiser(NamedTuple):
 
     - `init(x0)` → the loop state at the start (nothing evaluated yet);
     - `run(state, until)` → the state after iterating while not stopped and `state.it < until` (`until` may be a
-      traced integer; the first call also makes the zeroth pass that evaluates the start);
-    - `finish(state)` → (x, `Info`), the stop judged against the objective's round-off (`_verify`);
-    - `status(state)` → (iteration, f, projected gradient norm, tolerance, still running).
+      traced integer; the first call also makes the zeroth pass that evaluates the start; the call in which the
+      iterations stop also makes the probe passes that check the answer, `_Probes`);
+    - `finish(state)` → (x, `Info`), the stop judged against the objective's round-off from those probes;
+    - `status(state)` → (iteration, f, projected gradient norm, tolerance, still running or probing).
 
     `finish(run(init(x0), max_steps))` is the whole solve (`minimise`).
     """
@@ -192,15 +193,17 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         probe = probing(st)  # a probe pass: J at probe point `st.probe`, nothing else changes
         # Free set: not at a bound with the gradient pushing outward (ε-active set, ε shrinking with pg; for the
         # probes the answer's own free set, to round-off).
-        eps = jnp.where(probe, jnp.finfo(dtype).eps * (1.0 + jnp.abs(st.v)),
-                        jnp.minimum(1e-8 * (1.0 + jnp.abs(st.v)), st.pg * max_sqrt_w))
+        # (scalars chosen, not vectors: no extra pass over the controls)
+        eps = jnp.minimum(jnp.where(probe, jnp.finfo(dtype).eps, 1e-8) * (1.0 + jnp.abs(st.v)),
+                          jnp.where(probe, jnp.inf, st.pg * max_sqrt_w))
         fixed = ((st.v <= lo + eps) & (st.g > 0)) | ((st.v >= hi - eps) & (st.g < 0))
         free = ~fixed
         p = -jnp.where(free, st.g, 0.0)
         d = -jnp.where(free, two_loop(-p, st), 0.0)
         d = jnp.where(jnp.dot(st.g, d) < 0, d, p)
         # A probe pass evaluates its point as a line search of one trial along a zero direction from it.
-        base = jax.lax.cond(probe, lambda: probes.point(st.probe, st.v, st.g, p, d, free), lambda: st.v)
+        base = jax.lax.cond(probe, lambda: probes.point(probes.index(st, verdict(st)), st.v, p, d, free),
+                            lambda: st.v)
         d = jnp.where(zeroth | probe, 0.0, d)
 
         def trial(alpha):
@@ -225,7 +228,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
                  jnp.zeros(h_like.shape, h_like.dtype))
         _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, start)
         probe_f, probe_decrease, probe_flat = jax.lax.cond(
-            probe, lambda: probes.record(st, free, v_new, f_new, g_new),
+            probe, lambda: probes.record(st, probes.index(st, verdict(st)), free, v_new, f_new, g_new),
             lambda: (st.probe_f, st.probe_decrease, st.probe_flat))
         ok = ok & ~probe  # from here on a probe pass changes nothing else
 
@@ -235,15 +238,13 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # Write the pair into slot `head` unconditionally, one row in place (O(n)): a select between the new row and
         # the old one became a pass over the whole (m, n) buffer (XLA fused it into the update, ~4 ms per slot and
         # iteration at n = 10⁶). A rejected pair is made inert instead (rho = 0; its α and β vanish in the two-loop
-        # recursion), so it costs the oldest pair when the buffer is full; head only moves on a kept pair. A probe
-        # pass writes the slot's own row back (the probes' quasi-Newton direction keeps every pair).
-        s, y = jnp.where(probe, st.s_hist[st.head], s), jnp.where(probe, st.y_hist[st.head], y)
+        # recursion), so it costs the oldest pair when the buffer is full; head only moves on a kept pair. (Probe
+        # passes do the same: the one probe that uses the quasi-Newton direction is the first, `_Probes`.)
         s_hist = st.s_hist.at[st.head].set(s)
         y_hist = st.y_hist.at[st.head].set(y)
         # the stored pair's row and column of sᵢᵀyⱼ: two products with the history (its n×m product costs ~10×)
         sy_matrix = st.sy.at[st.head, :].set(y_hist @ s).at[:, st.head].set(s_hist @ y)
-        rho_new = jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0)
-        rho = st.rho.at[st.head].set(jnp.where(probe, st.rho[st.head], rho_new))
+        rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0))
         head = jnp.where(keep, (st.head + 1) % m, st.head)
         count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
         # A failed search with memory drops the memory (rho = 0) and retries with steepest descent; the
@@ -303,20 +304,21 @@ def _rademacher(seed: int, n: int, dtype) -> Array:
 class _Probes:
     """What a stop means, judged against the objective's own round-off: up to 8 + 2·(columns without an upper
     bound) objective evaluations at the answer, made as probe passes of the solver's loop body after the
-    iterations stop (its one call site of the objective: no copy of it compiled for them). Only the latter two per
-    column for a solve that reached its tolerance from a start above round-off. In order:
+    iterations stop (its one call site of the objective: no copy of it compiled for them). A solve that reached
+    its tolerance from a start above round-off makes only the last two per column; the others make all:
 
-    - for each control column without an upper bound: J with its positive values scaled ×4 and ×16. If
-      neither raises J beyond its noise the objective runs to that bound's infinity: not converged, unbounded;
-    - the noise of J: the spread of J under two perturbations of the controls by 4 ulp (fixed ±1 signs), and
-      at least ε·|J|·√n (n rounded terms summed);
-    - the curvature κ of J along the projected gradient and along the quasi-Newton direction (finite difference
+    - the curvature κ of J along the quasi-Newton direction and along the projected gradient (finite difference
       of the gradient over a step √ε·‖v‖), so the predicted decrease of a Newton step along each, γ²/(2κ)
       (γ the slope). When both are below J's noise no step can show a decrease: the solve has converged to
-      round-off. The floor in the projected gradient's units is pg·√(noise / predicted decrease);
+      round-off. The floor in the projected gradient's units is pg·√(noise / predicted decrease). (The
+      quasi-Newton probe is the first: each probe pass, like a rejected step, overwrites one history slot.)
+    - the noise of J: the spread of J under two perturbations of the controls by 4 ulp (fixed ±1 signs), and
+      at least ε·|J|·√n (n rounded terms summed);
     - when the solve has not decreased J beyond its noise (the start was already stationary to round-off, so
       the relative tolerance measured nothing), trial steps ±10% and ±1% of each column's peak along fixed signs
-      on the free set: a decrease beyond the noise is a saddle or maximum, not a minimum.
+      on the free set: a decrease beyond the noise is a saddle or maximum, not a minimum;
+    - for each control column without an upper bound: J with its positive values scaled ×4 and ×16. If
+      neither raises J beyond its noise the objective runs to that bound's infinity: not converged, unbounded.
 
     `verdict` returns the final result code and the diagnostics: `tolerance`, `roundoff_floor` (projected-gradient
     units), `objective_noise`, `flat_controls` (free controls whose change by the column's peak moves J less
@@ -325,26 +327,33 @@ class _Probes:
     """
 
     GROW, NOISE, TRIAL, ALONG = 0, 1, 2, 3
+    # positions in the table: the quasi-Newton and projected-gradient probes, the noise pair, the +10% trial, the
+    # other trials (the unbounded probes follow them)
+    QUASI_NEWTON, GRADIENT, NOISE_AT, TRIAL_AT, TRIALS = 0, 1, 2, 4, slice(5, 8)
 
     def __init__(self, n, dtype, columns, upper_infinite, sqrt_w, proj):
         self.n, self.dtype, self.columns, self.upper_infinite = n, dtype, columns, upper_infinite
         self.sqrt_w, self.proj = sqrt_w, proj
         # (kind, parameter, column) of each probe point, in evaluation order
-        table, self.unbounded_at = [], {}
+        table = [(self.ALONG, 1, 0), (self.ALONG, 0, 0), (self.NOISE, 0, 0), (self.NOISE, 1, 0),
+                 (self.TRIAL, 0.1, 0), (self.TRIAL, -0.1, 0), (self.TRIAL, 0.01, 0), (self.TRIAL, -0.01, 0)]
+        self.unbounded_at = {}
         for j in range(columns):
             if upper_infinite[j]:
                 self.unbounded_at[j] = len(table)
                 table += [(self.GROW, 4.0, j), (self.GROW, 16.0, j)]
-        self.always = len(table)
-        table += [(self.NOISE, 0, 0), (self.NOISE, 1, 0), (self.TRIAL, 0.1, 0), (self.ALONG, 0, 0),
-                  (self.ALONG, 1, 0), (self.TRIAL, -0.1, 0), (self.TRIAL, 0.01, 0), (self.TRIAL, -0.01, 0)]
         self.kind, self.parameter, self.column = (np.array(c) for c in zip(*table))
         self.count = len(table)
+        self.always = 2 * len(self.unbounded_at)
 
     def needed(self, st, result):
-        """How many probes the stop needs: all of them for a stop short of the tolerance or a start already at
-        round-off (`no_progress`), else the unbounded ones."""
+        """How many probes the stop needs (the last ones of the table): all of them for a stop short of the
+        tolerance or a start already at round-off (`no_progress`), else the unbounded ones."""
         return jnp.where(self._stopped_short(result) | self._no_progress(st), self.count, self.always)
+
+    def index(self, st, result):
+        """The table position of the next probe."""
+        return st.probe + self.count - self.needed(st, result)
 
     def _stopped_short(self, result):
         return (result == STALLED) | (result == LINE_SEARCH_FAILED)
@@ -361,15 +370,16 @@ class _Probes:
         peak = jnp.stack([jnp.max(jnp.where(col == j, jnp.abs(v / self.sqrt_w), 0.0)) for j in range(self.columns)])
         return jnp.where(peak > 0, peak, 1.0)[col]
 
-    def point(self, i, v, g, p, d, free):
-        """Probe point i at the answer v (gradient g; p and d the projected-gradient and quasi-Newton directions
-        on the free set)."""
+    def point(self, i, v, p, d, free):
+        """Probe point i at the answer v (p and d the projected-gradient and quasi-Newton directions on the free
+        set `free`)."""
         eps = jnp.finfo(self.dtype).eps
         kind, par, column = (jnp.asarray(a)[i] for a in (self.kind, self.parameter, self.column))
+        par = par.astype(self.dtype)
         col = jnp.arange(self.n) % self.columns
 
         def grow():
-            return jnp.where((col == column) & (v > 0), par.astype(self.dtype) * v, v)
+            return jnp.where((col == column) & (v > 0), par * v, v)
 
         def noise():
             return v * (1 + 4 * eps * jnp.where(par == 0, _rademacher(1, self.n, self.dtype),
@@ -377,7 +387,7 @@ class _Probes:
 
         def trial():
             signs = jnp.where(free, _rademacher(3, self.n, self.dtype), 0.0)
-            return v + par.astype(self.dtype) * self._reach(v) * self.sqrt_w * signs
+            return v + par * self._reach(v) * self.sqrt_w * signs
 
         def along():
             dirn = jnp.where(par == 0, p, d)
@@ -387,10 +397,9 @@ class _Probes:
 
         return self.proj(jax.lax.switch(kind, [grow, noise, trial, along]))
 
-    def record(self, st, free, v_i, f_i, g_i):
-        """A probe pass's findings: J at the point; along the curvature probes the predicted decrease; at the
-        +10% trial the count of flat controls (`free`: the answer's free set, to round-off)."""
-        i, a = st.probe, self.always
+    def record(self, st, i, free, v_i, f_i, g_i):
+        """Probe i's findings: J at its point; along the curvature probes the predicted decrease; at the +10%
+        trial the count of flat controls (`free`: the answer's free set, to round-off)."""
         v, f, g = st.v, st.f, st.g
         fs = st.probe_f.at[i].set(jnp.where(jnp.isnan(f_i), jnp.inf, f_i))
         s = v_i - v
@@ -400,24 +409,23 @@ class _Probes:
         dec = jnp.where(kappa > 0, gamma**2 / (2 * jnp.where(kappa > 0, kappa, 1.0)),
                         jnp.where(gamma > 0, jnp.inf, 0.0))
         dec = jnp.where((ss > 0) & jnp.all(jnp.isfinite(g_i)), dec, jnp.where(ss > 0, jnp.inf, 0.0))
-        decrease = jnp.where((i == a + 3) | (i == a + 4), st.probe_decrease.at[jnp.clip(i - a - 3, 0, 1)].set(dec),
+        decrease = jnp.where(i <= self.GRADIENT, st.probe_decrease.at[jnp.minimum(i, 1)].set(dec),
                              st.probe_decrease)
         # Flat: the slope at the answer and at the +10% trial point (where a control that matters has a slope of
         # about its curvature × 10% of the peak) both move J by less than its noise over the column's peak.
-        reach = self._reach(v)
-        noise = self._noise(fs, f)
+        reach, noise = self._reach(v), self._noise(fs, f)
         flat = jnp.sum(free & (jnp.abs(g * self.sqrt_w) * reach <= noise)
                        & (jnp.abs(g_i * self.sqrt_w) * reach <= noise))
-        return fs, decrease, jnp.where(i == a + 2, flat, st.probe_flat)
+        return fs, decrease, jnp.where(i == self.TRIAL_AT, flat, st.probe_flat)
 
     def _noise(self, fs, f):
-        a, eps = self.always, jnp.finfo(self.dtype).eps
-        spread = jnp.where(jnp.isfinite(fs[a:a + 2]), fs[a:a + 2] - f, 0.0)
+        eps, pair = jnp.finfo(self.dtype).eps, fs[self.NOISE_AT:self.NOISE_AT + 2]
+        spread = jnp.where(jnp.isfinite(pair), pair - f, 0.0)
         return jnp.maximum(jnp.max(jnp.abs(spread)), eps * jnp.abs(f) * jnp.sqrt(jnp.asarray(self.n, self.dtype)))
 
     def verdict(self, st, result, tol):
-        """The final result code and diagnostics from the probes made (`_Probes`)."""
-        v, f, g, fs, a = st.v, st.f, st.g, st.probe_f, self.always
+        """The final result code and diagnostics from the probes made."""
+        v, f, g, fs = st.v, st.f, st.g, st.probe_f
         all_probes = st.probe >= self.count
         noise = self._noise(fs, f)
         pred = jnp.max(st.probe_decrease)
@@ -429,7 +437,7 @@ class _Probes:
                                   & (fs[self.unbounded_at[j] + 1] <= f + noise)) if self.upper_infinite[j]
                                  else jnp.array(False) for j in range(self.columns)])
         unbounded_control = jnp.where(jnp.any(unbounded), jnp.argmax(unbounded), -1)
-        descent_trial = (fs[a + 2] < f - noise) | (jnp.min(fs[a + 5:]) < f - noise)
+        descent_trial = (fs[self.TRIAL_AT] < f - noise) | (jnp.min(fs[self.TRIALS]) < f - noise)
         flat = jnp.where(all_probes, st.probe_flat, 0)
         no_progress = self._no_progress(st)
         finite = jnp.isfinite(f) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(v))

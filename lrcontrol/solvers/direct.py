@@ -26,7 +26,7 @@ class Direct(AbstractSolver):
       atol + rtol × its value at the initial guess. The objective's round-off limits attainable
       stationarity to roughly √(ε·|J|·curvature) (about 1e-8 relative for the perceptron in float64, and
       for teacher–student at horizon 8 and 1600 steps). When the iterations stall or the line search fails
-      before the tolerance, the stop is judged against that floor, measured at the answer (`_lbfgsb._verify`:
+      before the tolerance, the stop is judged against that floor, measured at the answer (`_lbfgsb._Probes`:
       J's noise, max(spread under 4-ulp perturbations, ε·|J|·√n), against the decrease a Newton step along
       the projected gradient or the quasi-Newton direction would still make, from finite-difference
       curvatures): below it the solve reports "converged to <precision> round-off: projected gradient X,
@@ -34,8 +34,8 @@ class Direct(AbstractSolver):
       decreasing as a control with no upper bound grows (not converged, "unbounded"), verify a start that was
       already stationary to round-off by trial steps (and name the controls the objective does not depend
       on), and name non-finite values. They cost 2 evaluations per control without an upper bound on a solve
-      that reached its tolerance (8 more where a verdict needs them) and compile one more call of the
-      objective.
+      that reached its tolerance (8 more where a verdict needs them), made by the iteration loop's own call
+      of the objective (no second copy of it is compiled).
     - `max_steps`: iteration cap (the solve then reports `converged = False`).
     - `history`: number of L-BFGS correction pairs.
     - `precondition`: where the problem knows its Hessian's diagonal (`problem.value_grad_curvature` returns one:
