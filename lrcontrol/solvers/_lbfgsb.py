@@ -202,8 +202,8 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         d = -jnp.where(free, two_loop(-p, st), 0.0)
         d = jnp.where(jnp.dot(st.g, d) < 0, d, p)
         # A probe pass evaluates its point as a line search of one trial along a zero direction from it.
-        base = jax.lax.cond(probe, lambda: probes.point(probes.index(st, verdict(st)), st.v, p, d, free),
-                            lambda: st.v)
+        i = probes.index(st, verdict(st))  # the probe's table position (used on a probe pass only)
+        base = jax.lax.cond(probe, lambda: probes.point(i, st.v, p, d, free), lambda: st.v)
         d = jnp.where(zeroth | probe, 0.0, d)
 
         def trial(alpha):
@@ -228,7 +228,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
                  jnp.zeros(h_like.shape, h_like.dtype))
         _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, start)
         probe_f, probe_decrease, probe_flat = jax.lax.cond(
-            probe, lambda: probes.record(st, probes.index(st, verdict(st)), free, v_new, f_new, g_new),
+            probe, lambda: probes.record(st, i, free, v_new, f_new, g_new),
             lambda: (st.probe_f, st.probe_decrease, st.probe_flat))
         ok = ok & ~probe  # from here on a probe pass changes nothing else
 
