@@ -222,7 +222,8 @@ def train(params, key, rates):
         params, state = carry
         grads = jax.grad(cross_entropy)(params, x[idx], y[idx])
         updates, state = opt.update(grads, state, params)
-        return (optax.apply_updates(params, updates), state), optax.global_norm(grads)
+        grad_norm = jnp.sqrt(sum(jnp.sum(g ** 2) for g in jax.tree.leaves(grads)))
+        return (optax.apply_updates(params, updates), state), grad_norm
     (params, _), grad_norms = jax.lax.scan(step, (params, opt.init(params)), batches)
     metrics = {f"{k} {m.__name__}": m(params, *data[k]) for k in data for m in (cross_entropy, accuracy)}
     return metrics, grad_norms
