@@ -3,15 +3,16 @@ import os
 # Under pytest-xdist two workers share CI's two cores: one XLA thread each, so they do not fight over them.
 # XLA's older CPU emitters (--xla_cpu_use_fusion_emitters=false) compile a solve's ~170-730 fused kernels faster:
 # measured compile of the Direct program, default -> this: quadratic 1.4 -> 0.8 s, perceptron 2000 1.7 -> 1.2 s,
-# teacher-student 4.4 -> 4.1 s; run times: perceptron the same, teacher-student 55-59 -> 67-72 ms, an FSL 10^6 solve
-# 5-35 % slower, so the library keeps XLA's default. Full suite here 642-664 s -> 610 s (one run), same results. Tried, not kept: adding
-# --xla_backend_optimization_level=1 (640 s) or --xla_llvm_disable_expensive_passes (no change).
+# teacher-student 4.4 -> 4.1 s; run times: perceptron the same, teacher-student 55-59 -> 67-72 ms, an FSL 10^6
+# solve 5-35 % slower, so the library keeps XLA's default. Full suite here 642-664 s -> 610 s (one run), same results.
+# Tried, not kept: adding --xla_backend_optimization_level=1 (640 s) or --xla_llvm_disable_expensive_passes (no
+# change).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
                                "--xla_cpu_use_fusion_emitters=false").strip()
 
 # One XLA compilation cache for the whole run, in a temporary folder removed at its end (`pytest_unconfigure`):
-# the workers, the notebook kernels and the CLI subprocesses share what each compiled (most of the suite's time
+# the workers and the CLI and multi-process subprocesses share what each compiled (most of the suite's time
 # is compilation, and many tests solve the same problem structures). Set by the controller before the workers
 # start, so they inherit it.
 if not os.environ.get("PYTEST_XDIST_WORKER") and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
