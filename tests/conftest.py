@@ -4,7 +4,8 @@ import os
 # XLA's older CPU emitters (--xla_cpu_use_fusion_emitters=false) compile a solve's ~170-730 fused kernels faster:
 # measured compile of the Direct program, default -> this: quadratic 1.4 -> 0.8 s, perceptron 2000 1.7 -> 1.2 s,
 # teacher-student 4.4 -> 4.1 s; run times: perceptron the same, teacher-student 55-59 -> 67-72 ms, an FSL 10^6
-# solve 5-35 % slower, so the library keeps XLA's default. Full suite here 642-664 s -> 610 s (one run), same results.
+# solve 5-35 % slower, so the library keeps XLA's default. Full suite here 642-664 s -> 610 s (one run), same
+# results.
 # Tried, not kept: adding --xla_backend_optimization_level=1 (640 s) or --xla_llvm_disable_expensive_passes (no
 # change).
 if os.environ.get("PYTEST_XDIST_WORKER"):
