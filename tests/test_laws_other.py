@@ -144,6 +144,37 @@ def test_fsl_predict_in_chunks_matches_the_direct_sums():
     np.testing.assert_allclose(full[steps], got, rtol=1e-12)
 
 
+def test_fsl_one_pass_jacobian_and_the_chunk_layouts(monkeypatch):
+    # predict_jacobian (the fit's one pass) against autodiff of predict and against central differences in θ;
+    # steps unsorted with a repeat (the plan sorts and maps back); the same values when the chunks are stacked
+    # and mapped over every step (the layout for many chunks) and when the rates are traced
+    from lrcontrol.systems import fsl_law
+
+    lr = jnp.asarray(_schedule(n=90))
+    steps = jnp.asarray([89, 3, 40, 40, 17, 60, 8])
+    theta = jnp.asarray(LAWS[1][1])
+    pred, jac = FSLLaw.from_vector(theta).predict_jacobian(lr, steps)
+    np.testing.assert_allclose(np.asarray(pred), naive_fsl(LAWS[1][1], np.asarray(lr), np.asarray(steps)),
+                               rtol=1e-12)
+    auto = jax.jacfwd(lambda th: FSLLaw.from_vector(th).predict(lr, steps))(theta)
+    np.testing.assert_allclose(np.asarray(jac), np.asarray(auto), rtol=1e-11, atol=1e-13)
+    h = 1e-6
+    for j in range(7):
+        e = jnp.zeros(7).at[j].set(h * theta[j])
+        fd = (naive_fsl(np.asarray(theta + e), np.asarray(lr), np.asarray(steps))
+              - naive_fsl(np.asarray(theta - e), np.asarray(lr), np.asarray(steps))) / (2 * h * float(theta[j]))
+        np.testing.assert_allclose(np.asarray(jac[:, j]), fd, rtol=1e-6, atol=1e-9)
+    monkeypatch.setattr(fsl_law, "_CHUNK", 16)  # chunks of the smallest size (64 decrements: two here) ...
+    monkeypatch.setattr(fsl_law, "_UNROLLED", 1)  # ... stacked and mapped
+    arrays, static = FSLLaw.plan(np.asarray(lr), np.asarray(steps))
+    assert static is None and arrays["chunks"]["k"].shape[0] == 2
+    stacked = FSLLaw.from_vector(theta).predict_planned(arrays, static, jac=True)
+    np.testing.assert_allclose(np.asarray(stacked[0]), np.asarray(pred), rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(stacked[1]), np.asarray(jac), rtol=1e-12, atol=1e-14)
+    traced = jax.jit(lambda x: FSLLaw.from_vector(theta).predict(x, steps))(lr)
+    np.testing.assert_allclose(np.asarray(traced), np.asarray(pred), rtol=1e-12)
+
+
 def test_bound_prefixes_in_batches_and_the_full_bound():
     # Several lax.map batches with a remainder (7 ends, 3 per batch), per-step norms; the full bound is the last
     # prefix, and equals the formula as it stood before the prefix refactor.

@@ -16,6 +16,7 @@ import abc
 from typing import ClassVar
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float, Int, Scalar
 
 from .._errors import InputError
@@ -124,3 +125,34 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
     def from_vector(cls, theta: Float[Array, " p"]) -> "AbstractLossCurveLaw":
         """The law with parameters `theta` (in `param_names` order); traced values skip validation."""
         return cls(**{n: theta[i] for i, n in enumerate(cls.param_names)})
+
+
+def decrement_chunks(lr, steps, size: int):
+    """The schedule-only skeleton of a decrement-sum law's `plan` (numpy, for concrete rates and steps).
+
+    A law of the form Σ_{k≤s} d_k·g(s, k), d_k = η_{k−1} − η_k, needs only the decrements that are not zero, and a
+    decrement k only enters the losses at steps s >= k. Returns (sorted steps, inverse, prefix, chunks, firsts):
+    the steps sorted (`inverse[j]` is the sorted position of the caller's step j), prefix[s] = Σ_{τ≤s} η_τ, the
+    non-zero decrements 1 <= k <= max(steps) in equal chunks of at most `size` — each a pair (k, d), padded with
+    the chunk's last index and a zero decrement — and for each chunk the first sorted step it reaches (a chunk
+    works on the steps from there on: about half of the step × decrement pairs for a decay spread over the run).
+    """
+    lr = np.asarray(lr, float).reshape(-1)
+    steps = np.asarray(steps, int).reshape(-1)
+    order = np.argsort(steps, kind="stable")
+    sorted_steps = steps[order]
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    prefix = np.cumsum(lr)
+    ks = np.arange(1, lr.size)
+    ks = ks[(lr[:-1] != lr[1:]) & (ks <= (sorted_steps[-1] if steps.size else -1))]
+    n_chunks = max(1, -(-ks.size // size))
+    width = max(1, -(-ks.size // n_chunks))
+    chunks, firsts = [], []
+    for c in range(n_chunks):
+        kc = ks[c * width:(c + 1) * width]
+        pad = width - kc.size
+        chunks.append((np.concatenate([kc, np.full(pad, kc[-1] if kc.size else 1, int)]),
+                       np.concatenate([lr[kc - 1] - lr[kc], np.zeros(pad)])))
+        firsts.append(int(np.searchsorted(sorted_steps, kc[0])) if kc.size else int(steps.size))
+    return sorted_steps, inverse, prefix, chunks, tuple(firsts)

@@ -31,11 +31,11 @@ Because T(i)^{−s} is large at small T, decrements early in training weigh heav
 schedule optimiser can exploit a drop right after the first updates — constrain the schedule (e.g. a fixed
 warm-up, then non-increasing rates) when optimising under this law.
 
-- `predict` at M steps: the decrement sum's part Σ_i d_i f_i is a cumulative sum; the kernel part
-  Σ_i d_i f_i (1 + c4(T(k) − T(i)))^{−γ} is summed over the decrements in chunks (decrements that are zero are
-  dropped when the rates are concrete, i.e. not traced: constant stages cost nothing), each chunk under
-  `jax.checkpoint`; memory O(M·chunk), chunk = 2²²/M clipped to [64, 2048] decrements; work O(M·K), K the number
-  of non-zero decrements. A power kernel has no exact O(N) recursion.
+- `predict` at M steps: the decrements that are not zero (all of them when the rates are traced), in chunks of at
+  most 2048 (fewer where many steps are asked for: at most 2²² step × decrement pairs per chunk), each summed over
+  the steps it reaches; memory O(M·chunk), work O(M·K), K the number of non-zero decrements — constant stages cost
+  nothing. A power kernel has no exact O(N) recursion. `predict_jacobian` gives the seven parameter derivatives
+  from the same pass (three sums more), for `lrc.fit`.
 - `final_loss_grad_curvature`: value, gradient and Hessian diagonal at the last step in one O(N) pass, by hand
   [D] (formulas in its docstring).
 """
@@ -48,10 +48,11 @@ import numpy as np
 from jaxtyping import Array, Float, Int, Scalar
 
 from .._errors import Param
-from ._law import AbstractLossCurveLaw
+from ._law import AbstractLossCurveLaw, decrement_chunks
 
 _CHUNK = 2048  # decrements per chunk in `predict` (fewer where many steps are asked for)
 _ELEMENTS = 2**22  # steps × decrements per chunk, at most (with at least 64 decrements)
+_UNROLLED = 16  # at most this many chunks are written out one by one (each from its first step); more: lax.map
 
 
 def _suffix(a: Array) -> Array:
@@ -96,39 +97,110 @@ class FSLLaw(AbstractLossCurveLaw):
 
     # --- the loss curve ------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _chunk_size(n_steps: int) -> int:
+        return max(64, min(_CHUNK, _ELEMENTS // max(1, n_steps)))
+
+    @staticmethod
+    def plan(lr, steps):
+        """The schedule-only part of `predict` for concrete rates and steps (numpy, computed once): the non-zero
+        decrements in chunks, each with T(i) and log T(i) and the first sorted step it reaches (`decrement_chunks`).
+        Returns (arrays, static) for `predict_planned`; `lrc.fit` plans each curve once."""
+        n_steps = int(np.size(steps))
+        sorted_steps, inverse, prefix, pairs, firsts = decrement_chunks(lr, steps, FSLLaw._chunk_size(n_steps))
+        chunks = []
+        for kk, d in pairs:
+            t = prefix[kk]
+            chunks.append({"k": kk, "d": d, "t": t, "log_t": np.log(np.where(t > 0, t, 1.0))})
+        if len(chunks) > _UNROLLED:  # many chunks: one lax.map over all of them, each over every step
+            chunks = {n: np.stack([c[n] for c in chunks]) for n in chunks[0]}
+            firsts = None
+        arrays = {"steps": sorted_steps, "at": prefix[sorted_steps], "inverse": inverse, "chunks": chunks}
+        return arrays, firsts
+
+    @staticmethod
+    def _traced_plan(lr, steps):
+        # rates under a trace: every decrement (none can be dropped), in equal chunks mapped over every step
+        n = lr.shape[0] - 1
+        size = FSLLaw._chunk_size(steps.shape[0])
+        width = -(-max(n, 1) // size) * size
+        k = jnp.arange(1, width + 1)
+        inside = k <= n
+        kk = jnp.where(inside, k, max(n, 1))
+        prefix = jnp.cumsum(lr)
+        d = jnp.where(inside, lr[kk - 1] - lr[kk], 0.0) if n > 0 else jnp.zeros(width, lr.dtype)
+        t = prefix[jnp.minimum(kk, n)]
+        log_t = jnp.log(jnp.where(t > 0, t, 1.0))
+        chunks = {n_: a.reshape(-1, size) for n_, a in (("k", kk), ("d", d), ("t", t), ("log_t", log_t))}
+        return {"steps": steps, "at": prefix[steps], "inverse": None, "chunks": chunks}, None
+
+    def _chunk_sums(self, chunk, steps, at, jac: bool):
+        """Per step: Σ d(1 − p), Σ d T^{−s}(1 − p) and, for the Jacobian, Σ d T^{−s} log T (1 − p),
+        Σ d f u p/(1 + c4u), Σ d f log(1 + c4u) p over one chunk of decrements i ≤ step, with
+        u = T(step) − T(i), p = (1 + c4u)^{−γ}, f = c3 + T(i)^{−s}. Pairs with i > step have u = 0: every sum's
+        term is zero there, so no mask is needed beyond u (padding has d = 0)."""
+        k, d, t, log_t = chunk["k"], chunk["d"], chunk["t"], chunk["log_t"]
+        u = jnp.where(k[None, :] <= steps[:, None], at[:, None] - t[None, :], 0.0)
+        lg = jnp.log1p(self.c4 * u)
+        drop = -jnp.expm1(-self.gamma * lg)  # 1 − p, accurate where p is near 1
+        ts = jnp.exp(-self.s * log_t)  # T(i)^{−s}
+        coeffs = [d, d * ts]
+        if not jac:
+            return (drop @ jnp.stack(coeffs, axis=1)).T
+        coeffs.append(d * ts * log_t)
+        p = 1 - drop
+        df = d * (self.c3 + ts)
+        return jnp.concatenate([(drop @ jnp.stack(coeffs, axis=1)).T,
+                                ((u * p / (1 + self.c4 * u)) @ df)[None], ((lg * p) @ df)[None]])
+
+    def _sums(self, arrays, firsts, jac: bool):
+        steps, at = jnp.asarray(arrays["steps"]), jnp.asarray(arrays["at"])
+        chunks = jax.tree_util.tree_map(jnp.asarray, arrays["chunks"])
+        n_out = 5 if jac else 2
+        if firsts is None:  # stacked chunks, each over every step (under jax.checkpoint: reverse mode in lr)
+            parts = jax.lax.map(jax.checkpoint(lambda c: self._chunk_sums(c, steps, at, jac)), chunks)
+            total = jnp.sum(parts, axis=0)
+        else:  # a few chunks, each from the first step it reaches
+            total = jnp.zeros((n_out, steps.shape[0]), at.dtype)
+            for ch, first in zip(chunks, firsts):
+                if first < steps.shape[0]:
+                    total = total.at[:, first:].add(self._chunk_sums(ch, steps[first:], at[first:], jac))
+        inverse = arrays["inverse"]
+        if inverse is not None:  # back to the caller's order
+            at, total = at[inverse], total[:, inverse]
+        return at, total
+
+    def predict_planned(self, arrays, static, jac: bool = False):
+        """`predict` (and with `jac`, `predict_jacobian`) from a `plan` of the rates and steps."""
+        at, sums = self._sums(arrays, static, jac)
+        pw = at ** (-self.s)
+        drop = self.c3 * sums[0] + sums[1]  # Σ_i d_i f_i [1 − (1 + c4(T(k) − T(i)))^{−γ}]
+        pred = self.L0 + self.c1 * pw - self.c2 * drop
+        if not jac:
+            return pred
+        one = jnp.ones_like(pred)
+        return pred, jnp.stack([one, pw, -self.c1 * pw * jnp.log(at) + self.c2 * sums[2], -drop,
+                                -self.c2 * sums[0], -self.c2 * self.gamma * sums[3], -self.c2 * sums[4]], axis=1)
+
+    def _evaluate(self, lr, steps, jac: bool):
+        # concrete rates: plan in numpy (zero decrements dropped), one compiled call; traced rates: every decrement
+        try:
+            arrays, static = self.plan(np.asarray(lr), np.asarray(steps))
+        except jax.errors.TracerArrayConversionError:
+            arrays, static = self._traced_plan(jnp.asarray(lr), jnp.asarray(steps))
+            return self.predict_planned(arrays, static, jac)
+        return _predict_planned_jit(self, arrays, static, jac)
+
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
-        ks = np.arange(1, np.shape(lr)[0])
-        if not isinstance(lr, jax.core.Tracer):  # concrete rates: keep only the decrements that are not zero
-            host = np.asarray(lr)
-            ks = ks[host[:-1] != host[1:]]
-        lr = jnp.asarray(lr)
-        steps = jnp.asarray(steps)
-        prefix = jnp.cumsum(lr)  # T(k)
-        d_all = jnp.concatenate([jnp.zeros((1,), lr.dtype), lr[:-1] - lr[1:]])  # d_0 = 0
-        weight_all = d_all * self._forcing(prefix)  # d_i f_i
-        plain = jnp.cumsum(weight_all)[steps]  # Σ_{i≤k} d_i f_i
-        chunk = max(64, min(_CHUNK, _ELEMENTS // max(1, int(np.shape(steps)[0]))))
-        pad = (-len(ks)) % chunk if len(ks) > chunk else 0
-        i = jnp.asarray(np.concatenate([ks, np.full(pad, -1)]), dtype=int)  # −1: padding, masked out
-        valid = i > 0
-        ii = jnp.where(valid, i, 1)
-        w = jnp.where(valid, weight_all[ii], 0.0)
-        t_i = prefix[ii]
-        at = prefix[steps]
+        return self._evaluate(lr, steps, False)
 
-        @jax.checkpoint
-        def chunk_sum(args):
-            ic, wc, tc = args
-            use = (ic[None, :] <= steps[:, None]) & (ic[None, :] > 0)
-            u = jnp.where(use, at[:, None] - tc[None, :], 0.0)
-            return jnp.sum(jnp.where(use, wc[None, :] * (1 + self.c4 * u) ** (-self.gamma), 0.0), axis=1)
-
-        if i.shape[0] <= chunk:
-            kernel = chunk_sum((ii * valid, w, t_i))
-        else:
-            parts = tuple(a.reshape(-1, chunk) for a in (ii * valid, w, t_i))
-            kernel = jnp.sum(jax.lax.map(chunk_sum, parts), axis=0)
-        return self.L0 + self.c1 * at ** (-self.s) - self.c2 * (plain - kernel)
+    def predict_jacobian(self, lr: Float[Array, " N"], steps: Int[Array, " M"]):
+        """(`predict`, ∂predict/∂θ of shape (M, 7) in `param_names` order) in one pass over the decrements [D]:
+        with D = Σ_i d_i f_i (1 − p_i), p = (1 + c4u)^{−γ}, u = T(k) − T(i), f = c3 + T(i)^{−s}:
+        ∂/∂L0 = 1, ∂/∂c1 = T^{−s}, ∂/∂s = −c1 T^{−s} log T + c2 Σ d T(i)^{−s} log T(i) (1 − p), ∂/∂c2 = −D,
+        ∂/∂c3 = −c2 Σ d (1 − p), ∂/∂c4 = −c2 γ Σ d f u p/(1 + c4u), ∂/∂γ = −c2 Σ d f log(1 + c4u) p.
+        `lrc.fit` uses it for Gauss–Newton steps (checked against jax.jacfwd of `predict` in tests)."""
+        return self._evaluate(lr, steps, True)
 
     # --- the O(N) final loss, its gradient and Hessian diagonal --------------------------------------------
 
@@ -177,3 +249,7 @@ class FSLLaw(AbstractLossCurveLaw):
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
         return self.final_loss_grad_curvature(rates)[2]
+
+
+_predict_planned_jit = jax.jit(lambda law, arrays, static, jac: law.predict_planned(arrays, static, jac),
+                               static_argnums=(2, 3))

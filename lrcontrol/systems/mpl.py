@@ -29,7 +29,7 @@ from jaxtyping import Array, Float, Int, Scalar
 
 from .._errors import Param
 from ._base import positive_power
-from ._law import AbstractLossCurveLaw
+from ._law import AbstractLossCurveLaw, decrement_chunks
 
 _CHUNK = 2048  # decrements per chunk in `predict`
 
@@ -98,29 +98,14 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         step × decrement pairs for a decay spread over the run). Returns (arrays, static): `arrays` a pytree
         of numpy arrays (pass it through `jax.jit` as an argument: no constant folding of the data), `static`
         the chunk boundaries. `lrc.fit` plans each curve once; `predict` plans itself when the rates are concrete."""
+        sorted_steps, inverse, prefix, pairs, firsts = decrement_chunks(lr, steps, _CHUNK)
         lr = np.asarray(lr, float).reshape(-1)
-        steps = np.asarray(steps, int).reshape(-1)
-        order = np.argsort(steps, kind="stable")
-        sorted_steps = steps[order]
-        prefix = np.cumsum(lr)
-        ks = np.arange(1, lr.size)
-        ks = ks[(lr[:-1] != lr[1:]) & (ks <= (sorted_steps[-1] if steps.size else -1))]
-        n_chunks = max(1, -(-ks.size // _CHUNK))
-        size = max(1, -(-ks.size // n_chunks))
-        chunks, firsts = [], []
-        for c in range(n_chunks):
-            kc = ks[c * size:(c + 1) * size]
-            pad = size - kc.size
-            kk = np.concatenate([kc, np.full(pad, kc[-1] if kc.size else 1, int)])
-            d = np.concatenate([lr[kc - 1] - lr[kc], np.zeros(pad)])
+        chunks = []
+        for kk, d in pairs:
             eta = lr[kk]
-            log_eta = np.log(np.where(eta > 0, eta, 1.0))
-            chunks.append({"k": kk, "d": d, "log_eta": log_eta, "before": prefix[kk - 1]})
-            firsts.append(int(np.searchsorted(sorted_steps, kk[0])) if kc.size else int(steps.size))
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(order.size)  # sorted position of each caller's step
+            chunks.append({"k": kk, "d": d, "log_eta": np.log(np.where(eta > 0, eta, 1.0)), "before": prefix[kk - 1]})
         arrays = {"steps": sorted_steps, "at": prefix[sorted_steps], "inverse": inverse, "chunks": chunks}
-        return arrays, tuple(firsts)
+        return arrays, firsts
 
     @staticmethod
     def _traced_plan(lr, steps):
