@@ -64,9 +64,8 @@ def timed_fit(cls, curves) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    # fsl_law is left out by default: its fit runs for minutes (O(decrements × logged steps) per evaluation,
-    # with no parameter-free part to plan once)
-    ap.add_argument("--laws", nargs="+", default=["mpl", "momentum_law", "bound_law"], choices=list(LAW_NAMES))
+    ap.add_argument("--laws", nargs="+", default=["mpl", "momentum_law", "bound_law", "fsl_law"],
+                    choices=list(LAW_NAMES))
     args = ap.parse_args()
     jax.monitoring.register_event_duration_secs_listener(_on_event)
     folder = ROOT / "problems" / "data" / "mpl" / "25"
