@@ -104,7 +104,7 @@ class FSLLaw(AbstractLossCurveLaw):
     @staticmethod
     def plan(lr, steps):
         """The schedule-only part of `predict` for concrete rates and steps (numpy, computed once): the non-zero
-        decrements in chunks, each with T(i) and log T(i) and the first sorted step it reaches (`decrement_chunks`).
+        decrements in chunks, each with T(i), log T(i) and the first sorted step it reaches (`decrement_chunks`).
         Returns (arrays, static) for `predict_planned`; `lrc.fit` plans each curve once."""
         n_steps = int(np.size(steps))
         sorted_steps, inverse, prefix, pairs, firsts = decrement_chunks(lr, steps, FSLLaw._chunk_size(n_steps))

@@ -102,8 +102,8 @@ class MultiPowerLaw(AbstractLossCurveLaw):
         lr = np.asarray(lr, float).reshape(-1)
         chunks = []
         for kk, d in pairs:
-            eta = lr[kk]
-            chunks.append({"k": kk, "d": d, "log_eta": np.log(np.where(eta > 0, eta, 1.0)), "before": prefix[kk - 1]})
+            log_eta = np.log(np.where(lr[kk] > 0, lr[kk], 1.0))
+            chunks.append({"k": kk, "d": d, "log_eta": log_eta, "before": prefix[kk - 1]})
         arrays = {"steps": sorted_steps, "at": prefix[sorted_steps], "inverse": inverse, "chunks": chunks}
         return arrays, firsts
 
