@@ -6,7 +6,9 @@ For each N and phase (easy s = 1, β = 2, σ²/B = 1, η_max = 1; hard s = 0.25,
 Hessian diagonal), compile and run timed apart (run: best of --repeats, of 2 at N ≥ 10⁶); iterations; the
 distance to the exact law (max |η − law|/peak); and the parts: one value-and-gradient of E_N, one Hessian diagonal,
 the recorded loss curve (the sum-of-exponentials scan the solution carries), and the exact law's 1-D search for c.
-The run-time exponent (log-log slope over the last decades) says whether time grows linearly with N.
+The run-time exponent (log-log slope over the last decades) says whether time grows linearly with N. At the
+largest N (≥ 10⁵, where Direct's default L-BFGS history is 5 pairs) the same solve with 10 pairs, in the same run,
+followed by two more default solves (the machine's speed drifts: compare these two).
 
     python benchmarks/fsl_scaling.py              # writes benchmarks/results/fsl_scaling.json
     python benchmarks/fsl_scaling.py --max 100000 # quicker
@@ -79,6 +81,16 @@ def main():
         slope = (math.log(big[-1]["run_s"] / big[0]["run_s"]) / math.log(big[-1]["N"] / big[0]["N"])
                  if len(big) >= 2 else None)
         payload["phases"][phase] = {"params": params, "rows": rows, "run_time_exponent_from_1e4": slope}
+        if sizes[-1] >= 100_000:  # the default history there is 5 pairs: beside it, 10 (the default below 10⁵)
+            problem, solver = system.problem(sizes[-1]), lrc.solvers.Direct(history=10)
+            sol = lrc.solve(problem, solver, progress=False)
+            runs = [lrc.solve(problem, solver, progress=False).diagnostics.run_time for _ in range(2)]
+            default = [lrc.solve(problem, progress=False).diagnostics.run_time for _ in range(2)]
+            same = {"N": sizes[-1], "run_s_history_10": min(runs),
+                    "iterations_history_10": int(sol.diagnostics.iterations), "run_s_default_after": min(default),
+                    "objective_history_10": float(sol.objective)}
+            payload["phases"][phase]["history_10_same_run"] = same
+            print(phase, same, flush=True)
     print(f"wrote {write(args.name, payload)}")
 
 

@@ -3,7 +3,8 @@
 The estimate counts float64 numbers (8 bytes each):
 
 - controls and the optimiser's vectors: blocks × controls × (2·history + 12) — L-BFGS keeps `history` pairs of
-  vectors (history 10) plus a dozen work vectors (iterate, gradient, bounds, trial point, preconditioner);
+  vectors (counted as 10: the default below 10⁵ controls, 5 above) plus a dozen work vectors (iterate, gradient,
+  bounds, trial point, preconditioner);
 - per step: the grid, the recorded loss curve and the per-step controls: 6 × steps × controls;
 - states kept for the reverse pass: the unroll stores one state per step (up to 4096 steps) or the checkpoint
   boundaries plus one chunk (~2√steps), and an RK4 cell keeps its four stages for each of its substeps. Counted for

@@ -106,11 +106,19 @@ def test_bad_problem_input_is_one_sentence(kwargs, message):
     (lambda: lrc.objectives.Effort(effort_cost=1.0, discount=-1.0), "discount must be a finite number >= 0"),
     (lambda: lrc.systems.LinearPerceptron(input_variance=float("nan")), "input_variance must be a finite"),
     (lambda: lrc.solvers.Direct(max_steps=0), "max_steps must be a whole number >= 1"),
+    (lambda: lrc.solvers.Direct(history=0), "history must be a whole number >= 1"),
     (lambda: lrc.solve(perceptron_problem(steps=10), u0=jnp.ones(3)), "u0 must have shape \\(10, 1\\)"),
 ])
 def test_bad_component_input_is_one_sentence(make, message):
     with pytest.raises(lrc.InputError, match=message):
         make()
+
+
+def test_direct_history_default_depends_on_the_number_of_controls():
+    # 10 pairs below 10⁵ controls, 5 from there (each pair costs passes over memory at every iteration); a
+    # history given is kept whatever the size
+    assert lrc.solvers.Direct().pairs(99_999) == 10 and lrc.solvers.Direct().pairs(100_000) == 5
+    assert lrc.solvers.Direct(history=7).pairs(10**6) == 7 and lrc.solvers.Direct(history=3).pairs(10) == 3
 
 
 def test_xla_memory_analysis_runs_once_per_executable():

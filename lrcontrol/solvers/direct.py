@@ -12,6 +12,9 @@ from . import _lbfgsb
 from ._base import AbstractSolver
 
 
+LARGE = 100_000  # controls from which the default L-BFGS history is 5 pairs, not 10
+
+
 class Direct(AbstractSolver):
     """Gradient through the unrolled dynamics (`lax.scan`, checkpointed) + projected L-BFGS on the box.
 
@@ -37,7 +40,9 @@ class Direct(AbstractSolver):
       that reached its tolerance (8 more where a verdict needs them), made by the iteration loop's own call
       of the objective (no second copy of it is compiled).
     - `max_steps`: iteration cap (the solve then reports `converged = False`).
-    - `history`: number of L-BFGS correction pairs.
+    - `history`: number of L-BFGS correction pairs; default (None) 10, or 5 for 10⁵ controls or more — there the
+      pairs' passes over memory at every iteration (six of 2·history·n numbers) cost as much as an evaluation of an
+      O(N) objective, and fewer pairs did not cost iterations on the large problems measured (README, Scale).
     - `precondition`: where the problem knows its Hessian's diagonal (`problem.value_grad_curvature` returns one:
       random features, the quadratic, the last-iterate bound, FSL and the loss-curve laws under the final loss),
       use it as the L-BFGS initial matrix. Long per-step random-features schedules converge in tens of iterations
@@ -54,16 +59,21 @@ class Direct(AbstractSolver):
     rtol: float = eqx.field(static=True, default=1e-8)
     atol: float = eqx.field(static=True, default=0.0)
     max_steps: int = eqx.field(static=True, default=5000)
-    history: int = eqx.field(static=True, default=10)
+    history: int | None = eqx.field(static=True, default=None)
     precondition: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
         check_real("rtol", self.rtol, lo=0.0)
         check_real("atol", self.atol, lo=0.0)
         check_int("max_steps", self.max_steps, lo=1)
-        check_int("history", self.history, lo=1)
+        if self.history is not None:
+            check_int("history", self.history, lo=1)
         if not isinstance(self.precondition, bool):
             raise InputError(f"precondition must be True or False, got {self.precondition!r}.")
+
+    def pairs(self, controls: int) -> int:
+        """The number of L-BFGS correction pairs for a problem with `controls` controls (`history`)."""
+        return self.history if self.history is not None else (10 if controls < LARGE else 5)
 
     def _minimiser(self, problem, shape, dtype):
         m = shape[1]
@@ -81,7 +91,7 @@ class Direct(AbstractSolver):
                 f, g = jax.value_and_grad(lambda y: problem.cost(y.reshape(shape)))(x)
                 return f, g, None
         return _lbfgsb.minimiser(value_grad_curvature, lower, upper, weights, rtol=self.rtol, atol=self.atol,
-                                 max_steps=self.max_steps, history=self.history, columns=m,
+                                 max_steps=self.max_steps, history=self.pairs(shape[0] * m), columns=m,
                                  upper_infinite=tuple(bool(np.isinf(b)) for b in problem.upper))
 
     def run(self, problem, u0):
