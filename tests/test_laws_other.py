@@ -173,6 +173,9 @@ def test_fsl_one_pass_jacobian_and_the_chunk_layouts(monkeypatch):
     np.testing.assert_allclose(np.asarray(stacked[1]), np.asarray(jac), rtol=1e-12, atol=1e-14)
     traced = jax.jit(lambda x: FSLLaw.from_vector(theta).predict(x, steps))(lr)
     np.testing.assert_allclose(np.asarray(traced), np.asarray(pred), rtol=1e-12)
+    # one update: no decrement at all (the plan's padding only), L0 + c1·η_0^−s
+    one = FSLLaw.from_vector(theta).predict(jnp.asarray([0.3]), jnp.asarray([0]))
+    assert np.isclose(float(one[0]), float(theta[0] + theta[1] * 0.3 ** -theta[2]), rtol=1e-14)
 
 
 def test_bound_prefixes_in_batches_and_the_full_bound():

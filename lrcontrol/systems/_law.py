@@ -152,7 +152,7 @@ def decrement_chunks(lr, steps, size: int):
     for c in range(n_chunks):
         kc = ks[c * width:(c + 1) * width]
         pad = width - kc.size
-        chunks.append((np.concatenate([kc, np.full(pad, kc[-1] if kc.size else 1, int)]),
+        chunks.append((np.concatenate([kc, np.full(pad, kc[-1] if kc.size else min(1, lr.size - 1), int)]),
                        np.concatenate([lr[kc - 1] - lr[kc], np.zeros(pad)])))
         firsts.append(int(np.searchsorted(sorted_steps, kc[0])) if kc.size else int(steps.size))
     return sorted_steps, inverse, prefix, chunks, tuple(firsts)

@@ -90,11 +90,6 @@ class FSLLaw(AbstractLossCurveLaw):
         # Defaults: plausible values for the 25M curves (not a fit), only so that the CLI and docs have a law.
         self._store(L0=L0, c1=c1, s=s, c2=c2, c3=c3, c4=c4, gamma=gamma)
 
-    def _forcing(self, t: Array) -> Array:
-        # f = c3 + t^{−s}; t = 0 (only where no decrement can be non-zero) is kept finite
-        safe = jnp.where(t > 0, t, 1.0)
-        return self.c3 + safe ** (-self.s)
-
     # --- the loss curve ------------------------------------------------------------------------------------
 
     @staticmethod
