@@ -132,14 +132,15 @@ def test_momentum_in_blocks_is_the_recursion(n):
 
 
 def test_fsl_predict_in_chunks_matches_the_direct_sums():
-    # > 2048 non-zero decrements: the chunked branch (lax.map over decrement chunks, padding masked out).
+    # ~2600 non-zero decrements: one chunk at 4 steps; at every step (2²²/N decrements a chunk) two chunks, each
+    # from the first step it reaches.
     n = 2600
     lr = np.concatenate([np.linspace(0.0, 1.0, 100), 0.05 + 0.95 * np.cos(0.5 * np.pi * np.arange(n - 100) / n)])
     steps = np.array([150, 1200, 2300, n - 1])
     theta = (2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6)
     got = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.asarray(steps)))
     np.testing.assert_allclose(got, naive_fsl(theta, lr, steps), rtol=1e-11)
-    # every step at once: smaller decrement chunks (2²²/N of them) with a padded last chunk
+    # every step at once
     full = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.arange(n)))
     np.testing.assert_allclose(full[steps], got, rtol=1e-12)
 

@@ -32,7 +32,7 @@ schedule optimiser can exploit a drop right after the first updates — constrai
 warm-up, then non-increasing rates) when optimising under this law.
 
 - `predict` at M steps: the decrements that are not zero (all of them when the rates are traced), in chunks of at
-  most 2048 (fewer where many steps are asked for: at most 2²² step × decrement pairs per chunk), each summed over
+  most 8192 (fewer where many steps are asked for: at most 2²² step × decrement pairs per chunk), each summed over
   the steps it reaches; memory O(M·chunk), work O(M·K), K the number of non-zero decrements — constant stages cost
   nothing. A power kernel has no exact O(N) recursion. `predict_jacobian` gives the seven parameter derivatives
   from the same pass (three sums more), for `lrc.fit`.
@@ -50,7 +50,8 @@ from jaxtyping import Array, Float, Int, Scalar
 from .._errors import Param
 from ._law import AbstractLossCurveLaw, decrement_chunks
 
-_CHUNK = 2048  # decrements per chunk in `predict` (fewer where many steps are asked for)
+_CHUNK = 8192  # decrements per chunk in `predict` (fewer where many steps are asked for): few chunks, a fit's
+# program is small to compile (each chunk is written out, from its own first step)
 _ELEMENTS = 2**22  # steps × decrements per chunk, at most (with at least 64 decrements)
 _UNROLLED = 16  # at most this many chunks are written out one by one (each from its first step); more: lax.map
 
