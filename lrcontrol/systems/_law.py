@@ -15,6 +15,7 @@ intrinsic time S1) so that the toolkit's discrete-system machinery applies, and 
 import abc
 from typing import ClassVar
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, Scalar
@@ -68,6 +69,17 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
     def predict_planned(self, arrays, static, jac: bool = False):
         """`predict` (and with `jac`, `predict_jacobian`) from a `plan`; only for a law whose `plan` is not None."""
         raise NotImplementedError(f"the law '{self.name}' has no planned prediction (its plan is None).")
+
+    def _evaluate_planned(self, lr, steps, jac: bool):
+        """`predict_planned` of the rates and steps, for a law with `plan` and `_traced_plan`: concrete rates are
+        planned in numpy (zero decrements dropped) and run as one compiled call (fast eagerly too); traced rates
+        take `_traced_plan` (every decrement)."""
+        try:
+            arrays, static = self.plan(np.asarray(lr), np.asarray(steps))
+        except jax.errors.TracerArrayConversionError:
+            arrays, static = self._traced_plan(jnp.asarray(lr), jnp.asarray(steps))
+            return self.predict_planned(arrays, static, jac)
+        return _predict_planned_jit(self, arrays, static, jac)
 
     @classmethod
     def initial_grid(cls, curves) -> dict[str, list[float]] | None:
@@ -156,3 +168,27 @@ def decrement_chunks(lr, steps, size: int):
                        np.concatenate([lr[kc - 1] - lr[kc], np.zeros(pad)])))
         firsts.append(int(np.searchsorted(sorted_steps, kc[0])) if kc.size else int(steps.size))
     return sorted_steps, inverse, prefix, chunks, tuple(firsts)
+
+
+def planned_sums(chunk_sums, arrays, firsts, n_out: int):
+    """(S1 at the steps, Σ over a plan's chunks of `chunk_sums(chunk, steps, at)`, shape (n_out, steps)), in the
+    caller's step order. Each chunk works on the steps from the first it reaches (`decrement_chunks`); with
+    `firsts` None the chunks are stacked and mapped over every step (`lax.map` under `jax.checkpoint`: one chunk's
+    intermediates at a time, also in reverse mode)."""
+    steps, at = jnp.asarray(arrays["steps"]), jnp.asarray(arrays["at"])
+    chunks = jax.tree_util.tree_map(jnp.asarray, arrays["chunks"])
+    if firsts is None:
+        total = jnp.sum(jax.lax.map(jax.checkpoint(lambda c: chunk_sums(c, steps, at)), chunks), axis=0)
+    else:
+        total = jnp.zeros((n_out, steps.shape[0]), at.dtype)
+        for chunk, first in zip(chunks, firsts):
+            if first < steps.shape[0]:
+                total = total.at[:, first:].add(chunk_sums(chunk, steps[first:], at[first:]))
+    inverse = arrays["inverse"]
+    if inverse is not None:  # back to the caller's order
+        at, total = at[inverse], total[:, inverse]
+    return at, total
+
+
+_predict_planned_jit = jax.jit(lambda law, arrays, static, jac: law.predict_planned(arrays, static, jac),
+                               static_argnums=(2, 3))

@@ -42,13 +42,12 @@ warm-up, then non-increasing rates) when optimising under this law.
 
 from typing import ClassVar
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int, Scalar
 
 from .._errors import Param
-from ._law import AbstractLossCurveLaw, decrement_chunks
+from ._law import AbstractLossCurveLaw, decrement_chunks, planned_sums
 
 _CHUNK = 8192  # decrements per chunk in `predict` (fewer where many steps are asked for): few chunks, a fit's
 # program is small to compile (each chunk is written out, from its own first step)
@@ -149,26 +148,9 @@ class FSLLaw(AbstractLossCurveLaw):
         return jnp.concatenate([(drop @ jnp.stack(coeffs, axis=1)).T,
                                 ((u * p / (1 + self.c4 * u)) @ df)[None], ((lg * p) @ df)[None]])
 
-    def _sums(self, arrays, firsts, jac: bool):
-        steps, at = jnp.asarray(arrays["steps"]), jnp.asarray(arrays["at"])
-        chunks = jax.tree_util.tree_map(jnp.asarray, arrays["chunks"])
-        n_out = 5 if jac else 2
-        if firsts is None:  # stacked chunks, each over every step (under jax.checkpoint: reverse mode in lr)
-            parts = jax.lax.map(jax.checkpoint(lambda c: self._chunk_sums(c, steps, at, jac)), chunks)
-            total = jnp.sum(parts, axis=0)
-        else:  # a few chunks, each from the first step it reaches
-            total = jnp.zeros((n_out, steps.shape[0]), at.dtype)
-            for ch, first in zip(chunks, firsts):
-                if first < steps.shape[0]:
-                    total = total.at[:, first:].add(self._chunk_sums(ch, steps[first:], at[first:], jac))
-        inverse = arrays["inverse"]
-        if inverse is not None:  # back to the caller's order
-            at, total = at[inverse], total[:, inverse]
-        return at, total
-
     def predict_planned(self, arrays, static, jac: bool = False):
         """`predict` (and with `jac`, `predict_jacobian`) from a `plan` of the rates and steps."""
-        at, sums = self._sums(arrays, static, jac)
+        at, sums = planned_sums(lambda c, st, a: self._chunk_sums(c, st, a, jac), arrays, static, 5 if jac else 2)
         pw = at ** (-self.s)
         drop = self.c3 * sums[0] + sums[1]  # Σ_i d_i f_i [1 − (1 + c4(T(k) − T(i)))^{−γ}]
         pred = self.L0 + self.c1 * pw - self.c2 * drop
@@ -178,17 +160,8 @@ class FSLLaw(AbstractLossCurveLaw):
         return pred, jnp.stack([one, pw, -self.c1 * pw * jnp.log(at) + self.c2 * sums[2], -drop,
                                 -self.c2 * sums[0], -self.c2 * self.gamma * sums[3], -self.c2 * sums[4]], axis=1)
 
-    def _evaluate(self, lr, steps, jac: bool):
-        # concrete rates: plan in numpy (zero decrements dropped), one compiled call; traced rates: every decrement
-        try:
-            arrays, static = self.plan(np.asarray(lr), np.asarray(steps))
-        except jax.errors.TracerArrayConversionError:
-            arrays, static = self._traced_plan(jnp.asarray(lr), jnp.asarray(steps))
-            return self.predict_planned(arrays, static, jac)
-        return _predict_planned_jit(self, arrays, static, jac)
-
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
-        return self._evaluate(lr, steps, False)
+        return self._evaluate_planned(lr, steps, False)
 
     def predict_jacobian(self, lr: Float[Array, " N"], steps: Int[Array, " M"]):
         """(`predict`, ∂predict/∂θ of shape (M, 7) in `param_names` order) in one pass over the decrements [D]:
@@ -196,7 +169,7 @@ class FSLLaw(AbstractLossCurveLaw):
         ∂/∂L0 = 1, ∂/∂c1 = T^{−s}, ∂/∂s = −c1 T^{−s} log T + c2 Σ d T(i)^{−s} log T(i) (1 − p), ∂/∂c2 = −D,
         ∂/∂c3 = −c2 Σ d (1 − p), ∂/∂c4 = −c2 γ Σ d f u p/(1 + c4u), ∂/∂γ = −c2 Σ d f log(1 + c4u) p.
         `lrc.fit` uses it for Gauss–Newton steps (checked against jax.jacfwd of `predict` in tests)."""
-        return self._evaluate(lr, steps, True)
+        return self._evaluate_planned(lr, steps, True)
 
     # --- the O(N) final loss, its gradient and Hessian diagonal --------------------------------------------
 
@@ -245,7 +218,3 @@ class FSLLaw(AbstractLossCurveLaw):
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
         return self.final_loss_grad_curvature(rates)[2]
-
-
-_predict_planned_jit = jax.jit(lambda law, arrays, static, jac: law.predict_planned(arrays, static, jac),
-                               static_argnums=(2, 3))

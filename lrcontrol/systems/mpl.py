@@ -29,7 +29,7 @@ from jaxtyping import Array, Float, Int, Scalar
 
 from .._errors import Param
 from ._base import positive_power
-from ._law import AbstractLossCurveLaw, decrement_chunks
+from ._law import AbstractLossCurveLaw, decrement_chunks, planned_sums
 
 _CHUNK = 2048  # decrements per chunk in `predict`
 
@@ -118,42 +118,26 @@ class MultiPowerLaw(AbstractLossCurveLaw):
             chunks.append({"k": k, "d": lr[k - 1] - lr[k], "log_eta": jnp.log(lr[k]), "before": prefix[k - 1]})
         return {"steps": steps, "at": prefix[steps], "inverse": None, "chunks": chunks}, (0,) * len(chunks)
 
-    def _evaluate(self, lr, steps, jac: bool):
-        # concrete rates: plan in numpy, then one compiled call (fast eagerly too); traced rates: every decrement
-        try:
-            arrays, static = self.plan(np.asarray(lr), np.asarray(steps))
-        except jax.errors.TracerArrayConversionError:
-            arrays, static = self._traced_plan(jnp.asarray(lr), jnp.asarray(steps))
-            return self.predict_planned(arrays, static, jac)
-        return _predict_planned_jit(self, arrays, static, jac)
-
     def sums_planned(self, arrays, static, jac: bool):
         """(S1 at the steps, the stacked per-step sums) from a `plan`, in the caller's step order: Σ_k d_k G(x_k)
         and, for the Jacobian, Σ d_k t_k, Σ d_k t_k log η_k, Σ d_k u_k w_k with x = η_k^{−γ} S_k(s),
         u = log(1 + Cx), w = e^{−βu}, t = x w/(1 + Cx)."""
-        steps, at = jnp.asarray(arrays["steps"]), jnp.asarray(arrays["at"])
-        n_out = 4 if jac else 1
-        total = jnp.zeros((n_out, steps.shape[0]), at.dtype)
-        for ch, first in zip(arrays["chunks"], static):
-            if first >= steps.shape[0]:
-                continue
-            kc, dc, lc, bc = (jnp.asarray(ch[n]) for n in ("k", "d", "log_eta", "before"))
-            st, a = steps[first:], at[first:]
-            use = kc[None, :] <= st[:, None]
-            x = jnp.where(use, jnp.exp(-self.gamma * lc)[None, :] * (a[:, None] - bc[None, :]), 0.0)
-            base = 1 + self.C * x
-            u = jnp.log(base)
-            w = jnp.exp(-self.beta * u)
-            dm = jnp.where(use, dc[None, :], 0.0)
-            out = [jnp.sum(dm * (1 - w), axis=1)]
-            if jac:
-                t = dm * x * w / base
-                out += [jnp.sum(t, axis=1), jnp.sum(t * lc[None, :], axis=1), jnp.sum(dm * u * w, axis=1)]
-            total = total.at[:, first:].add(jnp.stack(out))
-        inverse = arrays["inverse"]
-        if inverse is not None:  # back to the caller's order
-            at, total = at[inverse], total[:, inverse]
-        return at, total
+        return planned_sums(lambda c, st, a: self._chunk_sums(c, st, a, jac), arrays, static, 4 if jac else 1)
+
+    def _chunk_sums(self, chunk, steps, at, jac: bool):
+        # the sums of `sums_planned` over one chunk of decrements k, at the steps it reaches
+        kc, dc, lc, bc = chunk["k"], chunk["d"], chunk["log_eta"], chunk["before"]
+        use = kc[None, :] <= steps[:, None]
+        x = jnp.where(use, jnp.exp(-self.gamma * lc)[None, :] * (at[:, None] - bc[None, :]), 0.0)
+        base = 1 + self.C * x
+        u = jnp.log(base)
+        w = jnp.exp(-self.beta * u)
+        dm = jnp.where(use, dc[None, :], 0.0)
+        out = [jnp.sum(dm * (1 - w), axis=1)]
+        if jac:
+            t = dm * x * w / base
+            out += [jnp.sum(t, axis=1), jnp.sum(t * lc[None, :], axis=1), jnp.sum(dm * u * w, axis=1)]
+        return jnp.stack(out)
 
     def predict_planned(self, arrays, static, jac: bool = False):
         """`predict` (and with `jac`, `predict_jacobian`) from a `plan` of the rates and steps."""
@@ -171,14 +155,14 @@ class MultiPowerLaw(AbstractLossCurveLaw):
                                 -self.B * suw, self.B * self.beta * self.C * stl], axis=1)
 
     def predict(self, lr: Float[Array, " N"], steps: Int[Array, " M"]) -> Float[Array, " M"]:
-        return self._evaluate(lr, steps, False)
+        return self._evaluate_planned(lr, steps, False)
 
     def predict_jacobian(self, lr: Float[Array, " N"], steps: Int[Array, " M"]):
         """(`predict`, ∂predict/∂θ of shape (M, 7) in `param_names` order) in one pass over the decrements [D]:
         ∂/∂L0 = 1, ∂/∂A = S1^{−α}, ∂/∂α = −A S1^{−α} log S1, ∂/∂B = −LD/B, and with u = log(1 + Cx),
         w = e^{−βu}, t = x w/(1 + Cx): ∂/∂C = −Bβ Σ d t, ∂/∂β = −B Σ d u w, ∂/∂γ = BβC Σ d t log η_k.
         `lrc.fit` uses it for Gauss–Newton steps (checked against jax.jacfwd of `predict` in tests)."""
-        return self._evaluate(lr, steps, True)
+        return self._evaluate_planned(lr, steps, True)
 
     # --- the O(N) final loss, its gradient and Hessian diagonal --------------------------------------------
 
@@ -261,7 +245,3 @@ class MultiPowerLaw(AbstractLossCurveLaw):
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
         return self.final_loss_grad_curvature(rates)[2]
-
-
-_predict_planned_jit = jax.jit(lambda law, arrays, static, jac: law.predict_planned(arrays, static, jac),
-                               static_argnums=(2, 3))
