@@ -146,8 +146,9 @@ def decrement_chunks(lr, steps, size: int):
     decrement k only enters the losses at steps s >= k. Returns (sorted steps, inverse, prefix, chunks, firsts):
     the steps sorted (`inverse[j]` is the sorted position of the caller's step j), prefix[s] = Σ_{τ≤s} η_τ, the
     non-zero decrements 1 <= k <= max(steps) in equal chunks of at most `size` — each a pair (k, d), padded with
-    the chunk's last index and a zero decrement — and for each chunk the first sorted step it reaches (a chunk
-    works on the steps from there on: about half of the step × decrement pairs for a decay spread over the run).
+    the chunk's last index (with none, index 1, or 0 for a one-update schedule) and a zero decrement — and for each
+    chunk the first sorted step it reaches (a chunk works on the steps from there on: about half of the
+    step × decrement pairs for a decay spread over the run).
     """
     lr = np.asarray(lr, float).reshape(-1)
     steps = np.asarray(steps, int).reshape(-1)
