@@ -347,10 +347,19 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
         raise InputError(f"the fit of {law_class.name} found no finite loss from any start: check the curves.")
     value, z, ok, iterations = best
     # ... 3. and from the best end point on all points
+    note = ""
     if thin > 1:
-        z, ok, iterations = run_all(z, data)
-        value, ok, iterations = loss_z(z), bool(ok), int(iterations)
-    message = "converged" if ok else f"not converged in {iterations} Levenberg–Marquardt steps"
+        z_all, ok_all, steps_all = run_all(z, data)
+        value_all = loss_z(z_all)
+        # Levenberg–Marquardt on the Huber roots can leave through a flat direction into overflow (non-finite or
+        # higher loss); then the thinned points' end, already judged on all points, is the better answer
+        if np.isfinite(value_all) and value_all <= value:
+            z, value, ok, iterations = z_all, value_all, bool(ok_all), int(steps_all)
+        else:
+            ok, iterations = False, int(steps_all)
+            note = (f" (on all points it ended at a loss of {value_all:.4g}, above {value:.4g} where it started: "
+                    "that start, the end point on every 4th point, is kept)")
+    message = ("converged" if ok else f"not converged in {iterations} Levenberg–Marquardt steps") + note
     theta = z_of(z)
     law = law_class.from_vector(theta)
 
@@ -358,10 +367,17 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     r, jac = residuals_jacobian(z, data)
     n = int(r.size)
     s2 = float(jnp.sum(r * r)) / max(n - p, 1)
-    cov_z = s2 * np.linalg.pinv(np.asarray(jac.T @ jac))
+    jtj = np.asarray(jac.T @ jac)
+    try:  # an end point far along a flat direction (a parameter run off to ∞) can have an overflowed Jacobian
+        cov_z = s2 * np.linalg.pinv(jtj) if np.all(np.isfinite(jtj)) else np.full_like(jtj, np.inf)
+    except np.linalg.LinAlgError:
+        cov_z = np.full_like(jtj, np.inf)
     dtheta = np.asarray(jax.jacfwd(z_of)(z))
-    cov_theta = dtheta @ cov_z @ dtheta.T
-    se = np.sqrt(np.maximum(np.diag(cov_theta), 0.0))
+    # A parameter the curves do not determine (a flat direction: a huge cov_z) can overflow here; its standard
+    # error is then infinite, which is the honest answer, not a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        var = np.diag(dtheta @ cov_z @ dtheta.T)
+    se = np.where(np.isnan(var), np.inf, np.sqrt(np.maximum(var, 0.0)))
     # per-curve metrics from the same residuals: L̂ = L·e^(−r)
     ends = np.cumsum([len(c) for c in curves])[:-1]
     fitted = {c.name: metrics(c.losses, c.losses * np.exp(-rc))
@@ -376,11 +392,13 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
 
 
 EDGE = 1e-4  # an interval parameter this close to an end, relative to its width, counts as on that end
+RUNAWAY = 1e20  # a half-line parameter this far from its end counts as gone to infinity (no law needs such values)
 
 
 def at_bounds(law_class, theta) -> tuple[str, ...]:
     """The parameters of `theta` (in `param_names` order) on an edge of their open range: on an interval within
-    EDGE of its width from an end, on a half-line within 1e-10·max(1, |end|) of its end. A fit that ends there has
+    EDGE of its width from an end, on a half-line within 1e-10·max(1, |end|) of its end or beyond RUNAWAY·max(1,
+    |end|) from it (run off toward the open end at infinity). A fit that ends there has
     pushed the law to its limit (the data ask for a value the law's form does not allow, or do not determine it):
     its predictions near the fitted runs may still be good, but away from them — another peak, a longer horizon, a
     schedule optimised under the law — they are not to be trusted [?]."""
@@ -391,7 +409,9 @@ def at_bounds(law_class, theta) -> tuple[str, ...]:
             f = (t - lo) / (hi - lo)
             edge = min(f, 1.0 - f) < EDGE
         else:
-            edge = any(b is not None and abs(t - b) < 1e-10 * max(1.0, abs(b)) for b in (lo, hi))
+            end = lo if lo is not None else hi
+            edge = end is not None and not abs(t - end) < RUNAWAY * max(1.0, abs(end))
+            edge = edge or any(b is not None and abs(t - b) < 1e-10 * max(1.0, abs(b)) for b in (lo, hi))
         if edge:
             out.append(n)
     return tuple(out)

@@ -134,6 +134,34 @@ def test_fit_recovers_noise_free_curves(synthetic):
         lrc.fit(lrc.systems.MultiPowerLaw, [lrc.LossCurve(np.ones(5), [1, 2], [3.0, 2.0])])
 
 
+def test_fit_survives_a_run_that_leaves_through_a_flat_direction(synthetic, monkeypatch):
+    # The FSL law fitted to digits pilots at three peaks (problems/pilot_peaks.py): Levenberg–Marquardt on all
+    # points walked from the thinned points' end (loss 0.039) along c2 → ∞, c3 → 0 into overflow (loss 142), and
+    # the Jacobian there made the standard errors' SVD raise. Both are simulated here on the bound law (its three
+    # curves of 18 points are thinned, so the fit has that second run).
+    curves = [lrc.LossCurve.read(p) for p in synthetic]
+    law_class = lrc.systems.BoundLaw
+    real = _fit._programs
+
+    def diverging(*args):
+        jacobian, screen, run_coarse, _ = real(*args)
+        return jacobian, screen, run_coarse, lambda z0, d: (jnp.full_like(z0, jnp.nan), jnp.asarray(True), 7)
+
+    monkeypatch.setattr(_fit, "_programs", diverging)
+    _, report = lrc.fit(law_class, curves, starts=1)
+    assert not report.converged and "is kept" in report.message
+    assert report.objective == pytest.approx(report.starts[0]["objective"]) and np.isfinite(report.objective)
+
+    def overflowing(*args):
+        jacobian, screen, run_coarse, run_all = real(*args)
+        return (lambda z, d: (jacobian(z, d)[0], jacobian(z, d)[1].at[0, 0].set(jnp.inf)), screen, run_coarse,
+                run_all)
+
+    monkeypatch.setattr(_fit, "_programs", overflowing)
+    _, report = lrc.fit(law_class, curves, starts=1)
+    assert all(v == np.inf for v in report.standard_errors.values())  # undetermined, not an exception
+
+
 def test_parameters_on_the_edge_of_their_range_are_named():
     # the MPL fit to the character transformer's pilots (problems/results/transformer_staircase) ended with β and γ
     # at 1 − 8e-7 and 1 − 2.5e-7; the schedule optimised under it fell to the minimum rate after the warm-up
@@ -145,6 +173,8 @@ def test_parameters_on_the_edge_of_their_range_are_named():
     edge[mpl.param_names.index("C")] = 1e-12  # a half-line parameter driven onto its end, 0
     assert at_bounds(mpl, edge) == ("C", "beta")
     edge[mpl.param_names.index("beta")] = 1 - 2 * EDGE  # near, not on, the edge
+    assert at_bounds(mpl, edge) == ("C",)
+    edge[mpl.param_names.index("C")] = 1e25  # gone toward the half-line's open end (the FSL law's c3 went to 1e240)
     assert at_bounds(mpl, edge) == ("C",)
 
 
