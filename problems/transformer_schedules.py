@@ -145,25 +145,54 @@ def paired(a, b):
     return float(np.mean(d)), se
 
 
-def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "shakespeare") -> dict:
-    size, n, batch, k, vw, w, p0, n_seeds, vf = SETTINGS[task][mode]
-    grid = TASK_GRIDS.get(task, {}).get(mode, GRIDS[mode])
-    config = TrainConfig(size=size, steps=n, batch=batch, eval_every=k, val_windows=vw, val_fraction=vf, task=task)
-    runs = results_folder(out / "runs")
-    timings = []
+def trainer(config, runs: Path, timings: list, progress: bool):
+    """`go(label, rates, seed, may_diverge=False)`: one training run of `config` under `rates`, its curve written to
+    (and, when an earlier invocation finished it, read back from) `runs/<label>_seed<seed>.csv`; its timing appended
+    to `timings`. A run that diverges returns None where `may_diverge` (a tuning run: the grid's answer "too high"),
+    else raises."""
 
     def go(label, rates, seed, may_diverge=False):
         fname = f"{label.replace(' ', '_').replace('%', 'pc').replace('@', 'at')}_seed{seed}.csv"
         t0 = time.perf_counter()
         try:
             res = train(config, rates, seed, runs / fname, name=label, progress=progress)
-        except lrc.InputError as err:  # a tuning run that diverges is the grid's answer "too high", not a crash
+        except lrc.InputError as err:
             if not may_diverge or "diverged" not in str(err):
                 raise
             timings.append({"run": fname, "diverged": str(err)})
             return None
         timings.append({"run": fname, "wall_s": time.perf_counter() - t0, **res.timing})
         return res
+
+    return go
+
+
+def tune(go, schedules: dict, grid, seeds) -> tuple[dict, dict]:
+    """Each baseline's peak tuned over `grid` by its mean final loss over the tuning `seeds` (a run that diverges
+    scores +inf): (mean final loss of every baseline schedule in `schedules`, best peak multiple per baseline)."""
+    tuning = {}
+    for name, r in schedules.items():
+        if any(name.startswith(b) for b in BASELINES):
+            got = [go(name, r, s, may_diverge=True) for s in seeds]
+            diverged = any(g is None for g in got)
+            tuning[name] = float("inf") if diverged else float(np.mean([g.final_val_loss for g in got]))
+    return tuning, {b: min(grid, key=lambda g: tuning[f"{b} @{g:g}P0"]) for b in BASELINES}
+
+
+def machine() -> dict:
+    """Where a run happened, for the results file."""
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "load_average_1m_at_end": os.getloadavg()[0], "jax": jax.__version__,
+            "backend": jax.default_backend(), "python": sys.version.split()[0],
+            "finished_utc": datetime.now(timezone.utc).isoformat()}
+
+
+def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "shakespeare") -> dict:
+    size, n, batch, k, vw, w, p0, n_seeds, vf = SETTINGS[task][mode]
+    grid = TASK_GRIDS.get(task, {}).get(mode, GRIDS[mode])
+    config = TrainConfig(size=size, steps=n, batch=batch, eval_every=k, val_windows=vw, val_fraction=vf, task=task)
+    timings = []
+    go = trainer(config, results_folder(out / "runs"), timings, progress)
 
     t_start = time.perf_counter()
     # (a) pilots
@@ -202,16 +231,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     write_json(out / "predictions.json", {"written_before_training": datetime.now(timezone.utc).isoformat(),
                                           "predicted_final_val_loss": predictions}, newline=True)
     # (e) tuning on the tuning seeds (the mean final loss; a diverged run scores +inf)
-    tuning = {}
-    for name, r in schedules.items():
-        if any(name.startswith(b) for b in BASELINES):
-            got = [go(name, r, s, may_diverge=True) for s in TUNING_SEEDS[task]]
-            diverged = any(g is None for g in got)
-            tuning[name] = float("inf") if diverged else float(np.mean([g.final_val_loss for g in got]))
-    best_peak = {}
-    for b in BASELINES:
-        g = min(grid, key=lambda g: tuning[f"{b} @{g:g}P0"])
-        best_peak[b] = g
+    tuning, best_peak = tune(go, schedules, grid, TUNING_SEEDS[task])
     best_base = min(BASELINES, key=lambda b: tuning[f"{b} @{best_peak[b]:g}P0"])
     g_star = best_peak[best_base]
     if best_law is not None and g_star != 1.0:
@@ -260,10 +280,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
                   "val_windows": vw, "warmup": w, "P0": p0, "peak_grid": [g * p0 for g in grid],
                   "tuning_seeds": list(TUNING_SEEDS[task]),
                   "final_seeds": seeds, "min_lr_derived": 1e-3 * p0, "parameters": _parameters(config)},
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpus": os.cpu_count(), "load_average_1m_at_end": os.getloadavg()[0],
-                    "jax": jax.__version__, "backend": jax.default_backend(), "python": sys.version.split()[0],
-                    "finished_utc": datetime.now(timezone.utc).isoformat()},
+        "machine": machine(),
         "timing": {"pipeline_s": total_s, "median_run_s": float(np.median(run_walls)) if run_walls else None,
                    "median_steady_s_per_update": float(np.median(steady)) if steady else None,
                    "runs": timings},
@@ -328,6 +345,14 @@ def figures(out, n, w, p0, schedules, final_names, final, laws, best_law, steps,
     plt.close(fig)
 
 
+def _run_times(timing) -> str:
+    """One training run's time in this invocation, or none when every run was read back from its file."""
+    if timing["median_run_s"] is None:
+        return "no run trained in this invocation."
+    return (f"one run {timing['median_run_s']:.1f} s (median, incl. compile), "
+            f"{1e3 * timing['median_steady_s_per_update']:.3g} ms per update.")
+
+
 def _reused(timing) -> str:
     back = sum(r.get("resumed") == "finished" for r in timing["runs"])
     fresh = [r["run"] for r in timing["runs"] if r.get("resumed") != "finished"]
@@ -358,8 +383,7 @@ def table(res) -> str:
              f"{s.get('tuning_seeds', [0])}, final "
              f"seeds {s['final_seeds']}. Machine: {m['platform']}, {m['cpus']} CPUs (load average "
              f"{m['load_average_1m_at_end']:.1f} at the end), jax {m['jax']} ({m['backend']}), finished "
-             f"{m['finished_utc']}. Pipeline {t['pipeline_s'] / 60:.1f} min; one run {t['median_run_s']:.1f} s "
-             f"(median, incl. compile), {1e3 * t['median_steady_s_per_update']:.3g} ms per update."
+             f"{m['finished_utc']}. Pipeline {t['pipeline_s'] / 60:.1f} min; " + _run_times(t)
              + _reused(t), "",
              f"Best-predicting law (PredE on the held-out two-stage pilot): **{res['law_selection']['best']}** — "
              + ", ".join(f"{k}: {v['PredE_two_stage']:.4f}" for k, v in res["law_selection"]["scores"].items()),
