@@ -61,3 +61,46 @@ def test_pipeline_end_to_end_on_digits(tmp_path):
     check_schedule_pipeline(ts, res, tmp_path)
     readme = (tmp_path / "README.md").read_text()
     assert readme.startswith("# Digits-MLP schedules (test)") and "--task digits" in readme
+
+
+def test_pilot_peaks_end_to_end_on_digits(tmp_path):
+    from lrcontrol._cli_laws import law_class
+    from lrcontrol._fit import evaluate_law
+
+    pp = problem_script("pilot_peaks")
+    laws = ("bound_law", "momentum_law")
+    res = pp.run("test", tmp_path, laws_to_fit=laws, progress=False, task="digits")
+    pilots = list(res["pilots"])
+    assert len(pilots) == 2 * len(res["setup"]["pilot_peak_multiples"])
+    # selection: every pilot held out once, the mean of those scores, the lowest mean selected
+    sel = res["law_selection"]
+    for law in laws:
+        scores = sel["scores"][law]
+        assert set(scores["per_held_out_pilot"]) == set(pilots)
+        assert scores["mean_PredE"] == pytest.approx(np.mean(list(scores["per_held_out_pilot"].values())))
+    assert sel["selected"] == min(laws, key=lambda m: sel["scores"][m]["mean_PredE"])
+    # one held-out score recomputed from the run files: fitted to the other pilots' curves only
+    held = pilots[0]
+    curves = {c: lrc.LossCurve.read(tmp_path / "runs" / (c.replace(" ", "_").replace("%", "pc").replace("@", "at")
+                                                        + "_seed0.csv")) for c in pilots}
+    law, _ = lrc.fit(law_class("momentum_law"), [curves[c] for c in pilots if c != held])
+    score = next(iter(evaluate_law(law, [curves[held]]).values()))["PredE"]
+    assert score == pytest.approx(sel["scores"]["momentum_law"]["per_held_out_pilot"][held], rel=1e-6)
+    # each law's derived schedule: the peak (within the pilots' range) with the lowest predicted final loss
+    lo, hi = res["setup"]["pilot_peak_multiples"][0], res["setup"]["pilot_peak_multiples"][-1]
+    for name, d in res["derived"].items():
+        assert lo <= d["peak_multiple"] <= hi and d["selected"] == (d["law"] == sel["selected"])
+        assert d["predicted_final"] == pytest.approx(min(d["predicted_final_by_peak"].values()))
+    # each law's pick scored by the tuning runs; the paired comparison and the final errors as defined
+    tuning = res["tuning_mean_final_val_loss"]
+    for p in res["law_picks"].values():
+        assert p["regret"] == pytest.approx(tuning[p["pick"]] - min(tuning.values())) and p["regret"] >= 0
+    finals = res["final_val_loss"]
+    for d, c in res["comparisons"].items():
+        diff = np.subtract(finals[d]["per_seed"], finals[res["best_baseline"]]["per_seed"])
+        assert c["mean_difference"] == pytest.approx(diff.mean())
+    err = res["final_errors"]["all pilots"]["momentum_law"]["final_error"]
+    for name, e in err.items():
+        assert e == pytest.approx(res["predicted_final_val_loss"][name]["momentum_law"] - finals[name]["mean"])
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.startswith("# Pilots at several peaks (digits, test)") and (tmp_path / "pilot_peaks.png").exists()

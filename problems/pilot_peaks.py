@@ -1,0 +1,259 @@
+"""Pilots at several peaks: does fitting the loss-curve laws across peaks fix their extrapolation in the peak, pick
+the better law, and derive a schedule that beats tuned baselines?
+
+problems/transformer_schedules.py fits the laws to pilots at one guessed peak P0 and found (README, Real training)
+that no law extrapolates in the peak and that the held-out two-stage pilot picks a law close to arbitrarily. This
+experiment changes only the pilots and the rules that use them; the task, the training harness, the baselines, their
+tuning and the final comparison are that script's (same settings, same seeds):
+
+(a) pilots (seed 0): constant and cosine to 10 % at each pilot peak P0·{1, 4, 16} (digits; the transformer
+    P0·{1, 4}) — a practitioner's small learning-rate sweep;
+(b) law selection by leave-one-pilot-out: each law fitted to all pilots but one and scored by its PredE on that one,
+    averaged over the pilots; the law with the lowest mean is selected. Every law is then fitted to all pilots, and
+    once more to the two pilots at P0 only (the single-peak fit, for the extrapolation comparison);
+(c) before anything else is trained: every law's predicted final loss for every baseline at every grid peak, and
+    for each law its optimal monotone schedule (`LawSchedule`, same warm-up, min rate 1e-3·peak, solved as
+    `lrcontrol solve LAW` does) at each grid peak within the pilots' range, the peak with the lowest predicted
+    final loss kept (an interpolation: no law is asked beyond its pilots); written to `predictions.json`;
+(d) the baselines tuned over the grid on the tuning seeds, as in transformer_schedules.py; each law's pick of the
+    peak (the baseline and peak it predicts lowest) scored against that tuning;
+(e) the tuned baselines and every law's derived schedule trained on the final seeds; paired differences against the
+    best tuned baseline; each law's final-loss error on the final schedules, multi-peak fit against single-peak fit.
+
+Writes `results.json`, `README.md` (generated from it), `predictions.json`, figures and the run curves (`runs/`,
+read back on a rerun when config, seed and rates match). `--task digits` (default) takes ~5 min on 2 cores, nearly
+all of it fitting (32 fits) and solving (20 derived schedules); its 142 training runs take under a minute.
+"""
+
+import time
+from pathlib import Path
+
+from _common import arguments, plt, results_folder, write_json
+
+import numpy as np  # noqa: E402
+
+import transformer_schedules as ts  # noqa: E402
+from lrcontrol._cli_laws import LAW_NAMES  # noqa: E402
+from lrcontrol._fit import evaluate_law  # noqa: E402
+from lrcontrol.train import TrainConfig  # noqa: E402
+
+# pilot peaks as multiples of P0: a sweep over the range the tuning grid covers (digits: best peaks near 4–8·P0)
+PILOT_PEAKS = {"digits": {"quick": (1.0, 4.0, 16.0), "full": (1.0, 4.0, 16.0), "test": (1.0, 2.0)},
+               "shakespeare": {"quick": (1.0, 4.0), "full": (1.0, 4.0), "test": (1.0, 2.0)}}
+PILOT_KINDS = ("constant", "cosine 10%")
+OUT = {"digits": "digits_pilot_peaks", "shakespeare": "transformer_pilot_peaks"}
+
+
+def select(pilots: dict, laws_to_fit) -> dict:
+    """Leave-one-pilot-out: for each law, PredE on each pilot when fitted to the others; its mean (inf when a fit
+    failed, with the failure recorded) and each fit's message (a fit that did not converge is still scored)."""
+    scores = {law: {} for law in laws_to_fit}
+    notes = {law: {} for law in laws_to_fit}
+    for held in pilots:
+        fits = ts.fit_laws([r.curve for name, r in pilots.items() if name != held], laws_to_fit)
+        for law_name, (law, report) in fits.items():
+            scores[law_name][held] = (float(evaluate_law(law, [pilots[held].curve])[held]["PredE"])
+                                      if law is not None else float("inf"))
+            notes[law_name][held] = report.get("error") or report["message"]
+    return {law: {"per_held_out_pilot": s, "mean_PredE": float(np.mean(list(s.values()))), "fits": notes[law]}
+            for law, s in scores.items()}
+
+
+def derive_in_range(law, n, w, p0, multiples):
+    """The law's optimal schedule at each peak multiple; the one with the lowest predicted final loss and all of
+    them (multiple → predicted final loss)."""
+    tried = {g: ts.derive(law, n, w, g * p0) for g in multiples}
+    best = min(tried, key=lambda g: tried[g][1]["predicted_final"])
+    return best, tried[best], {g: info["predicted_final"] for g, (_, info) in tried.items()}
+
+
+def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits") -> dict:
+    size, n, batch, k, vw, w, p0, n_seeds, vf = ts.SETTINGS[task][mode]
+    grid = ts.TASK_GRIDS.get(task, {}).get(mode, ts.GRIDS[mode])
+    peaks = PILOT_PEAKS[task][mode]
+    config = TrainConfig(size=size, steps=n, batch=batch, eval_every=k, val_windows=vw, val_fraction=vf, task=task)
+    timings = []
+    go = ts.trainer(config, results_folder(out / "runs"), timings, progress)
+    t_start = time.perf_counter()
+    # (a) pilots
+    pilots = {f"pilot {kind} @{g:g}P0": go(f"pilot {kind} @{g:g}P0", ts.base_rates(kind, n, w, g * p0), 0)
+              for g in peaks for kind in PILOT_KINDS}
+    # (b) selection, then the fits on all pilots and on the pilots at P0 only
+    selection = select(pilots, laws_to_fit)
+    selected = min(selection, key=lambda m: selection[m]["mean_PredE"])
+    fitted = ts.fit_laws([r.curve for r in pilots.values()], laws_to_fit)
+    single = ts.fit_laws([pilots[f"pilot {kind} @{peaks[0]:g}P0"].curve for kind in PILOT_KINDS], laws_to_fit)
+    laws = {m: law for m, (law, _) in fitted.items() if law is not None}
+    single_laws = {m: law for m, (law, _) in single.items() if law is not None}
+    # (c) predictions and derived schedules, before any of them is trained
+    in_range = [g for g in grid if peaks[0] <= g <= peaks[-1]]
+    schedules = {f"{b} @{g:g}P0": ts.base_rates(b, n, w, g * p0) for b in ts.BASELINES for g in grid}
+    derived = {}
+    for law_name, law in laws.items():
+        g, (rates, info), by_peak = derive_in_range(law, n, w, p0, in_range)
+        name = f"derived ({law_name}) @{g:g}P0"
+        derived[name] = {"law": law_name, "selected": law_name == selected, "peak_multiple": g,
+                         "predicted_final_by_peak": {f"{m:g}": v for m, v in by_peak.items()}, **info}
+        schedules[name] = rates
+
+    def finals_by(fits):
+        return {name: {m: float(law.final_loss(ts.for_law(r, w, p0))) for m, law in fits.items()}
+                for name, r in schedules.items()}
+
+    predictions = finals_by(laws)
+    write_json(out / "predictions.json", {"written_before_training": ts.machine()["finished_utc"],
+                                          "predicted_final_val_loss": predictions}, newline=True)
+    # (d) tuning, and each law's pick of the peak judged by it
+    tuning, best_peak = ts.tune(go, schedules, grid, ts.TUNING_SEEDS[task])
+    baseline_names = [nm for nm in schedules if nm in tuning]
+    best_tuned = min(baseline_names, key=tuning.get)
+    picks = {}
+    for m in laws:
+        pick = min(baseline_names, key=lambda nm: predictions[nm][m])
+        picks[m] = {"pick": pick, "tuning_mean_of_pick": tuning[pick], "regret": tuning[pick] - tuning[best_tuned]}
+    # (e) the final comparison on fresh seeds
+    tuned_names = [f"{b} @{best_peak[b]:g}P0" for b in ts.BASELINES]
+    final_names = tuned_names + list(derived)
+    seeds = list(range(1, n_seeds + 1))
+    final = {name: [go(name, schedules[name], s) for s in seeds] for name in final_names}
+    total_s = time.perf_counter() - t_start
+    finals = {name: [r.final_val_loss for r in rs] for name, rs in final.items()}
+    best_base = min(tuned_names, key=lambda x: np.mean(finals[x]))
+    comparisons = {}
+    for d, info in derived.items():
+        mean, se = ts.paired(finals[d], finals[best_base])
+        comparisons[d] = {"mean_difference": mean, "standard_error": se,
+                          "predicted_difference": predictions[d][info["law"]] - predictions[best_base][info["law"]],
+                          "verdict": "wins" if mean < -2 * se else ("loses" if mean > 2 * se else "ties")}
+    single_pred = finals_by(single_laws)
+    errors = {}
+    for fit_name, preds in (("all pilots", predictions), ("pilots at P0", single_pred)):
+        errors[fit_name] = {}
+        for m in laws:
+            e = {name: preds[name][m] - float(np.mean(finals[name])) for name in final_names if m in preds[name]}
+            errors[fit_name][m] = {"final_error": e, "mean_abs_error_tuned_baselines": float(
+                np.mean([abs(e[x]) for x in tuned_names if x in e]))}
+    run_walls = [t["run_s"] + t["compile_s"] for t in timings if t.get("updates") == n]
+    results = {
+        "setup": {"task": task, "mode": mode, "size": size, "steps": n, "batch": batch, "eval_every": k,
+                  "warmup": w, "P0": p0, "pilot_peak_multiples": list(peaks), "pilot_kinds": list(PILOT_KINDS),
+                  "peak_grid_multiples": list(grid), "derive_peak_multiples": in_range,
+                  "tuning_seeds": list(ts.TUNING_SEEDS[task]), "final_seeds": seeds,
+                  "parameters": ts._parameters(config)},
+        "machine": ts.machine(),
+        "timing": {"pipeline_s": total_s, "median_run_s": float(np.median(run_walls)) if run_walls else None,
+                   "runs": timings},
+        "pilots": {name: {"final_val_loss": r.final_val_loss} for name, r in pilots.items()},
+        "law_selection": {"rule": "leave-one-pilot-out, mean PredE", "scores": selection, "selected": selected},
+        "fits": {m: rep for m, (_, rep) in fitted.items()},
+        "fits_pilots_at_P0": {m: rep for m, (_, rep) in single.items()},
+        "derived": derived,
+        "tuning_mean_final_val_loss": tuning, "best_peak_multiple": best_peak, "best_tuned": best_tuned,
+        "law_picks": picks,
+        "predicted_final_val_loss": predictions, "predicted_final_val_loss_pilots_at_P0": single_pred,
+        "final_val_loss": {name: {"per_seed": v, "mean": float(np.mean(v)),
+                                  "se": float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None}
+                           for name, v in finals.items()},
+        "best_baseline": best_base, "comparisons": comparisons, "final_errors": errors,
+    }
+    write_json(out / "results.json", results, newline=True)
+    figure(out, results, schedules, final_names)
+    (out / "README.md").write_text(table(results))
+    return results
+
+
+def figure(out, res, schedules, final_names):
+    """Left: the tuning means against the peak beside the selected law's predictions from both fits. Right: the
+    final schedules."""
+    s, selected = res["setup"], res["law_selection"]["selected"]
+    grid = s["peak_grid_multiples"]
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    for i, b in enumerate(ts.BASELINES):
+        names = [f"{b} @{g:g}P0" for g in grid]
+        ax.plot(grid, [res["tuning_mean_final_val_loss"][x] for x in names], "o", color=f"C{i}", label=b)
+        for key, style in (("predicted_final_val_loss", "-"), ("predicted_final_val_loss_pilots_at_P0", ":")):
+            ax.plot(grid, [res[key][x].get(selected, np.nan) for x in names], style, color=f"C{i}", lw=1)
+    for g in s["pilot_peak_multiples"]:
+        ax.axvline(g, color="0.85", lw=0.8, zorder=0)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("peak / P0 (grey: pilot peaks)")
+    ax.set_ylabel("final validation loss")
+    ax.set_title(f"tuning runs (dots) and {selected}: all pilots (—), pilots at P0 (⋯)", fontsize=9)
+    lo = min(v for v in res["tuning_mean_final_val_loss"].values() if np.isfinite(v))
+    ax.set_ylim(0.8 * lo, 3 * lo)
+    ax.legend(fontsize=7)
+    for name in final_names:
+        bx.plot(schedules[name], lw=1.2, label=name)
+    bx.set_xlabel("update")
+    bx.set_ylabel("learning rate")
+    bx.set_title("final schedules", fontsize=9)
+    bx.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out / "pilot_peaks.png", dpi=110)
+    plt.close(fig)
+
+
+def table(res) -> str:
+    s, m, t = res["setup"], res["machine"], res["timing"]
+    task_flag = "" if s["task"] == "digits" else f" --task {s['task']}"
+    mode_flag = {"quick": "", "full": " --full", "test": " (test mode)"}[s["mode"]]
+    peaks = ", ".join(f"{g:g}" for g in s["pilot_peak_multiples"])
+    sel = res["law_selection"]
+    lines = [f"# Pilots at several peaks ({s['task']}, {s['mode']})", "",
+             f"Generated by `problems/pilot_peaks.py{task_flag}{mode_flag}` from `results.json`. Model `{s['size']}` "
+             f"({s['parameters']} parameters), {s['steps']} updates, warm-up {s['warmup']}, P0 = {s['P0']:g}; pilots "
+             f"{' and '.join(s['pilot_kinds'])} at P0·{{{peaks}}} (seed 0); tuning seeds {s['tuning_seeds']}, final "
+             f"seeds {s['final_seeds']}. Machine: {m['platform']}, {m['cpus']} CPUs (load "
+             f"{m['load_average_1m_at_end']:.1f} at the end), jax {m['jax']} ({m['backend']}), finished "
+             f"{m['finished_utc']}. Pipeline "
+             f"{t['pipeline_s'] / 60:.1f} min." + ts._reused(t), "",
+             f"**Law selection** (leave-one-pilot-out, mean PredE): **{sel['selected']}** — "
+             + ", ".join(f"{k}: {v['mean_PredE']:.4f}" for k, v in sel["scores"].items()), "",
+             ts._edges(res["fits"]), "",
+             "| schedule | final val loss (mean ± s.e.) | " + " | ".join(f"{k} predicted" for k in res["fits"]
+                                                                  if "error" not in res["fits"][k]) + " |",
+             "|---|---|" + "---|" * sum("error" not in v for v in res["fits"].values())]
+    for name, v in res["final_val_loss"].items():
+        preds = [res["predicted_final_val_loss"][name].get(k) for k in res["fits"] if "error" not in res["fits"][k]]
+        lines.append(f"| {name} | {v['mean']:.4f} ± {v['se']:.4f} | "
+                     + " | ".join("—" if p is None else f"{p:.4f}" for p in preds) + " |")
+    best = res["best_baseline"]
+    lines += ["", f"Derived schedules against the best tuned baseline, **{best}** (paired over the final seeds; "
+              "negative = derived better):", "",
+              "| derived | selected | mean diff ± s.e. | predicted diff | verdict |", "|---|---|---|---|---|"]
+    for d, c in res["comparisons"].items():
+        lines.append(f"| {d} | {'yes' if res['derived'][d]['selected'] else ''} | {c['mean_difference']:+.4f} ± "
+                     f"{c['standard_error']:.4f} | {c['predicted_difference']:+.4f} | {c['verdict']} |")
+    lines += ["", "Each law as a tuner (the baseline and peak it predicts lowest, scored by the tuning runs; best "
+              f"tuned: {res['best_tuned']} at {res['tuning_mean_final_val_loss'][res['best_tuned']]:.4f}):", "",
+              "| law | pick | tuning mean of the pick | regret |", "|---|---|---|---|"]
+    for law, p in res["law_picks"].items():
+        lines.append(f"| {law} | {p['pick']} | {p['tuning_mean_of_pick']:.4f} | {p['regret']:+.4f} |")
+    lines += ["", "Mean |predicted − observed| final loss over the four tuned baselines, by the pilots the law was "
+              "fitted to:", "", "| law | all pilots | pilots at P0 |", "|---|---|---|"]
+    for law in res["final_errors"]["all pilots"]:
+        a = res["final_errors"]["all pilots"][law]["mean_abs_error_tuned_baselines"]
+        b = res["final_errors"]["pilots at P0"].get(law, {}).get("mean_abs_error_tuned_baselines", float("nan"))
+        lines.append(f"| {law} | {a:.4f} | {b:.4f} |")
+    lines += ["", "![pilot peaks](pilot_peaks.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    ap = arguments(__doc__)
+    ap.add_argument("--task", choices=tuple(PILOT_PEAKS), default="digits",
+                    help="what is trained: the MLP on 8×8 digits (default, needs scikit-learn) or the character "
+                         "transformer on Shakespeare (extra [train])")
+    ap.add_argument("--full", action="store_true", help="the larger setting (digits: 4000 updates, 16 seeds; "
+                    "the transformer: model `small`, 2000 updates — a GPU's work); default the CPU setting")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    mode = "full" if args.full else "quick"
+    out = results_folder(args.out or Path(__file__).resolve().parent / "results" / OUT[args.task])
+    res = run(mode, out, progress=not args.no_progress, task=args.task)
+    print(table(res))
+
+
+if __name__ == "__main__":
+    main()
