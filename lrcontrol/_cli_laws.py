@@ -134,7 +134,8 @@ def cmd_fit(args) -> int:
     law_json = {"law": cls.name, "params": report.params, "standard_errors": report.standard_errors,
                 "fit": {"curves": [c.name for c in curves], "objective": report.objective,
                         "converged": report.converged, "message": report.message,
-                        "at_bounds": list(report.at_bounds), "pilots": report.pilots},
+                        "at_bounds": list(report.at_bounds), "unexplained": list(report.unexplained),
+                        "pilots": report.pilots},
                 "version": _version()}
     fig = _curve_figure(law, curves, f"{cls.name} fit", band=report.band)
     written = _write(out, {"law.json": finite_json(law_json, indent=1),
@@ -151,6 +152,11 @@ def cmd_fit(args) -> int:
               f"{'its' if len(report.at_bounds) == 1 else 'their'} range: the law is at its limit on these "
               f"curves; trust its predictions near them, not at other peaks or horizons or for a schedule "
               f"optimised under it.", file=sys.stderr)
+    if report.unexplained:
+        print(f"lrcontrol: warning: the law does not follow {', '.join(report.unexplained)} (R² below 0: worse "
+              f"than {'that curve' if len(report.unexplained) == 1 else 'each curve'}'s mean loss); what it "
+              f"predicts for schedules like {'it' if len(report.unexplained) == 1 else 'them'} is not supported by "
+              f"the fit.", file=sys.stderr)
     return 0
 
 

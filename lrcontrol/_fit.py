@@ -237,6 +237,14 @@ class FitReport:
     at_bounds: tuple = ()  # parameters fitted onto an edge of their range (`at_bounds`)
     pilots: dict = field(default_factory=dict)  # the fit curves' peaks and lengths (`pilot_range`)
 
+    @property
+    def unexplained(self) -> tuple[str, ...]:
+        """The fit curves the law does not follow: R² below 0, i.e. the fitted law is a worse description of the
+        curve than its own mean loss. (Digits pilots with a constant rate at 4 and 16 times the base peak, whose loss
+        rose with the rate, had R² ≈ 0 under every law: no law has a term for it, and a schedule derived near such
+        a curve is not supported by the fit — problems/pilot_peaks.py.)"""
+        return tuple(name for name, m in self.metrics.items() if not m["R2"] >= 0.0)
+
     def band(self, lr, steps, level: float = 1.96):
         """(prediction, lower, upper): L̂ ± level·se at `steps` under the rates `lr`, se by the delta method
         from the Gauss–Newton covariance of the fitted parameters (a lower bound on the real uncertainty)."""
@@ -252,7 +260,8 @@ class FitReport:
         return {"law": self.law, "params": self.params, "standard_errors": self.standard_errors,
                 "objective": self.objective, "converged": self.converged, "message": self.message,
                 "iterations": self.iterations, "starts": self.starts, "metrics": self.metrics,
-                "wall_time_s": self.wall_time_s, "at_bounds": list(self.at_bounds), "pilots": self.pilots}
+                "wall_time_s": self.wall_time_s, "at_bounds": list(self.at_bounds), "pilots": self.pilots,
+                "unexplained": list(self.unexplained)}
 
 
 # --- the fit ------------------------------------------------------------------------------------------------------

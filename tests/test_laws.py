@@ -233,6 +233,24 @@ def _run(argv, capsys):
     return code, capsys.readouterr()
 
 
+def test_cli_fit_names_a_curve_the_law_does_not_follow(synthetic, tmp_path, capsys):
+    # a constant-rate run whose loss rises (as the digits pilots at 4 and 16 times the base peak did): a law whose
+    # constant-rate curve can only fall fits it worse than its mean (R² < 0), and `lrcontrol fit` says so
+    import json
+
+    lr = _schedule(200, 20, "constant")
+    steps = np.arange(29, 200, 10)
+    rising = lrc.LossCurve(lr, steps, np.linspace(4.0, 4.5, steps.size), "rising").write(tmp_path / "rising.csv")
+    out = tmp_path / "fit"
+    code, io = _run(["fit", "--law", "bound_law", "--curve", str(synthetic[0]), "--curve", str(rising),
+                     "--out", str(out), "--quiet"], capsys)
+    fit = json.loads((out / "law.json").read_text())["fit"]
+    report = json.loads((out / "fit.json").read_text())
+    assert code == 0 and fit["unexplained"] == ["rising"] == report["unexplained"]
+    assert report["metrics"]["rising"]["R2"] < 0 <= report["metrics"]["cosine"]["R2"]
+    assert "the law does not follow rising (R² below 0" in io.err
+
+
 def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     out = tmp_path / "fit"
     code, _ = _run(["fit", "--law", "mpl", "--curve", str(synthetic[0]), "--curve", str(synthetic[1]),
