@@ -251,6 +251,7 @@ def cmd_solve_law(args) -> int:
     d = solution.diagnostics.to_dict()
     edge = at_bounds(type(law), np.asarray(law.to_vector()))
     beyond = outside_pilots(pilots, horizon, peak) if pilots else []
+    unexplained = [str(c) for c in (law_data.get("fit") or {}).get("unexplained") or []]
     data = {"system": args.system, "law": law.name, "params": {**law.params(), "horizon": horizon,
                                                                "warmup": warmup, "peak": peak, "min_lr": min_lr,
                                                                "monotone": monotone, "max_fall": max_fall},
@@ -258,7 +259,8 @@ def cmd_solve_law(args) -> int:
             "controls": {"lr": rates.tolist()}, "objective": value, "analytic": None,
             "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
             "start": how["start"], "end_values_by_start": how["final_loss"], "staircase_search": how["staircase"],
-            "law_at_bounds": list(edge), "beyond_fit_curves": beyond, "version": _version()}
+            "law_at_bounds": list(edge), "beyond_fit_curves": beyond, "fit_curves_unexplained": unexplained,
+            "version": _version()}
     ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
                         xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")
     fig = ax.figure
@@ -294,6 +296,10 @@ def cmd_solve_law(args) -> int:
     if beyond:
         print(f"lrcontrol: warning: beyond the curves the law was fitted on: {'; '.join(beyond)}. The law "
               f"extrapolates there; check the schedule in training before trusting it.", file=sys.stderr)
+    if unexplained:
+        print(f"lrcontrol: warning: the law did not follow the fit curve{'s' * (len(unexplained) > 1)} "
+              f"{', '.join(unexplained)} (R² below 0, recorded by lrcontrol fit); a schedule like "
+              f"{'it' if len(unexplained) == 1 else 'them'} is outside what the fit supports.", file=sys.stderr)
     if not solution.diagnostics.converged and "stalled" not in d["message"]:
         print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
               f"false.", file=sys.stderr)

@@ -249,6 +249,10 @@ def test_cli_fit_names_a_curve_the_law_does_not_follow(synthetic, tmp_path, caps
     assert code == 0 and fit["unexplained"] == ["rising"] == report["unexplained"]
     assert report["metrics"]["rising"]["R2"] < 0 <= report["metrics"]["cosine"]["R2"]
     assert "the law does not follow rising (R² below 0" in io.err
+    code, io = _run(["solve", "bound_law", "--law", str(out / "law.json"), "--set", "horizon=200", "--set",
+                     "warmup=20", "--set", "peak=3e-4", "--out", str(tmp_path / "sol"), "--quiet"], capsys)
+    assert json.loads((tmp_path / "sol" / "solution.json").read_text())["fit_curves_unexplained"] == ["rising"]
+    assert "the law did not follow the fit curve rising" in io.err
 
 
 def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
