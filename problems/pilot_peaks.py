@@ -179,8 +179,9 @@ def figure(out, res, schedules, final_names):
     ax.set_xlabel("peak / P0 (grey: pilot peaks)")
     ax.set_ylabel("final validation loss")
     ax.set_title(f"tuning runs (dots) and {selected}: all pilots (—), pilots at P0 (⋯)", fontsize=9)
-    lo = min(v for v in res["tuning_mean_final_val_loss"].values() if np.isfinite(v))
-    ax.set_ylim(0.8 * lo, 3 * lo)
+    finite = [v for v in res["tuning_mean_final_val_loss"].values() if np.isfinite(v)]
+    lo, hi = min(finite), min(max(finite), 3 * min(finite))  # diverged tuning runs would flatten the rest
+    ax.set_ylim(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo))
     ax.legend(fontsize=7)
     for name in final_names:
         bx.plot(schedules[name], lw=1.2, label=name)
