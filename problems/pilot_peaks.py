@@ -7,10 +7,11 @@ experiment changes only the pilots and the rules that use them; the task, the tr
 tuning and the final comparison are that script's (same settings, same seeds):
 
 (a) pilots (seed 0): constant and cosine to 10 % at each pilot peak P0·{1, 4, 16} (digits; the transformer
-    P0·{1, 4}) — a practitioner's small learning-rate sweep;
+    P0·{1, 4}) — a practitioner's small learning-rate sweep; with `--two-stage` also a two-stage run at each (the
+    peak, then a tenth of it for the last 30 %: a pilot that shows an abrupt cooldown);
 (b) law selection by leave-one-pilot-out: each law fitted to all pilots but one and scored by its PredE on that one,
     averaged over the pilots; the law with the lowest mean is selected. Every law is then fitted to all pilots, and
-    once more to the two pilots at P0 only (the single-peak fit, for the extrapolation comparison);
+    once more to the pilots at P0 only (the single-peak fit, for the extrapolation comparison);
 (c) before anything else is trained: every law's predicted final loss for every baseline at every grid peak, and
     for each law its optimal monotone schedule (`LawSchedule`, same warm-up, min rate 1e-3·peak, solved as
     `lrcontrol solve LAW` does) at each grid peak within the pilots' range, the peak with the lowest predicted
@@ -40,7 +41,7 @@ from lrcontrol.train import TrainConfig  # noqa: E402
 # pilot peaks as multiples of P0: a sweep over the range the tuning grid covers (digits: best peaks near 4–8·P0)
 PILOT_PEAKS = {"digits": {"quick": (1.0, 4.0, 16.0), "full": (1.0, 4.0, 16.0), "test": (1.0, 2.0)},
                "shakespeare": {"quick": (1.0, 4.0), "full": (1.0, 4.0), "test": (1.0, 2.0)}}
-PILOT_KINDS = ("constant", "cosine 10%")
+PILOT_KINDS = ("constant", "cosine 10%")  # default; "two-stage" (P0 then P0/10 for the last 30 %) may be added
 OUT = {"digits": "digits_pilot_peaks", "shakespeare": "transformer_pilot_peaks"}
 
 
@@ -67,7 +68,8 @@ def derive_in_range(law, n, w, p0, multiples):
     return best, tried[best], {g: info["predicted_final"] for g, (_, info) in tried.items()}
 
 
-def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits") -> dict:
+def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits",
+        kinds=PILOT_KINDS) -> dict:
     size, n, batch, k, vw, w, p0, n_seeds, vf = ts.SETTINGS[task][mode]
     grid = ts.TASK_GRIDS.get(task, {}).get(mode, ts.GRIDS[mode])
     peaks = PILOT_PEAKS[task][mode]
@@ -77,12 +79,12 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     t_start = time.perf_counter()
     # (a) pilots
     pilots = {f"pilot {kind} @{g:g}P0": go(f"pilot {kind} @{g:g}P0", ts.base_rates(kind, n, w, g * p0), 0)
-              for g in peaks for kind in PILOT_KINDS}
+              for g in peaks for kind in kinds}
     # (b) selection, then the fits on all pilots and on the pilots at P0 only
     selection = select(pilots, laws_to_fit)
     selected = min(selection, key=lambda m: selection[m]["mean_PredE"])
     fitted = ts.fit_laws([r.curve for r in pilots.values()], laws_to_fit)
-    single = ts.fit_laws([pilots[f"pilot {kind} @{peaks[0]:g}P0"].curve for kind in PILOT_KINDS], laws_to_fit)
+    single = ts.fit_laws([pilots[f"pilot {kind} @{peaks[0]:g}P0"].curve for kind in kinds], laws_to_fit)
     laws = {m: law for m, (law, _) in fitted.items() if law is not None}
     single_laws = {m: law for m, (law, _) in single.items() if law is not None}
     # (c) predictions and derived schedules, before any of them is trained
@@ -136,7 +138,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     run_walls = [t["run_s"] + t["compile_s"] for t in timings if t.get("updates") == n]
     results = {
         "setup": {"task": task, "mode": mode, "size": size, "steps": n, "batch": batch, "eval_every": k,
-                  "warmup": w, "P0": p0, "pilot_peak_multiples": list(peaks), "pilot_kinds": list(PILOT_KINDS),
+                  "warmup": w, "P0": p0, "pilot_peak_multiples": list(peaks), "pilot_kinds": list(kinds),
                   "peak_grid_multiples": list(grid), "derive_peak_multiples": in_range,
                   "tuning_seeds": list(ts.TUNING_SEEDS[task]), "final_seeds": seeds,
                   "parameters": ts._parameters(config)},
@@ -198,6 +200,7 @@ def table(res) -> str:
     s, m, t = res["setup"], res["machine"], res["timing"]
     task_flag = "" if s["task"] == "digits" else f" --task {s['task']}"
     mode_flag = {"quick": "", "full": " --full", "test": " (test mode)"}[s["mode"]]
+    mode_flag += " --two-stage" if "two-stage" in s["pilot_kinds"] else ""
     peaks = ", ".join(f"{g:g}" for g in s["pilot_peak_multiples"])
     sel = res["law_selection"]
     lines = [f"# Pilots at several peaks ({s['task']}, {s['mode']})", "",
@@ -247,12 +250,17 @@ def main(argv=None):
                          "transformer on Shakespeare (extra [train])")
     ap.add_argument("--full", action="store_true", help="the larger setting (digits: 4000 updates, 16 seeds; "
                     "the transformer: model `small`, 2000 updates — a GPU's work); default the CPU setting")
+    ap.add_argument("--two-stage", action="store_true", help="add a two-stage pilot (the peak, then a tenth of it "
+                    "for the last 30 %% of the updates) at each pilot peak: a pilot with an abrupt cooldown; results "
+                    "in <results>_two_stage")
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     mode = "full" if args.full else "quick"
-    out = results_folder(args.out or Path(__file__).resolve().parent / "results" / OUT[args.task])
-    res = run(mode, out, progress=not args.no_progress, task=args.task)
+    kinds = PILOT_KINDS + ("two-stage",) if args.two_stage else PILOT_KINDS
+    folder = OUT[args.task] + ("_two_stage" if args.two_stage else "")
+    out = results_folder(args.out or Path(__file__).resolve().parent / "results" / folder)
+    res = run(mode, out, progress=not args.no_progress, task=args.task, kinds=kinds)
     print(table(res))
 
 
