@@ -239,11 +239,11 @@ class FitReport:
 
     @property
     def unexplained(self) -> tuple[str, ...]:
-        """The fit curves the law does not follow: R² below 0, i.e. the fitted law is a worse description of the
-        curve than its own mean loss. (Digits pilots with a constant rate at 4 and 16 times the base peak, whose loss
-        rose with the rate, had R² ≈ 0 under every law: no law has a term for it, and a schedule derived near such
-        a curve is not supported by the fit — problems/pilot_peaks.py.)"""
-        return tuple(name for name, m in self.metrics.items() if not m["R2"] >= 0.0)
+        """The fit curves the law does not follow: R² below 0, i.e. the fitted law describes the curve worse than
+        the curve's own mean loss does (a curve without an R², one logged point or a flat one, is not named). What
+        the law predicts for schedules like such a curve is not supported by the fit (README: pilots at several
+        peaks, where a constant run at a too-high rate whose loss rose was such a curve for every law)."""
+        return tuple(name for name, m in self.metrics.items() if m["R2"] < 0.0)
 
     def band(self, lr, steps, level: float = 1.96):
         """(prediction, lower, upper): L̂ ± level·se at `steps` under the rates `lr`, se by the delta method
