@@ -126,7 +126,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         mean, se = ts.paired(finals[d], finals[best_base])
         comparisons[d] = {"mean_difference": mean, "standard_error": se,
                           "predicted_difference": predictions[d][info["law"]] - predictions[best_base][info["law"]],
-                          "verdict": "wins" if mean < -2 * se else ("loses" if mean > 2 * se else "ties")}
+                          "verdict": ts.verdict(mean, se)}
     single_pred = finals_by(single_laws)
     errors = {}
     for fit_name, preds in (("all pilots", predictions), ("pilots at P0", single_pred)):
@@ -153,9 +153,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         "tuning_mean_final_val_loss": tuning, "best_peak_multiple": best_peak, "best_tuned": best_tuned,
         "law_picks": picks,
         "predicted_final_val_loss": predictions, "predicted_final_val_loss_pilots_at_P0": single_pred,
-        "final_val_loss": {name: {"per_seed": v, "mean": float(np.mean(v)),
-                                  "se": float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None}
-                           for name, v in finals.items()},
+        "final_val_loss": {name: ts.summary(v) for name, v in finals.items()},
         "best_baseline": best_base, "comparisons": comparisons, "final_errors": errors,
     }
     write_json(out / "results.json", results, newline=True)

@@ -38,7 +38,8 @@ import numpy as np  # noqa: E402
 import lrcontrol as lrc  # noqa: E402
 from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise  # noqa: E402
 from lrcontrol.train import TrainConfig, train  # noqa: E402
-from transformer_schedules import OUT, SETTINGS, UNITS, base_rates, derive, fit_laws, for_law, paired  # noqa: E402
+from transformer_schedules import (OUT, SETTINGS, UNITS, base_rates, derive, fit_laws, for_law, paired,  # noqa: E402
+                                   run_file)
 
 DATA = RESULTS.parents[0] / "data" / "mpl" / "25"
 N25, W25, PEAK25, MIN25 = 24000, 2160, 3e-4, 1e-10
@@ -86,8 +87,7 @@ def main(argv=None):
     runs = results_folder(RESULTS / OUT[task] / "runs")  # the pipeline's run files: same names, same runs
 
     def go(label, rates, seed):
-        fname = f"{label.replace(' ', '_').replace('%', 'pc').replace('@', 'at')}_seed{seed}.csv"
-        return train(config, rates, seed, runs / fname, name=label, progress=False).final_val_loss
+        return train(config, rates, seed, runs / run_file(label, seed), name=label, progress=False).final_val_loss
 
     t0 = time.perf_counter()
     pilots = [train(config, base_rates(kind, n, w, p0), 0, runs / f"pilot_{kind.replace(' ', '_').replace('%', 'pc')}"

@@ -145,6 +145,24 @@ def paired(a, b):
     return float(np.mean(d)), se
 
 
+def run_file(label: str, seed: int) -> str:
+    """The file name of a run's curve: its label with spaces, % and @ spelled out, and its seed."""
+    return f"{label.replace(' ', '_').replace('%', 'pc').replace('@', 'at')}_seed{seed}.csv"
+
+
+def verdict(mean: float, se: float) -> str:
+    """A paired mean difference (schedule − baseline) read off: "wins" or "loses" beyond two standard errors, else
+    "ties"."""
+    return "wins" if mean < -2 * se else ("loses" if mean > 2 * se else "ties")
+
+
+def summary(values) -> dict:
+    """Final losses over seeds: the list, their mean and its standard error (None for one seed)."""
+    v = list(values)
+    return {"per_seed": v, "mean": float(np.mean(v)),
+            "se": float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None}
+
+
 def trainer(config, runs: Path, timings: list, progress: bool):
     """`go(label, rates, seed, may_diverge=False)`: one training run of `config` under `rates`, its curve written to
     (and, when an earlier invocation finished it, read back from) `runs/<label>_seed<seed>.csv`; its timing appended
@@ -152,7 +170,7 @@ def trainer(config, runs: Path, timings: list, progress: bool):
     else raises."""
 
     def go(label, rates, seed, may_diverge=False):
-        fname = f"{label.replace(' ', '_').replace('%', 'pc').replace('@', 'at')}_seed{seed}.csv"
+        fname = run_file(label, seed)
         t0 = time.perf_counter()
         try:
             res = train(config, rates, seed, runs / fname, name=label, progress=progress)
@@ -254,8 +272,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         comparisons[dname] = {}
         for bname in base_names:
             mean, se = paired(finals[dname], finals[bname])
-            verdict = "wins" if mean < -2 * se else ("loses" if mean > 2 * se else "ties")
-            comparisons[dname][bname] = {"mean_difference": mean, "standard_error": se, "verdict": verdict}
+            comparisons[dname][bname] = {"mean_difference": mean, "standard_error": se, "verdict": verdict(mean, se)}
     edge = {b: best_peak[b] in (grid[0], grid[-1]) for b in BASELINES}
     gaps = {}
     if best_law is not None:
@@ -291,9 +308,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         "derived": {name: info for name, (_, info) in derived.items()},
         "tuning_mean_final_val_loss": tuning, "best_peak_multiple": best_peak,
         "predicted_final_val_loss": predictions,
-        "final_val_loss": {name: {"per_seed": v, "mean": float(np.mean(v)),
-                                  "se": float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else None}
-                           for name, v in finals.items()},
+        "final_val_loss": {name: summary(v) for name, v in finals.items()},
         "best_baseline": best_final_base,
         "best_peak_at_grid_edge": edge,
         "gap_to_best_baseline": gaps,

@@ -81,8 +81,7 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
     assert sel["selected"] == min(laws, key=lambda m: sel["scores"][m]["mean_PredE"])
     # one held-out score recomputed from the run files: fitted to the other pilots' curves only
     held = pilots[0]
-    curves = {c: lrc.LossCurve.read(tmp_path / "runs" / (c.replace(" ", "_").replace("%", "pc").replace("@", "at")
-                                                        + "_seed0.csv")) for c in pilots}
+    curves = {c: lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(c, 0)) for c in pilots}
     law, _ = lrc.fit(law_class("momentum_law"), [curves[c] for c in pilots if c != held])
     score = next(iter(evaluate_law(law, [curves[held]]).values()))["PredE"]
     assert score == pytest.approx(sel["scores"]["momentum_law"]["per_held_out_pilot"][held], rel=1e-6)
