@@ -19,7 +19,9 @@ tuning and the final comparison are that script's (same settings, same seeds):
 (d) the baselines tuned over the grid on the tuning seeds, as in transformer_schedules.py; each law's pick of the
     peak (the baseline and peak it predicts lowest) scored against that tuning;
 (e) the tuned baselines and every law's derived schedule trained on the final seeds; paired differences against the
-    best tuned baseline; each law's final-loss error on the final schedules, multi-peak fit against single-peak fit.
+    best tuned baseline; each law's final-loss error on the final schedules, multi-peak fit against single-peak fit;
+(f) with `--replicate N`, a derived schedule that wins is trained again, with the best baseline, on N seeds after
+    the final ones (never used before): the win checked on fresh seeds.
 
 Writes `results.json`, `README.md` (generated from it), `predictions.json`, figures and the run curves (`runs/`,
 read back on a rerun when config, seed and rates match). `--task digits` (default) takes ~5 min on 2 cores, nearly
@@ -69,7 +71,7 @@ def derive_in_range(law, n, w, p0, multiples):
 
 
 def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits",
-        kinds=PILOT_KINDS) -> dict:
+        kinds=PILOT_KINDS, replicate: int = 0) -> dict:
     size, n, batch, k, vw, w, p0, n_seeds, vf = ts.SETTINGS[task][mode]
     grid = ts.TASK_GRIDS.get(task, {}).get(mode, ts.GRIDS[mode])
     peaks = PILOT_PEAKS[task][mode]
@@ -127,6 +129,16 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         comparisons[d] = {"mean_difference": mean, "standard_error": se,
                           "predicted_difference": predictions[d][info["law"]] - predictions[best_base][info["law"]],
                           "verdict": ts.verdict(mean, se)}
+    # (f) a derived schedule that wins is trained again, with the best baseline, on `replicate` seeds never used
+    replication = {}
+    extra = list(range(n_seeds + 1, n_seeds + replicate + 1))
+    winners = [d for d, c in comparisons.items() if c["verdict"] == "wins"]
+    if extra and winners:
+        base_extra = [go(best_base, schedules[best_base], s).final_val_loss for s in extra]
+        for d in winners:
+            mean, se = ts.paired([go(d, schedules[d], s).final_val_loss for s in extra], base_extra)
+            replication[d] = {"against": best_base, "seeds": extra, "mean_difference": mean, "standard_error": se,
+                              "verdict": ts.verdict(mean, se)}
     single_pred = finals_by(single_laws)
     errors = {}
     for fit_name, preds in (("all pilots", predictions), ("pilots at P0", single_pred)):
@@ -154,7 +166,8 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         "law_picks": picks,
         "predicted_final_val_loss": predictions, "predicted_final_val_loss_pilots_at_P0": single_pred,
         "final_val_loss": {name: ts.summary(v) for name, v in finals.items()},
-        "best_baseline": best_base, "comparisons": comparisons, "final_errors": errors,
+        "best_baseline": best_base, "comparisons": comparisons, "replication": replication,
+        "final_errors": errors,
     }
     write_json(out / "results.json", results, newline=True)
     figure(out, results, schedules, final_names)
@@ -226,6 +239,10 @@ def table(res) -> str:
     for d, c in res["comparisons"].items():
         lines.append(f"| {d} | {'yes' if res['derived'][d]['selected'] else ''} | {c['mean_difference']:+.4f} ± "
                      f"{c['standard_error']:.4f} | {c['predicted_difference']:+.4f} | {c['verdict']} |")
+    for d, c in res.get("replication", {}).items():
+        lines += ["", f"Replication of the win of {d} on {len(c['seeds'])} seeds never used before "
+                  f"({c['seeds'][0]}–{c['seeds'][-1]}), against {c['against']}: {c['mean_difference']:+.4f} ± "
+                  f"{c['standard_error']:.4f} ({c['verdict']})."]
     lines += ["", "Each law as a tuner (the baseline and peak it predicts lowest, scored by the tuning runs; best "
               f"tuned: {res['best_tuned']} at {res['tuning_mean_final_val_loss'][res['best_tuned']]:.4f}):", "",
               "| law | pick | tuning mean of the pick | regret |", "|---|---|---|---|"]
@@ -251,6 +268,9 @@ def main(argv=None):
     ap.add_argument("--two-stage", action="store_true", help="add a two-stage pilot (the peak, then a tenth of it "
                     "for the last 30 %% of the updates) at each pilot peak: a pilot with an abrupt cooldown; results "
                     "in <results>_two_stage")
+    ap.add_argument("--replicate", type=int, default=0, metavar="N",
+                    help="train a derived schedule that wins, and the best baseline, again on N seeds after the final "
+                         "ones (a check on the win)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
@@ -258,7 +278,7 @@ def main(argv=None):
     kinds = PILOT_KINDS + ("two-stage",) if args.two_stage else PILOT_KINDS
     folder = OUT[args.task] + ("_two_stage" if args.two_stage else "")
     out = results_folder(args.out or Path(__file__).resolve().parent / "results" / folder)
-    res = run(mode, out, progress=not args.no_progress, task=args.task, kinds=kinds)
+    res = run(mode, out, progress=not args.no_progress, task=args.task, kinds=kinds, replicate=args.replicate)
     print(table(res))
 
 

@@ -69,7 +69,7 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
 
     pp = problem_script("pilot_peaks")
     laws = ("bound_law", "momentum_law")
-    res = pp.run("test", tmp_path, laws_to_fit=laws, progress=False, task="digits")
+    res = pp.run("test", tmp_path, laws_to_fit=laws, progress=False, task="digits", replicate=2)
     pilots = list(res["pilots"])
     assert len(pilots) == 2 * len(res["setup"]["pilot_peak_multiples"])
     # selection: every pilot held out once, the mean of those scores, the lowest mean selected
@@ -98,6 +98,11 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
     for d, c in res["comparisons"].items():
         diff = np.subtract(finals[d]["per_seed"], finals[res["best_baseline"]]["per_seed"])
         assert c["mean_difference"] == pytest.approx(diff.mean())
+    # a winning derived schedule is trained again on seeds the comparison never used
+    final_seeds = res["setup"]["final_seeds"]
+    assert set(res["replication"]) == {d for d, c in res["comparisons"].items() if c["verdict"] == "wins"}
+    for c in res["replication"].values():
+        assert c["seeds"] == [final_seeds[-1] + 1, final_seeds[-1] + 2] and c["against"] == res["best_baseline"]
     err = res["final_errors"]["all pilots"]["momentum_law"]["final_error"]
     for name, e in err.items():
         assert e == pytest.approx(res["predicted_final_val_loss"][name]["momentum_law"] - finals[name]["mean"])
