@@ -147,14 +147,26 @@ def main():
         print(f"  from {k}: {value:.7f}, largest fall {local_minima[k]['shape']['largest_fall']:.2f} of the peak, "
               f"{local_minima[k]['shape']['falls_over_1pct']} falls > 1 %", flush=True)
 
+    # scipy at its most patient: every tolerance 0, so it stops only when a line search finds no decrease (the
+    # defaults, or ftol 1e-15, stop earlier at a worse value)
+    def scipy_from(u_start):
+        return minimize(lambda w: numpy_value_grad(law, w), u_start, jac=True, method="L-BFGS-B",
+                        bounds=[(0, None)] * u_start.size,
+                        options={"maxiter": args.scipy_maxiter, "maxfun": 4 * args.scipy_maxiter, "ftol": 0.0,
+                                 "gtol": 0.0})
+
     u0 = np.asarray(system.initial_controls(problem))[W:, 0]
-    scipy_time, res = best_of(lambda: minimize(
-        lambda w: numpy_value_grad(law, w), u0, jac=True, method="L-BFGS-B", bounds=[(0, None)] * u0.size,
-        options={"maxiter": args.scipy_maxiter, "maxfun": 4 * args.scipy_maxiter, "ftol": 1e-15, "gtol": 1e-12}), 3)
+    scipy_time, res = best_of(lambda: scipy_from(u0), 3)
+    # what a scipy user without the staircase search could do: the same solve from each start of the table above
+    t = time.perf_counter()
+    multi = {k: scipy_from(np.asarray(u0_k)[W:, 0]) for k, u0_k in starts.items()}
+    multi_s = time.perf_counter() - t
+    multi_best = min(float(r_.fun) for r_ in multi.values())
+    print(f"scipy L-BFGS-B from {len(multi)} starts: best {multi_best:.10f}, {multi_s:.1f} s", flush=True)
     check = float(law.final_loss(system.rates(jnp.concatenate([jnp.zeros(W), jnp.asarray(res.x)]))))
     print(f"scipy L-BFGS-B: {res.fun:.10f} (check {check:.10f}), {res.nit} it, {scipy_time:.1f} s: {res.message}",
           flush=True)
-    best = min([ours, float(res.fun), from_base, staircase_value, stair["final_loss"]]
+    best = min([ours, float(res.fun), multi_best, from_base, staircase_value, stair["final_loss"]]
                + [v["final_loss"] for v in local_minima.values()])
     total = stair_s + dp.run_time
     pub = np.concatenate([PEAK * np.arange(W) / (W - 1), np.load(DATA / "optimized_schedule.npy")])
@@ -178,12 +190,16 @@ def main():
                                                 "gap_to_best": from_base - best},
                "scipy_lbfgsb_numpy_grad": {"final_loss": float(res.fun), "run_s": scipy_time, "iterations": int(res.nit),
                                            "message": str(res.message), "gap_to_best": float(res.fun) - best},
+               "scipy_lbfgsb_multistart": {
+                   "starts": {k: {"final_loss": float(r_.fun), "iterations": int(r_.nit), "message": str(r_.message)}
+                              for k, r_ in multi.items()},
+                   "best_final_loss": multi_best, "run_s_all_starts": multi_s, "gap_to_best": multi_best - best},
                "local_minima_by_start": local_minima,
                "best_found": best,
                # the target's own measure: time until within 1e-6 of the best value found (the search's rounded
                # staircase already is, where it is; else the polish is needed too); scipy never gets there
                "time_to_within_1e-6_of_best_s": stair_s if stair["final_loss"] - best <= 1e-6 else total,
-               "scipy_within_1e-6_of_best": bool(float(res.fun) - best <= 1e-6),
+               "scipy_within_1e-6_of_best": bool(min(float(res.fun), multi_best) - best <= 1e-6),
                "speedup_run": scipy_time / total,
                "speedup_run_per_update_solve_alone": scipy_time / d.run_time,
                "published_schedule_final_loss": float(law.final_loss(jnp.asarray(pub)))}
