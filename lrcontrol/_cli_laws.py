@@ -8,6 +8,11 @@
                         [--set monotone=true] [--out DIR]
         → DIR/schedule.csv (step,lr for every update), DIR/solution.json, DIR/schedule.png
 
+`solve LAW` warns where the fit does not support the optimum: a peak or horizon beyond the fit curves, parameters
+on the edge of their range, fit curves the law does not follow (R² < 0) and, where law.json records the fit curves'
+schedules (`fit.profiles`), whether the fit curve nearest the optimum (`nearest_fit_curve` in solution.json) is one
+of them.
+
 Bad input is one sentence on stderr and exit status 2, before anything is written; files are written all or none.
 """
 
@@ -89,6 +94,18 @@ def _fit_pilots(data: dict) -> dict | None:
     return pilots if ok else None
 
 
+def _fit_profiles(data: dict) -> dict | None:
+    """The fit curves' schedule profiles (`schedule_profile`) a law file (`data`) records, or None (a file without
+    them, or with a malformed entry)."""
+    fit = data.get("fit")
+    profiles = fit.get("profiles") if isinstance(fit, dict) else None
+    if not isinstance(profiles, dict) or not profiles:
+        return None
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0  # noqa: E731
+    ok = all(isinstance(q, list) and q and all(map(number, q)) and sum(q) > 0 for q in profiles.values())
+    return profiles if ok and len({len(q) for q in profiles.values()}) == 1 else None
+
+
 def _read_curves(paths):
     from lrcontrol._curves import LossCurve
 
@@ -124,7 +141,7 @@ def _curve_figure(law, curves, title, band=None):
 
 
 def cmd_fit(args) -> int:
-    from lrcontrol._fit import fit
+    from lrcontrol._fit import fit, schedule_profile
     from lrcontrol.plotting import figure_png
 
     cls = law_class(args.law)
@@ -135,7 +152,9 @@ def cmd_fit(args) -> int:
                 "fit": {"curves": [c.name for c in curves], "objective": report.objective,
                         "converged": report.converged, "message": report.message,
                         "at_bounds": list(report.at_bounds), "unexplained": list(report.unexplained),
-                        "pilots": report.pilots},
+                        "pilots": report.pilots,
+                        # each fit curve's schedule, for `solve` to name the one nearest its optimum
+                        "profiles": {c.name: schedule_profile(c.lr).tolist() for c in curves}},
                 "version": _version()}
     fig = _curve_figure(law, curves, f"{cls.name} fit", band=report.band)
     written = _write(out, {"law.json": finite_json(law_json, indent=1),
@@ -224,7 +243,7 @@ def cmd_solve_law(args) -> int:
     import lrcontrol as lrc
     from lrcontrol import InputError
     from lrcontrol.plotting import figure_png, plot_schedules
-    from lrcontrol._fit import at_bounds, outside_pilots
+    from lrcontrol._fit import at_bounds, nearest_schedule, outside_pilots
     from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise
 
     if not getattr(args, "law", None):
@@ -252,6 +271,11 @@ def cmd_solve_law(args) -> int:
     edge = at_bounds(type(law), np.asarray(law.to_vector()))
     beyond = outside_pilots(pilots, horizon, peak) if pilots else []
     unexplained = [str(c) for c in (law_data.get("fit") or {}).get("unexplained") or []]
+    profiles = _fit_profiles(law_data)
+    nearest = None
+    if profiles:
+        name, distance = nearest_schedule(rates, profiles)
+        nearest = {"curve": name, "distance": distance, "explained": name not in unexplained}
     data = {"system": args.system, "law": law.name, "params": {**law.params(), "horizon": horizon,
                                                                "warmup": warmup, "peak": peak, "min_lr": min_lr,
                                                                "monotone": monotone, "max_fall": max_fall},
@@ -260,7 +284,7 @@ def cmd_solve_law(args) -> int:
             "comparison": comparison, "shape": describe(rates, warmup, peak), "diagnostics": d,
             "start": how["start"], "end_values_by_start": how["final_loss"], "staircase_search": how["staircase"],
             "law_at_bounds": list(edge), "beyond_fit_curves": beyond, "fit_curves_unexplained": unexplained,
-            "version": _version()}
+            "nearest_fit_curve": nearest, "version": _version()}
     ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
                         xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")
     fig = ax.figure
@@ -296,10 +320,17 @@ def cmd_solve_law(args) -> int:
     if beyond:
         print(f"lrcontrol: warning: beyond the curves the law was fitted on: {'; '.join(beyond)}. The law "
               f"extrapolates there; check the schedule in training before trusting it.", file=sys.stderr)
-    if unexplained:
+    if nearest is not None and not nearest["explained"]:
+        print(f"lrcontrol: warning: the optimum is nearest to the fit curve {nearest['curve']} (distance "
+              f"{nearest['distance']:.2f}), which the law does not follow (R² below 0): its predicted final loss "
+              f"is not supported by the fit. Derive under a law that follows that curve, or at a lower peak (in "
+              f"the README's pilot-peaks check such an optimum diverged in training).", file=sys.stderr)
+    elif unexplained:
         print(f"lrcontrol: warning: the law did not follow the fit curve{'s' * (len(unexplained) > 1)} "
               f"{', '.join(unexplained)} (R² below 0, recorded by lrcontrol fit); a schedule like "
-              f"{'it' if len(unexplained) == 1 else 'them'} is outside what the fit supports.", file=sys.stderr)
+              f"{'it' if len(unexplained) == 1 else 'them'} is outside what the fit supports"
+              + (f"; the optimum is nearest to {nearest['curve']}, which the law follows." if nearest else ".")
+              , file=sys.stderr)
     if not solution.diagnostics.converged and "stalled" not in d["message"]:
         print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
               f"false.", file=sys.stderr)

@@ -452,5 +452,30 @@ def outside_pilots(pilots: dict, horizon: int, peak: float) -> list[str]:
     return notes
 
 
+PROFILE_POINTS = 256  # a schedule's profile: its mean rate over this many equal parts of the run
+
+
+def schedule_profile(lr, points: int = PROFILE_POINTS) -> np.ndarray:
+    """The mean rate over each of `points` equal parts of a run (relative time: part i covers updates
+    [i·N/points, (i+1)·N/points), split updates counted pro rata), so runs of different lengths compare; the
+    profile's mean is the run's mean rate."""
+    lr = np.asarray(lr, dtype=float).reshape(-1)
+    cumulative = np.concatenate([[0.0], np.cumsum(lr)])
+    at_edges = np.interp(np.linspace(0.0, lr.size, points + 1), np.arange(lr.size + 1), cumulative)
+    return np.diff(at_edges) * points / lr.size
+
+
+def nearest_schedule(lr, profiles: dict) -> tuple[str, float]:
+    """The named profile (`schedule_profile`) nearest to the run `lr`, and the distance Σ|p − q| / max(Σp, Σq):
+    0 for the same schedule, 1 for disjoint ones; an L1 distance of the rates themselves, so time spent at a high
+    rate weighs most. A law's prediction for a schedule is only as good as its fit to the run nearest to it
+    (README: pilots at several peaks)."""
+    p = schedule_profile(lr)
+    dist = {name: float(np.abs(p - np.asarray(q)).sum() / max(p.sum(), float(np.sum(q))))
+            for name, q in profiles.items()}
+    name = min(dist, key=dist.get)
+    return name, dist[name]
+
+
 __all__ = ["LossCurve", "FitReport", "fit", "fit_loss", "metrics", "evaluate_law", "huber", "at_bounds",
-           "pilot_range", "outside_pilots"]
+           "pilot_range", "outside_pilots", "schedule_profile", "nearest_schedule"]

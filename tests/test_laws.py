@@ -251,8 +251,41 @@ def test_cli_fit_names_a_curve_the_law_does_not_follow(synthetic, tmp_path, caps
     assert "the law does not follow rising (R² below 0" in io.err
     code, io = _run(["solve", "bound_law", "--law", str(out / "law.json"), "--set", "horizon=200", "--set",
                      "warmup=20", "--set", "peak=3e-4", "--out", str(tmp_path / "sol"), "--quiet"], capsys)
-    assert json.loads((tmp_path / "sol" / "solution.json").read_text())["fit_curves_unexplained"] == ["rising"]
-    assert "the law did not follow the fit curve rising" in io.err
+    js = json.loads((tmp_path / "sol" / "solution.json").read_text())
+    assert js["fit_curves_unexplained"] == ["rising"]
+    # the fit curve nearest the optimum, by the relative L1 distance of the rates (same length here: exact)
+    rates = np.asarray(js["controls"]["lr"])
+    curves = {"cosine": lrc.LossCurve.read(synthetic[0]).lr, "rising": lr}
+    exact = {k: np.abs(rates - q).sum() / max(rates.sum(), q.sum()) for k, q in curves.items()}
+    nearest = js["nearest_fit_curve"]
+    assert nearest["curve"] == min(exact, key=exact.get) and nearest["explained"] == (nearest["curve"] != "rising")
+    assert nearest["distance"] == pytest.approx(exact[nearest["curve"]], abs=0.02)
+    if nearest["explained"]:
+        assert "the law did not follow the fit curve rising" in io.err and f"nearest to {nearest['curve']}" in io.err
+    # a law file whose fit left the optimum's nearest curve unexplained: the warning says the prediction is not
+    # supported
+    law_json = json.loads((out / "law.json").read_text())
+    law_json["fit"]["unexplained"] = [nearest["curve"]]
+    (out / "law2.json").write_text(json.dumps(law_json))
+    code, io = _run(["solve", "bound_law", "--law", str(out / "law2.json"), "--set", "horizon=200", "--set",
+                     "warmup=20", "--set", "peak=3e-4", "--out", str(tmp_path / "sol2"), "--quiet"], capsys)
+    assert code == 0 and f"the optimum is nearest to the fit curve {nearest['curve']}" in io.err
+    assert not json.loads((tmp_path / "sol2" / "solution.json").read_text())["nearest_fit_curve"]["explained"]
+
+
+def test_schedule_profiles_compare_runs_of_any_length():
+    from lrcontrol._fit import nearest_schedule, schedule_profile
+
+    wsd = _schedule(1000, 100)
+    for lr in (wsd, np.arange(7.0), np.ones(3)):  # the profile's mean is the run's mean rate, any length
+        assert schedule_profile(lr).mean() == pytest.approx(lr.mean(), rel=1e-12)
+    # the same schedule at two lengths (each update's rate repeated 4 times) has one profile (up to the round-off
+    # of differencing cumulative sums: ~1e-12 here)
+    assert np.allclose(schedule_profile(np.repeat(wsd, 4)), schedule_profile(wsd), rtol=1e-10, atol=0)
+    # constants: distance |a − b| / max(a, b); the nearest is the closer one
+    name, d = nearest_schedule(np.full(500, 3.0), {"one": schedule_profile(np.ones(100)),
+                                                    "four": schedule_profile(np.full(2000, 4.0))})
+    assert name == "four" and d == pytest.approx(0.25, rel=1e-12)
 
 
 def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
