@@ -1,6 +1,7 @@
 """The loss-curve-law commands: `lrcontrol fit`, `lrcontrol predict` and `lrcontrol solve LAW --law FILE`.
 
-    lrcontrol fit --law LAW (mpl, momentum_law, fsl_law, bound_law, …) --curve FILE [--curve FILE ...] [--out DIR]
+    lrcontrol fit --law LAW (mpl, momentum_law, fsl_law, bound_law, …) --curve FILE [--curve FILE ...]
+                  [--fix NAME=VALUE ...] [--out DIR]
         → DIR/law.json {"law": NAME, "params": {...}, "standard_errors": {...}, ...}, DIR/fit.json, DIR/fit.png
     lrcontrol predict --law law.json --curve FILE [...] [--out DIR]
         → DIR/prediction.csv (curve,step,lr,loss,predicted), DIR/prediction.json, DIR/prediction.png
@@ -106,6 +107,22 @@ def _fit_profiles(data: dict) -> dict | None:
     return profiles if ok and len({len(q) for q in profiles.values()}) == 1 else None
 
 
+def _parse_fixed(items) -> dict[str, float]:
+    """`--fix NAME=VALUE` options → {name: value} (names and ranges are checked by the fit)."""
+    from lrcontrol import InputError
+
+    fixed = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise InputError(f"--fix needs NAME=VALUE (e.g. --fix decay=0.999), got '{item}'.")
+        try:
+            fixed[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(f"--fix {name}: '{value}' is not a number.") from None
+    return fixed
+
+
 def _read_curves(paths):
     from lrcontrol._curves import LossCurve
 
@@ -145,13 +162,15 @@ def cmd_fit(args) -> int:
     from lrcontrol.plotting import figure_png
 
     cls = law_class(args.law)
+    fixed = _parse_fixed(args.fix or [])
     out = _folder(args.out, f"out/fit-{args.law}")
     curves = _read_curves(args.curve)
-    law, report = fit(cls, curves)
+    law, report = fit(cls, curves, fixed=fixed)
     law_json = {"law": cls.name, "params": report.params, "standard_errors": report.standard_errors,
                 "fit": {"curves": [c.name for c in curves], "objective": report.objective,
                         "converged": report.converged, "message": report.message,
                         "at_bounds": list(report.at_bounds), "unexplained": list(report.unexplained),
+                        "fixed": report.fixed,
                         "pilots": report.pilots,
                         # each fit curve's schedule, for `solve` to name the one nearest its optimum
                         "profiles": {c.name: schedule_profile(c.lr).tolist() for c in curves}},
@@ -162,7 +181,8 @@ def cmd_fit(args) -> int:
     if not args.quiet:
         print(f"{cls.name} fitted to {len(curves)} curve(s) in {report.wall_time_s:.1f} s ({report.message}); "
               f"Huber loss {report.objective:.4g}")
-        print("  " + ", ".join(f"{k} = {v:.6g} ± {report.standard_errors[k]:.2g}" for k, v in report.params.items()))
+        print("  " + ", ".join(f"{k} = {v:.6g} (fixed)" if k in report.fixed else
+                               f"{k} = {v:.6g} ± {report.standard_errors[k]:.2g}" for k, v in report.params.items()))
         for name, m in report.metrics.items():
             print(f"  {name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
         print("wrote " + ", ".join(str(p) for p in written))
@@ -370,6 +390,9 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("fit", help="fit a loss-curve law to training curves (CSV step,lr,loss or W&B export)")
     p.add_argument("--law", required=True, help="a loss-curve law's name (lrcontrol list: the laws)")
     p.add_argument("--curve", action="append", required=True, metavar="FILE")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE",
+                   help="hold a parameter at a value instead of fitting it (repeatable), e.g. --fix decay=0.999 "
+                        "for the momentum law's paper value")
     p.add_argument("--out", default=None, help="folder (default out/fit-LAW)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(fn=cmd_fit)

@@ -236,6 +236,8 @@ class FitReport:
     law_class: type = field(repr=False)
     at_bounds: tuple = ()  # parameters fitted onto an edge of their range (`at_bounds`)
     pilots: dict = field(default_factory=dict)  # the fit curves' peaks and lengths (`pilot_range`)
+    fixed: dict = field(default_factory=dict)  # parameters held at given values, not fitted
+    template: tuple | None = field(default=None, repr=False)  # every parameter's (z, θ), read for the fixed ones
 
     @property
     def unexplained(self) -> tuple[str, ...]:
@@ -249,7 +251,11 @@ class FitReport:
         """(prediction, lower, upper): L̂ ± level·se at `steps` under the rates `lr`, se by the delta method
         from the Gauss–Newton covariance of the fitted parameters (a lower bound on the real uncertainty)."""
         lr, steps = jnp.asarray(lr), jnp.asarray(steps)
-        f = lambda z: self.law_class.from_vector(_to_theta(self.law_class, z)).predict(lr, steps)  # noqa: E731
+        names = self.law_class.param_names
+        free = tuple(i for i, n in enumerate(names) if n not in self.fixed)
+        template = self.template or (jnp.asarray(self.z), _to_theta(self.law_class, jnp.asarray(self.z)))
+        theta_of = _theta_of(self.law_class, free)
+        f = lambda z: self.law_class.from_vector(theta_of(z, template)).predict(lr, steps)  # noqa: E731
         z = jnp.asarray(self.z)
         pred = f(z)
         jac = jax.jacfwd(f)(z)
@@ -261,7 +267,7 @@ class FitReport:
                 "objective": self.objective, "converged": self.converged, "message": self.message,
                 "iterations": self.iterations, "starts": self.starts, "metrics": self.metrics,
                 "wall_time_s": self.wall_time_s, "at_bounds": list(self.at_bounds), "pilots": self.pilots,
-                "unexplained": list(self.unexplained)}
+                "unexplained": list(self.unexplained), "fixed": self.fixed}
 
 
 # --- the fit ------------------------------------------------------------------------------------------------------
@@ -270,29 +276,43 @@ def _huber_sum(r, delta):
     return jnp.sum(jnp.where(jnp.isfinite(r), huber(r, delta), jnp.inf))
 
 
-@functools.lru_cache(maxsize=16)
-def _programs(law_class, residuals, coarse, delta, max_steps, rtol):
-    """The fit's compiled programs, made once per law, residual functions (`_residual_fn`: the curves' structure)
-    and settings, so that a repeated fit (other curves of the same shapes, other starts) compiles nothing again:
+def _theta_of(law_class, free):
+    """(z, (z0, θ0)) ↦ θ: the free parameters' z (`free`, a tuple of indices) written into z0 and mapped to their
+    ranges; the fixed parameters' values are θ0's, exactly (not through z and back)."""
+    index = np.asarray(free, dtype=int)
+    is_free = np.isin(np.arange(len(law_class.param_names)), index)
 
-    - residuals_jacobian(z, data): the log residuals on every point and their Jacobian in z, in one call (each
-      start's end is judged by it; the standard errors and metrics come from it);
-    - screen(zs, data): the Huber loss at a batch of starts (vmapped);
-    - run_coarse, run_all (z0, data) → (z, converged, steps): Levenberg–Marquardt on the thinned and on all points.
+    def theta(z, template):
+        z0, theta0 = template
+        return jnp.where(is_free, _to_theta(law_class, z0.at[index].set(z)), theta0)
+    return theta
+
+
+@functools.lru_cache(maxsize=16)
+def _programs(law_class, residuals, coarse, delta, max_steps, rtol, free):
+    """The fit's compiled programs, made once per law, residual functions (`_residual_fn`: the curves' structure),
+    settings and free parameters, so that a repeated fit (other curves of the same shapes, other starts, other
+    values of the fixed parameters) compiles nothing again. `z` is the free parameters' (indices `free`); the data
+    argument `d` is (curves' data, (z, θ) of every parameter — the fixed ones' values read from it):
+
+    - residuals_jacobian(z, d): the log residuals on every point and their Jacobian in z, in one call (each start's
+      end is judged by it; the standard errors and metrics come from it);
+    - screen(zs, d): the Huber loss at a batch of starts (vmapped);
+    - run_coarse, run_all (z0, d) → (z, converged, steps): Levenberg–Marquardt on the thinned and on all points.
     """
-    z_of = lambda z: _to_theta(law_class, z)  # noqa: E731
+    z_of = _theta_of(law_class, free)
 
     @jax.jit
     def residuals_jacobian(zz, d):
-        return residuals(z_of(zz), d), jax.jacfwd(lambda y: residuals(z_of(y), d))(zz)
+        return residuals(z_of(zz, d[1]), d[0]), jax.jacfwd(lambda y: residuals(z_of(y, d[1]), d[0]))(zz)
 
-    screen = jax.jit(jax.vmap(lambda z, d: _huber_sum(coarse(z_of(z), d), delta), in_axes=(0, None)))
+    screen = jax.jit(jax.vmap(lambda z, d: _huber_sum(coarse(z_of(z, d[1]), d[0]), delta), in_axes=(0, None)))
     solver = optx.LevenbergMarquardt(rtol=rtol, atol=1e-12)
 
     def levenberg_marquardt(res):
         def run(z0, d):
-            sol = optx.least_squares(lambda z, dd: _huber_root(res(z_of(z), dd), delta), solver, z0, args=d,
-                                     max_steps=max_steps, throw=False)
+            sol = optx.least_squares(lambda z, dd: _huber_root(res(z_of(z, dd[1]), dd[0]), delta), solver, z0,
+                                     args=d, max_steps=max_steps, throw=False)
             return sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
         return jax.jit(run)
 
@@ -305,39 +325,70 @@ for _cache in (_predictor, _residuals, _programs):
     register(_cache.cache_clear)
 
 
-def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: int = 200, rtol: float = 1e-8,
-        grid_points: int = 128):
+def _checked_fixed(law_class, fixed) -> dict[str, float]:
+    """`fixed` ({name: value}) checked against the law's parameters and their ranges (one sentence naming the
+    parameter otherwise); at least one parameter must stay free."""
+    if fixed is None:
+        return {}
+    if not isinstance(fixed, dict):
+        raise InputError(f"fixed must be a dict of parameter values, got {type(fixed).__name__}.")
+    names = law_class.param_names
+    for name in fixed:
+        if name not in names:
+            raise InputError(f"fixed: '{name}' is not a parameter of {law_class.name} (its parameters: "
+                             f"{', '.join(names)}).")
+    if len(fixed) == len(names):
+        raise InputError(f"fixed: every parameter of {law_class.name} is fixed; leave at least one to fit.")
+    law_class(**fixed)  # the law's own check of each value's range (others at their defaults)
+    return {name: float(fixed[name]) for name in names if name in fixed}
+
+
+def fit(law_class, curves, *, fixed: dict | None = None, delta: float = 1e-3, starts: int = 3, max_steps: int = 200,
+        rtol: float = 1e-8, grid_points: int = 128):
     """Fit `law_class` (a subclass of `AbstractLossCurveLaw`) to `curves` (one or more `LossCurve`).
 
-    Returns (the fitted law, `FitReport`). See the module docstring for the loss, the parametrisation, the
-    starts and the standard errors. Deterministic: the same curves give the same fit.
+    `fixed` ({name: value}) holds parameters at given values (the momentum law's decay at the paper's 0.999, say);
+    the others are fitted, and only they count towards the points a fit needs and the standard errors (a fixed
+    parameter's is 0). Returns (the fitted law, `FitReport`). See the module docstring for the loss, the
+    parametrisation, the starts and the standard errors. Deterministic: the same curves give the same fit.
     """
     from .systems._law import AbstractLossCurveLaw
 
     if not (isinstance(law_class, type) and issubclass(law_class, AbstractLossCurveLaw)):
         raise InputError(f"law_class must be a loss-curve law class (e.g. lrc.systems.MultiPowerLaw), "
                          f"got {law_class!r}.")
-    p = len(law_class.param_names)
+    fixed = _checked_fixed(law_class, fixed)
+    free = tuple(i for i, n in enumerate(law_class.param_names) if n not in fixed)
+    p = len(free)
     curves = check_curves(curves, p)
     check_real("delta", delta, lo=0.0, lo_open=True)
     starts = check_int("starts", starts, lo=1)
     check_int("max_steps", max_steps, lo=1)
     t0 = time.perf_counter()
-    z_of = lambda z: _to_theta(law_class, z)  # noqa: E731
-    residuals, data = _residual_fn(law_class, curves)
+    residuals, curve_data = _residual_fn(law_class, curves)
     total = sum(len(c) for c in curves)
     thin = 4 if total >= 16 * p else 1  # the starts run on every 4th logged point where enough remain
-    coarse, coarse_data = _residual_fn(law_class, curves, thin=thin) if thin > 1 else (residuals, data)
+    coarse, coarse_curves = _residual_fn(law_class, curves, thin=thin) if thin > 1 else (residuals, curve_data)
 
-    programs = _programs(law_class, residuals, coarse, delta, max_steps, rtol)
+    programs = _programs(law_class, residuals, coarse, delta, max_steps, rtol, free)
     residuals_jacobian, screen, run_coarse, run_all = programs
+
+    # 1. the grid, screened on the thinned points (one vmapped pass); fixed parameters at their values
+    grid = _grid_points(law_class, curves, grid_points)
+    for i, name in enumerate(law_class.param_names):
+        if name in fixed:
+            grid[:, i] = fixed[name]
+    grid = grid[np.sort(np.unique(grid, axis=0, return_index=True)[1])]  # the distinct starts, in their order
+    z_grid = np.stack([_to_z(law_class, g) for g in grid])
+    # every parameter's z and θ at the first start: the fixed ones' values (the free ones are overwritten)
+    template = (jnp.asarray(z_grid[0]), jnp.asarray(grid[0]))
+    data, coarse_data = (curve_data, template), (coarse_curves, template)
+    z_of = lambda z: _theta_of(law_class, free)(z, template)  # noqa: E731
+    zs = jnp.asarray(z_grid[:, list(free)])
 
     def loss_z(z):
         return float(_huber_sum(residuals_jacobian(z, data)[0], delta))
 
-    # 1. the grid, screened on the thinned points (one vmapped pass)
-    grid = _grid_points(law_class, curves, grid_points)
-    zs = jnp.asarray(np.stack([_to_z(law_class, g) for g in grid]))
     values = np.asarray(screen(zs, coarse_data))
     values = np.where(np.isfinite(values), values, np.inf)
     order = np.argsort(values, kind="stable")[:starts]
@@ -347,7 +398,7 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     for i in order:
         z, ok, steps = run_coarse(zs[i], coarse_data)
         value, ok, steps = loss_z(z), bool(ok), int(steps)
-        tried.append({"start": dict(zip(law_class.param_names, map(float, grid[i]))),
+        tried.append({"start": {n: float(v) for n, v in zip(law_class.param_names, grid[i]) if n not in fixed},
                       "start_objective_screen": float(values[i]), "objective": value,
                       "iterations": steps, "converged": ok, "points": "every 4th" if thin > 1 else "all"})
         if np.isfinite(value) and (best is None or value < best[0]):
@@ -387,6 +438,7 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
     with np.errstate(over="ignore", invalid="ignore"):
         var = np.diag(dtheta @ cov_z @ dtheta.T)
     se = np.where(np.isnan(var), np.inf, np.sqrt(np.maximum(var, 0.0)))
+    se[[i for i in range(len(se)) if i not in free]] = 0.0  # a fixed parameter: no uncertainty from the fit
     # per-curve metrics from the same residuals: L̂ = L·e^(−r)
     ends = np.cumsum([len(c) for c in curves])[:-1]
     fitted = {c.name: metrics(c.losses, c.losses * np.exp(-rc))
@@ -396,7 +448,8 @@ def fit(law_class, curves, *, delta: float = 1e-3, starts: int = 3, max_steps: i
         standard_errors=dict(zip(law_class.param_names, map(float, se))), objective=value,
         converged=bool(ok), message=message, iterations=iterations, starts=tried, metrics=fitted,
         wall_time_s=time.perf_counter() - t0, z=np.asarray(z), cov_z=cov_z, law_class=law_class,
-        at_bounds=at_bounds(law_class, np.asarray(theta)), pilots=pilot_range(curves))
+        at_bounds=tuple(n for n in at_bounds(law_class, np.asarray(theta)) if n not in fixed),
+        pilots=pilot_range(curves), fixed=fixed, template=template)
     return law, report
 
 

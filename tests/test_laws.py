@@ -134,6 +134,50 @@ def test_fit_recovers_noise_free_curves(synthetic):
         lrc.fit(lrc.systems.MultiPowerLaw, [lrc.LossCurve(np.ones(5), [1, 2], [3.0, 2.0])])
 
 
+def test_fit_with_a_parameter_held_fixed(tmp_path, capsys):
+    # curves of a momentum law with the paper's decay λ = 0.999: fitted with λ held there, the other four
+    # parameters come back; λ is reported as given, with no standard error, and counts for nothing in the fit
+    true = lrc.systems.MomentumLaw(L0=2.8, A=0.6, alpha=0.45, C=400.0, decay=0.999)
+    curves = []
+    for kind in ("cosine", "constant", "step"):
+        lr = _schedule(400, 40, kind)
+        steps = np.arange(39, 400, 10)
+        curves.append(lrc.LossCurve(lr, steps, np.asarray(true.predict(jnp.asarray(lr), jnp.asarray(steps))), kind))
+    law, report = lrc.fit(lrc.systems.MomentumLaw, curves, fixed={"decay": 0.999})
+    assert report.params["decay"] == 0.999 and report.standard_errors["decay"] == 0.0
+    assert report.fixed == {"decay": 0.999} == report.to_dict()["fixed"]
+    assert all("decay" not in start["start"] for start in report.starts)
+    for name, value in true.params().items():
+        assert report.params[name] == pytest.approx(value, rel=1e-4), name
+    assert all(m["PredE"] < 1e-6 for m in report.metrics.values())
+    pred, lo, hi = report.band(curves[0].lr, curves[0].steps)  # the band varies the free parameters only
+    assert jnp.allclose(pred, law.predict(jnp.asarray(curves[0].lr), jnp.asarray(curves[0].steps)), rtol=1e-12)
+    assert jnp.all(lo <= pred) and jnp.all(pred <= hi)
+    # one point per free parameter is enough: 4 points fit the four free parameters
+    lr4 = _schedule(50, 5, "step")
+    lrc.fit(lrc.systems.MomentumLaw, [lrc.LossCurve(lr4, [10, 20, 30, 49], [3.0, 2.9, 2.8, 2.7])],
+            fixed={"decay": 0.999})
+    bad = [({"gamma": 0.5}, "'gamma' is not a parameter of momentum_law"), ({"decay": 1.5}, "decay must be"),
+           ({n: v for n, v in true.params().items()}, "every parameter of momentum_law is fixed")]
+    for fixed, words in bad:
+        with pytest.raises(lrc.InputError, match=words):
+            lrc.fit(lrc.systems.MomentumLaw, curves, fixed=fixed)
+    # the command: --fix NAME=VALUE, recorded in law.json
+    import json
+
+    files = [c.write(tmp_path / f"{c.name}.csv") for c in curves]
+    out = tmp_path / "fit"
+    code, io = _run(["fit", "--law", "momentum_law", "--fix", "decay=0.999", "--out", str(out), "--quiet"]
+                    + [a for f in files for a in ("--curve", str(f))], capsys)
+    law_json = json.loads((out / "law.json").read_text())
+    assert code == 0 and law_json["fit"]["fixed"] == {"decay": 0.999} and law_json["params"]["decay"] == 0.999
+    for fix, words in (("decay", "--fix needs NAME=VALUE"), ("decay=x", "--fix decay: 'x' is not a number"),
+                       ("nope=1", "'nope' is not a parameter")):
+        code, io = _run(["fit", "--law", "momentum_law", "--fix", fix, "--curve", str(files[0]), "--out",
+                         str(tmp_path / "never")], capsys)
+        assert code == 2 and words in io.err and io.err.count("\n") == 1 and not (tmp_path / "never").exists()
+
+
 def test_fit_survives_a_run_that_leaves_through_a_flat_direction(synthetic, monkeypatch):
     # The FSL law fitted to digits pilots at three peaks (problems/pilot_peaks.py): Levenberg–Marquardt on all
     # points walked from the thinned points' end (loss 0.039) along c2 → ∞, c3 → 0 into overflow (loss 142), and
