@@ -15,9 +15,13 @@ tuning and the final comparison are that script's (same settings, same seeds):
 (c) before anything else is trained: every law's predicted final loss for every baseline at every grid peak, and
     for each law its optimal monotone schedule (`LawSchedule`, same warm-up, min rate 1e-3·peak, solved as
     `lrcontrol solve LAW` does) at each grid peak within the pilots' range, the peak with the lowest predicted
-    final loss kept (an interpolation: no law is asked beyond its pilots); written to `predictions.json`;
+    final loss kept (an interpolation: no law is asked beyond its pilots); for each optimum the pilot nearest to it
+    (relative L1 distance of the rates' profiles, as `lrcontrol solve LAW` reports it) and whether the law follows
+    that pilot (R² ≥ 0); written to `predictions.json`;
 (d) the baselines tuned over the grid on the tuning seeds, as in transformer_schedules.py; each law's pick of the
-    peak (the baseline and peak it predicts lowest) scored against that tuning;
+    peak (the baseline and peak it predicts lowest) scored against that tuning; then the validation rule: every
+    derived schedule trained on the tuning seeds too, and the lowest mean among them and the tuned baselines kept
+    (the laws propose, the tuning runs decide: 3 runs per law on digits, 1 on the transformer);
 (e) the tuned baselines and every law's derived schedule trained on the final seeds; paired differences against the
     best tuned baseline; each law's final-loss error on the final schedules, multi-peak fit against single-peak fit;
 (f) with `--replicate N`, a derived schedule that wins is trained again, with the best baseline, on N seeds after
@@ -37,7 +41,7 @@ import numpy as np  # noqa: E402
 
 import transformer_schedules as ts  # noqa: E402
 from lrcontrol._cli_laws import LAW_NAMES  # noqa: E402
-from lrcontrol._fit import evaluate_law  # noqa: E402
+from lrcontrol._fit import evaluate_law, nearest_schedule, schedule_profile  # noqa: E402
 from lrcontrol.train import TrainConfig  # noqa: E402
 
 # pilot peaks as multiples of P0: a sweep over the range the tuning grid covers (digits: best peaks near 4–8·P0)
@@ -62,12 +66,24 @@ def select(pilots: dict, laws_to_fit) -> dict:
             for law, s in scores.items()}
 
 
-def derive_in_range(law, n, w, p0, multiples):
-    """The law's optimal schedule at each peak multiple; the one with the lowest predicted final loss and all of
-    them (multiple → predicted final loss)."""
+def nearest_pilot(rates, pilot_rates: dict) -> tuple[str, float]:
+    """The pilot whose schedule is nearest to `rates`, and the distance (`lrcontrol._fit.nearest_schedule`, what
+    `lrcontrol solve LAW` reports: a relative L1 distance of the rates' profiles)."""
+    return nearest_schedule(rates, {name: schedule_profile(q) for name, q in pilot_rates.items()})
+
+
+def derive_in_range(law, n, w, p0, multiples, pilot_rates: dict, unexplained=()):
+    """The law's optimal schedule at each peak multiple; the one with the lowest predicted final loss, its (rates,
+    info), and every multiple's predicted final loss with the pilot nearest to its optimum (`nearest_pilot`) and
+    whether the law follows that pilot (it is not among the fit's `unexplained`, R² < 0)."""
     tried = {g: ts.derive(law, n, w, g * p0) for g in multiples}
+    by_peak = {}
+    for g, (rates, info) in tried.items():
+        pilot, distance = nearest_pilot(rates, pilot_rates)
+        by_peak[g] = {"predicted_final": info["predicted_final"], "nearest_pilot": pilot, "distance": distance,
+                      "nearest_pilot_explained": pilot not in unexplained}
     best = min(tried, key=lambda g: tried[g][1]["predicted_final"])
-    return best, tried[best], {g: info["predicted_final"] for g, (_, info) in tried.items()}
+    return best, tried[best], by_peak
 
 
 def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits",
@@ -91,13 +107,16 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     single_laws = {m: law for m, (law, _) in single.items() if law is not None}
     # (c) predictions and derived schedules, before any of them is trained
     in_range = [g for g in grid if peaks[0] <= g <= peaks[-1]]
+    pilot_rates = {name: ts.base_rates(kind, n, w, g * p0) for g in peaks for kind in kinds
+                   for name in [f"pilot {kind} @{g:g}P0"]}
     schedules = {f"{b} @{g:g}P0": ts.base_rates(b, n, w, g * p0) for b in ts.BASELINES for g in grid}
-    derived = {}
+    derived, candidates = {}, {}
     for law_name, law in laws.items():
-        g, (rates, info), by_peak = derive_in_range(law, n, w, p0, in_range)
+        g, (rates, info), by_peak = derive_in_range(law, n, w, p0, in_range, pilot_rates,
+                                                    fitted[law_name][1]["unexplained"])
         name = f"derived ({law_name}) @{g:g}P0"
-        derived[name] = {"law": law_name, "selected": law_name == selected, "peak_multiple": g,
-                         "predicted_final_by_peak": {f"{m:g}": v for m, v in by_peak.items()}, **info}
+        derived[name] = {"law": law_name, "selected": law_name == selected, "peak_multiple": g, **info}
+        candidates[law_name] = {f"{m:g}": v for m, v in by_peak.items()}
         schedules[name] = rates
 
     def finals_by(fits):
@@ -111,12 +130,20 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     tuning, best_peak = ts.tune(go, schedules, grid, ts.TUNING_SEEDS[task])
     baseline_names = [nm for nm in schedules if nm in tuning]
     best_tuned = min(baseline_names, key=tuning.get)
+    # (d') validation: every derived schedule trained on the tuning seeds beside the tuned baselines, the lowest
+    # mean kept (a run that diverges scores +inf)
+    tuned_names = [f"{b} @{best_peak[b]:g}P0" for b in ts.BASELINES]
+    validation = {}
+    for d in derived:
+        got = [go(d, schedules[d], s, may_diverge=True) for s in ts.TUNING_SEEDS[task]]
+        validation[d] = float("inf") if None in got else float(np.mean([r.final_val_loss for r in got]))
+    pool = {**{x: tuning[x] for x in tuned_names}, **validation}
+    validated_pick = min(pool, key=pool.get)
     picks = {}
     for m in laws:
         pick = min(baseline_names, key=lambda nm: predictions[nm][m])
         picks[m] = {"pick": pick, "tuning_mean_of_pick": tuning[pick], "regret": tuning[pick] - tuning[best_tuned]}
     # (e) the final comparison on fresh seeds
-    tuned_names = [f"{b} @{best_peak[b]:g}P0" for b in ts.BASELINES]
     final_names = tuned_names + list(derived)
     seeds = list(range(1, n_seeds + 1))
     final = {name: [go(name, schedules[name], s) for s in seeds] for name in final_names}
@@ -129,6 +156,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         comparisons[d] = {"mean_difference": mean, "standard_error": se,
                           "predicted_difference": predictions[d][info["law"]] - predictions[best_base][info["law"]],
                           "verdict": ts.verdict(mean, se)}
+    validated = dict(zip(("mean_difference", "standard_error"), ts.paired(finals[validated_pick], finals[best_base])))
     # (f) a derived schedule that wins is trained again, with the best baseline, on `replicate` seeds never used
     replication = {}
     extra = list(range(n_seeds + 1, n_seeds + replicate + 1))
@@ -159,6 +187,10 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
                    "runs": timings},
         "pilots": {name: {"final_val_loss": r.final_val_loss} for name, r in pilots.items()},
         "law_selection": {"rule": "leave-one-pilot-out, mean PredE", "scores": selection, "selected": selected},
+        "derive_candidates": candidates,
+        "validation": {"rule": "derived schedules trained on the tuning seeds beside the tuned baselines; the lowest "
+                               "mean kept", "tuning_mean_final_val_loss": validation, "pool": pool,
+                       "pick": validated_pick, "final_against_best_baseline": validated},
         "fits": {m: rep for m, (_, rep) in fitted.items()},
         "fits_pilots_at_P0": {m: rep for m, (_, rep) in single.items()},
         "derived": derived,
@@ -185,7 +217,8 @@ def figure(out, res, schedules, final_names):
         names = [f"{b} @{g:g}P0" for g in grid]
         ax.plot(grid, [res["tuning_mean_final_val_loss"][x] for x in names], "o", color=f"C{i}", label=b)
         for key, style in (("predicted_final_val_loss", "-"), ("predicted_final_val_loss_pilots_at_P0", ":")):
-            ax.plot(grid, [res[key][x].get(selected, np.nan) for x in names], style, color=f"C{i}", lw=1)
+            if selected is not None:
+                ax.plot(grid, [res[key][x].get(selected, np.nan) for x in names], style, color=f"C{i}", lw=1)
     for g in s["pilot_peak_multiples"]:
         ax.axvline(g, color="0.85", lw=0.8, zorder=0)
     ax.set_xscale("log", base=2)
@@ -224,10 +257,24 @@ def table(res) -> str:
              f"{t['pipeline_s'] / 60:.1f} min." + ts._reused(t), "",
              f"**Law selection** (leave-one-pilot-out, mean PredE): **{sel['selected']}** — "
              + ", ".join(f"{k}: {v['mean_PredE']:.4f}" for k, v in sel["scores"].items()), "",
-             ts._edges(res["fits"]), "",
-             "| schedule | final val loss (mean ± s.e.) | " + " | ".join(f"{k} predicted" for k in res["fits"]
-                                                                  if "error" not in res["fits"][k]) + " |",
-             "|---|---|" + "---|" * sum("error" not in v for v in res["fits"].values())]
+             "Each law's optimum at each peak: predicted final loss, the pilot nearest to it (relative L1 distance "
+             "of the rates) and whether the law follows that pilot (R² ≥ 0 in its fit; *not followed* else):", "",
+             "| law | " + " | ".join(f"@{g:g}P0" for g in s["derive_peak_multiples"]) + " |",
+             "|---|" + "---|" * len(s["derive_peak_multiples"])]
+    for law, by_peak in res["derive_candidates"].items():
+        lines.append(f"| {law} | " + " | ".join(
+            f"{c['predicted_final']:.4f}, {c['nearest_pilot'].removeprefix('pilot ')} ({c['distance']:.2f})"
+            + ("" if c["nearest_pilot_explained"] else ", *not followed*") for c in by_peak.values()) + " |")
+    val = res["validation"]
+    v = val["final_against_best_baseline"]
+    lines += ["", "**Validation** (each derived schedule trained on the tuning seeds beside the tuned baselines, the "
+              "lowest mean kept): " + ", ".join(f"{k} {m:.4f}" for k, m in val["pool"].items())
+              + f" → **{val['pick']}**; on the final seeds against the best tuned baseline: "
+              f"{v['mean_difference']:+.4f} ± {v['standard_error']:.4f}.", ""]
+    lines += [ts._edges(res["fits"]), "",
+              "| schedule | final val loss (mean ± s.e.) | " + " | ".join(f"{k} predicted" for k in res["fits"]
+                                                                   if "error" not in res["fits"][k]) + " |",
+              "|---|---|" + "---|" * sum("error" not in v for v in res["fits"].values())]
     for name, v in res["final_val_loss"].items():
         preds = [res["predicted_final_val_loss"][name].get(k) for k in res["fits"] if "error" not in res["fits"][k]]
         lines.append(f"| {name} | {v['mean']:.4f} ± {v['se']:.4f} | "

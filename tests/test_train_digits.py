@@ -63,6 +63,20 @@ def test_pipeline_end_to_end_on_digits(tmp_path):
     assert readme.startswith("# Digits-MLP schedules (test)") and "--task digits" in readme
 
 
+def test_pilot_peaks_names_the_pilot_nearest_each_optimum(monkeypatch):
+    pp = problem_script("pilot_peaks")
+    n, p0 = 10, 1.0
+    pilots = {"pilot constant @1P0": np.full(n, 1.0), "pilot constant @4P0": np.full(n, 4.0)}
+    # a fake law whose optimum at each peak is the constant there, predicted lower the higher the peak
+    monkeypatch.setattr(pp.ts, "derive", lambda law, n_, w, peak: (np.full(n_, peak), {"predicted_final": -peak}))
+    g, best, by_peak = pp.derive_in_range(None, n, 0, p0, [1.0, 1.5, 4.0], pilots, ["pilot constant @4P0"])
+    assert g == 4.0 and best[1]["predicted_final"] == -4.0
+    # constants a and b: distance |a − b| / max(a, b)
+    assert by_peak[1.5]["nearest_pilot"] == "pilot constant @1P0" and by_peak[1.5]["distance"] == pytest.approx(1 / 3)
+    assert by_peak[4.0]["nearest_pilot"] == "pilot constant @4P0" and by_peak[4.0]["distance"] == pytest.approx(0)
+    assert by_peak[1.5]["nearest_pilot_explained"] and not by_peak[4.0]["nearest_pilot_explained"]
+
+
 def test_pilot_peaks_end_to_end_on_digits(tmp_path):
     from lrcontrol._cli_laws import law_class
     from lrcontrol._fit import evaluate_law
@@ -79,17 +93,39 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
         assert set(scores["per_held_out_pilot"]) == set(pilots)
         assert scores["mean_PredE"] == pytest.approx(np.mean(list(scores["per_held_out_pilot"].values())))
     assert sel["selected"] == min(laws, key=lambda m: sel["scores"][m]["mean_PredE"])
+    runs = {c: lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(c, 0)) for c in pilots}
+    # the pilot nearest each derived schedule: the exact relative L1 distance of the rates (run files) agrees with
+    # the profiles' on which pilot it is
+    for derived_run, d in res["derived"].items():
+        rates = lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(derived_run, 1)).lr
+        dist = {c: np.abs(rates - runs[c].lr).sum() / max(rates.sum(), runs[c].lr.sum()) for c in pilots}
+        nearest = res["derive_candidates"][d["law"]][f"{d['peak_multiple']:g}"]
+        assert nearest["nearest_pilot"] == min(dist, key=dist.get)
+        assert nearest["distance"] == pytest.approx(min(dist.values()), abs=0.02)
+        unexplained = res["fits"][d["law"]]["unexplained"]
+        assert nearest["nearest_pilot_explained"] == (nearest["nearest_pilot"] not in unexplained)
+    # validation: each derived schedule's mean over the tuning seeds (run files), the lowest of them and the tuned
+    # baselines kept, and compared on the final seeds
+    val, tuning_seeds = res["validation"], res["setup"]["tuning_seeds"]
+    for d in res["derived"]:
+        finals_d = [lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(d, s)).losses[-1] for s in tuning_seeds]
+        assert val["tuning_mean_final_val_loss"][d] == pytest.approx(np.mean(finals_d), rel=1e-6)
+    assert set(val["pool"]) == set(res["derived"]) | {f"{b} @{g:g}P0" for b, g in res["best_peak_multiple"].items()}
+    assert val["pick"] == min(val["pool"], key=val["pool"].get)
+    diff = np.subtract(res["final_val_loss"][val["pick"]]["per_seed"],
+                       res["final_val_loss"][res["best_baseline"]]["per_seed"])
+    assert val["final_against_best_baseline"]["mean_difference"] == pytest.approx(diff.mean())
     # one held-out score recomputed from the run files: fitted to the other pilots' curves only
     held = pilots[0]
-    curves = {c: lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(c, 0)) for c in pilots}
-    law, _ = lrc.fit(law_class("momentum_law"), [curves[c] for c in pilots if c != held])
-    score = next(iter(evaluate_law(law, [curves[held]]).values()))["PredE"]
+    law, _ = lrc.fit(law_class("momentum_law"), [runs[c] for c in pilots if c != held])
+    score = next(iter(evaluate_law(law, [runs[held]]).values()))["PredE"]
     assert score == pytest.approx(sel["scores"]["momentum_law"]["per_held_out_pilot"][held], rel=1e-6)
     # each law's derived schedule: the peak (within the pilots' range) with the lowest predicted final loss
     lo, hi = res["setup"]["pilot_peak_multiples"][0], res["setup"]["pilot_peak_multiples"][-1]
     for name, d in res["derived"].items():
         assert lo <= d["peak_multiple"] <= hi and d["selected"] == (d["law"] == sel["selected"])
-        assert d["predicted_final"] == pytest.approx(min(d["predicted_final_by_peak"].values()))
+        by_peak = res["derive_candidates"][d["law"]].values()
+        assert d["predicted_final"] == pytest.approx(min(c["predicted_final"] for c in by_peak))
     # each law's pick scored by the tuning runs; the paired comparison and the final errors as defined
     tuning = res["tuning_mean_final_val_loss"]
     for p in res["law_picks"].values():
