@@ -144,3 +144,16 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
         assert e == pytest.approx(res["predicted_final_val_loss"][name]["momentum_law"] - finals[name]["mean"])
     readme = (tmp_path / "README.md").read_text()
     assert readme.startswith("# Pilots at several peaks (digits, test)") and (tmp_path / "pilot_peaks.png").exists()
+    # the momentum law with λ held at 0.999, on these pilots (two-stage ones trained where missing)
+    mdf = problem_script("momentum_decay_fixed")
+    got = mdf.run(tmp_path / "fixed", source=tmp_path, mode="test", variants={"λ = 0.999": {"decay": 0.999}})
+    v = got["variants"]["λ = 0.999"]
+    assert v["params"]["decay"] == 0.999 and v["fixed"] == {"decay": 0.999}
+    assert set(v["loo_PredE"]) == set(got["setup"]["pilots"]) and len(got["setup"]["pilots"]) == 6
+    assert v["predicted_final"] == min(v["predicted_final_by_peak"].values())
+    name = f"momentum law, λ = 0.999, @{v['peak_multiple']:g}P0"
+    finals_v = [lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(name, s)).losses[-1] for s in final_seeds]
+    assert v["final_val_loss"]["mean"] == pytest.approx(np.mean(finals_v), rel=1e-6)
+    assert v["against_baseline"]["mean_difference"] == pytest.approx(
+        np.mean(finals_v) - res["final_val_loss"][res["best_baseline"]]["mean"], rel=1e-6)
+    assert (tmp_path / "fixed" / "README.md").read_text().count("\n| λ = 0.999 |") == 1
