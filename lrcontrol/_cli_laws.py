@@ -18,6 +18,7 @@ Bad input is one sentence on stderr and exit status 2, before anything is writte
 """
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -102,9 +103,14 @@ def _fit_profiles(data: dict) -> dict | None:
     profiles = fit.get("profiles") if isinstance(fit, dict) else None
     if not isinstance(profiles, dict) or not profiles:
         return None
-    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0  # noqa: E731
-    ok = all(isinstance(q, list) and q and all(map(number, q)) and sum(q) > 0 for q in profiles.values())
-    return profiles if ok and len({len(q) for q in profiles.values()}) == 1 else None
+    from lrcontrol._fit import PROFILE_POINTS
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+    ok = all(isinstance(q, list) and len(q) == PROFILE_POINTS and all(map(number, q)) and sum(q) > 0
+             for q in profiles.values())
+    return profiles if ok else None
 
 
 def _parse_fixed(items) -> dict[str, float]:
@@ -116,8 +122,11 @@ def _parse_fixed(items) -> dict[str, float]:
         name, eq, value = item.partition("=")
         if not eq or not name:
             raise InputError(f"--fix needs NAME=VALUE (e.g. --fix decay=0.999), got '{item}'.")
+        name = name.strip()
+        if name in fixed:
+            raise InputError(f"--fix {name} is given twice; give each parameter once.")
         try:
-            fixed[name.strip()] = float(value)
+            fixed[name] = float(value)
         except ValueError:
             raise InputError(f"--fix {name}: '{value}' is not a number.") from None
     return fixed
@@ -288,9 +297,12 @@ def cmd_solve_law(args) -> int:
     curves = base.pop("_rates")
     comparison = {name: {**b, "gap": b["final_loss"] - value} for name, b in base.items()}
     d = solution.diagnostics.to_dict()
-    edge = at_bounds(type(law), np.asarray(law.to_vector()))
+    fit_data = law_data.get("fit") if isinstance(law_data.get("fit"), dict) else {}
+    held = fit_data.get("fixed") if isinstance(fit_data.get("fixed"), dict) else {}  # set by the user, not the fit
+    edge = [n for n in at_bounds(type(law), np.asarray(law.to_vector())) if n not in held]
     beyond = outside_pilots(pilots, horizon, peak) if pilots else []
-    unexplained = [str(c) for c in (law_data.get("fit") or {}).get("unexplained") or []]
+    unexplained = fit_data.get("unexplained") if isinstance(fit_data.get("unexplained"), list) else []
+    unexplained = [str(c) for c in unexplained]
     profiles = _fit_profiles(law_data)
     nearest = None
     if profiles:
@@ -343,8 +355,8 @@ def cmd_solve_law(args) -> int:
     if nearest is not None and not nearest["explained"]:
         print(f"lrcontrol: warning: the optimum is nearest to the fit curve {nearest['curve']} (distance "
               f"{nearest['distance']:.2f}), which the law does not follow (R² below 0): its predicted final loss "
-              f"is not supported by the fit. Derive under a law that follows that curve, or at a lower peak (in "
-              f"the README's pilot-peaks check such an optimum diverged in training).", file=sys.stderr)
+              f"is not supported by the fit. Derive under a law that follows that curve, or at a lower peak, and "
+              f"check the schedule in training.", file=sys.stderr)
     elif unexplained:
         print(f"lrcontrol: warning: the law did not follow the fit curve{'s' * (len(unexplained) > 1)} "
               f"{', '.join(unexplained)} (R² below 0, recorded by lrcontrol fit); a schedule like "

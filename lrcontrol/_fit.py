@@ -95,9 +95,10 @@ def default_grid(law_class, curves) -> dict[str, list[float]]:
     return grid
 
 
-def _grid_points(law_class, curves, max_points=128) -> np.ndarray:
+def _grid_points(law_class, curves, max_points=128, fixed=None) -> np.ndarray:
     grid = law_class.initial_grid(curves)  # a law's own starting values; None: the generic grid
     grid = default_grid(law_class, curves) if grid is None else grid
+    grid = {**grid, **{n: [v] for n, v in (fixed or {}).items()}}  # a fixed parameter: its one value
     combos = np.asarray(list(itertools.product(*(grid[n] for n in law_class.param_names))), dtype=float)
     if len(combos) > max_points:  # a fixed, spread subset
         combos = combos[np.random.default_rng(0).permutation(len(combos))[:max_points]]
@@ -374,11 +375,7 @@ def fit(law_class, curves, *, fixed: dict | None = None, delta: float = 1e-3, st
     residuals_jacobian, screen, run_coarse, run_all = programs
 
     # 1. the grid, screened on the thinned points (one vmapped pass); fixed parameters at their values
-    grid = _grid_points(law_class, curves, grid_points)
-    for i, name in enumerate(law_class.param_names):
-        if name in fixed:
-            grid[:, i] = fixed[name]
-    grid = grid[np.sort(np.unique(grid, axis=0, return_index=True)[1])]  # the distinct starts, in their order
+    grid = _grid_points(law_class, curves, grid_points, fixed)
     z_grid = np.stack([_to_z(law_class, g) for g in grid])
     # every parameter's z and θ at the first start: the fixed ones' values (the free ones are overwritten)
     template = (jnp.asarray(z_grid[0]), jnp.asarray(grid[0]))
@@ -519,9 +516,9 @@ def schedule_profile(lr, points: int = PROFILE_POINTS) -> np.ndarray:
 
 
 def nearest_schedule(lr, profiles: dict) -> tuple[str, float]:
-    """The named profile (`schedule_profile`) nearest to the run `lr`, and the distance Σ|p − q| / max(Σp, Σq):
-    0 for the same schedule, 1 for disjoint ones; an L1 distance of the rates themselves, so time spent at a high
-    rate weighs most. A law's prediction for a schedule is only as good as its fit to the run nearest to it
+    """The named profile (`schedule_profile`, `PROFILE_POINTS` values) nearest to the run `lr`, and the distance
+    Σ|p − q| / max(Σp, Σq): 0 for the same schedule, up to 2 for disjoint ones; an L1 distance of the rates
+    themselves, so time spent at a high rate weighs most. A law's prediction for a schedule is only as good as its fit to the run nearest to it
     (README: pilots at several peaks)."""
     p = schedule_profile(lr)
     dist = {name: float(np.abs(p - np.asarray(q)).sum() / max(p.sum(), float(np.sum(q))))

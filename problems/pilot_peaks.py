@@ -156,7 +156,9 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         comparisons[d] = {"mean_difference": mean, "standard_error": se,
                           "predicted_difference": predictions[d][info["law"]] - predictions[best_base][info["law"]],
                           "verdict": ts.verdict(mean, se)}
-    validated = dict(zip(("mean_difference", "standard_error"), ts.paired(finals[validated_pick], finals[best_base])))
+    # the pick against the best baseline on the final seeds (None when the pick is that baseline)
+    validated = (None if validated_pick == best_base else
+                 dict(zip(("mean_difference", "standard_error"), ts.paired(finals[validated_pick], finals[best_base]))))
     # (f) a derived schedule that wins is trained again, with the best baseline, on `replicate` seeds never used
     replication = {}
     extra = list(range(n_seeds + 1, n_seeds + replicate + 1))
@@ -267,10 +269,12 @@ def table(res) -> str:
             + ("" if c["nearest_pilot_explained"] else ", *not followed*") for c in by_peak.values()) + " |")
     val = res["validation"]
     v = val["final_against_best_baseline"]
+    against = ("the best tuned baseline on the final seeds too" if v is None else
+               f"on the final seeds against the best tuned baseline: {v['mean_difference']:+.4f} ± "
+               f"{v['standard_error']:.4f}")
     lines += ["", "**Validation** (each derived schedule trained on the tuning seeds beside the tuned baselines, the "
               "lowest mean kept): " + ", ".join(f"{k} {m:.4f}" for k, m in val["pool"].items())
-              + f" → **{val['pick']}**; on the final seeds against the best tuned baseline: "
-              f"{v['mean_difference']:+.4f} ± {v['standard_error']:.4f}.", ""]
+              + f" → **{val['pick']}**, {against}.", ""]
     lines += [ts._edges(res["fits"]), "",
               "| schedule | final val loss (mean ± s.e.) | " + " | ".join(f"{k} predicted" for k in res["fits"]
                                                                    if "error" not in res["fits"][k]) + " |",

@@ -137,12 +137,15 @@ def test_fit_recovers_noise_free_curves(synthetic):
 def test_fit_with_a_parameter_held_fixed(tmp_path, capsys):
     # curves of a momentum law with the paper's decay λ = 0.999: fitted with λ held there, the other four
     # parameters come back; λ is reported as given, with no standard error, and counts for nothing in the fit
-    true = lrc.systems.MomentumLaw(L0=2.8, A=0.6, alpha=0.45, C=400.0, decay=0.999)
-    curves = []
-    for kind in ("cosine", "constant", "step"):
-        lr = _schedule(400, 40, kind)
-        steps = np.arange(39, 400, 10)
-        curves.append(lrc.LossCurve(lr, steps, np.asarray(true.predict(jnp.asarray(lr), jnp.asarray(steps))), kind))
+    def curves_of(law):
+        out = []
+        for kind in ("cosine", "constant", "step"):
+            lr, steps = _schedule(400, 40, kind), np.arange(39, 400, 10)
+            out.append(lrc.LossCurve(lr, steps, np.asarray(law.predict(jnp.asarray(lr), jnp.asarray(steps))), kind))
+        return out
+
+    true = lrc.systems.MomentumLaw(L0=2.8, A=0.6, alpha=0.45, C=0.4, decay=0.999)
+    curves = curves_of(true)
     law, report = lrc.fit(lrc.systems.MomentumLaw, curves, fixed={"decay": 0.999})
     assert report.params["decay"] == 0.999 and report.standard_errors["decay"] == 0.0
     assert report.fixed == {"decay": 0.999} == report.to_dict()["fixed"]
@@ -172,10 +175,23 @@ def test_fit_with_a_parameter_held_fixed(tmp_path, capsys):
     law_json = json.loads((out / "law.json").read_text())
     assert code == 0 and law_json["fit"]["fixed"] == {"decay": 0.999} and law_json["params"]["decay"] == 0.999
     for fix, words in (("decay", "--fix needs NAME=VALUE"), ("decay=x", "--fix decay: 'x' is not a number"),
-                       ("nope=1", "'nope' is not a parameter")):
-        code, io = _run(["fit", "--law", "momentum_law", "--fix", fix, "--curve", str(files[0]), "--out",
+                       ("nope=1", "'nope' is not a parameter"), ("decay=nan", "decay must be"),
+                       ("decay=inf", "decay must be"), ("decay=0.9 --fix decay=0.99", "decay is given twice")):
+        fixes = [a for f in fix.split(" --fix ") for a in ("--fix", f)]
+        code, io = _run(["fit", "--law", "momentum_law", *fixes, "--curve", str(files[0]), "--out",
                          str(tmp_path / "never")], capsys)
         assert code == 2 and words in io.err and io.err.count("\n") == 1 and not (tmp_path / "never").exists()
+    # a decay fixed on the edge of its range (within 1e-4 of 1) is the user's choice: solve does not call it a fit
+    # at the law's limit
+    edge = tmp_path / "edge"
+    near_one = lrc.systems.MomentumLaw(**{**true.params(), "decay": 0.99995})
+    files = [c.write(tmp_path / f"edge-{c.name}.csv") for c in curves_of(near_one)]
+    _run(["fit", "--law", "momentum_law", "--fix", "decay=0.99995", "--out", str(edge), "--quiet"]
+         + [a for f in files for a in ("--curve", str(f))], capsys)
+    code, io = _run(["solve", "momentum_law", "--law", str(edge / "law.json"), "--set", "horizon=400", "--set",
+                     "warmup=40", "--set", "peak=3e-4", "--out", str(tmp_path / "sol"), "--quiet"], capsys)
+    assert code == 0 and "on the edge" not in io.err
+    assert json.loads((tmp_path / "sol" / "solution.json").read_text())["law_at_bounds"] == []
 
 
 def test_fit_survives_a_run_that_leaves_through_a_flat_direction(synthetic, monkeypatch):
@@ -306,6 +322,8 @@ def test_cli_fit_names_a_curve_the_law_does_not_follow(synthetic, tmp_path, caps
     assert nearest["distance"] == pytest.approx(exact[nearest["curve"]], abs=0.02)
     if nearest["explained"]:
         assert "the law did not follow the fit curve rising" in io.err and f"nearest to {nearest['curve']}" in io.err
+    else:
+        assert "the optimum is nearest to the fit curve rising" in io.err
     # a law file whose fit left the optimum's nearest curve unexplained: the warning says the prediction is not
     # supported
     law_json = json.loads((out / "law.json").read_text())
