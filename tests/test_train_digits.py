@@ -6,6 +6,7 @@ Needs scikit-learn (the extra `[test]` has it), not the Shakespeare extra: these
 
 import json
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -123,6 +124,12 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
     law, _ = lrc.fit(law_class("momentum_law"), [runs[c] for c in pilots if c != held])
     score = next(iter(evaluate_law(law, [runs[held]]).values()))["PredE"]
     assert score == pytest.approx(sel["scores"]["momentum_law"]["per_held_out_pilot"][held], rel=1e-6)
+    # the held-out pilot's relative final-loss error (reported beside the selection), from the same fit
+    last = float(law.predict(jnp.asarray(runs[held].lr), jnp.asarray(runs[held].steps[-1:]))[0])
+    error = abs(last - runs[held].losses[-1]) / runs[held].losses[-1]
+    scores = sel["scores"]["momentum_law"]
+    assert scores["final_error_per_held_out_pilot"][held] == pytest.approx(error, rel=1e-6)
+    assert scores["mean_final_error"] == pytest.approx(np.mean(list(scores["final_error_per_held_out_pilot"].values())))
     # each law's derived schedule: the peak (within the pilots' range) with the lowest predicted final loss
     lo, hi = res["setup"]["pilot_peak_multiples"][0], res["setup"]["pilot_peak_multiples"][-1]
     for name, d in res["derived"].items():
