@@ -26,7 +26,6 @@ import numpy as np  # noqa: E402
 import lrcontrol as lrc  # noqa: E402
 import pilot_peaks as pp  # noqa: E402
 import transformer_schedules as ts  # noqa: E402
-from lrcontrol._fit import evaluate_law  # noqa: E402
 from lrcontrol.train import TrainConfig  # noqa: E402
 
 SOURCE = RESULTS / "digits_pilot_peaks_two_stage"
@@ -43,8 +42,9 @@ def run(out: Path, source: Path = SOURCE, mode: str = "quick", variants=None) ->
     peaks = pp.PILOT_PEAKS["digits"][mode]
     kinds = pp.PILOT_KINDS + ("two-stage",)
     names = [f"pilot {kind} @{g:g}P0" for g in peaks for kind in kinds]
-    curves = {c: go(c, ts.base_rates(kind, n, w, g * p0), 0).curve
+    pilots = {c: go(c, ts.base_rates(kind, n, w, g * p0), 0)
               for g in peaks for kind in kinds for c in [f"pilot {kind} @{g:g}P0"]}
+    curves = {c: r.curve for c, r in pilots.items()}
     grid = ts.TASK_GRIDS.get("digits", {}).get(mode, ts.GRIDS[mode])
     in_range = [g for g in grid if peaks[0] <= g <= peaks[-1]]
     best_base = base["best_baseline"]
@@ -63,10 +63,7 @@ def run(out: Path, source: Path = SOURCE, mode: str = "quick", variants=None) ->
     t0 = time.perf_counter()
     for label, fixed in variants.items():
         law, report = lrc.fit(lrc.systems.MomentumLaw, list(curves.values()), fixed=fixed)
-        loo = {}
-        for held in names:
-            law_i, _ = lrc.fit(lrc.systems.MomentumLaw, [curves[c] for c in names if c != held], fixed=fixed)
-            loo[held] = float(next(iter(evaluate_law(law_i, [curves[held]]).values()))["PredE"])
+        loo = pp.select(pilots, ("momentum_law",), {"momentum_law": fixed})["momentum_law"]  # as pilot_peaks scores
         derived = {g: ts.derive(law, n, w, g * p0) for g in in_range}
         g = min(derived, key=lambda m: derived[m][1]["predicted_final"])
         rates, info = derived[g]
@@ -78,7 +75,8 @@ def run(out: Path, source: Path = SOURCE, mode: str = "quick", variants=None) ->
         results["variants"][label] = {
             "fixed": fixed or {}, "params": report.params, "huber_loss": report.objective,
             "fit_message": report.message, "unexplained": list(report.unexplained),
-            "loo_mean_PredE": float(np.mean(list(loo.values()))), "loo_PredE": loo, "peak_multiple": g,
+            "loo_mean_PredE": loo["mean_PredE"], "loo_PredE": loo["per_held_out_pilot"],
+            "loo_mean_final_error": loo["mean_final_error"], "peak_multiple": g,
             "pilot_final_predicted_observed": {
                 c: [float(law.final_loss(ts.for_law(curves[c].lr, w, p0))), float(curves[c].losses[-1])]
                 for c in names},

@@ -52,16 +52,16 @@ PILOT_KINDS = ("constant", "cosine 10%")  # default; "two-stage" (P0 then P0/10 
 OUT = {"digits": "digits_pilot_peaks", "shakespeare": "transformer_pilot_peaks"}
 
 
-def select(pilots: dict, laws_to_fit) -> dict:
+def select(pilots: dict, laws_to_fit, fixed=None) -> dict:
     """Leave-one-pilot-out: for each law, PredE on each pilot when fitted to the others; its mean (inf when a fit
     failed, with the failure recorded) and each fit's message (a fit that did not converge is still scored). Also
     reported, not used to select: the held-out pilot's relative final-loss error |L̂ − L|/L at its last logged
-    step, and its mean (the quantity a schedule is chosen by)."""
+    step, and its mean (the quantity a schedule is chosen by). `fixed` as `ts.fit_laws`'s."""
     scores = {law: {} for law in laws_to_fit}
     finals = {law: {} for law in laws_to_fit}
     notes = {law: {} for law in laws_to_fit}
     for held in pilots:
-        fits = ts.fit_laws([r.curve for name, r in pilots.items() if name != held], laws_to_fit)
+        fits = ts.fit_laws([r.curve for name, r in pilots.items() if name != held], laws_to_fit, fixed)
         c = pilots[held].curve
         for law_name, (law, report) in fits.items():
             scores[law_name][held] = (float(evaluate_law(law, [c])[held]["PredE"])

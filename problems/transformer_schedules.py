@@ -91,12 +91,14 @@ def base_rates(kind: str, n: int, w: int, peak: float) -> np.ndarray:
     raise ValueError(kind)
 
 
-def fit_laws(curves, names) -> dict:
+def fit_laws(curves, names, fixed=None) -> dict:
+    """Each law of `names` fitted to `curves` (`fixed`: {law name: {parameter: value}} held, as `lrc.fit`'s):
+    {name: (law, report as a dict)}; a failed fit is (None, {"error": ...})."""
     out = {}
     for name in names:
         t0 = time.perf_counter()
         try:
-            law, report = lrc.fit(law_class(name), curves)
+            law, report = lrc.fit(law_class(name), curves, fixed=(fixed or {}).get(name))
             out[name] = (law, {**report.to_dict(), "fit_time_s": time.perf_counter() - t0})
         except Exception as err:  # a failed fit is recorded, not hidden
             out[name] = (None, {"error": f"{type(err).__name__}: {err}"})
