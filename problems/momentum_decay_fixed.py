@@ -64,13 +64,11 @@ def run(out: Path, source: Path = SOURCE, mode: str = "quick", variants=None) ->
     for label, fixed in variants.items():
         law, report = lrc.fit(lrc.systems.MomentumLaw, list(curves.values()), fixed=fixed)
         loo = pp.select(pilots, ("momentum_law",), {"momentum_law": fixed})["momentum_law"]  # as pilot_peaks scores
-        derived = {g: ts.derive(law, n, w, g * p0) for g in in_range}
-        g = min(derived, key=lambda m: derived[m][1]["predicted_final"])
-        rates, info = derived[g]
+        g, (rates, info), by_peak = pp.derive_in_range(law, n, w, p0, in_range,
+                                                       {c: curves[c].lr for c in names}, report.unexplained)
         # the run's label: the decay's value, not the display label (a "/" in it would make a folder)
         name = f"momentum law, decay {'fitted' if not fixed else format(fixed['decay'], 'g')}, @{g:g}P0"
         final = [go(name, rates, s).final_val_loss for s in seeds]
-        tuning = [go(name, rates, s, may_diverge=True) for s in tuning_seeds]
         mean, se = ts.paired(final, base_final)
         results["variants"][label] = {
             "fixed": fixed or {}, "params": report.params, "huber_loss": report.objective,
@@ -80,11 +78,11 @@ def run(out: Path, source: Path = SOURCE, mode: str = "quick", variants=None) ->
             "pilot_final_predicted_observed": {
                 c: [float(law.final_loss(ts.for_law(curves[c].lr, w, p0))), float(curves[c].losses[-1])]
                 for c in names},
-            "predicted_final_by_peak": {f"{m:g}": d[1]["predicted_final"] for m, d in derived.items()},
+            "predicted_final_by_peak": {f"{m:g}": c["predicted_final"] for m, c in by_peak.items()},
             "predicted_final": info["predicted_final"], "shape": info["shape"],
             "final_val_loss": ts.summary(final), "against_baseline": {"mean_difference": mean, "standard_error": se,
                                                                        "verdict": ts.verdict(mean, se)},
-            "tuning_mean": (float("inf") if None in tuning else float(np.mean([r.final_val_loss for r in tuning]))),
+            "tuning_mean": ts.tuning_mean(go, name, rates, tuning_seeds),
         }
     results["baseline"] = {"final_val_loss": ts.summary(base_final), "tuning_mean": float(np.mean(base_tuning))}
     results["machine"], results["wall_s"] = ts.machine(), time.perf_counter() - t0

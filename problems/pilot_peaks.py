@@ -117,8 +117,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     single_laws = {m: law for m, (law, _) in single.items() if law is not None}
     # (c) predictions and derived schedules, before any of them is trained
     in_range = [g for g in grid if peaks[0] <= g <= peaks[-1]]
-    pilot_rates = {name: ts.base_rates(kind, n, w, g * p0) for g in peaks for kind in kinds
-                   for name in [f"pilot {kind} @{g:g}P0"]}
+    pilot_rates = {name: r.curve.lr for name, r in pilots.items()}
     schedules = {f"{b} @{g:g}P0": ts.base_rates(b, n, w, g * p0) for b in ts.BASELINES for g in grid}
     derived, candidates = {}, {}
     for law_name, law in laws.items():
@@ -143,10 +142,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     # (d') validation: every derived schedule trained on the tuning seeds beside the tuned baselines, the lowest
     # mean kept (a run that diverges scores +inf)
     tuned_names = [f"{b} @{best_peak[b]:g}P0" for b in ts.BASELINES]
-    validation = {}
-    for d in derived:
-        got = [go(d, schedules[d], s, may_diverge=True) for s in ts.TUNING_SEEDS[task]]
-        validation[d] = float("inf") if None in got else float(np.mean([r.final_val_loss for r in got]))
+    validation = {d: ts.tuning_mean(go, d, schedules[d], ts.TUNING_SEEDS[task]) for d in derived}
     pool = {**{x: tuning[x] for x in tuned_names}, **validation}
     validated_pick = min(pool, key=pool.get)
     picks = {}

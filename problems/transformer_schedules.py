@@ -187,15 +187,18 @@ def trainer(config, runs: Path, timings: list, progress: bool):
     return go
 
 
+def tuning_mean(go, name, rates, seeds) -> float:
+    """The mean final validation loss of `rates` over the tuning `seeds` (`go` runs them; +inf when a run
+    diverges: the rate is too high)."""
+    got = [go(name, rates, s, may_diverge=True) for s in seeds]
+    return float("inf") if any(g is None for g in got) else float(np.mean([g.final_val_loss for g in got]))
+
+
 def tune(go, schedules: dict, grid, seeds) -> tuple[dict, dict]:
     """Each baseline's peak tuned over `grid` by its mean final loss over the tuning `seeds` (a run that diverges
     scores +inf): (mean final loss of every baseline schedule in `schedules`, best peak multiple per baseline)."""
-    tuning = {}
-    for name, r in schedules.items():
-        if any(name.startswith(b) for b in BASELINES):
-            got = [go(name, r, s, may_diverge=True) for s in seeds]
-            diverged = any(g is None for g in got)
-            tuning[name] = float("inf") if diverged else float(np.mean([g.final_val_loss for g in got]))
+    tuning = {name: tuning_mean(go, name, r, seeds) for name, r in schedules.items()
+              if any(name.startswith(b) for b in BASELINES)}
     return tuning, {b: min(grid, key=lambda g: tuning[f"{b} @{g:g}P0"]) for b in BASELINES}
 
 
