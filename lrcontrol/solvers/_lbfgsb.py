@@ -16,6 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
 from ._base import Info
@@ -152,27 +153,25 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # H·q by the two-loop recursion, with its 4m vector passes gathered into four matrix–vector products over
         # the history: each αᵢ and βᵢ is a small recursion in sᵢᵀq, yᵢᵀr and the kept SᵀY, so the history is read
         # four times per call, not 4m times (at n = 10⁶ those passes, not the objective, took most of a solve).
-        # History is a circular buffer: the newest pair sits at head − 1; slots with rho = 0 (unused, or dropped
-        # by a reset) contribute nothing. The small recursions are unrolled (m is static).
-        order = [(st.head - 1 - i) % m for i in range(m)]  # newest first
-        S, Y, rho, SY = st.s_hist, st.y_hist, st.rho, st.sy
-        Sq = S @ q
-        alpha = jnp.zeros(m, dtype)
-        for i in order:  # newest to oldest: αᵢ = ρᵢ sᵢᵀ(q − Σ_{newer j} αⱼ yⱼ)
-            alpha = alpha.at[i].set(rho[i] * (Sq[i] - jnp.dot(SY[i], alpha)))
-        q = q - alpha @ Y
-        newest = order[0]
-        y0 = Y[newest]
+        # Each small recursion is a unit triangular m×m system, solved as one (unrolled, its 2m little steps were
+        # most of a small solve's time: each is an XLA operation of its own). History is a circular buffer: the
+        # newest pair sits at head − 1; slots with rho = 0 (unused, or dropped by a reset) contribute nothing.
+        order = (st.head - 1 - jnp.arange(m)) % m  # newest first; the permutation is its own inverse
+        S, Y = st.s_hist, st.y_hist
+        rho, A = st.rho[order], st.sy[order][:, order]  # A[a, b] = sₐᵀy_b, a and b counted from the newest
+        # newest to oldest: αₐ = ρₐ(sₐᵀq − Σ_{b newer} A[a, b] α_b)
+        alpha = solve_triangular(rho[:, None] * jnp.tril(A, -1), rho * (S @ q)[order], lower=True,
+                                 unit_diagonal=True)
+        q = q - alpha[order] @ Y
+        y0 = Y[order[0]]
         yy = jnp.dot(y0, y0 / st.d)
         first = 1.0 if preconditioned else 1.0 / jnp.maximum(jnp.linalg.norm(st.g), 1e-300)
-        gamma = jnp.where(st.count > 0, SY[newest, newest] / jnp.where(yy > 0, yy, 1.0), first)
+        gamma = jnp.where(st.count > 0, A[0, 0] / jnp.where(yy > 0, yy, 1.0), first)
         r = gamma * q / st.d
-        Yr = Y @ r
-        c = jnp.zeros(m, dtype)  # αᵢ − βᵢ of the pairs already applied
-        for i in reversed(order):  # oldest to newest: βᵢ = ρᵢ yᵢᵀ(r + Σ_{older j} (αⱼ − βⱼ) sⱼ)
-            beta = rho[i] * (Yr[i] + jnp.dot(c, SY[:, i]))
-            c = c.at[i].set(alpha[i] - beta)
-        return r + c @ S
+        # oldest to newest, cₐ = αₐ − βₐ with βₐ = ρₐ(yₐᵀr + Σ_{b older} A[b, a] c_b)
+        c = solve_triangular(rho[:, None] * jnp.triu(A.T, 1), alpha - rho * (Y @ r)[order], lower=False,
+                             unit_diagonal=True)
+        return r + c[order] @ S
 
     def tolerance(st):
         return atol + rtol * st.pg0
