@@ -123,6 +123,7 @@ _start_jit, _finish_jit = eqx.filter_jit(_chunk_start), eqx.filter_jit(_chunk_fi
 _advance_jit = eqx.filter_jit(_chunk_advance, donate="all-except-first")
 
 
+_DEFAULT_SOLVER = Direct()  # built once: an equinox module costs ~70 µs to build, a fifth of a small solve
 _COMPILED = CompiledCache()
 _LAST = CompiledCache()  # id(jitted) -> (the first argument, the rest's structure, the executable): repeat solves
 
@@ -168,12 +169,14 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
     (so d objective*/d parameter obeys the envelope theorem). Under such a transformation no timings are taken.
     A solve that does not converge says so in `solution.diagnostics`; it is never reported as converged.
     """
-    solver = Direct() if solver is None else solver
+    solver = _DEFAULT_SOLVER if solver is None else solver
     if not isinstance(problem, ControlProblem):
         raise InputError(f"problem must be an lrc.ControlProblem, got {type(problem).__name__}.")
     if not isinstance(solver, AbstractSolver):
         raise InputError(f"solver must be an lrcontrol solver (lrc.solvers.*), got {type(solver).__name__}.")
-    solver.check(problem)
+    # Called through the class: `solver.check` would build equinox's bound-method module (~50 µs, as much as
+    # the rest of this function's checks together).
+    type(solver).check(solver, problem)
     if u0 is not None:
         u0 = _check_u0(problem, u0)
     if _is_traced((problem, u0)):
@@ -201,10 +204,19 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
 
 
 def _timed(sol, compile_time, run_time, problem=None):
-    # dataclasses.replace, not eqx.tree_at: a tree_at flattens the whole solution, a cost every small solve pays.
     # `problem`: the caller's, for a solution from the detached program (which returns none).
-    diag = dataclasses.replace(sol.diagnostics, compile_time=compile_time, run_time=run_time)
-    return dataclasses.replace(sol, diagnostics=diag, problem=sol.problem if problem is None else problem)
+    diag = _replaced(sol.diagnostics, compile_time=compile_time, run_time=run_time)
+    return _replaced(sol, diagnostics=diag, problem=sol.problem if problem is None else problem)
+
+
+def _replaced(module: eqx.Module, **fields) -> eqx.Module:
+    """A copy of `module` with `fields` replaced, built the way equinox unflattens a module (fields set on a new
+    instance): neither `dataclasses.replace` (which runs `__init__` and its checks again, ~70 µs a module) nor
+    `eqx.tree_at` (which flattens the whole tree), costs every small solve paid. The values must already be valid."""
+    new = object.__new__(type(module))
+    for name, value in {**vars(module), **fields}.items():
+        object.__setattr__(new, name, value)
+    return new
 
 
 # Seconds of iterations per chunk: the progress line's refresh interval, long enough that a chunk's dispatch and
@@ -249,8 +261,10 @@ def _solve_in_chunks(problem, solver, u0, label):
 
 
 def _check_u0(problem, u0):
-    u0 = jnp.asarray(u0, float)
     shape = (problem.blocks, len(problem.control_names))
+    if isinstance(u0, jax.Array) and u0.shape == shape and u0.dtype == jnp.result_type(float):
+        return u0  # already what the solve takes (a repeated solve's start): no conversion to dispatch
+    u0 = jnp.asarray(u0, float)
     if u0.ndim == 1 and len(problem.control_names) == 1:
         u0 = u0[:, None]
     if u0.shape != shape:
