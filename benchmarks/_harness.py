@@ -6,7 +6,9 @@ import platform
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+# where results are written: benchmarks/results, or the folder LRCONTROL_RESULTS names (a device run writes
+# into the folder that comes back: benchmarks/gpu_check.sh)
+RESULTS = Path(os.environ.get("LRCONTROL_RESULTS") or Path(__file__).parent / "results")
 
 
 def machine() -> dict:

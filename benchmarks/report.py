@@ -166,10 +166,44 @@ def _quadratic_table(data: dict) -> str:
                    "factor rel. error"], rows, data)
 
 
+def _sweep_throughput_table(data: dict) -> str:
+    loop = data["loop"]
+    rows = [f"| loop of `lrc.solve` | {loop['problems']} | {loop['compile_s']:.1f} s | {loop['wall_s']:.2f} s | "
+            f"{loop['per_problem_s'] * 1e3:.2f} ms | 1.0× | — | {loop['converged']}/{loop['problems']} |"]
+    rows += [f"| `lrc.sweep` (vectorised) | {r['batch']} | {r['compile_s']:.1f} s | {r['run_s']:.2f} s | "
+             f"{r['per_problem_s'] * 1e3:.2f} ms | {r['speedup_per_problem_vs_loop']:.1f}× | "
+             f"{r['mean_iterations']:.0f} / {r['max_iterations']} | {r['converged']}/{r['batch']} |"
+             for r in data["rows"]]
+    skipped = data.get("skipped_batches_over_budget") or []
+    note = f" Not started (over the {data['budget_s']:.0f} s budget): {', '.join(map(str, skipped))}." if skipped else ""
+    return _table(f"{data['description']} FSL problems across both phases, N = {data['horizon']:,} "
+                  f"(`benchmarks/sweep_throughput.py`).{note}",
+                  ["how", "problems", "compile", "run", "per problem", "vs loop", "iterations mean / max",
+                   "converged"], rows, data)
+
+
+def _rf_scaling_table(data: dict) -> str:
+    def cells(r):
+        if "skipped" in r:
+            return f"— | — | — | — | skipped: {r['skipped']}"
+        memory = "—" if r.get("peak_memory_gib") is None else f"{r['peak_memory_gib']:.1f} GiB"
+        return (f"{r['iterations']} | {r['compile_s']:.1f} s | {r['run_s']:.2f} s | {memory} | "
+                f"{'converged' if r['converged'] else r['message']}")
+    rows = [f"| {r['steps']:,} | {r['modes']:,} | {r['forward_s'] * 1e3:.1f} ms | "
+            + (f"{r['value_and_grad_s'] * 1e3:.1f} ms" if "value_and_grad_s" in r else "—") + f" | {cells(r)} |"
+            for r in data["rows"]]
+    return _table(f"{data['description']} One rate per step, a = b = 2, σ = 0.5, m = 1, η ≤ 2 "
+                  "(`benchmarks/random_features_scaling.py`).",
+                  ["steps", "modes", "forward", "value+grad", "iterations", "compile", "run", "peak device memory",
+                   "result"], rows, data)
+
+
 TABLES = {"perceptron_direct": _direct_table, "perceptron_solvers": _solvers_table,
           "teacher_student_solvers": _teacher_student_table, "effort_digits": _effort_digits_table,
           "random_features_peers": _random_features_table, "fsl_scaling": _fsl_table,
-          "fsl_scaling_gpu": _fsl_gpu_table, "quadratic_chebyshev": _quadratic_table}
+          "fsl_scaling_gpu": _fsl_gpu_table, "quadratic_chebyshev": _quadratic_table,
+          "random_features_scaling": _rf_scaling_table, "random_features_scaling_gpu": _rf_scaling_table,
+          "sweep_throughput": _sweep_throughput_table, "sweep_throughput_gpu": _sweep_throughput_table}
 
 
 def benchmark_table() -> str:
