@@ -119,6 +119,14 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
         diff = np.subtract(res["final_val_loss"][val["pick"]]["per_seed"],
                            res["final_val_loss"][res["best_baseline"]]["per_seed"])
         assert val["final_against_best_baseline"]["mean_difference"] == pytest.approx(diff.mean())
+    # the same on fresh seeds (neither tuning nor final ones), the tuned baselines trained there too
+    fresh = res["validation_fresh_seeds"]
+    assert not set(fresh["seeds"]) & (set(tuning_seeds) | set(res["setup"]["final_seeds"]))
+    assert set(fresh["mean_final_val_loss"]) == set(val["pool"])
+    for x, mean in fresh["mean_final_val_loss"].items():
+        finals_x = [lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(x, s)).losses[-1] for s in fresh["seeds"]]
+        assert mean == pytest.approx(np.mean(finals_x), rel=1e-6)
+    assert fresh["pick"] == min(fresh["mean_final_val_loss"], key=fresh["mean_final_val_loss"].get)
     # one held-out score recomputed from the run files: fitted to the other pilots' curves only
     held = pilots[0]
     law, _ = lrc.fit(law_class("momentum_law"), [runs[c] for c in pilots if c != held])
