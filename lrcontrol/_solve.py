@@ -28,7 +28,7 @@ from ._solution import Diagnostics, Solution, no_iterations
 from ._structure import structure
 from .solvers import Direct
 from .solvers import _results as R
-from .solvers._base import AbstractSolver
+from .solvers._base import AbstractSolver, check_applies
 
 
 # --- the pure core: traceable under jit / vmap / grad ------------------------------------------------------
@@ -174,9 +174,7 @@ def solve(problem: ControlProblem, solver: AbstractSolver | None = None, *, u0=N
         raise InputError(f"problem must be an lrc.ControlProblem, got {type(problem).__name__}.")
     if not isinstance(solver, AbstractSolver):
         raise InputError(f"solver must be an lrcontrol solver (lrc.solvers.*), got {type(solver).__name__}.")
-    # Called through the class: `solver.check` would build equinox's bound-method module (~50 µs, as much as
-    # the rest of this function's checks together).
-    type(solver).check(solver, problem)
+    check_applies(solver, problem)
     if u0 is not None:
         u0 = _check_u0(problem, u0)
     if _is_traced((problem, u0)):
@@ -213,6 +211,8 @@ def _replaced(module: eqx.Module, **fields) -> eqx.Module:
     """A copy of `module` with `fields` replaced, built the way equinox unflattens a module (fields set on a new
     instance): neither `dataclasses.replace` (which runs `__init__` and its checks again, ~70 µs a module) nor
     `eqx.tree_at` (which flattens the whole tree), costs every small solve paid. The values must already be valid."""
+    unknown = fields.keys() - vars(module).keys()
+    assert not unknown, f"{type(module).__name__} has no field {unknown}"
     new = object.__new__(type(module))
     for name, value in {**vars(module), **fields}.items():
         object.__setattr__(new, name, value)
@@ -262,7 +262,8 @@ def _solve_in_chunks(problem, solver, u0, label):
 
 def _check_u0(problem, u0):
     shape = (problem.blocks, len(problem.control_names))
-    if isinstance(u0, jax.Array) and u0.shape == shape and u0.dtype == jnp.result_type(float):
+    if (isinstance(u0, jax.Array) and u0.shape == shape and u0.dtype == jnp.result_type(float)
+            and not u0.weak_type):
         return u0  # already what the solve takes (a repeated solve's start): no conversion to dispatch
     u0 = jnp.asarray(u0, float)
     if u0.ndim == 1 and len(problem.control_names) == 1:

@@ -55,10 +55,9 @@ from ._cache import CompiledCache
 from ._errors import InputError
 from ._problem import ControlProblem
 from ._solution import Solution
-from ._solve import _solve_core
+from ._solve import _DEFAULT_SOLVER, _solve_core
 from ._structure import structure
-from .solvers import Direct
-from .solvers._base import AbstractSolver
+from .solvers._base import AbstractSolver, check_applies
 
 _AXIS = "batch"
 
@@ -139,7 +138,7 @@ def sweep(make_problem: Callable[[Any], ControlProblem], params, solver: Abstrac
     design and the multi-host launch recipe; on several processes pass `devices=None` (or devices of every
     process).
     """
-    solver = Direct() if solver is None else solver
+    solver = _DEFAULT_SOLVER if solver is None else solver
     if not isinstance(vectorize, bool):
         raise InputError(f"vectorize must be True or False, got {vectorize!r}.")
     if not isinstance(solver, AbstractSolver):
@@ -219,7 +218,7 @@ def _build(make_problem, p, i, solver):
         raise InputError(f"make_problem must return an lrc.ControlProblem, got {type(problem).__name__} for "
                          f"params slice {i}.")
     try:
-        solver.check(problem)
+        check_applies(solver, problem)
     except InputError as e:
         raise InputError(f"params slice {i}: {e}") from None
     return problem
