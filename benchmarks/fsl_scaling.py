@@ -77,6 +77,9 @@ def main():
                    **parts(system, problem, n, 1 if n >= 1_000_000 else args.repeats)}
             rows.append(row)
             print(phase, {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+            # written after every size: a run stopped by its time limit (benchmarks/gpu_check.sh) keeps its rows
+            payload["phases"][phase] = {"params": params, "rows": rows}
+            write(args.name, payload)
         big = [r for r in rows if r["N"] >= 10_000]
         slope = (math.log(big[-1]["run_s"] / big[0]["run_s"]) / math.log(big[-1]["N"] / big[0]["N"])
                  if len(big) >= 2 else None)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Issue #19's device check, prepared as one call on a GPU machine (about 8 minutes on an H100): FSL N = 10³…10⁷
-# (fsl_scaling_gpu), random features at 10⁴–10⁵ steps × 10³–10⁴ modes (random_features_scaling_gpu) and sweep
-# throughput against the batch size (sweep_throughput_gpu). From the repository root, with the machine's own
-# python3 (JAX with CUDA, equinox, optimistix, lineax, diffrax; lrcontrol itself is read from the checkout):
+# Issue #19's device check, prepared as one call on a GPU machine (at most 8.5 minutes: the sum of the three parts'
+# time limits; not yet run on one): FSL N = 10³…10⁷ (fsl_scaling_gpu), random features at 10⁴–10⁵ steps × 10³–10⁴
+# modes (random_features_scaling_gpu) and sweep throughput against the batch size (sweep_throughput_gpu). From the
+# repository root, with the machine's own python3 (JAX with CUDA, equinox, optimistix, lineax, diffrax; lrcontrol
+# itself is read from the checkout):
 #
 #     bash benchmarks/gpu_check.sh "$OUT"      # the JSON results and a log into OUT (default benchmarks/results)
 #

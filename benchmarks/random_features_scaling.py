@@ -8,7 +8,8 @@ by the exact Hessian diagonal). Timed first: one forward pass and one value + gr
 is started only when its projection — `--iterations` (default 80) iterations at 2.5 value-and-gradients each (the
 Hessian-diagonal pass and the line search: 1.7–2.7 in the 2-core runs) plus compiles — fits in what is left of
 `--budget` seconds; otherwise the row says so (cases run small to large). Peak device memory where
-the backend reports it.
+the backend reports it: the process's peak so far (cases run small to large, so a row's own unless an earlier one
+used more). Results are written after every case.
 
     python benchmarks/random_features_scaling.py --name random_features_scaling_gpu   # on a GPU
     python benchmarks/random_features_scaling.py --sizes 1000x100,2000x200            # a CPU check of the script
@@ -95,10 +96,11 @@ def main(argv=None):
         cost = (f"value+grad {row['value_and_grad_s'] * 1e3:.1f} ms ({row['value_and_grad_over_forward']:.1f}x a "
                 f"forward pass)" if "value_and_grad_s" in row else f"forward pass {row['forward_s'] * 1e3:.1f} ms")
         print(f"T = {steps}, {modes} modes: {cost}; {what}", flush=True)
-    payload = {"description": __doc__.splitlines()[0],
-               "case": {"a": A, "b": B, "noise": NOISE, "batch": BATCH, "eta_max": ETA_MAX, "blocks": "steps"},
-               "budget_s": args.budget, "projection_iterations": args.iterations, "rows": rows}
-    print(f"wrote {write(args.name, payload)}")
+        payload = {"description": __doc__.splitlines()[0],
+                   "case": {"a": A, "b": B, "noise": NOISE, "batch": BATCH, "eta_max": ETA_MAX, "blocks": "steps"},
+                   "budget_s": args.budget, "projection_iterations": args.iterations, "rows": rows}
+        path = write(args.name, payload)  # after every case: a run stopped by its time limit keeps what it measured
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

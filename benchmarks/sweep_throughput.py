@@ -4,9 +4,9 @@ The loop is a Python loop of `lrc.solve` on the same device(s); the table is the
 
 The problems are those of benchmarks/sweep.py (additive FSL, σ²/B = 1, η_max = 1, rate cap 1, final loss, horizon
 N, (s, β) spanning both phases). For each batch size: one sweep (compile + run) and a second of the same shapes
-(its run time alone: the compiled program reused); per problem = second run time / batch. The loop solves the
-first `--loop` problems one by one after a warm-up solve that compiles (per problem: the loop's wall time, problem
-construction included). A vectorised batch runs every row until the slowest row stops, so a row's cost is the
+(its run time alone: the compiled program reused); per problem = second run time / batch. Beside it a loop solves
+the batch's first `--loop` problems one by one after a warm-up solve that compiles (per problem: the loop's wall
+time, problem construction included). Results are written after every batch. A vectorised batch runs every row until the slowest row stops, so a row's cost is the
 slowest row's iteration count: `max_iterations` beside the mean.
 Batch sizes are tried from small to large and stop when the time spent passes `--budget` seconds.
 
@@ -70,29 +70,27 @@ def main(argv=None):
     batches = [int(b) for b in args.batches.split(",")]
     make = make_problem(args.horizon)
     started = time.perf_counter()
-    loop = loop_row(make, grid(args.loop), args.loop)
-    print(f"loop of {args.loop}: {loop['per_problem_s'] * 1e3:.1f} ms a problem (compile {loop['compile_s']:.1f} s)",
-          flush=True)
-    rows, skipped = [], []
+    payload = {"description": __doc__.splitlines()[0], "horizon": args.horizon, "rows": [],
+               "skipped_batches_over_budget": [], "budget_s": args.budget}
     for batch in batches:
         if time.perf_counter() - started > args.budget:
-            skipped.append(batch)
+            payload["skipped_batches_over_budget"].append(batch)
             continue
         params = grid(batch)
         row = sweep_row(make, params, batch)
-        # the same problems as the loop's first rows: answers agree to the solver's tolerance (sweep's docstring)
-        shared = min(batch, args.loop)
+        # the loop on this batch's first rows (the grid depends on the batch size): the same problems, whose
+        # answers agree to the solver's tolerance (sweep's docstring)
+        loop = row["loop"] = loop_row(make, params, min(batch, args.loop))
+        shared = loop["problems"]
         row["max_relative_objective_difference_vs_loop"] = float(np.max(
-            np.abs(np.subtract(row["objective"][:shared], loop["objective"][:shared]))
-            / np.abs(loop["objective"][:shared])))
+            np.abs(np.subtract(row["objective"][:shared], loop["objective"])) / np.abs(loop["objective"])))
         row["speedup_per_problem_vs_loop"] = loop["per_problem_s"] / row["per_problem_s"]
-        rows.append(row)
-        print(f"batch {batch}: run {row['run_s']:.2f} s ({row['per_problem_s'] * 1e3:.2f} ms a problem, "
-              f"{row['speedup_per_problem_vs_loop']:.1f}x the loop), compile {row['compile_s']:.1f} s, "
-              f"iterations mean {row['mean_iterations']:.0f} max {row['max_iterations']}, "
+        payload["rows"].append(row)
+        write(args.name, payload)  # after every batch: a run stopped by its time limit keeps what it measured
+        print(f"batch {batch}: run {row['run_s']:.2f} s ({row['per_problem_s'] * 1e3:.2f} ms a problem; the loop "
+              f"{loop['per_problem_s'] * 1e3:.2f} ms, {row['speedup_per_problem_vs_loop']:.1f}x), compile "
+              f"{row['compile_s']:.1f} s, iterations mean {row['mean_iterations']:.0f} max {row['max_iterations']}, "
               f"{row['converged']}/{batch} converged", flush=True)
-    payload = {"description": __doc__.splitlines()[0], "horizon": args.horizon, "loop": loop, "rows": rows,
-               "skipped_batches_over_budget": skipped, "budget_s": args.budget}
     print(f"wrote {write(args.name, payload)}")
 
 
