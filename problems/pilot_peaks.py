@@ -103,6 +103,8 @@ def derive_in_range(law, n, w, p0, multiples, pilot_rates: dict, unexplained=())
 def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits",
         kinds=PILOT_KINDS, replicate: int = 0) -> dict:
     size, n, batch, k, vw, w, p0, n_seeds, vf = ts.SETTINGS[task][mode]
+    if n_seeds + replicate >= min(VALIDATION_SEEDS[task]):
+        raise ValueError(f"replicate = {replicate} would reuse the validation seeds {VALIDATION_SEEDS[task]}.")
     grid = ts.TASK_GRIDS.get(task, {}).get(mode, ts.GRIDS[mode])
     peaks = PILOT_PEAKS[task][mode]
     config = TrainConfig(size=size, steps=n, batch=batch, eval_every=k, val_windows=vw, val_fraction=vf, task=task)
@@ -170,7 +172,6 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         comparisons[d] = {"mean_difference": mean, "standard_error": se,
                           "predicted_difference": predictions[d][info["law"]] - predictions[best_base][info["law"]],
                           "verdict": ts.verdict(mean, se)}
-    # the pick against the best baseline on the final seeds (None when the pick is that baseline)
     def against_best(pick):  # a pick against the best baseline on the final seeds (None when it is that baseline)
         return (None if pick == best_base else
                 dict(zip(("mean_difference", "standard_error"), ts.paired(finals[pick], finals[best_base]))))
@@ -356,6 +357,10 @@ def main(argv=None):
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     mode = "full" if args.full else "quick"
+    limit = min(VALIDATION_SEEDS[args.task]) - ts.SETTINGS[args.task][mode][7] - 1  # after the final seeds
+    if not 0 <= args.replicate <= limit:
+        ap.error(f"--replicate must be 0 … {limit}: its seeds follow the final ones and stop below the validation "
+                 f"seeds ({min(VALIDATION_SEEDS[args.task])} on).")
     kinds = PILOT_KINDS + ("two-stage",) if args.two_stage else PILOT_KINDS
     folder = OUT[args.task] + ("_two_stage" if args.two_stage else "")
     out = results_folder(args.out or Path(__file__).resolve().parent / "results" / folder)

@@ -121,7 +121,8 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
         assert val["final_against_best_baseline"]["mean_difference"] == pytest.approx(diff.mean())
     # the same on fresh seeds (neither tuning nor final ones), the tuned baselines trained there too
     fresh = res["validation_fresh_seeds"]
-    assert not set(fresh["seeds"]) & (set(tuning_seeds) | set(res["setup"]["final_seeds"]))
+    replication_seeds = {s for c in res["replication"].values() for s in c["seeds"]}
+    assert not set(fresh["seeds"]) & (set(tuning_seeds) | set(res["setup"]["final_seeds"]) | replication_seeds)
     assert set(fresh["mean_final_val_loss"]) == set(val["pool"])
     for x, mean in fresh["mean_final_val_loss"].items():
         finals_x = [lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(x, s)).losses[-1] for s in fresh["seeds"]]
