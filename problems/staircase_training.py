@@ -87,7 +87,8 @@ def main(argv=None):
     runs = results_folder(RESULTS / OUT[task] / "runs")  # the pipeline's run files: same names, same runs
 
     def go(label, rates, seed):
-        return train(config, rates, seed, runs / run_file(label, seed), name=label, progress=False).final_val_loss
+        return train(config, rates, seed, runs / run_file(label, seed), name=label, progress=False,
+                     replace_stale=True).final_val_loss
 
     t0 = time.perf_counter()
     pilots = [train(config, base_rates(kind, n, w, p0), 0, runs / f"pilot_{kind.replace(' ', '_').replace('%', 'pc')}"

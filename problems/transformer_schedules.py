@@ -167,7 +167,8 @@ def summary(values) -> dict:
 
 def trainer(config, runs: Path, timings: list, progress: bool):
     """`go(label, rates, seed, may_diverge=False)`: one training run of `config` under `rates`, its curve written to
-    (and, when an earlier invocation finished it, read back from) `runs/<label>_seed<seed>.csv`; its timing appended
+    (and, when an earlier invocation finished it, read back from) `runs/<label>_seed<seed>.csv`, which is trained
+    again when it holds another schedule (a derived schedule re-solved to another round-off); its timing appended
     to `timings`. A run that diverges returns None where `may_diverge` (a tuning run: the grid's answer "too high"),
     else raises."""
 
@@ -175,7 +176,7 @@ def trainer(config, runs: Path, timings: list, progress: bool):
         fname = run_file(label, seed)
         t0 = time.perf_counter()
         try:
-            res = train(config, rates, seed, runs / fname, name=label, progress=progress)
+            res = train(config, rates, seed, runs / fname, name=label, progress=progress, replace_stale=True)
         except lrc.InputError as err:
             if not may_diverge or "diverged" not in str(err):
                 raise

@@ -46,6 +46,12 @@ def test_same_seed_same_curve_and_resume(tmp_path):
     assert a.curve.losses[-1] < a.train_loss[0]  # it learns: below the first minibatch's loss (≈ log 84)
     with pytest.raises(lrc.InputError, match="different run"):
         train(CONFIG, "linear", 3, tmp_path / "a.csv", peak=3e-3, progress=False)
+    # a cache's outdated entry is trained again on request: the same run as into a fresh file
+    linear = train(CONFIG, "linear", 3, tmp_path / "a.csv", peak=3e-3, progress=False, replace_stale=True)
+    fresh = train(CONFIG, "linear", 3, tmp_path / "c.csv", peak=3e-3, progress=False)
+    assert linear.timing["run_s"] > 0 and (tmp_path / "a.csv").read_text() == (tmp_path / "c.csv").read_text()
+    with pytest.raises(lrc.InputError, match="replace_stale must be True or False"):
+        train(CONFIG, "linear", 3, tmp_path / "a.csv", peak=3e-3, progress=False, replace_stale="yes")
 
 
 def test_schedule_inputs(tmp_path):

@@ -277,16 +277,21 @@ class _Bar:
 # --- the run -----------------------------------------------------------------------------------------------------
 
 def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float | None = None, warmup: int = 0,
-          name: str | None = None, progress: bool = True, stop_after: int | None = None) -> TrainResult:
+          name: str | None = None, progress: bool = True, stop_after: int | None = None,
+          replace_stale: bool = False) -> TrainResult:
     """Train under `schedule` with `seed`; write (or resume, or read back) the curve file `out` (optional).
 
     `stop_after` (a number of updates) ends the call early after the first measured step at or past it, leaving
-    a resumable file (for tests and for splitting long runs). Returns a `TrainResult` (`curve` holds only the
-    updates done so far when stopped early).
+    a resumable file (for tests and for splitting long runs). A file at `out` that holds a different run (config,
+    seed or schedule) is refused, unless `replace_stale` (for callers that keep `out` as a cache of their own
+    runs: a schedule re-derived to another round-off is then trained again). Returns a `TrainResult` (`curve`
+    holds only the updates done so far when stopped early).
     """
     if not isinstance(config, TrainConfig):
         raise InputError(f"config must be an lrcontrol.train.TrainConfig, got {type(config).__name__}.")
     seed = check_int("seed", seed, lo=0)
+    if not isinstance(replace_stale, bool):
+        raise InputError(f"replace_stale must be True or False, got {replace_stale!r}.")
     rates = schedule_rates(schedule, config.steps, peak=peak, warmup=warmup)
     name = name or (Path(out).stem if out is not None else "run")
     path = Path(out) if out is not None else None
@@ -297,10 +302,15 @@ def train(config: TrainConfig, schedule, seed: int = 0, out=None, *, peak: float
     meta = None
     if path is not None and path.exists():
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
-        if meta is None or meta.get("run") != fp:
+        stale = meta is None or meta.get("run") != fp
+        if stale and not replace_stale:
             raise InputError(f"out '{path}' holds a different run (config, seed or schedule differ, or its "
                              f".json is missing): remove it or choose another path.")
-        if meta.get("finished"):  # read back before loading the data or compiling anything
+        if stale:  # a cache's outdated entry: trained again from the start
+            for old in (path, meta_path, ckpt_path):
+                old.unlink(missing_ok=True)
+            meta = None
+        elif meta.get("finished"):  # read back before loading the data or compiling anything
             return _result(_read_rows(path), name, path, {"compile_s": 0.0, "run_s": 0.0, "resumed": "finished"})
     task = get_task(config.task, config.size, config.val_fraction)
     vx, vy = task.validation(config.val_windows)  # before anything is written: a too large set is an input error
