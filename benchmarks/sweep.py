@@ -43,6 +43,17 @@ def grid(batch: int):
     return {"s": s.ravel()[:batch], "b": b.ravel()[:batch]}
 
 
+def make_problem(horizon: int):
+    """`make(p)`: the problem of one grid point p = {"s", "b"} (the module docstring's), for `lrc.sweep`."""
+    import lrcontrol as lrc  # imported here: a worker sets its device count before JAX starts
+    from lrcontrol.systems import FSL
+
+    def make(p):
+        system = FSL(source=p["s"], capacity=p["b"], noise=1.0, eta_max=1.0)
+        return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon, bounds={"lr": (0.0, 1.0)})
+    return make
+
+
 def worker(args) -> dict:
     import jax
 
@@ -50,12 +61,8 @@ def worker(args) -> dict:
     import numpy as np
 
     import lrcontrol as lrc
-    from lrcontrol.systems import FSL
 
-    def make(p):
-        system = FSL(source=p["s"], capacity=p["b"], noise=1.0, eta_max=1.0)
-        return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), args.horizon, bounds={"lr": (0.0, 1.0)})
-
+    make = make_problem(args.horizon)
     params = grid(args.batch)
     out = {"devices": args.devices, "jax_devices": len(jax.devices())}
     if args.loop:

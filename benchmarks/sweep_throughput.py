@@ -27,15 +27,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).parent))
 import lrcontrol as lrc  # noqa: E402
 from _harness import write  # noqa: E402
-from lrcontrol.systems import FSL  # noqa: E402
-from sweep import grid  # noqa: E402
-
-
-def make_problem(horizon):
-    def make(p):
-        system = FSL(source=p["s"], capacity=p["b"], noise=1.0, eta_max=1.0)
-        return lrc.ControlProblem(system, lrc.objectives.FinalLoss(), horizon, bounds={"lr": (0.0, 1.0)})
-    return make
+from sweep import grid, make_problem  # noqa: E402
 
 
 def loop_row(make, params, count):
