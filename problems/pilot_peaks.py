@@ -56,6 +56,11 @@ OUT = {"digits": "digits_pilot_peaks", "shakespeare": "transformer_pilot_peaks"}
 VALIDATION_SEEDS = {"digits": (201, 202, 203), "shakespeare": (201,)}
 
 
+def max_replicate(task: str, mode: str) -> int:
+    """The most replication seeds (after the S final ones) that stop below the validation seeds."""
+    return min(VALIDATION_SEEDS[task]) - ts.SETTINGS[task][mode][7] - 1
+
+
 def select(pilots: dict, laws_to_fit, fixed=None) -> dict:
     """Leave-one-pilot-out: for each law, PredE on each pilot when fitted to the others; its mean (inf when a fit
     failed, with the failure recorded) and each fit's message (a fit that did not converge is still scored). Also
@@ -103,7 +108,7 @@ def derive_in_range(law, n, w, p0, multiples, pilot_rates: dict, unexplained=())
 def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits",
         kinds=PILOT_KINDS, replicate: int = 0) -> dict:
     size, n, batch, k, vw, w, p0, n_seeds, vf = ts.SETTINGS[task][mode]
-    if n_seeds + replicate >= min(VALIDATION_SEEDS[task]):
+    if replicate > max_replicate(task, mode):
         raise ValueError(f"replicate = {replicate} would reuse the validation seeds {VALIDATION_SEEDS[task]}.")
     grid = ts.TASK_GRIDS.get(task, {}).get(mode, ts.GRIDS[mode])
     peaks = PILOT_PEAKS[task][mode]
@@ -357,7 +362,7 @@ def main(argv=None):
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     mode = "full" if args.full else "quick"
-    limit = min(VALIDATION_SEEDS[args.task]) - ts.SETTINGS[args.task][mode][7] - 1  # after the final seeds
+    limit = max_replicate(args.task, mode)
     if not 0 <= args.replicate <= limit:
         ap.error(f"--replicate must be 0 … {limit}: its seeds follow the final ones and stop below the validation "
                  f"seeds ({min(VALIDATION_SEEDS[args.task])} on).")
