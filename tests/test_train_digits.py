@@ -180,3 +180,38 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
     for c, (predicted, observed) in v["pilot_final_predicted_observed"].items():
         curve = lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(c, 0))
         assert observed == curve.losses[-1] and predicted == pytest.approx(float(law.final_loss(curve.lr)), rel=1e-9)
+
+
+def test_schedule_sensitivity_small(tmp_path):
+    """problems/schedule_sensitivity.py on the test setting: perturbations as documented, the ensemble bookkeeping
+    consistent with the runs, every run reproducible."""
+    ss = problem_script("schedule_sensitivity")
+    rates = np.linspace(1.0, 2.0, 50)
+    up, ind = ss.perturbed(rates, "uniform", 1e-3, 3), ss.perturbed(rates, "independent", 1e-3, 3)
+    assert np.ptp(up / rates) == 0 and up[0] != rates[0]  # one factor for the whole schedule
+    assert np.ptp(ind / rates) > 0 and np.allclose(ss.perturbed(rates, "independent", 2e-3, 3) / rates - 1,
+                                                     2 * (ind / rates - 1))  # the same z at every ε
+    ts = ss.ts
+    n, w, p0 = (ts.SETTINGS["digits"]["test"][i] for i in (1, 5, 6))
+    res = ss.run(tmp_path, eps=(1e-7, 1e-3), draws=2, seeds=(1, 2), progress=False, mode="test",
+                 derived={"derived linear": ts.base_rates("linear 0", n, w, 4 * p0)})
+    sch = res["schedules"]
+    assert set(sch) == {"cosine 0 @1P0", ss.BASELINE, "derived linear"}
+    config = TrainConfig(task="digits", size="tiny", steps=n, batch=8, eval_every=8, val_windows=64, val_fraction=0.25)
+    for name, entry in sch.items():
+        assert entry["retrained_seed_equal"] and set(entry["cases"]) == {"independent 1e-07", "independent 0.001",
+                                                                         "uniform 1e-07", "uniform 0.001"}
+    # one perturbed run retrained here: its difference is the one recorded
+    again = train(config, ss.perturbed(ts.base_rates("cosine 0", n, w, 8 * p0), "uniform", 1e-3, 1), 2,
+                  progress=False).final_val_loss
+    assert again - sch[ss.BASELINE]["unperturbed"][1] == sch[ss.BASELINE]["cases"]["uniform 0.001"]["differences"][1][1]
+    ens = res["ensemble"]
+    for name, entry in sch.items():
+        runs = np.concatenate([np.array(c["differences"]) + entry["unperturbed"] for c in entry["cases"].values()])
+        assert ens["luck"][name]["ensemble_mean"] == pytest.approx(runs.mean(), rel=1e-12)
+        assert ens["luck"][name]["runs_per_seed"] == 8
+    c = ens["against_baseline"]["derived linear"]
+    assert c["ensemble"]["mean_difference"] == pytest.approx(
+        ens["luck"]["derived linear"]["ensemble_mean"] - ens["luck"][ss.BASELINE]["ensemble_mean"], rel=1e-9)
+    assert (tmp_path / "README.md").read_text().startswith("# Schedule sensitivity (digits)")
+    assert (tmp_path / "sensitivity.png").exists()
