@@ -27,7 +27,11 @@ tuning and the final comparison are that script's (same settings, same seeds):
 (e) the tuned baselines and every law's derived schedule trained on the final seeds; paired differences against the
     best tuned baseline; each law's final-loss error on the final schedules, multi-peak fit against single-peak fit;
 (f) with `--replicate N`, a derived schedule that wins is trained again, with the best baseline, on N seeds after
-    the final ones (never used before): the win checked on fresh seeds.
+    the final ones (never used before): the win checked on fresh seeds;
+(g) with `--twins K`, every final run of (e) trained again under K round-off twins of its schedule (the rates ×
+    (1 + 1e-7 z), one z per twin: problems/schedule_sensitivity.py found that at the tuned peaks such a change
+    re-draws a run's final loss as a new seed would), and each derived schedule compared with the best baseline on
+    every seed's mean over its run and twins: a verdict a round-off re-solve of the schedule cannot flip.
 
 Writes `results.json`, `README.md` (generated from it), `predictions.json`, figures and the run curves (`runs/`,
 read back on a rerun when config, seed and rates match). `--task digits` (default) takes ~5 min on 2 cores, nearly
@@ -43,6 +47,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import transformer_schedules as ts  # noqa: E402
+from schedule_sensitivity import perturbed  # noqa: E402
 from lrcontrol._cli_laws import LAW_NAMES  # noqa: E402
 from lrcontrol._fit import evaluate_law, nearest_schedule, schedule_profile  # noqa: E402
 from lrcontrol.train import TrainConfig  # noqa: E402
@@ -106,7 +111,7 @@ def derive_in_range(law, n, w, p0, multiples, pilot_rates: dict, unexplained=())
 
 
 def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task: str = "digits",
-        kinds=PILOT_KINDS, replicate: int = 0) -> dict:
+        kinds=PILOT_KINDS, replicate: int = 0, twins: int = 0) -> dict:
     size, n, batch, k, vw, w, p0, n_seeds, vf = ts.SETTINGS[task][mode]
     if replicate > max_replicate(task, mode):
         raise ValueError(f"replicate = {replicate} would reuse the validation seeds {VALIDATION_SEEDS[task]}.")
@@ -190,6 +195,25 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
             mean, se = ts.paired([go(d, schedules[d], s).final_val_loss for s in extra], base_extra)
             replication[d] = {"against": best_base, "seeds": extra, "mean_difference": mean, "standard_error": se,
                               "verdict": ts.verdict(mean, se)}
+    # (g) round-off twins of every final run: per seed the mean over the run and its twins
+    ensemble = {}
+    if twins:
+        twin_eps = 1e-7
+
+        def twin_finals(name, j):  # the final runs of twin j of `name`'s schedule
+            rates = perturbed(schedules[name], "uniform", twin_eps, j)
+            return [go(f"{name} twin {j}", rates, s).final_val_loss for s in seeds]
+
+        per_seed = {name: np.mean([finals[name]] + [twin_finals(name, j) for j in range(twins)], axis=0)
+                    for name in final_names}
+        best_ens = min(tuned_names, key=lambda x: np.mean(per_seed[x]))
+        ensemble = {"twins": twins, "eps": twin_eps, "best_baseline": best_ens,
+                    "mean_final_val_loss": {x: float(np.mean(v)) for x, v in per_seed.items()},
+                    "comparisons": {}}
+        for d in derived:
+            mean, se = ts.paired(per_seed[d], per_seed[best_ens])
+            ensemble["comparisons"][d] = {"mean_difference": mean, "standard_error": se,
+                                          "verdict": ts.verdict(mean, se)}
     single_pred = finals_by(single_laws)
     errors = {}
     for fit_name, preds in (("all pilots", predictions), ("pilots at P0", single_pred)):
@@ -226,6 +250,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
         "predicted_final_val_loss": predictions, "predicted_final_val_loss_pilots_at_P0": single_pred,
         "final_val_loss": {name: ts.summary(v) for name, v in finals.items()},
         "best_baseline": best_base, "comparisons": comparisons, "replication": replication,
+        "ensemble": ensemble,
         "final_errors": errors,
     }
     write_json(out / "results.json", results, newline=True)
@@ -274,6 +299,7 @@ def table(res) -> str:
     mode_flag += " --two-stage" if "two-stage" in s["pilot_kinds"] else ""
     replicated = [c["seeds"] for c in res["replication"].values()]  # --replicate N shows only where a win was rerun
     mode_flag += f" --replicate {len(replicated[0])}" if replicated else ""
+    mode_flag += f" --twins {res['ensemble']['twins']}" if res.get("ensemble") else ""
     peaks = ", ".join(f"{g:g}" for g in s["pilot_peak_multiples"])
     sel = res["law_selection"]
     lines = [f"# Pilots at several peaks ({s['task']}, {s['mode']})", "",
@@ -330,6 +356,14 @@ def table(res) -> str:
         lines += ["", f"Replication of the win of {d} on {len(c['seeds'])} seeds never used before "
                   f"({c['seeds'][0]}–{c['seeds'][-1]}), against {c['against']}: {c['mean_difference']:+.4f} ± "
                   f"{c['standard_error']:.4f} ({c['verdict']})."]
+    ens = res.get("ensemble")
+    if ens:
+        lines += ["", f"On ensembles (each final seed's mean over its run and {ens['twins']} round-off twins, the "
+                  f"rates × (1 + {ens['eps']:g} z)), against the best tuned baseline there, "
+                  f"**{ens['best_baseline']}**:", "",
+                  "| derived | mean diff ± s.e. | verdict |", "|---|---|---|"]
+        for d, c in ens["comparisons"].items():
+            lines.append(f"| {d} | {c['mean_difference']:+.4f} ± {c['standard_error']:.4f} | {c['verdict']} |")
     lines += ["", "Each law as a tuner (the baseline and peak it predicts lowest, scored by the tuning runs; best "
               f"tuned: {res['best_tuned']} at {res['tuning_mean_final_val_loss'][res['best_tuned']]:.4f}):", "",
               "| law | pick | tuning mean of the pick | regret |", "|---|---|---|---|"]
@@ -358,6 +392,9 @@ def main(argv=None):
     ap.add_argument("--replicate", type=int, default=0, metavar="N",
                     help="train a derived schedule that wins, and the best baseline, again on N seeds after the final "
                          "ones (a check on the win)")
+    ap.add_argument("--twins", type=int, default=0, metavar="K",
+                    help="train every final run again under K round-off twins of its schedule and compare on the "
+                         "per-seed means too (digits: K = 8 adds ~1 min)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
@@ -366,10 +403,13 @@ def main(argv=None):
     if not 0 <= args.replicate <= limit:
         ap.error(f"--replicate must be 0 … {limit}: its seeds follow the final ones and stop below the validation "
                  f"seeds ({min(VALIDATION_SEEDS[args.task])} on).")
+    if not 0 <= args.twins <= 64:
+        ap.error("--twins must be 0 … 64 (round-off twins per final run).")
     kinds = PILOT_KINDS + ("two-stage",) if args.two_stage else PILOT_KINDS
     folder = OUT[args.task] + ("_two_stage" if args.two_stage else "")
     out = results_folder(args.out or Path(__file__).resolve().parent / "results" / folder)
-    res = run(mode, out, progress=not args.no_progress, task=args.task, kinds=kinds, replicate=args.replicate)
+    res = run(mode, out, progress=not args.no_progress, task=args.task, kinds=kinds, replicate=args.replicate,
+              twins=args.twins)
     print(table(res))
 
 

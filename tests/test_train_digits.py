@@ -84,7 +84,7 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
 
     pp = problem_script("pilot_peaks")
     laws = ("bound_law", "momentum_law")
-    res = pp.run("test", tmp_path, laws_to_fit=laws, progress=False, task="digits", replicate=2)
+    res = pp.run("test", tmp_path, laws_to_fit=laws, progress=False, task="digits", replicate=2, twins=1)
     pilots = list(res["pilots"])
     assert len(pilots) == 2 * len(res["setup"]["pilot_peak_multiples"])
     # selection: every pilot held out once, the mean of those scores, the lowest mean selected
@@ -158,6 +158,22 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
     assert set(res["replication"]) == {d for d, c in res["comparisons"].items() if c["verdict"] == "wins"}
     for c in res["replication"].values():
         assert c["seeds"] == [final_seeds[-1] + 1, final_seeds[-1] + 2] and c["against"] == res["best_baseline"]
+    # one round-off twin of every final run, read back from its file: the ensemble means and verdicts from them
+    ens = res["ensemble"]
+    per_seed = {}
+    factor = pp.perturbed(np.ones(1), "uniform", ens["eps"], 0)[0]  # twin 0's 1 + εz
+    for name, v in finals.items():
+        curves = [lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(f"{name} twin 0", s)) for s in final_seeds]
+        first = lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(name, final_seeds[0]))
+        assert np.allclose(curves[0].lr, first.lr * factor, rtol=1e-15, atol=0) and factor != 1
+        per_seed[name] = (np.array(v["per_seed"]) + [c.losses[-1] for c in curves]) / 2
+        assert ens["mean_final_val_loss"][name] == pytest.approx(per_seed[name].mean(), rel=1e-12)
+    assert ens["best_baseline"] == min((x for x in finals if x not in res["derived"]),
+                                       key=lambda x: per_seed[x].mean())
+    for d, c in ens["comparisons"].items():
+        diff = per_seed[d] - per_seed[ens["best_baseline"]]
+        assert c["mean_difference"] == pytest.approx(diff.mean(), rel=1e-9)
+        assert c["verdict"] == pp.ts.verdict(c["mean_difference"], c["standard_error"])
     err = res["final_errors"]["all pilots"]["momentum_law"]["final_error"]
     for name, e in err.items():
         assert e == pytest.approx(res["predicted_final_val_loss"][name]["momentum_law"] - finals[name]["mean"])
