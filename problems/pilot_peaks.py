@@ -31,7 +31,9 @@ tuning and the final comparison are that script's (same settings, same seeds):
 (g) with `--twins K`, every final run of (e) trained again under K round-off twins of its schedule (the rates ×
     (1 + 1e-7 z), one z per twin: problems/schedule_sensitivity.py found that at the tuned peaks such a change
     re-draws a run's final loss as a new seed would), and each derived schedule compared with the best baseline on
-    every seed's mean over its run and twins: a verdict a round-off re-solve of the schedule cannot flip.
+    every seed's mean over its run and twins: a verdict a round-off re-solve of the schedule cannot flip; and the
+    fresh-seed validation of (d) repeated on such ensembles (each candidate's mean over the validation seeds, each
+    seed's run and K twins).
 
 Writes `results.json`, `README.md` (generated from it), `predictions.json`, figures and the run curves (`runs/`,
 read back on a rerun when config, seed and rates match). `--task digits` (default) takes ~5 min on 2 cores, nearly
@@ -163,7 +165,10 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     validated_pick = min(pool, key=pool.get)
     # (d'') the same on fresh seeds, used nowhere else: on the tuning seeds the tuned baselines' means are each the
     # lowest of a grid of means on those very seeds (a winner's curse that favours them over a derived schedule)
-    fresh = {x: ts.tuning_mean(go, x, schedules[x], VALIDATION_SEEDS[task]) for x in tuned_names + list(derived)}
+    fresh_runs = {x: [g.final_val_loss if g is not None else np.inf
+                      for g in (go(x, schedules[x], s, may_diverge=True) for s in VALIDATION_SEEDS[task])]
+                  for x in tuned_names + list(derived)}  # each run read back from its file after its first training
+    fresh = {x: float(np.mean(v)) for x, v in fresh_runs.items()}
     fresh_pick = min(fresh, key=fresh.get)
     picks = {}
     for m in laws:
@@ -200,16 +205,22 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     if twins:
         twin_eps = 1e-7
 
-        def twin_finals(name, j):  # the final runs of twin j of `name`'s schedule
+        def twin_finals(name, j, on=seeds, may_diverge=False):  # the runs of twin j of `name`'s schedule
             rates = perturbed(schedules[name], "uniform", twin_eps, j)
-            return [go(f"{name} twin {j}", rates, s).final_val_loss for s in seeds]
+            got = [go(f"{name} twin {j}", rates, s, may_diverge) for s in on]
+            return [np.inf if g is None else g.final_val_loss for g in got]  # a diverged run scores +inf
 
         per_seed = {name: np.mean([finals[name]] + [twin_finals(name, j) for j in range(twins)], axis=0)
                     for name in final_names}
+        val_seeds = VALIDATION_SEEDS[task]
+        fresh_ens = {x: float(np.mean([v] + [twin_finals(x, j, val_seeds, True) for j in range(twins)]))
+                     for x, v in fresh_runs.items()}
+        fresh_ens_pick = min(fresh_ens, key=fresh_ens.get)
         best_ens = min(tuned_names, key=lambda x: np.mean(per_seed[x]))
         ensemble = {"twins": twins, "eps": twin_eps, "best_baseline": best_ens,
                     "mean_final_val_loss": {x: float(np.mean(v)) for x, v in per_seed.items()},
-                    "comparisons": {}}
+                    "comparisons": {}, "validation_fresh_seeds": {
+                        "seeds": list(val_seeds), "mean_final_val_loss": fresh_ens, "pick": fresh_ens_pick}}
         for d in derived:
             mean, se = ts.paired(per_seed[d], per_seed[best_ens])
             ensemble["comparisons"][d] = {"mean_difference": mean, "standard_error": se,
@@ -364,6 +375,9 @@ def table(res) -> str:
                   "| derived | mean diff ± s.e. | verdict |", "|---|---|---|"]
         for d, c in ens["comparisons"].items():
             lines.append(f"| {d} | {c['mean_difference']:+.4f} ± {c['standard_error']:.4f} | {c['verdict']} |")
+        v = ens["validation_fresh_seeds"]
+        lines += ["", f"Validation on fresh seeds {v['seeds']} on ensembles (each seed's run and its twins): "
+                  + ", ".join(f"{k} {m:.4f}" for k, m in v["mean_final_val_loss"].items()) + f" → **{v['pick']}**."]
     lines += ["", "Each law as a tuner (the baseline and peak it predicts lowest, scored by the tuning runs; best "
               f"tuned: {res['best_tuned']} at {res['tuning_mean_final_val_loss'][res['best_tuned']]:.4f}):", "",
               "| law | pick | tuning mean of the pick | regret |", "|---|---|---|---|"]

@@ -170,6 +170,12 @@ def test_pilot_peaks_end_to_end_on_digits(tmp_path):
         assert ens["mean_final_val_loss"][name] == pytest.approx(per_seed[name].mean(), rel=1e-12)
     assert ens["best_baseline"] == min((x for x in finals if x not in res["derived"]),
                                        key=lambda x: per_seed[x].mean())
+    v = ens["validation_fresh_seeds"]  # the fresh-seed validation on the runs and their twins, read back
+    for name, mean in v["mean_final_val_loss"].items():
+        runs = [lrc.LossCurve.read(tmp_path / "runs" / pp.ts.run_file(label, s)).losses[-1]
+                for label in (name, f"{name} twin 0") for s in v["seeds"]]
+        assert mean == pytest.approx(np.mean(runs), rel=1e-12)
+    assert v["pick"] == min(v["mean_final_val_loss"], key=v["mean_final_val_loss"].get)
     for d, c in ens["comparisons"].items():
         diff = per_seed[d] - per_seed[ens["best_baseline"]]
         assert c["mean_difference"] == pytest.approx(diff.mean(), rel=1e-9)
