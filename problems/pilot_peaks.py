@@ -31,7 +31,8 @@ tuning and the final comparison are that script's (same settings, same seeds):
 (g) with `--twins K`, every final run of (e) trained again under K round-off twins of its schedule (the rates ×
     (1 + 1e-7 z), one z per twin: problems/schedule_sensitivity.py found that at the tuned peaks such a change
     re-draws a run's final loss as a new seed would), and each derived schedule compared with the best baseline on
-    every seed's mean over its run and twins: a verdict a round-off re-solve of the schedule cannot flip; and the
+    every seed's mean over its run and twins (a round-off re-solve of a schedule re-draws each single run, while it
+    moves such a mean by about 1/√(K + 1) as much); and the
     fresh-seed validation of (d) repeated on such ensembles (each candidate's mean over the validation seeds, each
     seed's run and K twins).
 
