@@ -127,9 +127,9 @@ def _random_features_table(data: dict) -> str:
                   f"{c['noise']:g}, m = {c['batch']:g}, η ≤ {c['eta_max']:g}, T = {c['horizon']}, {c['blocks']} "
                   f"blocks, minimise L_T; same start for all (`benchmarks/random_features_peers.py`). Speed-up of "
                   f"the solve over IPOPT's: {data['speedup_solver_vs_ipopt']:.1f}×; whole command against IPOPT's "
-                  f"build + solve: {data['speedup_command_cold_vs_ipopt_build_plus_solve']:.1f}× with an empty "
-                  f"compilation cache, {data['speedup_command_warm_vs_ipopt_build_plus_solve']:.1f}× with a filled one; "
-                  f"peak memory of the whole benchmark process {long['max_rss_mib']:.0f} MiB (reverse mode "
+                  f"build + solve: {data['speedup_command_cold_vs_ipopt_build_plus_solve']:.2f}× with an empty "
+                  f"compilation cache, {data['speedup_command_warm_vs_ipopt_build_plus_solve']:.2f}× with a filled "
+                  f"one; peak memory of the whole benchmark process {long['max_rss_mib']:.0f} MiB (reverse mode "
                   f"checkpointed).",
                   ["method", "L_T", "gap to best", "iters", "setup (compile/build)", "run"], rows, data)
 

@@ -26,11 +26,12 @@ tuning and the final comparison are that script's (same settings, same seeds):
     tuned baseline's mean is the lowest of its grid, a selection that favours it over a derived schedule;
 (e) the tuned baselines and every law's derived schedule trained on the final seeds; paired differences against the
     best tuned baseline; each law's final-loss error on the final schedules, multi-peak fit against single-peak fit;
-(f) with `--replicate N`, a derived schedule that wins is trained again, with the best baseline, on N seeds after
-    the final ones (never used before): the win checked on fresh seeds;
+(f) with `--replicate N`, a derived schedule that wins (on the single runs, or with `--twins` on the ensembles) is
+    trained again, with the best baseline, on N seeds after the final ones (never used before): the win checked on
+    fresh seeds;
 (g) with `--twins K`, every final run of (e) trained again under K round-off twins of its schedule (the rates ×
-    (1 + 1e-7 z), one z per twin: problems/schedule_sensitivity.py found that at the tuned peaks such a change
-    re-draws a run's final loss as a new seed would), and each derived schedule compared with the best baseline on
+    (1 + 10⁻⁶·j), j = 1 … K: problems/schedule_sensitivity.py found that at the tuned peaks such a change re-draws
+    a run's final loss as a new seed would), before (f), and each derived schedule compared with the best baseline on
     every seed's mean over its run and twins (a round-off re-solve of a schedule re-draws each single run, while it
     moves such a mean by about 1/√(K + 1) as much); and the
     fresh-seed validation of (d) repeated on such ensembles (each candidate's mean over the validation seeds, each
@@ -50,7 +51,6 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import transformer_schedules as ts  # noqa: E402
-from schedule_sensitivity import perturbed  # noqa: E402
 from lrcontrol._cli_laws import LAW_NAMES  # noqa: E402
 from lrcontrol._fit import evaluate_law, nearest_schedule, schedule_profile  # noqa: E402
 from lrcontrol.train import TrainConfig  # noqa: E402
@@ -62,6 +62,16 @@ PILOT_KINDS = ("constant", "cosine 10%")  # default; "two-stage" (P0 then P0/10 
 OUT = {"digits": "digits_pilot_peaks", "shakespeare": "transformer_pilot_peaks"}
 # validation seeds used nowhere else (tuning: 0, 101, 102; final: 1 … S; replication: S + 1 …)
 VALIDATION_SEEDS = {"digits": (201, 202, 203), "shakespeare": (201,)}
+
+
+# twin j of a schedule: its rates × (1 + TWIN_STEP·(j + 1)), a change of 8–17 float32 ulps per step and more — at
+# the tuned peaks a change of one ulp already re-draws a run (problems/schedule_sensitivity.py), and every twin differs
+TWIN_STEP = 1e-6
+
+
+def twin(rates, j: int) -> np.ndarray:
+    """Round-off twin `j` (0, 1, …) of a schedule: its rates × (1 + TWIN_STEP·(j + 1))."""
+    return np.asarray(rates, float) * (1 + TWIN_STEP * (j + 1))
 
 
 def max_replicate(task: str, mode: str) -> int:
@@ -191,25 +201,13 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     def against_best(pick):  # a pick against the best baseline on the final seeds (None when it is that baseline)
         return (None if pick == best_base else
                 dict(zip(("mean_difference", "standard_error"), ts.paired(finals[pick], finals[best_base]))))
-    # (f) a derived schedule that wins is trained again, with the best baseline, on `replicate` seeds never used
-    replication = {}
-    extra = list(range(n_seeds + 1, n_seeds + replicate + 1))
-    winners = [d for d, c in comparisons.items() if c["verdict"] == "wins"]
-    if extra and winners:
-        base_extra = [go(best_base, schedules[best_base], s).final_val_loss for s in extra]
-        for d in winners:
-            mean, se = ts.paired([go(d, schedules[d], s).final_val_loss for s in extra], base_extra)
-            replication[d] = {"against": best_base, "seeds": extra, "mean_difference": mean, "standard_error": se,
-                              "verdict": ts.verdict(mean, se)}
     # (g) round-off twins of every final run: per seed the mean over the run and its twins
     ensemble = {}
     if twins:
-        twin_eps = 1e-7
-
         def twin_finals(name, j, on=seeds, may_diverge=False):  # the runs of twin j of `name`'s schedule
-            rates = perturbed(schedules[name], "uniform", twin_eps, j)
-            got = [go(f"{name} twin {j}", rates, s, may_diverge) for s in on]
-            return [np.inf if g is None else g.final_val_loss for g in got]  # a diverged run scores +inf
+            got = [go(f"{name} twin {j}", twin(schedules[name], j), s, may_diverge) for s in on]
+            # a final run that diverges raises, as the final runs do; a validation run scores +inf, as in (d)
+            return [np.inf if g is None else g.final_val_loss for g in got]
 
         per_seed = {name: np.mean([finals[name]] + [twin_finals(name, j) for j in range(twins)], axis=0)
                     for name in final_names}
@@ -218,7 +216,8 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
                      for x, v in fresh_runs.items()}
         fresh_ens_pick = min(fresh_ens, key=fresh_ens.get)
         best_ens = min(tuned_names, key=lambda x: np.mean(per_seed[x]))
-        ensemble = {"twins": twins, "eps": twin_eps, "best_baseline": best_ens,
+        ensemble = {"twins": twins, "factors": [1 + TWIN_STEP * (j + 1) for j in range(twins)],
+                    "best_baseline": best_ens,
                     "mean_final_val_loss": {x: float(np.mean(v)) for x, v in per_seed.items()},
                     "comparisons": {}, "validation_fresh_seeds": {
                         "seeds": list(val_seeds), "mean_final_val_loss": fresh_ens, "pick": fresh_ens_pick}}
@@ -226,6 +225,17 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
             mean, se = ts.paired(per_seed[d], per_seed[best_ens])
             ensemble["comparisons"][d] = {"mean_difference": mean, "standard_error": se,
                                           "verdict": ts.verdict(mean, se)}
+    # (f) a derived schedule that wins is trained again, with the best baseline, on `replicate` seeds never used
+    replication = {}
+    extra = list(range(n_seeds + 1, n_seeds + replicate + 1))
+    winners = [d for d in derived if comparisons[d]["verdict"] == "wins"
+               or ensemble.get("comparisons", {}).get(d, {}).get("verdict") == "wins"]  # on single runs or ensembles
+    if extra and winners:
+        base_extra = [go(best_base, schedules[best_base], s).final_val_loss for s in extra]
+        for d in winners:
+            mean, se = ts.paired([go(d, schedules[d], s).final_val_loss for s in extra], base_extra)
+            replication[d] = {"against": best_base, "seeds": extra, "mean_difference": mean, "standard_error": se,
+                              "verdict": ts.verdict(mean, se)}
     single_pred = finals_by(single_laws)
     errors = {}
     for fit_name, preds in (("all pilots", predictions), ("pilots at P0", single_pred)):
@@ -371,7 +381,7 @@ def table(res) -> str:
     ens = res.get("ensemble")
     if ens:
         lines += ["", f"On ensembles (each final seed's mean over its run and {ens['twins']} round-off twins, the "
-                  f"rates × (1 + {ens['eps']:g} z)), against the best tuned baseline there, "
+                  f"rates × (1 + {TWIN_STEP:g}·j), j = 1 … {ens['twins']}), against the best tuned baseline there, "
                   f"**{ens['best_baseline']}**:", "",
                   "| derived | mean diff ± s.e. | verdict |", "|---|---|---|"]
         for d, c in ens["comparisons"].items():
