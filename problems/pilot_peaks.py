@@ -176,9 +176,7 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     validated_pick = min(pool, key=pool.get)
     # (d'') the same on fresh seeds, used nowhere else: on the tuning seeds the tuned baselines' means are each the
     # lowest of a grid of means on those very seeds (a winner's curse that favours them over a derived schedule)
-    fresh_runs = {x: [g.final_val_loss if g is not None else np.inf
-                      for g in (go(x, schedules[x], s, may_diverge=True) for s in VALIDATION_SEEDS[task])]
-                  for x in tuned_names + list(derived)}  # each run read back from its file after its first training
+    fresh_runs = {x: ts.tuning_finals(go, x, schedules[x], VALIDATION_SEEDS[task]) for x in tuned_names + list(derived)}
     fresh = {x: float(np.mean(v)) for x, v in fresh_runs.items()}
     fresh_pick = min(fresh, key=fresh.get)
     picks = {}
@@ -204,15 +202,14 @@ def run(mode: str, out: Path, laws_to_fit=LAW_NAMES, progress: bool = True, task
     # (g) round-off twins of every final run: per seed the mean over the run and its twins
     ensemble = {}
     if twins:
-        def twin_finals(name, j, on=seeds, may_diverge=False):  # the runs of twin j of `name`'s schedule
-            got = [go(f"{name} twin {j}", twin(schedules[name], j), s, may_diverge) for s in on]
-            # a final run that diverges raises, as the final runs do; a validation run scores +inf, as in (d)
-            return [np.inf if g is None else g.final_val_loss for g in got]
+        def twin_finals(name, j):  # the final runs of twin j of `name`'s schedule (a divergence raises, as there)
+            return [go(f"{name} twin {j}", twin(schedules[name], j), s).final_val_loss for s in seeds]
 
         per_seed = {name: np.mean([finals[name]] + [twin_finals(name, j) for j in range(twins)], axis=0)
                     for name in final_names}
-        val_seeds = VALIDATION_SEEDS[task]
-        fresh_ens = {x: float(np.mean([v] + [twin_finals(x, j, val_seeds, True) for j in range(twins)]))
+        val_seeds = VALIDATION_SEEDS[task]  # there a diverged run scores +inf, as in (d'')
+        fresh_ens = {x: float(np.mean([v] + [ts.tuning_finals(go, f"{x} twin {j}", twin(schedules[x], j), val_seeds)
+                                             for j in range(twins)]))
                      for x, v in fresh_runs.items()}
         fresh_ens_pick = min(fresh_ens, key=fresh_ens.get)
         best_ens = min(tuned_names, key=lambda x: np.mean(per_seed[x]))

@@ -188,11 +188,16 @@ def trainer(config, runs: Path, timings: list, progress: bool):
     return go
 
 
+def tuning_finals(go, name, rates, seeds) -> list[float]:
+    """The final validation loss of `rates` on each of `seeds` (`go` runs them; +inf for a run that diverges: the
+    rate is too high)."""
+    return [float("inf") if g is None else g.final_val_loss
+            for g in (go(name, rates, s, may_diverge=True) for s in seeds)]
+
+
 def tuning_mean(go, name, rates, seeds) -> float:
-    """The mean final validation loss of `rates` over the tuning `seeds` (`go` runs them; +inf when a run
-    diverges: the rate is too high)."""
-    got = [go(name, rates, s, may_diverge=True) for s in seeds]
-    return float("inf") if any(g is None for g in got) else float(np.mean([g.final_val_loss for g in got]))
+    """The mean of `tuning_finals` (+inf when a run diverges)."""
+    return float(np.mean(tuning_finals(go, name, rates, seeds)))
 
 
 def tune(go, schedules: dict, grid, seeds) -> tuple[dict, dict]:
