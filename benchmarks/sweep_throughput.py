@@ -6,8 +6,9 @@ The problems are those of benchmarks/sweep.py (additive FSL, σ²/B = 1, η_max 
 N, (s, β) spanning both phases). For each batch size: one sweep (compile + run) and a second of the same shapes
 (its run time alone: the compiled program reused); per problem = second run time / batch. Beside it a loop solves
 the batch's first `--loop` problems one by one after a warm-up solve that compiles (per problem: the loop's wall
-time, problem construction included). Results are written after every batch. A vectorised batch runs every row until the slowest row stops, so a row's cost is the
-slowest row's iteration count: `max_iterations` beside the mean.
+time, problem construction included). Results are written after every batch. A vectorised batch runs every row
+until the slowest row stops, so a row's cost is the slowest row's iteration count: `max_iterations` beside the
+mean.
 Batch sizes are tried from small to large and stop when the time spent passes `--budget` seconds.
 
     python benchmarks/sweep_throughput.py --name sweep_throughput_gpu     # on a GPU: 16 … 1024 problems, N = 10⁴
