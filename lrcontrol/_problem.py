@@ -9,6 +9,7 @@ import numpy as np
 from jaxtyping import Array, Float, Scalar
 
 from ._errors import InputError, check_int, check_real
+from ._hessian import MinKernelHessian
 from ._integrate import default_integrator, discounted_length, rollout
 from .objectives import AbstractObjective, FinalLoss
 from .systems._base import AbstractDiscreteSystem, AbstractSystem
@@ -145,20 +146,25 @@ class ControlProblem(eqx.Module):
         return self.is_discrete and self.objective.loss_weight == 0
 
     def value_grad_curvature(self, u_blocks: Float[Array, "blocks m"]):
-        """(cost, ∇cost, per-block Hessian-diagonal estimate or None): the one question a gradient solver asks.
+        """(cost, ∇cost, curvature): the one question a gradient solver asks. The curvature is a per-block
+        Hessian-diagonal estimate, the exact Hessian as a `MinKernelHessian` (one control per step, where the system
+        hands one over: FSL), or None.
 
         Under `FinalLoss` on a discrete system the system answers (`final_loss_grad_curvature`: autodiff by
-        default, an exact diagonal or one fused pass where the system has them); otherwise `jax.value_and_grad`
-        of `cost`, with curvature None. The per-step gradient and diagonal are summed over each control block: the
-        gradient exactly, the diagonal as an estimate (the cross terms within a block are left out; exact for one
-        control per step). The diagonal is a preconditioner for `Direct`, never part of the answer; None means
-        unknown (no preconditioner).
+        default, an exact diagonal, Hessian or one fused pass where the system has them); otherwise
+        `jax.value_and_grad` of `cost`, with curvature None. The per-step gradient and diagonal are summed over each
+        control block: the gradient exactly, the diagonal as an estimate (the cross terms within a block are left
+        out; exact for one control per step). The curvature steers `Direct` (a preconditioner, or Newton steps),
+        never part of the answer; None means unknown (no preconditioner).
         """
         if self._final_only and isinstance(self.objective, FinalLoss):
             value, grad, curv = self.system.final_loss_grad_curvature(self.expand(u_blocks))
             shape = (self.steps, len(self.control_names))
-            return (value, self._fold(jnp.reshape(grad, shape)),
-                    None if curv is None else self._fold(jnp.reshape(curv, shape)))
+            if isinstance(curv, MinKernelHessian) and self.blocks != self.steps:
+                curv = curv.diagonal()
+            if curv is not None and not isinstance(curv, MinKernelHessian):
+                curv = self._fold(jnp.reshape(curv, shape))
+            return value, self._fold(jnp.reshape(grad, shape)), curv
         value, grad = jax.value_and_grad(self.cost)(u_blocks)
         return value, grad, None
 

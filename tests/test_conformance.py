@@ -18,6 +18,7 @@ import pytest
 
 import lrcontrol as lrc
 from lrcontrol import _registry
+from lrcontrol._hessian import MinKernelHessian
 from lrcontrol._memory import state_size
 from lrcontrol.systems._base import AbstractDiscreteSystem
 
@@ -83,7 +84,7 @@ def _evaluations(problem, u, directions, h):
     return costs[0], steps, jax.grad(problem.cost)(u), problem.value_grad_curvature(u)
 
 
-_hessian_diagonal = eqx.filter_jit(lambda p, u: jnp.diagonal(jax.hessian(lambda v: p.cost(v[:, None]))(u[:, 0])))
+_hessian = eqx.filter_jit(lambda p, u: jax.hessian(lambda v: p.cost(v[:, None]))(u[:, 0]))
 
 
 @functools.cache
@@ -114,7 +115,13 @@ def test_value_grad_curvature_is_the_cost_its_gradient_and_hessian_diagonal(name
     np.testing.assert_allclose(grad, grad_of_cost, rtol=1e-10, atol=1e-13 * float(jnp.max(jnp.abs(grad))))
     if curv is None:
         return  # no Hessian diagonal declared: the solver does not precondition
-    exact = _hessian_diagonal(problem, u)
+    hessian = _hessian(problem, u)
+    exact = jnp.diagonal(hessian)
+    if isinstance(curv, MinKernelHessian):  # the whole Hessian (Direct's Newton steps): every entry, by its matvec
+        dense = jax.vmap(curv.matvec)(jnp.eye(exact.shape[0]))
+        scale = float(jnp.max(jnp.abs(hessian)))
+        np.testing.assert_allclose(dense, hessian, rtol=0, atol=1e-11 * scale)
+        curv = curv.diagonal()[:, None]
     np.testing.assert_allclose(curv[:, 0], exact, rtol=1e-9, atol=1e-12 * float(jnp.max(exact)))
 
 

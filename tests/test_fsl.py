@@ -128,12 +128,27 @@ def test_one_pass_preconditioned_solve_matches_the_separate_passes():
 
 
 @pytest.mark.parametrize("phase", ["easy", "hard"])
+def test_newton_steps_reach_the_lbfgs_optimum_in_fewer_iterations(optima, phase):
+    # The additive FSL hands Direct its exact Hessian (a MinKernelHessian): projected Newton by default, L-BFGS
+    # preconditioned by the Hessian's diagonal with newton=False. Same stationary point; Newton converges
+    # quadratically, far below the tolerance where L-BFGS stops just under it (measured at N = 1000: easy 8 vs 13
+    # iterations, hard 7 vs 44; the controls differ by 2e-11 easy, 2.6e-8 hard: L-BFGS's remaining gradient).
+    system, newton = optima[phase]
+    lbfgs = lrc.solve(system.problem(N), lrc.solvers.Direct(newton=False), progress=False)
+    assert newton.diagnostics.converged and lbfgs.diagnostics.converged
+    assert float(newton.diagnostics.residual) < 1e-3 * float(newton.diagnostics.extras["tolerance"])
+    assert 2 * int(newton.diagnostics.iterations) <= int(lbfgs.diagnostics.iterations) + 4
+    assert float(jnp.max(jnp.abs(newton.controls - lbfgs.controls))) < 1e-6 * float(system.eta_max)
+    assert float(newton.objective) <= float(lbfgs.objective) * (1 + 1e-14)
+
+
+@pytest.mark.parametrize("phase", ["easy", "hard"])
 def test_numerical_optimum_is_the_exact_finite_n_law(optima, phase):
     system, sol = optima[phase]
     assert system.phase() == phase
     law, c, law_loss = system.exact_optimum(N)
     rates = np.asarray(sol.controls[:, 0])
-    # Direct (projected L-BFGS on E_N) vs the exact law min{η_max, c[1 + c(N − z)/(2β)]^{2β−1}} with c from a 1-D
+    # Direct (projected Newton on E_N) vs the exact law min{η_max, c[1 + c(N − z)/(2β)]^{2β−1}} with c from a 1-D
     # search: acceptance 1% of the peak; measured 5.0e-4 (easy), 5.4e-4 (hard): the law is the continuum
     # stationary schedule, off the discrete one by O(1/N).
     assert np.max(np.abs(rates - np.asarray(law))) < 0.01 * rates.max()

@@ -19,6 +19,7 @@ import numpy as np
 from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
+from .._hessian import MinKernelHessian
 from ._base import Info
 from ._results import (LINE_SEARCH_FAILED, MAX_STEPS, NONFINITE, NOT_VERIFIED, STALL_ITERATIONS, STALLED, SUCCESS,
                        UNBOUNDED)
@@ -87,8 +88,11 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
 
     `value_grad_curvature(x)` returns (f, ∇f, h): h is None (no preconditioner) or a positive estimate of the
     Hessian's diagonal at x, which makes the L-BFGS initial matrix γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first
-    step: a diagonal Newton step), refreshed at every accepted point. Whether h is None is known when the function
-    is traced (a static choice).
+    step: a diagonal Newton step), refreshed at every accepted point; or the exact Hessian as a `MinKernelHessian`
+    (unit weights only), which replaces L-BFGS by projected Newton: the step solves the Hessian restricted to the
+    free set (O(n)), no correction pairs are kept, and where that Hessian is not positive definite, or after a failed
+    line search until a step is accepted, the step is the diagonal Newton step. Which kind h is, is known when
+    the function is traced (a static choice).
 
     x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`;
     `upper_infinite[j]` (static; default all True) says column j has no upper bound. The stop is
@@ -111,7 +115,12 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
     # static: whether h is None, from the one trace of fgh (the loop below carries a placeholder for it)
     h_like = jax.eval_shape(fgh, lo)[2]
     preconditioned = h_like is not None
+    newton = isinstance(h_like, MinKernelHessian)
+    assert not (newton and weights is not None), "an exact Hessian is handed over for unit weights only"
     h_like = jax.ShapeDtypeStruct((), lo.dtype) if h_like is None else h_like
+
+    def h_zeros():
+        return jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), h_like)
 
     def proj(v):
         return jnp.clip(v, lo, hi)
@@ -127,10 +136,13 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
                             lambda: jnp.where(good, h, jnp.nanmedian(jnp.where(good, h, jnp.nan))))
 
     def diag(v, h):
-        # The preconditioner at an accepted point v: the diagonal that came with its gradient (h), or none.
+        # The preconditioner at an accepted point v: the diagonal that came with its gradient (h), the exact
+        # Hessian as it came (Newton: its solve says whether it is positive definite), or none.
+        if newton:
+            return h
         return guarded(h) if preconditioned else jnp.ones_like(v)
 
-    n, m = lo.shape[0], history
+    n, m = lo.shape[0], 0 if newton else history
     dtype = lo.dtype
     upper_infinite = tuple(columns * [True]) if upper_infinite is None else tuple(upper_infinite)
     probes = _Probes(n, dtype, columns, upper_infinite, sqrt_w, proj)
@@ -143,9 +155,11 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # checks of the answer (`_Probes`) are probe passes of the same body, after the iterations stop.
         v0 = proj(x0 * sqrt_w)
         inf = jnp.asarray(jnp.inf, dtype)
+        # (Newton keeps no pairs; its `count` is 1 while Newton steps are trusted, 0 after a failed line search)
         return _State(v0, inf, jnp.zeros_like(v0), jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype),
-                      jnp.zeros((m, m), dtype), jnp.zeros(m, dtype), jnp.array(0), jnp.array(0), jnp.array(0),
-                      jnp.array(0), inf, jnp.array(0), inf, jnp.array(0), jnp.array(-1), jnp.ones_like(v0), inf,
+                      jnp.zeros((m, m), dtype), jnp.zeros(m, dtype), jnp.array(0), jnp.array(int(newton)),
+                      jnp.array(0), jnp.array(0), inf, jnp.array(0), inf, jnp.array(0), jnp.array(-1),
+                      h_zeros() if newton else jnp.ones_like(v0), inf,
                       jnp.zeros((), dtype), jnp.array(0), jnp.full(probes.count, jnp.inf, dtype),
                       jnp.full(2, jnp.inf, dtype), jnp.array(0))
 
@@ -173,6 +187,12 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
                              unit_diagonal=True)
         return r + c[order] @ S
 
+    def newton_step(q, free, st):
+        # H_FF⁻¹q on the free set; the diagonal Newton step where H_FF is not positive definite or after a failed
+        # line search (count 0)
+        x, positive = st.d.solve(q, free)
+        return jnp.where(positive & (st.count > 0), x, q / guarded(st.d.diagonal()))
+
     def tolerance(st):
         return atol + rtol * st.pg0
 
@@ -198,7 +218,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         fixed = ((st.v <= lo + eps) & (st.g > 0)) | ((st.v >= hi - eps) & (st.g < 0))
         free = ~fixed
         p = -jnp.where(free, st.g, 0.0)
-        d = -jnp.where(free, two_loop(-p, st), 0.0)
+        d = -jnp.where(free, newton_step(-p, free, st) if newton else two_loop(-p, st), 0.0)
         d = jnp.where(jnp.dot(st.g, d) < 0, d, p)
         # A probe pass evaluates its point as a line search of one trial along a zero direction from it.
         i = probes.index(st, verdict(st))  # the probe's table position (used on a probe pass only)
@@ -208,7 +228,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         def trial(alpha):
             v_new = proj(base + alpha * d)
             f_new, g_new, h_new = fgh(v_new)
-            h_new = jnp.zeros(h_like.shape, h_like.dtype) if h_new is None else h_new
+            h_new = h_zeros() if h_new is None else h_new
             good = jnp.isfinite(f_new) & jnp.all(jnp.isfinite(g_new)) & (
                 f_new <= st.f + 1e-4 * jnp.dot(st.g, v_new - st.v))
             return good, v_new, f_new, g_new, h_new
@@ -223,31 +243,35 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
             return (alpha, k + 1) + trial(alpha)
 
         # Backtracking from the unit step (the first trial is alpha = 2 · 0.5).
-        start = (jnp.asarray(2.0, dtype), jnp.array(0), jnp.array(False), st.v, st.f, st.g,
-                 jnp.zeros(h_like.shape, h_like.dtype))
+        start = (jnp.asarray(2.0, dtype), jnp.array(0), jnp.array(False), st.v, st.f, st.g, h_zeros())
         _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, start)
         probe_f, probe_decrease, probe_flat = jax.lax.cond(
             probe, lambda: probes.record(st, i, free, v_new, f_new, g_new),
             lambda: (st.probe_f, st.probe_decrease, st.probe_flat))
         ok = ok & ~probe  # from here on a probe pass changes nothing else
 
-        s, y = v_new - st.v, g_new - st.g
-        sy = jnp.dot(s, y)
-        keep = ok & (sy > 1e-12 * jnp.dot(y, y)) & ~zeroth
         # Write the pair into slot `head` unconditionally, one row in place (O(n)): a select between the new row and
         # the old one became a pass over the whole (m, n) buffer (XLA fused it into the update, ~4 ms per slot and
         # iteration at n = 10⁶). A rejected pair is made inert instead (rho = 0; its α and β vanish in the two-loop
         # recursion), so it costs the oldest pair when the buffer is full; head only moves on a kept pair. (Probe
         # passes do the same: the one probe that uses the quasi-Newton direction is the first, `_Probes`.)
-        s_hist = st.s_hist.at[st.head].set(s)
-        y_hist = st.y_hist.at[st.head].set(y)
-        # the stored pair's row and column of sᵢᵀyⱼ: two products with the history (its n×m product costs ~10×)
-        sy_matrix = st.sy.at[st.head, :].set(y_hist @ s).at[:, st.head].set(s_hist @ y)
-        rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0))
-        head = jnp.where(keep, (st.head + 1) % m, st.head)
-        count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
-        # A failed search with memory drops the memory (rho = 0) and retries with steepest descent; the
-        # third failure ends the solve (the objective is flat to round-off along every direction tried).
+        if newton:  # no pairs; Newton steps trusted again once a step is accepted
+            s_hist, y_hist, sy_matrix, rho, head = st.s_hist, st.y_hist, st.sy, st.rho, st.head
+            count = jnp.where(ok & ~zeroth, 1, st.count)
+        else:
+            s, y = v_new - st.v, g_new - st.g
+            sy = jnp.dot(s, y)
+            keep = ok & (sy > 1e-12 * jnp.dot(y, y)) & ~zeroth
+            s_hist = st.s_hist.at[st.head].set(s)
+            y_hist = st.y_hist.at[st.head].set(y)
+            # the stored pair's row and column of sᵢᵀyⱼ: two products with the history (its n×m product costs ~10×)
+            sy_matrix = st.sy.at[st.head, :].set(y_hist @ s).at[:, st.head].set(s_hist @ y)
+            rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0))
+            head = jnp.where(keep, (st.head + 1) % m, st.head)
+            count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
+        # A failed search with memory drops the memory (rho = 0) and retries with steepest descent (Newton: with
+        # the diagonal Newton step); the third failure ends the solve (the objective is flat to round-off along
+        # every direction tried).
         searched = ~zeroth & ~probe
         fails = st.fails + (~ok & searched)
         retry = (~ok) & (st.count > 0) & (fails < 3) & searched

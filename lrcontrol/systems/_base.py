@@ -154,14 +154,16 @@ class AbstractDiscreteSystem(AbstractSystem):
 
     def final_loss_grad_curvature(self, controls: Float[Array, "n m"]
                                   ) -> tuple[Scalar, Float[Array, "n m"], Float[Array, "n m"] | None]:
-        """(L_N, ∂L_N/∂u, diag ∂²L_N/∂u² or None) in the chosen per-step controls u (before `prepare_controls`).
+        """(L_N, ∂L_N/∂u, curvature) in the chosen per-step controls u (before `prepare_controls`); the curvature is
+        diag ∂²L_N/∂u², the whole Hessian as a `MinKernelHessian`, or None.
 
         What `ControlProblem.value_grad_curvature` asks of a discrete system under a final-loss objective. The
         default: `jax.value_and_grad` of `final_loss ∘ prepare_controls`, and curvature None (unknown: the solver
         does not precondition). A one-control system overrides it to hand over the exact Hessian diagonal (its
         `rate_curvature`: random features, the quadratic, the last-iterate bound) or value, gradient and diagonal
-        in one fused pass (FSL, the loss-curve laws); such an override may return arrays of shape (n,) for
-        u of shape (n, 1).
+        in one fused pass (the loss-curve laws); such an override may return arrays of shape (n,) for u of shape
+        (n, 1). Where the whole Hessian is a diagonal plus a matrix whose (j, l) entry depends on min(j, l) only
+        (FSL's additive variant), returning it as a `MinKernelHessian` makes `Direct` take Newton steps.
         """
         value, grad = jax.value_and_grad(lambda c: self.final_loss(self.prepare_controls(c)))(controls)
         return value, grad, None

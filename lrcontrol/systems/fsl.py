@@ -9,7 +9,8 @@ after step k R_k = Σ_{i>k} η_i, e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α},
 (σ² stands for σ²/B; the additive form drops the FSL's e(z) inside the noise integral, the multiplicative form
 keeps it.) Both, their gradients and the diagonal of their Hessians are O(N) suffix/prefix sums (`final_loss`;
 all three in one pass, `final_loss_grad_curvature`): that is the path `lrc.solve` takes
-(`ControlProblem.value_grad_curvature`).
+(`ControlProblem.value_grad_curvature`). The additive form's whole Hessian is a diagonal plus a matrix whose
+(j, l) entry depends on min(j, l) only (`MinKernelHessian`), so per-step solves take Newton steps in O(N).
 
 As a state recursion — for the loss curve E_k ("if training stopped after step k") and for any solver that unrolls
 steps — the kernel is written as a sum of exponentials, K(u) ≈ Σ_j w_j e^{−x_j u}, from the trapezoid rule on
@@ -36,6 +37,7 @@ from jax.scipy.special import gammaln
 from jaxtyping import Array
 
 from .._errors import NoClosedForm, Overflow, Param
+from .._hessian import MinKernelHessian
 from . import fsl_laws
 from ._base import AbstractDiscreteSystem, positive_power
 
@@ -218,15 +220,25 @@ class FSL(AbstractDiscreteSystem):
 
             s(s+1)(1+T)^{−s−2} + 2g_j K(R_j) + Σ_{k<j} η_k² g_k K″(R_k) + Σ_{k>j} η_k² g″(t_{k−1}) K(R_k),
 
-        every term positive. `ControlProblem.curvature` hands it to `Direct` as the L-BFGS preconditioner
-        (computed by `final_loss_grad_curvature`, which `Direct` calls directly).
+        every term positive (computed by `final_loss_grad_curvature`: for the additive variant the diagonal of its
+        exact Hessian).
         """
-        return self.final_loss_grad_curvature(rates)[2]
+        curv = self.final_loss_grad_curvature(rates)[2]
+        return curv.diagonal() if isinstance(curv, MinKernelHessian) else curv
 
-    def final_loss_grad_curvature(self, rates: Array) -> tuple[Array, Array, Array]:
-        """(E_N, ∂E_N/∂η, diag ∇²E_N) in one O(N) pass — the formulas of `final_loss`, `final_loss_grad` and
-        `rate_curvature` sharing one power of 1 + R_k (K′ = −αK/(1+R), K″ = α(α+1)K/(1+R)²). What `Direct` runs
-        when it preconditions; checked against jax.grad, jax.hessian and finite differences of `final_loss`
+    def final_loss_grad_curvature(self, rates: Array) -> tuple[Array, Array, Array | MinKernelHessian]:
+        """(E_N, ∂E_N/∂η, curvature) in one O(N) pass — the formulas of `final_loss`, `final_loss_grad` and
+        `rate_curvature` sharing one power of 1 + R_k (K′ = −αK/(1+R), K″ = α(α+1)K/(1+R)²). What `Direct` runs.
+
+        The curvature of the additive variant is the whole Hessian, exact, as a `MinKernelHessian` [D]: for j < l
+        only steps k ≤ j have both R_k and (for k = j) the weight η_j² depend on both rates, so
+
+            ∂²E_N/∂η_j∂η_l = F_min(j,l),  F_m = e″(T) + 2η_m σ² K′(R_m) + Σ_{k<m} η_k² σ² K″(R_k),
+            ∂²E_N/∂η_j² = D_j + F_j,  D_j = 2σ²(K(R_j) − η_j K′(R_j)) > 0,
+
+        and `Direct` takes projected Newton steps with it, solved in O(N). The multiplicative variant's forcing
+        couples every step to the steps before it too: there the curvature is the Hessian's diagonal (an L-BFGS
+        preconditioner). Checked against jax.grad, jax.hessian and finite differences of `final_loss`
         (tests/test_fsl.py)."""
         eta, before, remaining, total, forcing = self._terms(rates)
         a = self.kernel_exponent
@@ -236,11 +248,12 @@ class FSL(AbstractDiscreteSystem):
         weight = eta**2 * forcing
         value = self._decay(total) + jnp.sum(weight * k0)
         grad = self._decay(total, 1) + 2 * eta * forcing * k0 + _prefix_exclusive(weight * k1)
-        curv = self._decay(total, 2) + 2 * forcing * k0 + _prefix_exclusive(weight * k2)
+        nested = self._decay(total, 2) + _prefix_exclusive(weight * k2)  # e″(T) + Σ_{k<j} η_k² g_k K″(R_k)
         if self.variant == "multiplicative":
             grad = grad + _suffix_exclusive(eta**2 * self._decay(before, 1) * k0)
-            curv = curv + _suffix_exclusive(eta**2 * self._decay(before, 2) * k0)
-        return value, grad, curv
+            curv = nested + 2 * forcing * k0 + _suffix_exclusive(eta**2 * self._decay(before, 2) * k0)
+            return value, grad, curv
+        return value, grad, MinKernelHessian(2 * forcing * (k0 - eta * k1), nested + 2 * eta * forcing * k1)
 
     # --- the continuous-time form -------------------------------------------------------------------------
 
