@@ -100,6 +100,20 @@ def test_save_load_round_trip_is_exact(tmp_path, suffix):
     assert back.name == "lr"
 
 
+def test_csv_text_is_the_csv_modules_rows_of_reprs():
+    # to_csv formats its rows itself (fast at a million rows): the same text csv.writer gives for the reprs
+    import csv
+    import io
+
+    s = lrc.Schedule(jnp.asarray([0.1, 1 / 3, 2.5e-7]), jnp.asarray([0.0, 1 / 7, 0.3, 1.0]), name="lr")
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["cell", "t_start", "t_end", "lr"])
+    for k in range(3):
+        w.writerow([k, repr(float(s.grid[k])), repr(float(s.grid[k + 1])), repr(float(s.values[k]))])
+    assert s.to_csv() == out.getvalue()
+
+
 def test_load_rejects_garbage(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("cell,t_start,t_end,lr\n0,0,1,nan\n")
