@@ -2,13 +2,15 @@
 finite-N law.
 
 For each N and phase (easy s = 1, β = 2, σ²/B = 1, η_max = 1; hard s = 0.25, β = 3, σ²/B = 0.2, η_max = 0.2):
-`lrc.solve(FSL(...).problem(N))` (Direct: projected L-BFGS on the O(N) closed-form E_N, preconditioned by its exact
-Hessian diagonal), compile and run timed apart (run: best of --repeats, of 2 at N ≥ 10⁶); iterations; the
-distance to the exact law (max |η − law|/peak); and the parts: one value-and-gradient of E_N, one Hessian diagonal,
-the recorded loss curve (the sum-of-exponentials scan the solution carries), and the exact law's 1-D search for c.
-The run-time exponent (log-log slope over the last decades) says whether time grows linearly with N. At the
-largest N (≥ 10⁵, where Direct's default L-BFGS history is 5 pairs) the same solve with 10 pairs, in the same run,
-followed by two more default solves (the machine's speed drifts: compare these two).
+`lrc.solve(FSL(...).problem(N))` (Direct: projected Newton on the O(N) closed-form E_N with its exact Hessian, a
+`MinKernelHessian` solved in O(N)), compile and run timed apart (run: best of --repeats, of 2 at N ≥ 10⁶);
+iterations and evaluations; the distance to the exact law (max |η − law|/peak); and the parts: one value and
+gradient of E_N (jax.grad), one pass of value, gradient and Hessian (what each evaluation of the solve runs), one
+Newton solve on the free set, the recorded loss curve (the sum-of-exponentials scan the solution carries), and the
+exact law's 1-D search for c. The run-time exponent (log-log slope over the last decades) says whether time grows
+linearly with N. At the largest N the same solve by L-BFGS (`Direct(newton=False)`: preconditioned by the
+Hessian's diagonal, 5 pairs from 10⁵ controls on), in the same run, followed by two more default solves (the
+machine's speed drifts: compare these two).
 
     python benchmarks/fsl_scaling.py              # writes benchmarks/results/fsl_scaling.json
     python benchmarks/fsl_scaling.py --max 100000 # quicker
@@ -38,12 +40,14 @@ PHASES = {"easy": dict(source=1.0, capacity=2.0, noise=1.0, eta_max=1.0),
 
 def parts(system, problem, n, repeats):
     u = jnp.full((n, 1), 0.5 * float(system.eta_max))
+    free = jnp.arange(n) % 10 != 0  # a free set with gaps, as the solve's is
     vg = eqx.filter_jit(lambda p, u: jax.value_and_grad(p.cost)(u))
-    curv = eqx.filter_jit(lambda p, u: p.system.rate_curvature(p.expand(u)[:, 0]))
+    vgh = eqx.filter_jit(lambda p, u: p.value_grad_curvature(u))
+    newton = eqx.filter_jit(lambda p, u: p.value_grad_curvature(u)[2].solve(u[:, 0], free))
     traj = eqx.filter_jit(lambda p, u: p.trajectory(u)[2])
     out = {}
-    for name, fn in (("value_and_grad_s", lambda: vg(problem, u)), ("curvature_s", lambda: curv(problem, u)),
-                     ("loss_curve_s", lambda: traj(problem, u)),
+    for name, fn in (("value_and_grad_s", lambda: vg(problem, u)), ("value_grad_hessian_s", lambda: vgh(problem, u)),
+                     ("newton_solve_s", lambda: newton(problem, u)), ("loss_curve_s", lambda: traj(problem, u)),
                      ("exact_law_search_s", lambda: system.exact_optimum(n))):
         jax.block_until_ready(fn())  # compile
         out[name] = best_of(lambda: jax.block_until_ready(fn()), repeats)[0]
@@ -57,7 +61,7 @@ def main():
     ap.add_argument("--name", default="fsl_scaling", help="results file name (e.g. fsl_scaling_gpu on a GPU)")
     args = ap.parse_args()
     sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000, 10_000_000) if n <= args.max]
-    payload = {"description": __doc__.splitlines()[0], "phases": {}}
+    payload = {"description": " ".join(__doc__.split("\n\n")[0].split()), "phases": {}}
     for phase, params in PHASES.items():
         system = FSL(**params)
         rows = []
@@ -84,16 +88,16 @@ def main():
         slope = (math.log(big[-1]["run_s"] / big[0]["run_s"]) / math.log(big[-1]["N"] / big[0]["N"])
                  if len(big) >= 2 else None)
         payload["phases"][phase] = {"params": params, "rows": rows, "run_time_exponent_from_1e4": slope}
-        if sizes[-1] >= 100_000:  # the default history there is 5 pairs: beside it, 10 (the default below 10⁵)
-            problem, solver = system.problem(sizes[-1]), lrc.solvers.Direct(history=10)
-            sol = lrc.solve(problem, solver, progress=False)
-            runs = [lrc.solve(problem, solver, progress=False).diagnostics.run_time for _ in range(2)]
-            default = [lrc.solve(problem, progress=False).diagnostics.run_time for _ in range(2)]
-            same = {"N": sizes[-1], "run_s_history_10": min(runs),
-                    "iterations_history_10": int(sol.diagnostics.iterations), "run_s_default_after": min(default),
-                    "objective_history_10": float(sol.objective)}
-            payload["phases"][phase]["history_10_same_run"] = same
-            print(phase, same, flush=True)
+        # the same solve by L-BFGS preconditioned by the Hessian's diagonal (the solver before Newton steps)
+        problem, solver = system.problem(sizes[-1]), lrc.solvers.Direct(newton=False)
+        sol = lrc.solve(problem, solver, progress=False)
+        runs = [lrc.solve(problem, solver, progress=False).diagnostics.run_time for _ in range(2)]
+        default = [lrc.solve(problem, progress=False).diagnostics.run_time for _ in range(2)]
+        same = {"N": sizes[-1], "run_s_lbfgs": min(runs), "iterations_lbfgs": int(sol.diagnostics.iterations),
+                "evaluations_lbfgs": int(sol.diagnostics.evaluations), "objective_lbfgs": float(sol.objective),
+                "run_s_newton_after": min(default)}
+        payload["phases"][phase]["lbfgs_same_run"] = same
+        print(phase, same, flush=True)
     print(f"wrote {write(args.name, payload)}")
 
 

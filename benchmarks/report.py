@@ -135,19 +135,33 @@ def _random_features_table(data: dict) -> str:
 
 
 def _fsl_table(data: dict) -> str:
-    rows = []
+    rows, lbfgs = [], []
+    newton = all("newton_solve_s" in r for block in data["phases"].values() for r in block["rows"])
     for phase, block in data["phases"].items():
         par = block["params"]
         for r in block["rows"]:
+            evaluation = r["value_grad_hessian_s"] if newton else r["value_and_grad_s"]
             rows.append(f"| {phase} (s = {par['source']:g}, β = {par['capacity']:g}, σ² = {par['noise']:g}, η_max = "
                         f"{par['eta_max']:g}) | {r['N']:,} | {r['converged']} | {r['iterations']} | "
-                        f"{r['max_dev_over_peak']:.1e} | {r['compile_s']:.1f} s | {r['run_s']:.3f} s | "
-                        f"{r['value_and_grad_s'] * 1e3:.1f} ms | {r['loss_curve_s']:.3f} s |")
-    return _table(f"{data['description']} Direct solve (projected L-BFGS preconditioned by the exact Hessian diagonal) on "
-                  "the O(N) closed-form functional; deviation from the exact finite-N law relative to its peak "
-                  "(`benchmarks/fsl_scaling.py`).",
-                  ["phase", "N", "converged", "iters", "max dev/peak", "compile", "run (whole solve)",
-                   "one value+grad", "of which: the recorded loss curve"], rows, data)
+                        f"{r.get('evaluations', '–')} | {r['max_dev_over_peak']:.1e} | {r['compile_s']:.1f} s | "
+                        f"{r['run_s']:.3f} s | {evaluation * 1e3:.1f} ms | "
+                        + (f"{r['newton_solve_s'] * 1e3:.1f} ms | " if newton else "")
+                        + f"{r['loss_curve_s']:.3f} s |")
+        same = block.get("lbfgs_same_run")
+        if same:
+            lbfgs.append(f"{phase} N = {same['N']:,}: L-BFGS {same['run_s_lbfgs']:.3f} s ({same['iterations_lbfgs']} "
+                         f"iterations, {same['evaluations_lbfgs']} evaluations) against Newton "
+                         f"{same['run_s_newton_after']:.3f} s, objectives "
+                         f"{abs(same['objective_lbfgs'] - block['rows'][-1]['objective']):.0e} apart")
+    method = ("projected Newton with the exact Hessian, a `MinKernelHessian` solved on the free set in O(N),"
+              if newton else "(projected L-BFGS preconditioned by the exact Hessian diagonal)")
+    note = f" The same solve by L-BFGS (`Direct(newton=False)`) in the same run: {'; '.join(lbfgs)}." if lbfgs else ""
+    columns = ["phase", "N", "converged", "iters", "evals", "max dev/peak", "compile", "run (whole solve)",
+               "one value+grad+Hessian" if newton else "one value+grad"]
+    columns += ["one Newton solve"] if newton else []
+    return _table(f"{data['description']} Direct solve {method} on the O(N) closed-form functional; deviation from "
+                  f"the exact finite-N law relative to its peak (`benchmarks/fsl_scaling.py`).{note}",
+                  columns + ["of which: the recorded loss curve"], rows, data)
 
 
 def _fsl_gpu_table(data: dict) -> str:

@@ -13,8 +13,8 @@ The problems: additive FSL (σ²/B = 1, η_max = 1, rate cap 1) under the final 
     python benchmarks/sweep.py                     # 64 problems, N = 1000
     python benchmarks/sweep.py --batch 1024 --horizon 10000 --modes map --one-device
         # writes benchmarks/results/sweep_1024x10000.json: the loop against lrc.sweep(vectorize=False) on one
-        # device (a vmapped batch of 1024 runs every row to the slowest row's iteration count and holds 1024
-        # histories at once: over 11 min and 8 GB on 2 cores before it was stopped)
+        # device (the vmapped batch of 1024 runs every row to the slowest row's iteration count: timed by
+        # benchmarks/sweep_throughput.py; with L-BFGS, 1024 histories at once, over 11 min and 8 GB on 2 cores)
 """
 
 import argparse
