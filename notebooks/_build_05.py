@@ -37,8 +37,9 @@ PHASES = {"easy": dict(source=1.0, capacity=2.0, noise=1.0, eta_max=1.0),
 N = 1000"""),
     nbf.v4.new_markdown_cell("""## 1 · The numerical optimum against the exact finite-N law
 
-`lrc.solve` minimises $E_N$ over all $N$ rates (Direct: projected L-BFGS on the $O(N)$ closed-form $E_N$,
-preconditioned by its exact Hessian diagonal). In remaining intrinsic time the problem is separable, which gives the
+`lrc.solve` minimises $E_N$ over all $N$ rates (Direct: projected Newton steps on the $O(N)$ closed-form $E_N$
+with its exact Hessian, a diagonal plus a matrix whose $(j, l)$ entry depends on $\\min(j, l)$ only, solved in
+$O(N)$). In remaining intrinsic time the problem is separable, which gives the
 exact optimum in both phases [D]:
 
 $$\\eta^*(z) = \\min\\{\\eta_{max},\\ c\\,[1 + c(N - z)/(2\\beta)]^{2\\beta-1}\\},\\qquad c = \\eta^*(N)\\ \\text{(one 1-D
