@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
+METHODS = ("auto", "sequential", "parallel")
+
 
 class MinKernelHessian(eqx.Module):
     """The symmetric n × n matrix H_jl = D_j·[j = l] + F_min(j,l).
@@ -35,16 +37,27 @@ class MinKernelHessian(eqx.Module):
         return (self.diagonal_part * x + jax.lax.cumsum(f * x) - f * x
                 + f * jax.lax.cumsum(x, reverse=True))
 
-    def solve(self, q: Float[Array, " n"], free: Bool[Array, " n"]) -> tuple[Float[Array, " n"], Bool[Array, ""]]:
+    def solve(self, q: Float[Array, " n"], free: Bool[Array, " n"], method: str = "auto"
+              ) -> tuple[Float[Array, " n"], Bool[Array, ""]]:
         """(x, positive definite): x solves H_FF x_F = q_F on the indices where `free` is True, x = 0 elsewhere;
         the flag says whether H_FF is positive definite (where it is not, x is meaningless).
 
-        LDLᵀ of the tridiagonal system in z over the free indices in order (two sequential scans, the fixed
-        indices passed over). Its pivots are c_a = D_a + e_a with the excess e_1 = ΔF_1,
-        e_a = ΔF_a + D_{a−1}e_{a−1}/(D_{a−1} + e_{a−1}), written so that no pivot is a difference of large
-        numbers; H_FF is positive definite iff every pivot is positive. Back substitution gives
-        x_a = (y_a − e_a z_{a+1})/c_a directly, not as a difference of suffix sums.
+        LDLᵀ of the tridiagonal system in z over the free indices in order (the fixed indices passed over). Its
+        pivots are c_a = D_a + e_a with the excess e_1 = ΔF_1, e_a = ΔF_a + D_{a−1}e_{a−1}/(D_{a−1} + e_{a−1}),
+        written so that no pivot is a difference of large numbers; H_FF is positive definite iff every pivot is
+        positive. Forward, y_a = Δq_a + (D_{a−1}/c_{a−1}) y_{a−1}; back substitution z_a = (D_a z_{a+1} + y_a)/c_a
+        gives x_a = (y_a − e_a z_{a+1})/c_a directly, not as a difference of suffix sums.
+
+        `method`: "sequential" runs the three recurrences as two `lax.scan`s (the faster on CPU); "parallel" as
+        `lax.associative_scan`s — e_a as a product of 2 × 2 Möbius matrices (normalised at every combination), y
+        and z as affine maps — in O(log n) depth but a few times the work, for accelerators, where a sequential
+        scan costs one kernel launch per step (the two agree to round-off, tests/test_hessian.py); "auto"
+        (default) the first on a CPU backend, else the second.
         """
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
+        if method == "parallel" or (method == "auto" and jax.default_backend() != "cpu"):
+            return self._solve_parallel(q, free)
         d, f = self.diagonal_part, self.min_part
         zero = jnp.zeros((), q.dtype)
 
@@ -71,3 +84,51 @@ class MinKernelHessian(eqx.Module):
 
         _, x = jax.lax.scan(backward, zero, (e, y, c, free), reverse=True)
         return x, ok
+
+    def _solve_parallel(self, q, free):
+        d, f = self.diagonal_part, self.min_part
+        one, zero = jnp.ones_like(q), jnp.zeros_like(q)
+        d_prev, f_prev, q_prev = _at_previous_free(free, d, f, q)
+        delta = f - f_prev
+        # e_a = M_a(e_{a−1}) with the Möbius map e ↦ ((Δ + D′)e + ΔD′)/(e + D′), D′ = D_{a−1} (0 before the first
+        # free index, where the map is the constant ΔF_1); the identity at fixed indices; e_0 = 1 (any nonzero)
+        m = (jnp.where(free, delta + d_prev, one), jnp.where(free, delta * d_prev, zero), jnp.where(free, one, zero),
+             jnp.where(free, d_prev, one))
+        pa, pb, pc, pd = jax.lax.associative_scan(_compose_mobius, m)
+        e = (pa + pb) / (pc + pd)
+        c = d + e
+        positive = jnp.all(jnp.where(free, c > 0, True))
+        c_prev = d_prev + jnp.concatenate([zero[:1], e[:-1]])  # at a free index, the previous free one's pivot
+        ratio = jnp.where(d_prev != 0, d_prev / jnp.where(c_prev != 0, c_prev, 1.0), 0.0)
+        _, y = jax.lax.associative_scan(_compose_affine, (jnp.where(free, ratio, one), jnp.where(free, q - q_prev,
+                                                                                                 zero)))
+        c = jnp.where(free, c, 1.0)
+        _, z = jax.lax.associative_scan(_compose_affine, (jnp.where(free, d / c, one), jnp.where(free, y / c, zero)),
+                                        reverse=True)
+        z_next = jnp.concatenate([z[1:], zero[:1]])
+        return jnp.where(free, (y - e * z_next) / c, 0.0), positive
+
+
+def _at_previous_free(free, *values):
+    # each value at the last free index before j (0 where there is none): a "last valid" scan, shifted by one
+    def last(a, b):
+        return (a[0] | b[0],) + tuple(jnp.where(b[0], vb, va) for va, vb in zip(a[1:], b[1:]))
+
+    scanned = jax.lax.associative_scan(last, (free,) + tuple(jnp.where(free, v, 0.0) for v in values))
+    return tuple(jnp.concatenate([jnp.zeros(1, v.dtype), v[:-1]]) for v in scanned[1:])
+
+
+def _compose_mobius(first, then):
+    # the 2 × 2 matrix of `then` ∘ `first`, scaled to a largest entry of 1 (a Möbius map is unchanged by scaling,
+    # and long products would overflow)
+    a1, b1, c1, d1 = first
+    a2, b2, c2, d2 = then
+    a, b, c, d = a2 * a1 + b2 * c1, a2 * b1 + b2 * d1, c2 * a1 + d2 * c1, c2 * b1 + d2 * d1
+    scale = jnp.maximum(jnp.maximum(jnp.abs(a), jnp.abs(b)), jnp.maximum(jnp.abs(c), jnp.abs(d)))
+    scale = jnp.where(scale > 0, scale, 1.0)
+    return a / scale, b / scale, c / scale, d / scale
+
+
+def _compose_affine(first, then):
+    # v ↦ r·v + h: `then` ∘ `first`
+    return first[0] * then[0], then[0] * first[1] + then[1]
