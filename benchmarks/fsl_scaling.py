@@ -61,7 +61,9 @@ def main():
     ap.add_argument("--name", default="fsl_scaling", help="results file name (e.g. fsl_scaling_gpu on a GPU)")
     args = ap.parse_args()
     sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000, 10_000_000) if n <= args.max]
-    payload = {"description": " ".join(__doc__.split("\n\n")[0].split()), "phases": {}}
+    payload = {"description": " ".join(__doc__.split("\n\n")[0].split()), "phases": {},
+               # MinKernelHessian.solve's "auto": two sequential scans on CPU, associative scans elsewhere
+               "newton_solve_method": "sequential" if jax.default_backend() == "cpu" else "parallel"}
     for phase, params in PHASES.items():
         system = FSL(**params)
         rows = []
