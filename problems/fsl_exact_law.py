@@ -2,7 +2,7 @@
 paper's (1 − z/N)^{2β−1} form, and against shape-fixed schedules with only their peak tuned, in both phases.
 
 Easy: s = 1, β = 2, σ²/B = 1, η_max = 1. Hard: s = 0.25, β = 3, σ²/B = 0.2, η_max = 0.2 (the cap binds: WSD-like).
-N = 10³, 10⁴, 10⁵, one rate per step; Direct (projected L-BFGS with the FSL's exact Hessian diagonal) on the O(N)
+N = 10³, 10⁴, 10⁵, one rate per step; Direct (projected Newton with the FSL's exact Hessian) on the O(N)
 closed-form E_N. Shapes (peak tuned on the O(N) E_N by a log grid + golden section): constant, linear, cosine, WSD
 with 20% linear / cosine / power (1 − y)² decay, (1 − x)^{2β−1}. Also: capacity saturation (E_shape/E* against N
 up to 10⁶, s = 1, β = 3: linear saturates at α = 2, cosine and (1 − x)^5 reach α = 3), the continuous optimum
