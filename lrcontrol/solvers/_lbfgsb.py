@@ -1,9 +1,11 @@
-"""Projected L-BFGS for box constraints, written as one `lax.while_loop` so a whole solve is one XLA call.
+"""Projected L-BFGS (or projected Newton, given an exact structured Hessian) for box constraints, written as one
+`lax.while_loop` so a whole solve is one XLA call.
 
 Two-metric projection (Bertsekas 1982): variables at a bound whose gradient pushes outward are held fixed; the
-others take an L-BFGS step (two-loop recursion restricted to the free set), and the step is projected back
-into the box with Armijo backtracking along the projection arc. Converges like L-BFGS-B on the free set
-without flattening the optimum at the bounds (no reparametrisation).
+others take an L-BFGS step (two-loop recursion restricted to the free set) or a Newton step (the Hessian restricted
+to the free set, `MinKernelHessian.solve`), and the step is projected back into the box with Armijo backtracking
+along the projection arc. Converges like L-BFGS-B on the free set without flattening the optimum at the bounds
+(no reparametrisation).
 
 All work is in scaled variables v = x·√w, where w are the metric weights (the time each control block
 covers), so the Euclidean geometry of v is the L² geometry of the schedule: iteration counts and tolerances
@@ -90,9 +92,10 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
     Hessian's diagonal at x, which makes the L-BFGS initial matrix γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first
     step: a diagonal Newton step), refreshed at every accepted point; or the exact Hessian as a `MinKernelHessian`
     (unit weights only), which replaces L-BFGS by projected Newton: the step solves the Hessian restricted to the
-    free set (O(n)), no correction pairs are kept, and where that Hessian is not positive definite, or after a failed
-    line search until a step is accepted, the step is the diagonal Newton step. Which kind h is, is known when
-    the function is traced (a static choice).
+    free set (O(n)) and no correction pairs are kept; where that Hessian is not positive definite (far from the
+    optimum, e.g. the FSL's early iterates) the step is the diagonal Newton step, and after a failed line search
+    the next step is the next kind down (Newton → diagonal → unit gradient) until a step is accepted. Which kind h
+    is, is known when the function is traced (a static choice).
 
     x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`;
     `upper_infinite[j]` (static; default all True) says column j has no upper bound. The stop is
@@ -160,9 +163,9 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # checks of the answer (`_Probes`) are probe passes of the same body, after the iterations stop.
         v0 = proj(x0 * sqrt_w)
         inf = jnp.asarray(jnp.inf, dtype)
-        # (Newton keeps no pairs; its `count` is 1 while Newton steps are trusted, 0 after a failed line search)
+        # (Newton keeps no pairs; its `count` says which step to take, `newton_step`)
         return _State(v0, inf, jnp.zeros_like(v0), jnp.zeros((m, n), dtype), jnp.zeros((m, n), dtype),
-                      jnp.zeros((m, m), dtype), jnp.zeros(m, dtype), jnp.array(0), jnp.array(int(newton)),
+                      jnp.zeros((m, m), dtype), jnp.zeros(m, dtype), jnp.array(0), jnp.array(2 if newton else 0),
                       jnp.array(0), jnp.array(0), inf, jnp.array(0), inf, jnp.array(0), jnp.array(-1),
                       h_zeros() if newton else jnp.ones_like(v0), inf,
                       jnp.zeros((), dtype), jnp.array(0), jnp.full(probes.count, jnp.inf, dtype),
@@ -193,10 +196,15 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         return r + c[order] @ S
 
     def newton_step(q, free, st):
-        # H_FF⁻¹q on the free set; the diagonal Newton step where H_FF is not positive definite or after a failed
-        # line search (count 0)
+        # (step, kind): kind 2, the Newton step H_FF⁻¹q on the free set; 1, the diagonal Newton step, where H_FF is
+        # not positive definite or after a Newton step's line search failed (count 1); 0, the gradient scaled to
+        # unit length, after a diagonal step's line search failed (count 0). Each failure moves one kind down, so a
+        # retry never repeats the failed direction.
         x, positive = st.d.solve(q, free)
-        return jnp.where(positive & (st.count > 0), x, q / guarded(st.d.diagonal()))
+        kind = jnp.where((st.count == 2) & positive, 2, jnp.minimum(st.count, 1))
+        step = jnp.where(kind == 2, x, jnp.where(kind == 1, q / guarded(st.d.diagonal()),
+                                                 q / jnp.maximum(jnp.linalg.norm(q), 1e-300)))
+        return step, kind
 
     def tolerance(st):
         return atol + rtol * st.pg0
@@ -223,7 +231,11 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         fixed = ((st.v <= lo + eps) & (st.g > 0)) | ((st.v >= hi - eps) & (st.g < 0))
         free = ~fixed
         p = -jnp.where(free, st.g, 0.0)
-        d = -jnp.where(free, newton_step(-p, free, st) if newton else two_loop(-p, st), 0.0)
+        if newton:
+            step, kind = newton_step(-p, free, st)
+            d = -jnp.where(free, step, 0.0)
+        else:
+            d = -jnp.where(free, two_loop(-p, st), 0.0)
         d = jnp.where(jnp.dot(st.g, d) < 0, d, p)
         # A probe pass evaluates its point as a line search of one trial along a zero direction from it.
         i = probes.index(st, verdict(st))  # the probe's table position (used on a probe pass only)
@@ -262,7 +274,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # passes do the same: the one probe that uses the quasi-Newton direction is the first, `_Probes`.)
         if newton:  # no pairs; Newton steps trusted again once a step is accepted
             s_hist, y_hist, sy_matrix, rho, head = st.s_hist, st.y_hist, st.sy, st.rho, st.head
-            count = jnp.where(ok & ~zeroth, 1, st.count)
+            count = jnp.where(ok & ~zeroth, 2, st.count)
         else:
             s, y = v_new - st.v, g_new - st.g
             sy = jnp.dot(s, y)
@@ -274,13 +286,17 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
             rho = st.rho.at[st.head].set(jnp.where(keep, 1.0 / jnp.where(keep, sy, 1.0), 0.0))
             head = jnp.where(keep, (st.head + 1) % m, st.head)
             count = jnp.where(keep, jnp.minimum(st.count + 1, m), st.count)
-        # A failed search with memory drops the memory (rho = 0) and retries with steepest descent (Newton: with
-        # the diagonal Newton step); the third failure ends the solve (the objective is flat to round-off along
-        # every direction tried).
+        # A failed search with memory drops the memory (rho = 0) and retries with steepest descent (Newton: with the
+        # next kind of step down, `newton_step`); the third failure ends the solve (the objective is flat to
+        # round-off along every direction tried).
         searched = ~zeroth & ~probe
         fails = st.fails + (~ok & searched)
-        retry = (~ok) & (st.count > 0) & (fails < 3) & searched
-        rho, count = jnp.where(retry, 0.0, rho), jnp.where(retry, 0, count)
+        if newton:
+            retry = (~ok) & (kind > 0) & (fails < 3) & searched
+            count = jnp.where(retry, kind - 1, count)
+        else:
+            retry = (~ok) & (st.count > 0) & (fails < 3) & searched
+            rho, count = jnp.where(retry, 0.0, rho), jnp.where(retry, 0, count)
 
         v, f, g = jnp.where(ok, v_new, st.v), jnp.where(ok, f_new, st.f), jnp.where(ok, g_new, st.g)
         # The zeroth pass keeps what the start gave, finite or not (a non-finite start ends the solve).

@@ -17,7 +17,8 @@ LARGE = 100_000  # controls from which the default L-BFGS history is 5 pairs, no
 
 
 class Direct(AbstractSolver):
-    """Gradient through the unrolled dynamics (`lax.scan`, checkpointed) + projected L-BFGS on the box.
+    """Gradient through the unrolled dynamics (`lax.scan`, checkpointed) + projected L-BFGS on the box (projected
+    Newton where the problem hands over an exact structured Hessian: `newton`).
 
     The discretisation is piecewise-constant controls on the problem's grid with the system's exact flow (or
     RK4) per cell, so the answer is the exact optimum of that discrete problem; it converges to the
@@ -45,16 +46,18 @@ class Direct(AbstractSolver):
       pairs' passes over memory at every iteration (six of 2·history·n numbers) cost as much as an evaluation of an
       O(N) objective, and fewer pairs did not cost iterations on the large problems measured (README, Scale).
     - `precondition`: where the problem knows its Hessian's diagonal (`problem.value_grad_curvature` returns one:
-      random features, the quadratic, the last-iterate bound, FSL and the loss-curve laws under the final loss),
-      use it as the L-BFGS initial matrix. Long per-step random-features schedules converge in tens of iterations
-      instead of thousands (benchmarks/random_features_peers.py); the answer is the same stationary point, only
-      reached faster. Where the problem has no curvature (None) L-BFGS runs unpreconditioned; with
-      `precondition=False` the gradient is `jax.grad` of `problem.cost`.
+      random features, the quadratic, the last-iterate bound, the multiplicative FSL and the loss-curve laws under
+      the final loss), use it as the L-BFGS initial matrix. Long per-step random-features schedules converge in
+      tens of iterations instead of thousands (benchmarks/random_features_peers.py); the answer is the same
+      stationary point, only reached faster. Where the problem has no curvature (None) L-BFGS runs
+      unpreconditioned; with `precondition=False` the gradient is `jax.grad` of `problem.cost` (and no Newton
+      steps).
     - `newton`: where the problem hands over its exact Hessian in a structured form (`MinKernelHessian`: FSL's
       additive variant, one control per step), take projected Newton steps instead of L-BFGS ones — the Hessian
-      restricted to the free controls solved in O(n), the diagonal Newton step where that is not positive
-      definite — so the solve converges quadratically near the optimum (default True). False: L-BFGS
-      preconditioned by that Hessian's diagonal (the same stationary point; benchmarks/fsl_scaling.py compares).
+      restricted to the free controls solved in O(n) — wherever that restricted Hessian is positive definite, and
+      diagonal Newton steps where it is not (on the FSL's early iterates, far from the optimum): the last steps
+      converge quadratically (default True). False: L-BFGS preconditioned by that Hessian's diagonal (the same
+      stationary point; benchmarks/fsl_scaling.py compares).
     """
 
     name: ClassVar[str] = "direct"

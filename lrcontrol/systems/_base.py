@@ -10,6 +10,7 @@ from jaxtyping import Array, Float, PyTree, Scalar
 
 from .._scan import default_chunk, scan
 from .._errors import NoClosedForm, Overflow, Param, check_parameters, with_defaults
+from .._hessian import MinKernelHessian
 
 
 def positive_power(base: Array, exponent) -> Array:
@@ -152,8 +153,9 @@ class AbstractDiscreteSystem(AbstractSystem):
         xT, _ = scan(body, self.initial_state(), xs, n, default_chunk(n))
         return self.loss(xT)
 
-    def final_loss_grad_curvature(self, controls: Float[Array, "n m"]
-                                  ) -> tuple[Scalar, Float[Array, "n m"], Float[Array, "n m"] | None]:
+    def final_loss_grad_curvature(
+            self, controls: Float[Array, "n m"]
+    ) -> tuple[Scalar, Float[Array, "n m"], Float[Array, "n m"] | MinKernelHessian | None]:
         """(L_N, ∂L_N/∂u, curvature) in the chosen per-step controls u (before `prepare_controls`); the curvature is
         diag ∂²L_N/∂u², the whole Hessian as a `MinKernelHessian`, or None.
 

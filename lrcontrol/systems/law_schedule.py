@@ -18,7 +18,7 @@ the chosen controls into the rates the law sees:
 The warm-up controls are ignored (the warm-up overwrites them; their gradient is 0). For a law with a fused
 `final_loss_grad_curvature` (MPL), the same is given in the chosen controls by the chain rule (reversed cumulative
 sums for the log-decrements; the curvature there is an estimate: |diagonal| terms plus the S1 term's rank-one part), so
-`Direct` preconditions as it does for FSL.
+`Direct` preconditions L-BFGS with it, as for the laws' per-step rates.
 """
 
 from typing import ClassVar

@@ -16,7 +16,7 @@ Rates η_0 … η_{N−1} (η_s the rate of update s), the loss after update s:
   K the number of non-zero decrements. `plan` does the schedule-only part once (in numpy) for a fit.
 - `final_loss` in O(N): S_k(N−1) are suffix sums (summed from the end, accurate where they are small).
 - `final_loss_grad_curvature`: value, gradient and exact Hessian diagonal in one O(N) pass, by hand [D] (formulas in
-  its docstring); `Direct` uses them as with FSL (`ControlProblem.value_grad_curvature`). Checked against
+  its docstring); `Direct` preconditions L-BFGS with them (`ControlProblem.value_grad_curvature`). Checked against
   jax.grad, jax.hessian and finite differences of `final_loss` in tests/test_laws.py.
 """
 
