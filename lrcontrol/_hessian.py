@@ -62,20 +62,18 @@ class MinKernelHessian(eqx.Module):
         zero = jnp.zeros((), q.dtype)
 
         def forward(carry, inputs):
-            d_prev, e_prev, y_prev, q_prev, f_prev, ok = carry
+            d_prev, e_prev, y_prev, q_prev, f_prev = carry
             d_j, f_j, q_j, free_j = inputs
             c_prev = d_prev + e_prev
             # the first free index has no predecessor: d_prev = 0 there, so the coupling term vanishes
             ratio = jnp.where(d_prev != 0, d_prev / jnp.where(c_prev != 0, c_prev, 1.0), 0.0)
             e = (f_j - f_prev) + ratio * e_prev
             y = (q_j - q_prev) + ratio * y_prev
-            c = d_j + e
-            new = (d_j, e, y, q_j, f_j, ok & (c > 0))
-            carry = jax.tree.map(lambda a, b: jnp.where(free_j, a, b), new, carry)
-            return carry, (jnp.where(free_j, e, 0.0), jnp.where(free_j, y, 0.0), jnp.where(free_j, c, 1.0))
+            carry = jax.tree.map(lambda a, b: jnp.where(free_j, a, b), (d_j, e, y, q_j, f_j), carry)
+            return carry, (jnp.where(free_j, e, 0.0), jnp.where(free_j, y, 0.0), jnp.where(free_j, d_j + e, 1.0))
 
-        start = (zero, zero, zero, zero, zero, jnp.array(True))
-        (*_, ok), (e, y, c) = jax.lax.scan(forward, start, (d, f, q, free))
+        _, (e, y, c) = jax.lax.scan(forward, (zero,) * 5, (d, f, q, free))
+        positive = jnp.all(c > 0)  # the fixed indices' placeholder pivots are 1
 
         def backward(z_next, inputs):
             e_j, y_j, c_j, free_j = inputs
@@ -83,7 +81,7 @@ class MinKernelHessian(eqx.Module):
             return z_next + x, x
 
         _, x = jax.lax.scan(backward, zero, (e, y, c, free), reverse=True)
-        return x, ok
+        return x, positive
 
     def _solve_parallel(self, q, free):
         d, f = self.diagonal_part, self.min_part
