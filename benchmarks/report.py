@@ -153,13 +153,13 @@ def _fsl_table(data: dict) -> str:
                          f"iterations, {same['evaluations_lbfgs']} evaluations) against Newton "
                          f"{same['run_s_newton_after']:.3f} s, objectives "
                          f"{abs(same['objective_lbfgs'] - block['rows'][-1]['objective']):.0e} apart")
-    method = ("projected Newton with the exact Hessian, a `MinKernelHessian` solved on the free set in O(N),"
-              if newton else "(projected L-BFGS preconditioned by the exact Hessian diagonal)")
+    method = (": projected Newton with the exact Hessian, a `MinKernelHessian` solved on the free set in O(N),"
+              if newton else " (projected L-BFGS preconditioned by the exact Hessian diagonal)")
     note = f" The same solve by L-BFGS (`Direct(newton=False)`) in the same run: {'; '.join(lbfgs)}." if lbfgs else ""
     columns = ["phase", "N", "converged", "iters", "evals", "max dev/peak", "compile", "run (whole solve)",
                "one value+grad+Hessian" if newton else "one value+grad"]
     columns += ["one Newton solve"] if newton else []
-    return _table(f"{data['description']} Direct solve {method} on the O(N) closed-form functional; deviation from "
+    return _table(f"{data['description']} Direct solve{method} on the O(N) closed-form functional; deviation from "
                   f"the exact finite-N law relative to its peak (`benchmarks/fsl_scaling.py`).{note}",
                   columns + ["of which: the recorded loss curve"], rows, data)
 
