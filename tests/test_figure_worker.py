@@ -1,0 +1,58 @@
+"""The figure worker: a second process that draws the solve command's figure. It must draw exactly what the
+command would draw itself, and any failure of it must leave the command drawing in its own process."""
+
+import subprocess
+import sys
+
+import pytest
+
+import lrcontrol as lrc
+from lrcontrol import _figure_worker
+from lrcontrol._draw import draw_solution, figure_png
+from lrcontrol.cli import main
+from lrcontrol.plotting import solution_spec
+
+
+@pytest.fixture(scope="module")
+def spec():
+    problem = lrc.ControlProblem(lrc.systems.LinearPerceptron(), lrc.objectives.Effort(effort_cost=0.5), horizon=2.0,
+                                 steps=60)
+    solution = lrc.solve(problem, progress=False)
+    return solution_spec(solution, solution.schedule, reference_label="itself", title="worker test")
+
+
+def test_worker_draws_the_same_png_as_this_process(spec):
+    worker = _figure_worker.FigureWorker()
+    worker.send(spec)
+    png = worker.receive()
+    assert png is not None and png == figure_png(draw_solution(spec))
+
+
+def test_a_failed_worker_gives_none_and_the_command_draws_itself(spec):
+    worker = _figure_worker.FigureWorker()
+    assert worker.receive() is None  # nothing sent: nothing to receive (and no waiting)
+    worker.close()
+    worker.send(spec)  # to a worker that is gone: no exception
+    assert worker.receive() is None
+    worker = _figure_worker.FigureWorker()
+    worker.send({"not": "a spec"})  # the worker fails to draw it: None, not an exception or a broken PNG
+    assert worker.receive() is None
+
+
+def test_a_worker_starts_only_for_commands_that_draw_a_solution():
+    for argv in ([], ["list"], ["compare", "perceptron"], ["solve", "--help"], ["solve", "fsl", "-h"], ["--version"]):
+        assert _figure_worker.start_for(argv) is None
+    worker = _figure_worker.start_for(["solve", "perceptron"])
+    assert (worker is not None) == (_figure_worker.os.cpu_count() >= 2)
+    if worker is not None:
+        worker.close()
+
+
+def test_the_console_command_writes_the_figure_this_process_writes(tmp_path):
+    args = ["solve", "perceptron", "--set", "steps=60", "--quiet"]  # the fixture's problem: compiled here already
+    proc = subprocess.run([sys.executable, "-m", "lrcontrol.cli", *args, "--out", str(tmp_path / "console")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
+    assert main([*args, "--out", str(tmp_path / "here")]) == 0
+    drawn = (tmp_path / "console" / "schedule.png").read_bytes()
+    assert drawn[:4] == b"\x89PNG" and drawn == (tmp_path / "here" / "schedule.png").read_bytes()
