@@ -10,7 +10,8 @@ Newton solve on the free set, the recorded loss curve (the sum-of-exponentials s
 exact law's 1-D search for c. The run-time exponent (log-log slope over the last decades) says whether time grows
 linearly with N. At the largest N the same solve by L-BFGS (`Direct(newton=False)`: preconditioned by the
 Hessian's diagonal, 5 pairs from 10⁵ controls on), in the same run, followed by two more default solves (the
-machine's speed drifts: compare these two).
+machine's speed drifts: compare these two). Last, the multiplicative variant at the largest N, both phases, by
+Newton steps (its Hessian has a max part too) and by L-BFGS, in the same run.
 
     python benchmarks/fsl_scaling.py              # writes benchmarks/results/fsl_scaling.json
     python benchmarks/fsl_scaling.py --max 100000 # quicker
@@ -101,7 +102,27 @@ def main():
                 "run_s_newton_after": min(default)}
         payload["phases"][phase]["lbfgs_same_run"] = same
         print(phase, same, flush=True)
+    payload["multiplicative"] = {phase: multiplicative(params, sizes[-1]) for phase, params in PHASES.items()}
     print(f"wrote {write(args.name, payload)}")
+
+
+def multiplicative(params, n):
+    """The multiplicative variant (forcing σ² + e(t)) at N = n: Newton steps against L-BFGS, best of 2 runs each."""
+    problem = FSL(**params, variant="multiplicative").problem(n)
+    out = {"N": n}
+    controls = {}
+    for name, solver in (("newton", lrc.solvers.Direct()), ("lbfgs", lrc.solvers.Direct(newton=False))):
+        sol = lrc.solve(problem, solver, progress=False)
+        runs = [lrc.solve(problem, solver, progress=False).diagnostics.run_time for _ in range(2)]
+        d = sol.diagnostics
+        out[name] = {"compile_s": d.compile_time, "run_s": min(runs), "iterations": int(d.iterations),
+                     "evaluations": int(d.evaluations), "objective": float(sol.objective),
+                     "converged": bool(d.converged), "message": d.message}
+        controls[name] = np.asarray(sol.controls[:, 0])
+    out["max_control_difference_over_peak"] = float(np.max(np.abs(controls["newton"] - controls["lbfgs"]))
+                                                    / controls["lbfgs"].max())
+    print("multiplicative", out, flush=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""An exact Hessian with O(n) structure: a diagonal plus a matrix whose (j, l) entry depends on min(j, l) only.
+"""An exact Hessian with O(n) structure: a diagonal plus a matrix whose (j, l) entry depends on min(j, l) only,
+optionally plus one whose entry depends on max(j, l) only.
 
 Such Hessians arise where step k's term of a loss depends on the steps after it only through their sum (the
-remaining intrinsic time of the FSL, arXiv 2509.19189): a system hands one to the solver in place of its Hessian
-diagonal (`final_loss_grad_curvature`), and `Direct` then takes projected Newton steps, solved in O(n).
+remaining intrinsic time of the FSL, arXiv 2509.19189), and — the max part — on the steps before it only through
+theirs (the multiplicative FSL's forcing): a system hands one to the solver in place of its Hessian diagonal
+(`final_loss_grad_curvature`), and `Direct` then takes projected Newton steps, solved in O(n).
 """
 
 import equinox as eqx
@@ -14,33 +16,49 @@ METHODS = ("auto", "sequential", "parallel")
 
 
 class MinKernelHessian(eqx.Module):
-    """The symmetric n × n matrix H_jl = D_j·[j = l] + F_min(j,l).
+    """The symmetric n × n matrix H_jl = D_j·[j = l] + F_min(j,l) (+ G_max(j,l) where a max part is given).
 
     Writing z = Ux for the suffix sums z_a = Σ_{b≥a} x_b, xᵀHx = Σ D_a x_a² + Σ ΔF_a z_a² with ΔF_a = F_a − F_{a−1}
     (F_0 = 0), so in z the system Hx = q is tridiagonal — (U⁻ᵀ D U⁻¹ + diag ΔF) z = U⁻ᵀ q — and is solved in O(n).
     The principal submatrix on any subset of the indices has the same form (D and F restricted to it), so a
     solve restricted to the free controls of a box-constrained problem costs the same (`solve`).
 
-    **Fields:** `diagonal_part` D and `min_part` F, arrays of shape (n,).
+    A max part adds nothing new to solve: since {max(j,l), min(j,l)} = {j, l}, G_max(j,l) = G_j + G_l − G_min(j,l),
+    so H = M + G1ᵀ + 1Gᵀ with M = D + (F − G)_min — a rank-two update of the min-kernel form, solved by the
+    Woodbury identity with three solves of M.
+
+    **Fields:** `diagonal_part` D and `min_part` F, arrays of shape (n,); `max_part` G, shape (n,) or None.
     """
 
     diagonal_part: Float[Array, " n"]
     min_part: Float[Array, " n"]
+    max_part: Float[Array, " n"] | None = None
 
     def diagonal(self) -> Float[Array, " n"]:
-        """H_jj = D_j + F_j."""
-        return self.diagonal_part + self.min_part
+        """H_jj = D_j + F_j (+ G_j)."""
+        diag = self.diagonal_part + self.min_part
+        return diag if self.max_part is None else diag + self.max_part
 
     def matvec(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
-        """Hx in O(n): (Hx)_j = D_j x_j + Σ_{l<j} F_l x_l + F_j Σ_{l≥j} x_l."""
+        """Hx in O(n): (Hx)_j = D_j x_j + Σ_{l<j} F_l x_l + F_j Σ_{l≥j} x_l (+ G_j Σ_{l≤j} x_l + Σ_{l>j} G_l x_l)."""
         f = self.min_part
-        return (self.diagonal_part * x + jax.lax.cumsum(f * x) - f * x
-                + f * jax.lax.cumsum(x, reverse=True))
+        out = (self.diagonal_part * x + jax.lax.cumsum(f * x) - f * x
+               + f * jax.lax.cumsum(x, reverse=True))
+        if self.max_part is not None:
+            g = self.max_part
+            out = out + g * jax.lax.cumsum(x) + jax.lax.cumsum(g * x, reverse=True) - g * x
+        return out
 
     def solve(self, q: Float[Array, " n"], free: Bool[Array, " n"], method: str = "auto"
               ) -> tuple[Float[Array, " n"], Bool[Array, ""]]:
         """(x, positive definite): x solves H_FF x_F = q_F on the indices where `free` is True, x = 0 elsewhere;
         the flag says whether H_FF is positive definite (where it is not, x is meaningless).
+
+        With a max part: x = a − αb − βc from the solves a, b, c of M_FF (right-hand sides q, G, 1) and the 2 × 2
+        system K(α, β) = (Gᵀa, 1ᵀa), K = [[Gᵀb, 1 + Gᵀc], [1 + 1ᵀb, 1ᵀc]] (sums over the free indices). Positive
+        definiteness by Haynsworth's inertia additivity: H_FF's negative eigenvalues number those of M_FF (its
+        negative pivots) plus K's positive eigenvalues minus one, so H_FF is positive definite iff that sum is 0.
+        M_FF may be indefinite where H_FF is not; its pivots are then not guarded by positivity.
 
         LDLᵀ of the tridiagonal system in z over the free indices in order (the fixed indices passed over). Its
         pivots are c_a = D_a + e_a with the excess e_1 = ΔF_1, e_a = ΔF_a + D_{a−1}e_{a−1}/(D_{a−1} + e_{a−1}),
@@ -56,9 +74,28 @@ class MinKernelHessian(eqx.Module):
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
-        if method == "parallel" or (method == "auto" and jax.default_backend() != "cpu"):
-            return self._solve_parallel(q, free)
-        d, f = self.diagonal_part, self.min_part
+        parallel = method == "parallel" or (method == "auto" and jax.default_backend() != "cpu")
+        if self.max_part is None:
+            x, negative, regular = self._min_solve(self.min_part, q, free, parallel)
+            return x, regular & (negative == 0)
+        g = jnp.where(free, self.max_part, 0.0)
+        rhs = jnp.stack([q, g, jnp.where(free, 1.0, 0.0)])
+        m = self.min_part - self.max_part  # M = D + (F − G)_min
+        (a, b, c), negative, regular = jax.vmap(lambda r: self._min_solve(m, r, free, parallel))(rhs)
+        k11, k12, k21, k22 = g @ b, 1.0 + g @ c, 1.0 + jnp.sum(b), jnp.sum(c)
+        r1, r2 = g @ a, jnp.sum(a)
+        det = k11 * k22 - k12 * k21
+        safe = jnp.where(det != 0, det, 1.0)
+        alpha, beta = (k22 * r1 - k12 * r2) / safe, (k11 * r2 - k21 * r1) / safe
+        k_positive = jnp.where(det < 0, 1, jnp.where(k11 + k22 > 0, 2, 0))  # K's eigenvalues above zero
+        positive = regular[0] & (negative[0] + k_positive == 1) & (det != 0) & jnp.isfinite(det)
+        return jnp.where(free, a - alpha * b - beta * c, 0.0), positive
+
+    def _min_solve(self, f, q, free, parallel):
+        # (x, number of negative pivots, all pivots finite and nonzero) for D + f_min on the free indices
+        if parallel:
+            return _solve_parallel(self.diagonal_part, f, q, free)
+        d = self.diagonal_part
         zero = jnp.zeros((), q.dtype)
 
         def forward(carry, inputs):
@@ -73,7 +110,7 @@ class MinKernelHessian(eqx.Module):
             return carry, (jnp.where(free_j, e, 0.0), jnp.where(free_j, y, 0.0), jnp.where(free_j, d_j + e, 1.0))
 
         _, (e, y, c) = jax.lax.scan(forward, (zero,) * 5, (d, f, q, free))
-        positive = jnp.all(c > 0)  # the fixed indices' placeholder pivots are 1
+        negative, regular = jnp.sum(c < 0), jnp.all(jnp.isfinite(c) & (c != 0))  # fixed indices' placeholders: 1
 
         def backward(z_next, inputs):
             e_j, y_j, c_j, free_j = inputs
@@ -81,30 +118,30 @@ class MinKernelHessian(eqx.Module):
             return z_next + x, x
 
         _, x = jax.lax.scan(backward, zero, (e, y, c, free), reverse=True)
-        return x, positive
+        return x, negative, regular
 
-    def _solve_parallel(self, q, free):
-        d, f = self.diagonal_part, self.min_part
-        one, zero = jnp.ones_like(q), jnp.zeros_like(q)
-        d_prev, f_prev, q_prev = _at_previous_free(free, d, f, q)
-        delta = f - f_prev
-        # e_a = M_a(e_{a−1}) with the Möbius map e ↦ ((Δ + D′)e + ΔD′)/(e + D′), D′ = D_{a−1} (0 before the first
-        # free index, where the map is the constant ΔF_1); the identity at fixed indices; e_0 = 1 (any nonzero)
-        m = (jnp.where(free, delta + d_prev, one), jnp.where(free, delta * d_prev, zero), jnp.where(free, one, zero),
-             jnp.where(free, d_prev, one))
-        pa, pb, pc, pd = jax.lax.associative_scan(_compose_mobius, m)
-        e = (pa + pb) / (pc + pd)
-        c = d + e
-        positive = jnp.all(jnp.where(free, c > 0, True))
-        c_prev = d_prev + jnp.concatenate([zero[:1], e[:-1]])  # at a free index, the previous free one's pivot
-        ratio = jnp.where(d_prev != 0, d_prev / jnp.where(c_prev != 0, c_prev, 1.0), 0.0)
-        _, y = jax.lax.associative_scan(_compose_affine, (jnp.where(free, ratio, one), jnp.where(free, q - q_prev,
-                                                                                                 zero)))
-        c = jnp.where(free, c, 1.0)
-        _, z = jax.lax.associative_scan(_compose_affine, (jnp.where(free, d / c, one), jnp.where(free, y / c, zero)),
-                                        reverse=True)
-        z_next = jnp.concatenate([z[1:], zero[:1]])
-        return jnp.where(free, (y - e * z_next) / c, 0.0), positive
+
+def _solve_parallel(d, f, q, free):
+    one, zero = jnp.ones_like(q), jnp.zeros_like(q)
+    d_prev, f_prev, q_prev = _at_previous_free(free, d, f, q)
+    delta = f - f_prev
+    # e_a = M_a(e_{a−1}) with the Möbius map e ↦ ((Δ + D′)e + ΔD′)/(e + D′), D′ = D_{a−1} (0 before the first
+    # free index, where the map is the constant ΔF_1); the identity at fixed indices; e_0 = 1 (any nonzero)
+    m = (jnp.where(free, delta + d_prev, one), jnp.where(free, delta * d_prev, zero), jnp.where(free, one, zero),
+         jnp.where(free, d_prev, one))
+    pa, pb, pc, pd = jax.lax.associative_scan(_compose_mobius, m)
+    e = (pa + pb) / (pc + pd)
+    c = d + e
+    negative, regular = jnp.sum(free & (c < 0)), jnp.all(~free | (jnp.isfinite(c) & (c != 0)))
+    c_prev = d_prev + jnp.concatenate([zero[:1], e[:-1]])  # at a free index, the previous free one's pivot
+    ratio = jnp.where(d_prev != 0, d_prev / jnp.where(c_prev != 0, c_prev, 1.0), 0.0)
+    _, y = jax.lax.associative_scan(_compose_affine, (jnp.where(free, ratio, one), jnp.where(free, q - q_prev,
+                                                                                             zero)))
+    c = jnp.where(free, c, 1.0)
+    _, z = jax.lax.associative_scan(_compose_affine, (jnp.where(free, d / c, one), jnp.where(free, y / c, zero)),
+                                    reverse=True)
+    z_next = jnp.concatenate([z[1:], zero[:1]])
+    return jnp.where(free, (y - e * z_next) / c, 0.0), negative, regular
 
 
 def _at_previous_free(free, *values):

@@ -10,7 +10,8 @@ after step k R_k = Σ_{i>k} η_i, e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α},
 keeps it.) Both, their gradients and the diagonal of their Hessians are O(N) suffix/prefix sums (`final_loss`;
 all three in one pass, `final_loss_grad_curvature`): that is the path `lrc.solve` takes
 (`ControlProblem.value_grad_curvature`). The additive form's whole Hessian is a diagonal plus a matrix whose
-(j, l) entry depends on min(j, l) only (`MinKernelHessian`), so per-step solves take Newton steps in O(N).
+(j, l) entry depends on min(j, l) only (`MinKernelHessian`), the multiplicative form's adds one whose entry depends
+on max(j, l) only; so per-step solves take Newton steps in O(N).
 
 As a state recursion — for the loss curve E_k ("if training stopped after step k") and for any solver that unrolls
 steps — the kernel is written as a sum of exponentials, K(u) ≈ Σ_j w_j e^{−x_j u}, from the trapezoid rule on
@@ -220,8 +221,7 @@ class FSL(AbstractDiscreteSystem):
 
             s(s+1)(1+T)^{−s−2} + 2g_j K(R_j) + Σ_{k<j} η_k² g_k K″(R_k) + Σ_{k>j} η_k² g″(t_{k−1}) K(R_k),
 
-        every term positive (computed by `final_loss_grad_curvature`: for the additive variant the diagonal of its
-        exact Hessian).
+        every term positive (computed by `final_loss_grad_curvature`, as the diagonal of its exact Hessian).
         """
         curv = self.final_loss_grad_curvature(rates)[2]
         return curv.diagonal() if isinstance(curv, MinKernelHessian) else curv
@@ -230,16 +230,21 @@ class FSL(AbstractDiscreteSystem):
         """(E_N, ∂E_N/∂η, curvature) in one O(N) pass — the formulas of `final_loss`, `final_loss_grad` and
         `rate_curvature` sharing one power of 1 + R_k (K′ = −αK/(1+R), K″ = α(α+1)K/(1+R)²). What `Direct` runs.
 
-        The curvature of the additive variant is the whole Hessian, exact, as a `MinKernelHessian` [D]: for j < l
+        The curvature is the whole Hessian, exact, as a `MinKernelHessian` [D]. Of the additive variant: for j < l
         only steps k ≤ j have both R_k and (for k = j) the weight η_j² depend on both rates, so
 
             ∂²E_N/∂η_j∂η_l = F_min(j,l),  F_m = e″(T) + 2η_m σ² K′(R_m) + Σ_{k<m} η_k² σ² K″(R_k),
             ∂²E_N/∂η_j² = D_j + F_j,  D_j = 2σ²(K(R_j) − η_j K′(R_j)) > 0,
 
         and `Direct` takes projected Newton steps with it, solved in O(N). The multiplicative variant's forcing
-        couples every step to the steps before it too: there the curvature is the Hessian's diagonal (an L-BFGS
-        preconditioner). Checked against jax.grad, jax.hessian and finite differences of `final_loss`
-        (tests/test_fsl.py)."""
+        g_k = σ² + e(P_k), P_k = t_{k−1}, couples every step to the steps before it too, which adds G_max(j,l) [D]:
+        with A_m = Σ_{k<m} η_k² e′(P_k)K′_k, a_m = η_m² e′(P_m)K′_m and B_m = Σ_{k>m} η_k² e″(P_k)K_k,
+
+            F_m = e″(T) + 2η_m g_m K′(R_m) + Σ_{k<m} η_k² g_k K″(R_k) − A_m − a_m,
+            G_m = A_m + 2η_m e′(P_m) K(R_m) + B_m,
+            D_j = 2g_j(K(R_j) − η_j K′(R_j)) + a_j − 2η_j e′(P_j) K(R_j) > 0.
+
+        Checked against jax.grad, jax.hessian and finite differences of `final_loss` (tests/test_fsl.py)."""
         eta, before, remaining, total, forcing = self._terms(rates)
         a = self.kernel_exponent
         k0 = positive_power(1 + remaining, -a)
@@ -250,9 +255,16 @@ class FSL(AbstractDiscreteSystem):
         grad = self._decay(total, 1) + 2 * eta * forcing * k0 + _prefix_exclusive(weight * k1)
         nested = self._decay(total, 2) + _prefix_exclusive(weight * k2)  # e″(T) + Σ_{k<j} η_k² g_k K″(R_k)
         if self.variant == "multiplicative":
-            grad = grad + _suffix_exclusive(eta**2 * self._decay(before, 1) * k0)
-            curv = nested + 2 * forcing * k0 + _suffix_exclusive(eta**2 * self._decay(before, 2) * k0)
-            return value, grad, curv
+            e1 = self._decay(before, 1)
+            grad = grad + _suffix_exclusive(eta**2 * e1 * k0)
+            later = _suffix_exclusive(eta**2 * self._decay(before, 2) * k0)  # B_m = Σ_{k>m} η_k² e″(t_{k−1}) K_k
+            cross = eta**2 * e1 * k1  # η_k² e′(t_{k−1}) K′_k
+            earlier = _prefix_exclusive(cross)  # A_m
+            min_part = nested + 2 * eta * forcing * k1 - earlier - cross
+            max_part = earlier + 2 * eta * e1 * k0 + later
+            # D_j = H_jj − F_j − G_j with H_jj = e″(T) + 2g_jK_j + C_j + B_j, written without the cancellation
+            diagonal = 2 * forcing * (k0 - eta * k1) + cross - 2 * eta * e1 * k0
+            return value, grad, MinKernelHessian(diagonal, min_part, max_part)
         return value, grad, MinKernelHessian(2 * forcing * (k0 - eta * k1), nested + 2 * eta * forcing * k1)
 
     # --- the continuous-time form -------------------------------------------------------------------------
