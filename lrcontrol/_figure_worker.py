@@ -14,7 +14,8 @@ import struct
 import subprocess
 import sys
 
-COMMANDS = ("solve",)  # the commands whose figure a worker draws (their figure is `plotting.plot_solution`'s)
+# The commands whose figure a worker draws (`plotting.plot_solution`'s): `solve` always, the others with --out only.
+COMMANDS = ("solve", "compare", "evaluate")
 
 
 class FigureWorker:
@@ -59,6 +60,8 @@ def start_for(argv: list[str]) -> FigureWorker | None:
     None otherwise (help, version, other commands, one core, or a worker that cannot start)."""
     if not argv or argv[0] not in COMMANDS or {"-h", "--help", "--version"} & set(argv):
         return None
+    if argv[0] != "solve" and not any(a == "--out" or a.startswith("--out=") for a in argv):
+        return None  # nothing will be drawn
     if (os.cpu_count() or 1) < 2:
         return None
     try:

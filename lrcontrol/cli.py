@@ -335,13 +335,25 @@ def cmd_solve(args) -> int:
     return EXIT_OK
 
 
+def _solution_png(args, spec) -> bytes:
+    """The PNG of a `plot_solution` spec: from the figure worker where the command has one, else drawn here."""
+    from lrcontrol._draw import draw_solution, figure_png
+
+    worker = getattr(args, "figure_worker", None)
+    png = None
+    if worker is not None:
+        worker.send(spec)
+        png = worker.receive()
+    return png if png is not None else figure_png(draw_solution(spec))
+
+
 def cmd_compare(args) -> int:
     import jax.numpy as jnp
 
     import lrcontrol as lrc
     from lrcontrol import schedules
     from lrcontrol._output import finite_json
-    from lrcontrol.plotting import figure_png, plot_solution
+    from lrcontrol.plotting import solution_spec
 
     out = _out_folder(args, "compare", default=False)
     problem, params = _build(args)
@@ -381,10 +393,10 @@ def cmd_compare(args) -> int:
     if out is not None:
         data = {"system": args.system, "params": params,
                 "rows": [{"method": n, "objective": o, "gap": o - best, "note": note} for n, o, note in rows]}
-        fig = plot_solution(solution, ref, reference_label=ref_label or "closed form", extra=curves,
-                            title=_title(args.system, params) + "\noptimum vs tuned baselines")
+        spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", extra=curves,
+                             title=_title(args.system, params) + "\noptimum vs tuned baselines")
         written = _write_all(out, {"compare.json": finite_json(data, indent=1), "compare.txt": table + "\n",
-                                   "compare.png": figure_png(fig)})
+                                   "compare.png": _solution_png(args, spec)})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: the numeric optimum failed: {broken}.", file=sys.stderr)
@@ -432,7 +444,7 @@ def cmd_evaluate(args) -> int:
     import lrcontrol as lrc
     from lrcontrol import _registry
     from lrcontrol._output import finite_json
-    from lrcontrol.plotting import figure_png, plot_solution
+    from lrcontrol.plotting import solution_spec
 
     out = _out_folder(args, "evaluate", default=False)
     entry = _registry.lookup(args.system)
@@ -457,9 +469,9 @@ def cmd_evaluate(args) -> int:
         data = sol.to_dict()
         data["diagnostics"].update(converged=broken is None,
                                    message="evaluated" if broken is None else f"failed: {broken}")
-        fig = plot_solution(sol, title=_title(args.system, params) + "\nevaluated schedule")
+        spec = solution_spec(sol, title=_title(args.system, params) + "\nevaluated schedule")
         written = _write_all(out, {"solution.json": finite_json(data, separators=(",", ":")),
-                                   "schedule.png": figure_png(fig)})
+                                   "schedule.png": _solution_png(args, spec)})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: this schedule's run failed: {broken}.", file=sys.stderr)

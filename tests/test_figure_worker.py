@@ -42,10 +42,12 @@ def test_a_failed_worker_gives_none_and_the_command_draws_itself(spec):
 def test_a_worker_starts_only_for_commands_that_draw_a_solution():
     for argv in ([], ["list"], ["compare", "perceptron"], ["solve", "--help"], ["solve", "fsl", "-h"], ["--version"]):
         assert _figure_worker.start_for(argv) is None
-    worker = _figure_worker.start_for(["solve", "perceptron"])
-    assert (worker is not None) == (_figure_worker.os.cpu_count() >= 2)
-    if worker is not None:
-        worker.close()
+    for argv in (["solve", "perceptron"], ["evaluate", "fsl", "--schedule", "s.csv", "--out", "d"],
+                 ["compare", "perceptron", "--out=d"]):  # compare and evaluate draw only with --out
+        worker = _figure_worker.start_for(argv)
+        assert (worker is not None) == (_figure_worker.os.cpu_count() >= 2)
+        if worker is not None:
+            worker.close()
 
 
 def test_the_console_command_writes_the_figure_this_process_writes(tmp_path):
