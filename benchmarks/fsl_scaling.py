@@ -11,7 +11,7 @@ exact law's 1-D search for c. The run-time exponent (log-log slope over the last
 linearly with N. At the largest N the same solve by L-BFGS (`Direct(newton=False)`: preconditioned by the
 Hessian's diagonal, 5 pairs from 10⁵ controls on), in the same run, followed by two more default solves (the
 machine's speed drifts: compare these two). Last, the multiplicative variant at the largest N, both phases, by
-Newton steps (its Hessian has a max part too) and by L-BFGS, in the same run.
+Newton steps (its Hessian has a max part too) and by L-BFGS, in the same run (both comparisons at --compare-max).
 
     python benchmarks/fsl_scaling.py              # writes benchmarks/results/fsl_scaling.json
     python benchmarks/fsl_scaling.py --max 100000 # quicker
@@ -61,8 +61,12 @@ def main():
     ap.add_argument("--max", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--name", default="fsl_scaling", help="results file name (e.g. fsl_scaling_gpu on a GPU)")
+    ap.add_argument("--compare-max", type=int, default=None, metavar="N",
+                    help="the L-BFGS and multiplicative comparisons at min(N, the largest size) (default: the "
+                         "largest size; a time-limited GPU check keeps them at 10⁶)")
     args = ap.parse_args()
     sizes = [n for n in (1_000, 10_000, 100_000, 1_000_000, 10_000_000) if n <= args.max]
+    compare_n = min(args.compare_max or sizes[-1], sizes[-1])
     payload = {"description": " ".join(__doc__.split("\n\n")[0].split()), "phases": {},
                # MinKernelHessian.solve's "auto": two sequential scans on CPU, associative scans elsewhere
                "newton_solve_method": "sequential" if jax.default_backend() == "cpu" else "parallel"}
@@ -93,16 +97,20 @@ def main():
                  if len(big) >= 2 else None)
         payload["phases"][phase] = {"params": params, "rows": rows, "run_time_exponent_from_1e4": slope}
         # the same solve by L-BFGS preconditioned by the Hessian's diagonal (the solver before Newton steps)
-        problem, solver = system.problem(sizes[-1]), lrc.solvers.Direct(newton=False)
+        problem, solver = system.problem(compare_n), lrc.solvers.Direct(newton=False)
         sol = lrc.solve(problem, solver, progress=False)
         runs = [lrc.solve(problem, solver, progress=False).diagnostics.run_time for _ in range(2)]
         default = [lrc.solve(problem, progress=False).diagnostics.run_time for _ in range(2)]
-        same = {"N": sizes[-1], "run_s_lbfgs": min(runs), "iterations_lbfgs": int(sol.diagnostics.iterations),
+        same = {"N": compare_n, "run_s_lbfgs": min(runs), "iterations_lbfgs": int(sol.diagnostics.iterations),
                 "evaluations_lbfgs": int(sol.diagnostics.evaluations), "objective_lbfgs": float(sol.objective),
                 "run_s_newton_after": min(default)}
         payload["phases"][phase]["lbfgs_same_run"] = same
         print(phase, same, flush=True)
-    payload["multiplicative"] = {phase: multiplicative(params, sizes[-1]) for phase, params in PHASES.items()}
+        write(args.name, payload)
+    payload["multiplicative"] = {}
+    for phase, params in PHASES.items():
+        payload["multiplicative"][phase] = multiplicative(params, compare_n)
+        write(args.name, payload)
     print(f"wrote {write(args.name, payload)}")
 
 

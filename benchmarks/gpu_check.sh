@@ -18,7 +18,7 @@ log=$LRCONTROL_RESULTS/gpu_check.log
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   python3 -c "import jax; print('jax', jax.__version__, jax.devices())"
-  timeout 210 python3 benchmarks/fsl_scaling.py --max 10000000 --repeats 2 --name fsl_scaling_gpu
+  timeout 210 python3 benchmarks/fsl_scaling.py --max 10000000 --repeats 2 --compare-max 1000000 --name fsl_scaling_gpu
   timeout 150 python3 benchmarks/random_features_scaling.py --budget 120 --name random_features_scaling_gpu
   timeout 150 python3 benchmarks/sweep_throughput.py --budget 90 --name sweep_throughput_gpu
 } 2>&1 | tee "$log"
