@@ -10,6 +10,7 @@ theirs (the multiplicative FSL's forcing): a system hands one to the solver in p
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Bool, Float
 
 METHODS = ("auto", "sequential", "parallel")
@@ -27,27 +28,65 @@ class MinKernelHessian(eqx.Module):
     so H = M + G1ᵀ + 1Gᵀ with M = D + (F − G)_min — a rank-two update of the min-kernel form, solved by the
     Woodbury identity with three solves of M.
 
-    **Fields:** `diagonal_part` D and `min_part` F, arrays of shape (n,); `max_part` G, shape (n,) or None.
+    A positive `scale` s makes it S(D + F_min + G_max)S, S = diag(s): the same matrix in rescaled variables, which
+    is what summing over control blocks and the solver's block weights make of it (`block_sum`, `scaled`).
+
+    **Fields:** `diagonal_part` D and `min_part` F, arrays of shape (n,); `max_part` G and `scale` s, shape (n,) or
+    None.
     """
 
     diagonal_part: Float[Array, " n"]
     min_part: Float[Array, " n"]
     max_part: Float[Array, " n"] | None = None
+    scale: Float[Array, " n"] | None = None
 
     def diagonal(self) -> Float[Array, " n"]:
-        """H_jj = D_j + F_j (+ G_j)."""
+        """H_jj = s_j²(D_j + F_j (+ G_j))."""
         diag = self.diagonal_part + self.min_part
-        return diag if self.max_part is None else diag + self.max_part
+        diag = diag if self.max_part is None else diag + self.max_part
+        return diag if self.scale is None else self.scale**2 * diag
 
     def matvec(self, x: Float[Array, " n"]) -> Float[Array, " n"]:
-        """Hx in O(n): (Hx)_j = D_j x_j + Σ_{l<j} F_l x_l + F_j Σ_{l≥j} x_l (+ G_j Σ_{l≤j} x_l + Σ_{l>j} G_l x_l)."""
+        """Hx in O(n): (Hx)_j = D_j x_j + Σ_{l<j} F_l x_l + F_j Σ_{l≥j} x_l (+ G_j Σ_{l≤j} x_l + Σ_{l>j} G_l x_l),
+        x and the result multiplied by s where there is a scale."""
+        x = x if self.scale is None else self.scale * x
         f = self.min_part
         out = (self.diagonal_part * x + jax.lax.cumsum(f * x) - f * x
                + f * jax.lax.cumsum(x, reverse=True))
         if self.max_part is not None:
             g = self.max_part
             out = out + g * jax.lax.cumsum(x) + jax.lax.cumsum(g * x, reverse=True) - g * x
-        return out
+        return out if self.scale is None else self.scale * out
+
+    def scaled(self, s: Float[Array, " n"]) -> "MinKernelHessian":
+        """S H S for S = diag(s), s > 0 (e.g. s = w^(−1/2): the Hessian in variables scaled by √w)."""
+        return MinKernelHessian(self.diagonal_part, self.min_part, self.max_part,
+                                s if self.scale is None else s * self.scale)
+
+    def block_sum(self, block_of_step: np.ndarray, blocks: int) -> "MinKernelHessian":
+        """PᵀHP for P mapping `blocks` contiguous control blocks to the steps that hold them (`block_of_step`, static
+        and non-decreasing): the exact Hessian in the block controls, of the same form [D]. With L_I steps in block I,
+        for I < J the entry is Σ_{j∈I, l∈J} (F_min(j,l) + G_max(j,l)) = L_J ΣF_I + L_I ΣG_J = L_I L_J (φ_I + γ_J),
+        φ = ΣF/L, γ = ΣG/L: so PᵀHP = Λ(D′ + φ_min + γ_max)Λ with Λ = diag(L) and D′ from the block's own entry,
+        Σ_{j,l∈I} H_jl = ΣD_I + Σ_{j∈I} F_j(2r_j − 1) + G_j(2p_j − 1) (r_j, p_j: the steps of I at or after, at or
+        before j). Unscaled H only."""
+        if self.scale is not None:
+            raise ValueError("block_sum takes an unscaled Hessian (scale None).")
+        idx = jnp.asarray(block_of_step)
+        lengths_np = np.bincount(block_of_step, minlength=blocks)
+        start = np.concatenate([[0], np.cumsum(lengths_np)[:-1]])
+        at = np.arange(len(block_of_step)) - start[block_of_step]  # position within the block, from 0
+        lengths = jnp.asarray(lengths_np, self.min_part.dtype)
+        after = jnp.asarray(lengths_np[block_of_step] - at, self.min_part.dtype)  # r_j
+        total = lambda a: jax.ops.segment_sum(a, idx, blocks)  # noqa: E731
+        own = total(self.diagonal_part) + total(self.min_part * (2 * after - 1))
+        phi = total(self.min_part) / lengths
+        gamma = None
+        if self.max_part is not None:
+            own = own + total(self.max_part * (2 * jnp.asarray(at + 1, self.max_part.dtype) - 1))
+            gamma = total(self.max_part) / lengths
+        d = own / lengths**2 - phi - (0.0 if gamma is None else gamma)
+        return MinKernelHessian(d, phi, gamma, lengths)
 
     def solve(self, q: Float[Array, " n"], free: Bool[Array, " n"], method: str = "auto"
               ) -> tuple[Float[Array, " n"], Bool[Array, ""]]:
@@ -74,6 +113,10 @@ class MinKernelHessian(eqx.Module):
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}.")
+        if self.scale is not None:  # S H₀ S x = q ⇔ H₀ (Sx) = S⁻¹q, on the same free set
+            y, positive = MinKernelHessian(self.diagonal_part, self.min_part, self.max_part).solve(
+                q / self.scale, free, method)
+            return jnp.where(free, y / self.scale, 0.0), positive
         parallel = method == "parallel" or (method == "auto" and jax.default_backend() != "cpu")
         if self.max_part is None:
             x, negative, regular = self._min_solve(self.min_part, q, free, parallel)

@@ -147,21 +147,21 @@ class ControlProblem(eqx.Module):
 
     def value_grad_curvature(self, u_blocks: Float[Array, "blocks m"]):
         """(cost, ∇cost, curvature): the one question a gradient solver asks. The curvature is a per-block
-        Hessian-diagonal estimate, the exact Hessian as a `MinKernelHessian` (one control per step, where the system
-        hands one over: FSL), or None.
+        Hessian-diagonal estimate, the exact Hessian as a `MinKernelHessian` (where the system hands one over: FSL;
+        summed over control blocks exactly, `MinKernelHessian.block_sum`), or None.
 
         Under `FinalLoss` on a discrete system the system answers (`final_loss_grad_curvature`: autodiff by
         default, an exact diagonal, Hessian or one fused pass where the system has them); otherwise
         `jax.value_and_grad` of `cost`, with curvature None. The per-step gradient and diagonal are summed over each
-        control block: the gradient exactly, the diagonal as an estimate (the cross terms within a block are left
-        out; exact for one control per step). The curvature steers `Direct` (a preconditioner, or Newton steps),
-        never part of the answer; None means unknown (no preconditioner).
+        control block: the gradient exactly, a diagonal as an estimate (the cross terms within a block are left
+        out; exact for one control per step), a `MinKernelHessian` exactly. The curvature steers `Direct` (a
+        preconditioner, or Newton steps), never part of the answer; None means unknown (no preconditioner).
         """
         if self._final_only and isinstance(self.objective, FinalLoss):
             value, grad, curv = self.system.final_loss_grad_curvature(self.expand(u_blocks))
             shape = (self.steps, len(self.control_names))
             if isinstance(curv, MinKernelHessian) and self.blocks != self.steps:
-                curv = curv.diagonal()
+                curv = curv.block_sum(self.block_of_step(), self.blocks)  # exact in the block controls
             if curv is not None and not isinstance(curv, MinKernelHessian):
                 curv = self._fold(jnp.reshape(curv, shape))
             return value, self._fold(jnp.reshape(grad, shape)), curv

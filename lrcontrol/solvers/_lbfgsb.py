@@ -91,11 +91,11 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
     `value_grad_curvature(x)` returns (f, ∇f, h): h is None (no preconditioner) or a positive estimate of the
     Hessian's diagonal at x, which makes the L-BFGS initial matrix γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first
     step: a diagonal Newton step), refreshed at every accepted point; or the exact Hessian as a `MinKernelHessian`
-    (unit weights only), which replaces L-BFGS by projected Newton: the step solves the Hessian restricted to the
-    free set (O(n)) and no correction pairs are kept; where that Hessian is not positive definite (far from the
-    optimum, e.g. the FSL's early iterates) the step is the diagonal Newton step, and after a failed line search
-    the next step is the next kind down (Newton → diagonal → unit gradient) until a step is accepted. Which kind h
-    is, is known when the function is traced (a static choice).
+    (rescaled by the weights, `MinKernelHessian.scaled`), which replaces L-BFGS by projected Newton: the step solves
+    the Hessian restricted to the free set (O(n)) and no correction pairs are kept; where that Hessian is not
+    positive definite (far from the optimum, e.g. the FSL's early iterates) the step is the diagonal Newton step,
+    and after a failed line search the next step is the next kind down (Newton → diagonal → unit gradient) until a
+    step is accepted. Which kind h is, is known when the function is traced (a static choice).
 
     x is a flattened (blocks, `columns`) array: entry i belongs to control column i mod `columns`;
     `upper_infinite[j]` (static; default all True) says column j has no upper bound. The stop is
@@ -113,13 +113,14 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
     def fgh(v):
         # (f, g, h) in the scaled variables; h is None where there is no diagonal
         f, g, h = value_grad_curvature(v / sqrt_w)
-        return f, g / sqrt_w, h if h is None or weights is None else h / weights
+        if h is not None and weights is not None:
+            h = h.scaled(1 / sqrt_w) if isinstance(h, MinKernelHessian) else h / weights
+        return f, g / sqrt_w, h
 
     # static: whether h is None, from the one trace of fgh (the loop below carries a placeholder for it)
     h_like = jax.eval_shape(fgh, lo)[2]
     preconditioned = h_like is not None
     newton = isinstance(h_like, MinKernelHessian)
-    assert not (newton and weights is not None), "an exact Hessian is handed over for unit weights only"
     h_like = jax.ShapeDtypeStruct((), lo.dtype) if h_like is None else h_like
 
     def h_zeros():

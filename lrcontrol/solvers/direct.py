@@ -53,7 +53,7 @@ class Direct(AbstractSolver):
       unpreconditioned; with `precondition=False` the gradient is `jax.grad` of `problem.cost` (and no Newton
       steps).
     - `newton`: where the problem hands over its exact Hessian in a structured form (`MinKernelHessian`: the FSL's
-      two variants, one control per step), take projected Newton steps instead of L-BFGS ones — the Hessian
+      two variants, per step or in control blocks), take projected Newton steps instead of L-BFGS ones — the Hessian
       restricted to the free controls solved in O(n) — wherever that restricted Hessian is positive definite, and
       diagonal Newton steps where it is not (on the FSL's early iterates, far from the optimum): the last steps
       converge quadratically (default True). False: L-BFGS preconditioned by that Hessian's diagonal (the same
