@@ -11,7 +11,8 @@ exact law's 1-D search for c. The run-time exponent (log-log slope over the last
 linearly with N. At the largest N the same solve by L-BFGS (`Direct(newton=False)`: preconditioned by the
 Hessian's diagonal, 5 pairs from 10⁵ controls on), in the same run, followed by two more default solves (the
 machine's speed drifts: compare these two). Last, the multiplicative variant at the largest N, both phases, by
-Newton steps (its Hessian has a max part too) and by L-BFGS, in the same run (both comparisons at --compare-max).
+Newton steps (its Hessian has a max part too) and by L-BFGS, and the hard phase in 1000 control blocks (the
+Hessian summed over them exactly) the same way, in the same run (all comparisons at --compare-max).
 
     python benchmarks/fsl_scaling.py              # writes benchmarks/results/fsl_scaling.json
     python benchmarks/fsl_scaling.py --max 100000 # quicker
@@ -109,15 +110,20 @@ def main():
         write(args.name, payload)
     payload["multiplicative"] = {}
     for phase, params in PHASES.items():
-        payload["multiplicative"][phase] = multiplicative(params, compare_n)
+        payload["multiplicative"][phase] = newton_vs_lbfgs(params, compare_n, "multiplicative")
         write(args.name, payload)
+    payload["blocks"] = {"hard": newton_vs_lbfgs(PHASES["hard"], compare_n, blocks=BLOCKS)}
     print(f"wrote {write(args.name, payload)}")
 
 
-def multiplicative(params, n):
-    """The multiplicative variant (forcing σ² + e(t)) at N = n: Newton steps against L-BFGS, best of 2 runs each."""
-    problem = FSL(**params, variant="multiplicative").problem(n)
-    out = {"N": n}
+BLOCKS = 1000  # the control blocks of the block comparison (the Hessian summed over them exactly)
+
+
+def newton_vs_lbfgs(params, n, variant="additive", blocks=None):
+    """Newton steps against L-BFGS at N = n (best of 2 runs each): the multiplicative variant (forcing σ² + e(t)),
+    or `blocks` control blocks."""
+    problem = FSL(**params, variant=variant).problem(n, blocks=blocks)
+    out = {"N": n, "variant": variant, "blocks": blocks or n}
     controls = {}
     for name, solver in (("newton", lrc.solvers.Direct()), ("lbfgs", lrc.solvers.Direct(newton=False))):
         sol = lrc.solve(problem, solver, progress=False)
@@ -129,7 +135,7 @@ def multiplicative(params, n):
         controls[name] = np.asarray(sol.controls[:, 0])
     out["max_control_difference_over_peak"] = float(np.max(np.abs(controls["newton"] - controls["lbfgs"]))
                                                     / controls["lbfgs"].max())
-    print("multiplicative", out, flush=True)
+    print(variant, f"{out['blocks']} blocks", out, flush=True)
     return out
 
 
