@@ -97,7 +97,8 @@ class MinKernelHessian(eqx.Module):
         system K(α, β) = (Gᵀa, 1ᵀa), K = [[Gᵀb, 1 + Gᵀc], [1 + 1ᵀb, 1ᵀc]] (sums over the free indices). Positive
         definiteness by Haynsworth's inertia additivity: H_FF's negative eigenvalues number those of M_FF (its
         negative pivots) plus K's positive eigenvalues minus one, so H_FF is positive definite iff that sum is 0.
-        M_FF may be indefinite where H_FF is not; its pivots are then not guarded by positivity.
+        M_FF may be indefinite where H_FF is not; its pivots are then not guarded by positivity. With a scale,
+        S H₀ S x = q is solved as H₀(Sx) = S⁻¹q on the same free set (S is positive: the same definiteness).
 
         LDLᵀ of the tridiagonal system in z over the free indices in order (the fixed indices passed over). Its
         pivots are c_a = D_a + e_a with the excess e_1 = ΔF_1, e_a = ΔF_a + D_{a−1}e_{a−1}/(D_{a−1} + e_{a−1}),
