@@ -277,7 +277,6 @@ def _title(system: str, params: dict, width: int = 110) -> str:
 
 def cmd_solve(args) -> int:
     import lrcontrol as lrc
-    from lrcontrol._draw import draw_solution, figure_png
     from lrcontrol._output import finite_json
     from lrcontrol.plotting import solution_spec
 
@@ -304,9 +303,7 @@ def cmd_solve(args) -> int:
             grid = _grid_check(problem, solution, comparison, progress=_progress(args))
             clock.lap("grid_check")
     spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", title=_title(args.system, params))
-    worker = getattr(args, "figure_worker", None)
-    if worker is not None:
-        worker.send(spec)  # the worker draws while the CSV is formatted below
+    drawing = _start_drawing(args, spec)  # a figure worker draws while the CSV is formatted below
     clock.lap("figure")
     data = solution.to_dict(analytic=analytic, comparison=comparison)
     data["diagnostics"].update(converged=bool(converged), message=message)
@@ -314,9 +311,7 @@ def cmd_solve(args) -> int:
         data["grid_check"] = grid
     csv_text = solution.schedule.to_csv()
     clock.lap("csv")  # (the JSON cannot time its own formatting)
-    png = worker.receive() if worker is not None else None
-    if png is None:
-        png = figure_png(draw_solution(spec))
+    png = drawing()
     clock.lap("figure")  # the spec above, and with a worker the wait for it after the CSV
     data["diagnostics"]["phases_s"] = clock.phases(compile=solution.diagnostics.compile_time,
                                                    run=solution.diagnostics.run_time)
@@ -335,16 +330,20 @@ def cmd_solve(args) -> int:
     return EXIT_OK
 
 
-def _solution_png(args, spec) -> bytes:
-    """The PNG of a `plot_solution` spec: from the figure worker where the command has one, else drawn here."""
+def _start_drawing(args, spec):
+    """Start drawing a `plot_solution` spec; returns a function that gives its PNG. The figure worker, where the
+    command has one, draws it meanwhile; otherwise (or if the worker fails) it is drawn here when asked for."""
     from lrcontrol._draw import draw_solution, figure_png
 
     worker = getattr(args, "figure_worker", None)
-    png = None
     if worker is not None:
         worker.send(spec)
-        png = worker.receive()
-    return png if png is not None else figure_png(draw_solution(spec))
+
+    def png() -> bytes:
+        drawn = worker.receive() if worker is not None else None
+        return drawn if drawn is not None else figure_png(draw_solution(spec))
+
+    return png
 
 
 def cmd_compare(args) -> int:
@@ -396,7 +395,7 @@ def cmd_compare(args) -> int:
         spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", extra=curves,
                              title=_title(args.system, params) + "\noptimum vs tuned baselines")
         written = _write_all(out, {"compare.json": finite_json(data, indent=1), "compare.txt": table + "\n",
-                                   "compare.png": _solution_png(args, spec)})
+                                   "compare.png": _start_drawing(args, spec)()})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: the numeric optimum failed: {broken}.", file=sys.stderr)
@@ -471,7 +470,7 @@ def cmd_evaluate(args) -> int:
                                    message="evaluated" if broken is None else f"failed: {broken}")
         spec = solution_spec(sol, title=_title(args.system, params) + "\nevaluated schedule")
         written = _write_all(out, {"solution.json": finite_json(data, separators=(",", ":")),
-                                   "schedule.png": _solution_png(args, spec)})
+                                   "schedule.png": _start_drawing(args, spec)()})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: this schedule's run failed: {broken}.", file=sys.stderr)
