@@ -2,7 +2,9 @@
 the command records in `solution.json` (import, setup, solve = compile + run, closed-form check, figure, CSV).
 
 Each command runs in a fresh process with XLA's persistent cache off (a cold start: everything compiled).
-Target (issue 14): `lrcontrol solve fsl --set horizon=1000000` under 20 s end to end on 2 cores.
+Target (issue 14): `lrcontrol solve fsl --set horizon=1000000` under 20 s end to end on 2 cores. Also the import of
+the toolkit alone (issue 19: ≤ 1.8 s): a fresh `python -c` that imports lrcontrol with what a solve uses (JAX,
+equinox, ControlProblem, Direct, the systems), best of 5, interpreter start included; and JAX alone beside it.
 
     python benchmarks/cli_commands.py            # writes benchmarks/results/cli_commands.json
 """
@@ -53,12 +55,32 @@ def run(args: list[str]) -> dict:
             "file_sizes_mb": {k: round(v / 1e6, 2) for k, v in sizes.items()}, "stderr": proc.stderr[-300:]}
 
 
+IMPORTS = {"lrcontrol": "import lrcontrol as lrc; lrc.ControlProblem; lrc.solvers.Direct; lrc.systems.FSL",
+           "jax alone": "import jax, jax.numpy"}
+
+
+def import_times(repeats: int = 5) -> dict:
+    """Best-of wall seconds of a fresh interpreter importing each of `IMPORTS`."""
+    out = {}
+    for name, code in IMPORTS.items():
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True)
+            times.append(time.perf_counter() - t0)
+        out[name] = round(min(times), 3)
+    return out
+
+
 def main():
+    imports = import_times()
+    print(f"import (fresh interpreter, best of 5): {imports}")
     rows = {}
     for name, args in COMMANDS.items():
         rows[name] = run(args)
         print(f"{name}: {rows[name]['wall_s']} s, exit {rows[name]['exit']}, phases {rows[name]['phases_s']}")
-    path = write("cli_commands", {"description": __doc__.splitlines()[0], "target_fsl_1e6_s": 20.0, "rows": rows})
+    path = write("cli_commands", {"description": __doc__.splitlines()[0], "target_fsl_1e6_s": 20.0,
+                                  "import_s": imports, "target_import_s": 1.8, "rows": rows})
     print(f"wrote {path}")
 
 
