@@ -15,9 +15,10 @@ def solution_spec(solution, reference=None, *, reference_label: str = "closed fo
                   title: str | None = None) -> dict:
     """What `plot_solution` draws, as plain thinned numpy arrays and strings (picklable, no JAX), for
     `_draw.draw_solution` in this process or in a figure worker."""
-    t = np.asarray(solution.t, dtype=float)
+    schedule = solution.schedule  # its grid is solution.t: one compiled call gives both
+    t = np.asarray(schedule.grid, dtype=float)
     mid = 0.5 * (t[1:] + t[:-1])
-    values = drawable(solution.schedule.values)
+    values = drawable(schedule.values)
     losses = [drawable(solution.loss)]
     spec = {"solver": str(solution.solver), "schedule": thin(t[:-1], values), "loss": thin(t, losses[0]),
             "ref": None, "ref_label": reference_label, "error": None, "error_log": False, "extra": [],
