@@ -13,6 +13,7 @@ RESULTS = Path(os.environ.get("LRCONTROL_RESULTS") or Path(__file__).parent / "r
 
 def machine() -> dict:
     import jax
+    import ml_dtypes
     import numpy
     import scipy
 
@@ -31,7 +32,8 @@ def machine() -> dict:
         pass
     return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(), "memory_gib": mem,
             "python": platform.python_version(), "jax": jax.__version__, "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "jax_backend": jax.default_backend(),
+            "scipy": scipy.__version__,
+            "ml_dtypes": ml_dtypes.__version__, "jax_backend": jax.default_backend(),
             "jax_devices": [str(d) for d in jax.devices()], "x64": bool(jax.config.jax_enable_x64)}
 
 
