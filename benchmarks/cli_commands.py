@@ -1,5 +1,6 @@
 """Whole `lrcontrol` commands end to end, as a user runs them: wall time, peak memory, output sizes, and the phases
-the command records in `solution.json` (import, setup, solve = compile + run, closed-form check, figure, CSV).
+the command records in `solution.json` (import, setup, solve = compile + run, closed-form check, figure spec, data;
+the files are formatted after that: the JSON by the command, the figure and CSV by its output worker, at once).
 
 Each command runs in a fresh process with XLA's persistent cache off (a cold start: everything compiled).
 Target (issue 14): `lrcontrol solve fsl --set horizon=1000000` under 20 s end to end on 2 cores. Also the import of

@@ -1,5 +1,5 @@
 """Drawing from plain arrays: numpy and matplotlib only, never JAX, so that a separate process can draw a
-command's figure (`_figure_worker`) without importing JAX. `plotting` builds the specs from solutions."""
+command's figure (`_output_worker`) without importing JAX. `plotting` builds the specs from solutions."""
 
 import numpy as np
 

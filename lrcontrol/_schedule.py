@@ -12,6 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ._errors import InputError, _is_concrete, check_int, check_real
+from ._schedule_csv import schedule_csv
 
 
 class Schedule(eqx.Module):
@@ -111,13 +112,7 @@ class Schedule(eqx.Module):
 
     def to_csv(self) -> str:
         """CSV text with columns cell, t_start, t_end, <name>; floats written exactly (repr)."""
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerow(["cell", "t_start", "t_end", self.name])
-        # rows formatted from Python floats directly: the same text as csv.writer's rows of reprs, 2× faster
-        # (a million rows, the FSL command's schedule, took ~3.5 s that way)
-        g, v = np.asarray(self.grid, float).tolist(), np.asarray(self.values, float).tolist()
-        out.write("".join(f"{k},{a!r},{b!r},{x!r}\n" for k, a, b, x in zip(range(self.steps), g, g[1:], v)))
-        return out.getvalue()
+        return schedule_csv(self.grid, self.values, self.name)
 
     def to_json(self) -> str:
         return json.dumps({"name": self.name, "grid": np.asarray(self.grid).tolist(),

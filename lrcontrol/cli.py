@@ -91,7 +91,7 @@ def _build(args, settings=None):
 
 
 class _Phases:
-    """Wall-clock seconds of a command's phases (import, setup, solve, closed-form and grid checks, figure, csv)."""
+    """Wall-clock seconds of a command's phases (import, setup, solve, closed-form and grid checks, figure, data)."""
 
     def __init__(self, started: float):
         import time
@@ -303,20 +303,19 @@ def cmd_solve(args) -> int:
             grid = _grid_check(problem, solution, comparison, progress=_progress(args))
             clock.lap("grid_check")
     spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", title=_title(args.system, params))
-    drawing = _start_drawing(args, spec)  # a figure worker draws while the CSV is formatted below
+    # the output worker draws the figure and formats the CSV while the JSON is formatted below
+    outputs = _start_outputs(args, spec, solution.schedule)
     clock.lap("figure")
     data = solution.to_dict(analytic=analytic, comparison=comparison)
     data["diagnostics"].update(converged=bool(converged), message=message)
     if grid is not None:
         data["grid_check"] = grid
-    csv_text = solution.schedule.to_csv()
-    clock.lap("csv")  # (the JSON cannot time its own formatting)
-    png = drawing()
-    clock.lap("figure")  # the spec above, and with a worker the wait for it after the CSV
+    clock.lap("data")  # the phases end here: the files' formatting cannot time itself into the JSON
     data["diagnostics"]["phases_s"] = clock.phases(compile=solution.diagnostics.compile_time,
                                                    run=solution.diagnostics.run_time)
-    written = _write_all(out, {"solution.json": finite_json(data, separators=(",", ":")),
-                               "schedule.csv": csv_text, "schedule.png": png})
+    json_text = finite_json(data, separators=(",", ":"))
+    png, csv_text = outputs()
+    written = _write_all(out, {"solution.json": json_text, "schedule.csv": csv_text, "schedule.png": png})
     if not args.quiet:
         print(_summary(solution, comparison, grid))
         print("wrote " + ", ".join(str(p) for p in written))
@@ -330,20 +329,28 @@ def cmd_solve(args) -> int:
     return EXIT_OK
 
 
-def _start_drawing(args, spec):
-    """Start drawing a `plot_solution` spec; returns a function that gives its PNG. The figure worker, where the
-    command has one, draws it meanwhile; otherwise (or if the worker fails) it is drawn here when asked for."""
+def _start_outputs(args, spec, schedule=None):
+    """Start making the figure of a `plot_solution` spec (and, given a schedule, its CSV text); returns a function
+    that gives (png, csv text or None). The output worker, where the command has one, makes them meanwhile;
+    otherwise (or if the worker fails) they are made here when asked for."""
+    import numpy as np
+
     from lrcontrol._draw import draw_solution, figure_png
+    from lrcontrol._schedule_csv import schedule_csv
 
-    worker = getattr(args, "figure_worker", None)
+    columns = None if schedule is None else (np.asarray(schedule.grid, float), np.asarray(schedule.values, float),
+                                             schedule.name)  # numpy: the worker does not import JAX
+    worker = getattr(args, "output_worker", None)
     if worker is not None:
-        worker.send(spec)
+        worker.send(spec, columns)
 
-    def png() -> bytes:
-        drawn = worker.receive() if worker is not None else None
-        return drawn if drawn is not None else figure_png(draw_solution(spec))
+    def outputs() -> tuple[bytes, str | None]:
+        made = worker.receive() if worker is not None else None
+        if made is None:
+            made = {"png": figure_png(draw_solution(spec)), "csv": None if columns is None else schedule_csv(*columns)}
+        return made["png"], made["csv"]
 
-    return png
+    return outputs
 
 
 def cmd_compare(args) -> int:
@@ -395,7 +402,7 @@ def cmd_compare(args) -> int:
         spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", extra=curves,
                              title=_title(args.system, params) + "\noptimum vs tuned baselines")
         written = _write_all(out, {"compare.json": finite_json(data, indent=1), "compare.txt": table + "\n",
-                                   "compare.png": _start_drawing(args, spec)()})
+                                   "compare.png": _start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: the numeric optimum failed: {broken}.", file=sys.stderr)
@@ -470,7 +477,7 @@ def cmd_evaluate(args) -> int:
                                    message="evaluated" if broken is None else f"failed: {broken}")
         spec = solution_spec(sol, title=_title(args.system, params) + "\nevaluated schedule")
         written = _write_all(out, {"solution.json": finite_json(data, separators=(",", ":")),
-                                   "schedule.png": _start_drawing(args, spec)()})
+                                   "schedule.png": _start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: this schedule's run failed: {broken}.", file=sys.stderr)
@@ -653,11 +660,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None, figure_worker=None) -> int:
+def main(argv=None, output_worker=None) -> int:
     """Run one command; returns its exit code (module docstring). Never raises for any input.
 
-    `figure_worker` (a `_figure_worker.FigureWorker`, started by `console`) draws the solve command's figure in
-    a second process; without one, figures are drawn here."""
+    `output_worker` (an `_output_worker.OutputWorker`, started by `console`) draws the command's figure (and
+    formats the solve command's CSV) in a second process; without one, they are made here."""
     import warnings
 
     from lrcontrol import _interrupt
@@ -673,7 +680,7 @@ def main(argv=None, figure_worker=None) -> int:
         _setup()
         _interrupt.check()
         args.started = started
-        args.figure_worker = figure_worker
+        args.output_worker = output_worker
     except KeyboardInterrupt:
         print("lrcontrol: interrupted; nothing was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -706,7 +713,7 @@ def main(argv=None, figure_worker=None) -> int:
 
 
 def console() -> None:
-    """The `lrcontrol` command: `main` (with a figure worker for the commands that draw a solution), then exit
+    """The `lrcontrol` command: `main` (with an output worker for the commands that draw a solution), then exit
     with its code.
 
     The command leaves with its output flushed but without the interpreter's shutdown (`os._exit`): its files are
@@ -714,10 +721,10 @@ def console() -> None:
     it is also the safe way out: a compiled solve may still be running on XLA's threads, and an interpreter shutting
     down under them crashed (a segmentation fault, found by the Ctrl-C test, when the progress line was a callback
     from compiled code)."""
-    from lrcontrol import _figure_worker
+    from lrcontrol import _output_worker
 
-    worker = _figure_worker.start_for(sys.argv[1:])
-    code = main(figure_worker=worker)
+    worker = _output_worker.start_for(sys.argv[1:])
+    code = main(output_worker=worker)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

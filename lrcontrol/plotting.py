@@ -14,7 +14,7 @@ __all__ = ["MAX_POINTS", "figure_png", "plot_schedules", "plot_solution", "solut
 def solution_spec(solution, reference=None, *, reference_label: str = "closed form", extra=None,
                   title: str | None = None) -> dict:
     """What `plot_solution` draws, as plain thinned numpy arrays and strings (picklable, no JAX), for
-    `_draw.draw_solution` in this process or in a figure worker."""
+    `_draw.draw_solution` in this process or in the output worker."""
     schedule = solution.schedule  # its grid is solution.t: one compiled call gives both
     t = np.asarray(schedule.grid, dtype=float)
     mid = 0.5 * (t[1:] + t[:-1])

@@ -1,5 +1,6 @@
-"""The figure worker: a second process that draws the solve command's figure. It must draw exactly what the
-command would draw itself, and any failure of it must leave the command drawing in its own process."""
+"""The output worker: a second process that draws a command's figure and formats the solve command's CSV. It must
+make exactly what the command would make itself, and any failure of it must leave the command making them in its
+own process."""
 
 import subprocess
 import sys
@@ -7,8 +8,11 @@ import sys
 import pytest
 
 import lrcontrol as lrc
-from lrcontrol import _figure_worker
+import numpy as np
+
+from lrcontrol import _output_worker
 from lrcontrol._draw import draw_solution, figure_png
+from lrcontrol._schedule_csv import schedule_csv
 from lrcontrol.cli import main
 from lrcontrol.plotting import solution_spec
 
@@ -22,35 +26,49 @@ def spec():
 
 
 def test_worker_draws_the_same_png_as_this_process(spec):
-    worker = _figure_worker.FigureWorker()
+    worker = _output_worker.OutputWorker()
     worker.send(spec)
-    png = worker.receive()
-    assert png is not None and png == figure_png(draw_solution(spec))
+    made = worker.receive()
+    assert made is not None and made["png"] == figure_png(draw_solution(spec)) and made["csv"] is None
+
+
+def test_worker_formats_the_same_csv_as_this_process(spec):
+    grid, values = np.arange(6.0), np.array([0.1, 1 / 3, 2e-300, 7.0, np.pi])  # reprs of every length and range
+    worker = _output_worker.OutputWorker()
+    worker.send(spec, (grid, values, "lr"))
+    made = worker.receive()
+    assert made is not None and made["png"] == figure_png(draw_solution(spec))
+    assert made["csv"] == schedule_csv(grid, values, "lr") == lrc.Schedule(values, grid).to_csv()
+    rows = made["csv"].splitlines()
+    assert rows[0] == "cell,t_start,t_end,lr" and [float(r.split(",")[3]) for r in rows[1:]] == values.tolist()
 
 
 def test_a_failed_worker_gives_none_and_the_command_draws_itself(spec):
-    worker = _figure_worker.FigureWorker()
+    worker = _output_worker.OutputWorker()
     assert worker.receive() is None  # nothing sent: nothing to receive (and no waiting)
     worker.close()
     worker.send(spec)  # to a worker that is gone: no exception
     assert worker.receive() is None
-    worker = _figure_worker.FigureWorker()
+    worker = _output_worker.OutputWorker()
     worker.send({"not": "a spec"})  # the worker fails to draw it: None, not an exception or a broken PNG
+    assert worker.receive() is None
+    worker = _output_worker.OutputWorker()
+    worker.send(spec, ("not", "columns", "lr"))  # the worker fails to format them: None
     assert worker.receive() is None
 
 
 def test_a_worker_starts_only_for_commands_that_draw_a_solution():
     for argv in ([], ["list"], ["compare", "perceptron"], ["solve", "--help"], ["solve", "fsl", "-h"], ["--version"]):
-        assert _figure_worker.start_for(argv) is None
+        assert _output_worker.start_for(argv) is None
     for argv in (["solve", "perceptron"], ["evaluate", "fsl", "--schedule", "s.csv", "--out", "d"],
                  ["compare", "perceptron", "--out=d"]):  # compare and evaluate draw only with --out
-        worker = _figure_worker.start_for(argv)
-        assert (worker is not None) == (_figure_worker.os.cpu_count() >= 2)
+        worker = _output_worker.start_for(argv)
+        assert (worker is not None) == (_output_worker.os.cpu_count() >= 2)
         if worker is not None:
             worker.close()
 
 
-def test_the_console_command_writes_the_figure_this_process_writes(tmp_path):
+def test_the_console_command_writes_the_figure_and_csv_this_process_writes(tmp_path):
     args = ["solve", "perceptron", "--set", "steps=60", "--quiet"]  # the fixture's problem: compiled here already
     proc = subprocess.run([sys.executable, "-m", "lrcontrol.cli", *args, "--out", str(tmp_path / "console")],
                           capture_output=True, text=True)
@@ -58,3 +76,5 @@ def test_the_console_command_writes_the_figure_this_process_writes(tmp_path):
     assert main([*args, "--out", str(tmp_path / "here")]) == 0
     drawn = (tmp_path / "console" / "schedule.png").read_bytes()
     assert drawn[:4] == b"\x89PNG" and drawn == (tmp_path / "here" / "schedule.png").read_bytes()
+    formatted = (tmp_path / "console" / "schedule.csv").read_text()
+    assert formatted.count("\n") == 61 and formatted == (tmp_path / "here" / "schedule.csv").read_text()
