@@ -28,11 +28,13 @@ def _setup():
     jax.config.update("jax_enable_x64", True)  # closed-form comparisons need float64
     # XLA's persistent compilation cache: a repeated command with the same problem structure loads its compiled
     # solve from disk instead of compiling it again (e.g. 3.7 s -> 0.8 s for the random-features benchmark case).
-    # Every solve is stored, with or without the progress line (no host callbacks in compiled code).
+    # Every solve is stored, with or without the progress line (no host callbacks in compiled code). So is every
+    # small program (a closed-form check's ~60 array operations, ~20 ms of compiling each, a few kB each stored):
+    # with only programs over 0.5 s kept, a repeated `lrcontrol solve perceptron` spent 1.7 s recompiling them.
     cache = os.environ.get("LRCONTROL_CACHE", str(Path.home() / ".cache" / "lrcontrol" / "xla"))
     if cache.strip().lower() not in ("", "0", "off", "none"):
         jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     # Figures are drawn headless; matplotlib itself is imported only when a command draws one.
     if "matplotlib" in sys.modules:
         sys.modules["matplotlib"].use("Agg")
