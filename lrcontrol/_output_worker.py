@@ -1,11 +1,11 @@
 """A second process that makes a command's slow outputs — its figure, and the solve command's schedule CSV — so that
 they overlap the command's own work.
 
-A command spends its first ~1 s importing JAX on one core; on a machine with another core idle, a worker started
-first imports matplotlib there (and draws a throw-away figure, which loads the fonts). After the solve the command
-sends the figure's spec (`plotting.solution_spec`: plain arrays and strings) and, for `solve`, the schedule's
-columns; the worker draws the figure and formats the CSV while the command formats its JSON (at 10⁶ steps each
-text takes ~2 s). Protocol: one pickled request `{"figure": spec, "csv": (grid, values, name) or None}` (numpy
+A command first imports JAX, on one core; on a machine with another core idle, a worker started first imports
+matplotlib there (and draws a throw-away figure, which loads the fonts). After the solve the command sends the
+figure's spec (`plotting.solution_spec`: plain arrays and strings) and, for `solve`, the schedule's columns; the
+worker draws the figure and formats the CSV while the command formats its JSON (at 10⁶ steps the two texts take
+about as long). Protocol: one pickled request `{"figure": spec, "csv": (grid, values, name) or None}` (numpy
 arrays, no JAX) on the worker's stdin, prefixed by its length (8 bytes, big-endian); one pickled reply
 `{"png": bytes, "csv": str or None}` on its stdout; then the worker exits (also when stdin closes without a
 request). Anything that goes wrong makes `receive` return None, and the command makes both outputs in its own

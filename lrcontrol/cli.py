@@ -29,8 +29,8 @@ def _setup():
     # XLA's persistent compilation cache: a repeated command with the same problem structure loads its compiled
     # solve from disk instead of compiling it again (e.g. 3.7 s -> 0.8 s for the random-features benchmark case).
     # Every solve is stored, with or without the progress line (no host callbacks in compiled code). So is every
-    # small program (a closed-form check's ~60 array operations, ~20 ms of compiling each, a few kB each stored):
-    # with only programs over 0.5 s kept, a repeated `lrcontrol solve perceptron` spent 1.7 s recompiling them.
+    # small program (a closed-form check's array operations, each compiled on its own, a few kB each stored): with
+    # only the programs that compiled in over 0.5 s kept, a repeated command compiled all of those again.
     cache = os.environ.get("LRCONTROL_CACHE", str(Path.home() / ".cache" / "lrcontrol" / "xla"))
     if cache.strip().lower() not in ("", "0", "off", "none"):
         jax.config.update("jax_compilation_cache_dir", cache)

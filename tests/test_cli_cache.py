@@ -1,6 +1,5 @@
 """The command's persistent compilation cache keeps every compiled program, the small ones too: a repeated command
-then loads its closed-form check's programs instead of compiling each again (1.7 s of a 4.4 s repeated
-`lrcontrol solve perceptron` when only programs over 0.5 s were kept)."""
+then loads its closed-form check's programs instead of compiling each again (README: whole commands, warm)."""
 
 import json
 import os
