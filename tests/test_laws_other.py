@@ -223,6 +223,17 @@ def test_one_pass_gradient_and_curvature(cls, theta):
     np.testing.assert_allclose(np.asarray(up - 2 * mid + down) / h**2, np.asarray(curv[js]), rtol=1e-3, atol=1e-3)
 
 
+def test_momentum_law_hessian_is_its_rank_one_s1_part():
+    # S2 is linear in the rates, so the whole Hessian of the final loss is s1_curvature·11ᵀ (what LawSchedule's
+    # preconditioner adds in the log-decrements), against jax.hessian of the final loss.
+    law = MomentumLaw(*LAWS[0][1])
+    lr = jnp.asarray(_schedule(n=40))
+    hess = np.asarray(jax.jit(jax.hessian(lambda r: law.final_loss(r)))(lr))
+    c = float(jax.jit(lambda r: law.s1_curvature(r))(lr))
+    assert c > 0
+    np.testing.assert_allclose(hess, np.full_like(hess, c), rtol=1e-10, atol=0)
+
+
 def test_bound_law_gradient_matches_finite_differences():
     law = BoundLaw(*LAWS[2][1])
     lr = jnp.asarray(_schedule(n=40, start=0.05))

@@ -126,6 +126,11 @@ class MomentumLaw(AbstractLossCurveLaw):
         curv = jnp.full_like(eta, a_ * (a_ + 1) * self.A * total ** (-a_ - 2))
         return value, grad, curv
 
+    def s1_curvature(self, rates: Array) -> Array:
+        """c = α(α+1)A·S1^{−α−2}: the final loss's whole Hessian in the rates is c·11ᵀ (S2 is linear), which a
+        preconditioner uses (`LawSchedule`)."""
+        return self.alpha * (self.alpha + 1) * self.A * jnp.sum(jnp.reshape(rates, (-1,))) ** (-self.alpha - 2)
+
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
         return self.final_loss_grad_curvature(rates)[2]
