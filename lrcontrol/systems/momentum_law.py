@@ -123,13 +123,16 @@ class MomentumLaw(AbstractLossCurveLaw):
         ds2 = jnp.concatenate([(1 - powers[:1]) / (1 - lam), -powers[1:]]) if n > 1 else jnp.zeros_like(eta)
         value = self.L0 + self.A * total ** (-a_) - self.C * s2
         grad = -a_ * self.A * total ** (-a_ - 1) - self.C * ds2
-        curv = jnp.full_like(eta, a_ * (a_ + 1) * self.A * total ** (-a_ - 2))
+        curv = jnp.full_like(eta, self._s1_curvature(total))
         return value, grad, curv
 
     def s1_curvature(self, rates: Array) -> Array:
         """c = α(α+1)A·S1^{−α−2}: the final loss's whole Hessian in the rates is c·11ᵀ (S2 is linear), which a
         preconditioner uses (`LawSchedule`)."""
-        return self.alpha * (self.alpha + 1) * self.A * jnp.sum(jnp.reshape(rates, (-1,))) ** (-self.alpha - 2)
+        return self._s1_curvature(jnp.sum(jnp.reshape(rates, (-1,))))
+
+    def _s1_curvature(self, total):
+        return self.alpha * (self.alpha + 1) * self.A * total ** (-self.alpha - 2)
 
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
