@@ -220,8 +220,8 @@ def test_projected_newton_solves_a_box_constrained_quadratic(indefinite):
 
 
 def test_bad_curvature_entries_fall_back_and_vmap_agrees():
-    # A Hessian-diagonal estimate with a negative and a NaN entry (the guard puts the geometric mean of the good
-    # entries there): L-BFGS still reaches the minimiser b/a of a separable quadratic, and a vmapped batch (where
+    # A Hessian-diagonal estimate with a negative and a NaN entry (the guard puts the median of the good entries of a
+    # strided sample there): L-BFGS still reaches the minimiser b/a of a separable quadratic, and a vmapped batch (where
     # the guard's cond runs both branches) gives each row's own answer. The stop is judged against the objective's
     # round-off (a stall there counts as converged), so the check is the exact identity x − b/a = g/a: each error
     # within the reported projected gradient over the smallest curvature.
