@@ -146,29 +146,24 @@ def _read_curves(paths):
     return curves
 
 
-def _curve_figure(law, curves, title, band=None):
-    import matplotlib.pyplot as plt
+def _curve_spec(law, curves, title, band=None) -> dict:
+    """The spec of the fit and prediction figure (`_draw.draw_curves`): each curve's logged losses, the law's
+    prediction there and, given `band` (`FitReport.band`), its prediction band — plain arrays, for the worker."""
     import numpy as np
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    rows = []
     for c in curves:
-        pred = np.asarray(law.predict(c.lr, c.steps))
-        line, = axes[0].plot(c.steps, c.losses, ".", ms=3, label=c.name)
-        axes[0].plot(c.steps, pred, "-", lw=1, color=line.get_color())
+        lo = hi = None
         if band is not None:
-            _, lo, hi = band(c.lr, c.steps)
-            axes[0].fill_between(c.steps, np.asarray(lo), np.asarray(hi), color=line.get_color(), alpha=0.2)
-        axes[1].plot(c.steps, (c.losses - pred) / c.losses, "-", lw=1, color=line.get_color())
-    axes[0].set(xlabel="step", ylabel="loss", title=f"{title}: data (dots), law (lines)")
-    axes[0].legend(fontsize=7)
-    axes[1].axhline(0, color="k", lw=0.5)
-    axes[1].set(xlabel="step", ylabel="(L − L̂)/L", title="relative residual")
-    return fig
+            _, lo, hi = (np.asarray(a, float) for a in band(c.lr, c.steps))
+        rows.append({"name": c.name, "steps": np.asarray(c.steps, float), "losses": np.asarray(c.losses, float),
+                     "predicted": np.asarray(law.predict(c.lr, c.steps), float), "lo": lo, "hi": hi})
+    return {"kind": "curves", "title": title, "curves": rows}
 
 
 def cmd_fit(args) -> int:
     from lrcontrol._fit import fit, schedule_profile
-    from lrcontrol.plotting import figure_png
+    from lrcontrol.cli import _start_outputs
 
     cls = law_class(args.law)
     fixed = _parse_fixed(args.fix or [])
@@ -184,9 +179,9 @@ def cmd_fit(args) -> int:
                         # each fit curve's schedule, for `solve` to name the one nearest its optimum
                         "profiles": {c.name: schedule_profile(c.lr).tolist() for c in curves}},
                 "version": _version()}
-    fig = _curve_figure(law, curves, f"{cls.name} fit", band=report.band)
+    figure = _start_outputs(args, _curve_spec(law, curves, f"{cls.name} fit", band=report.band))
     written = _write(out, {"law.json": finite_json(law_json, indent=1),
-                           "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure_png(fig)})
+                           "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure()[0]})
     if not args.quiet:
         print(f"{cls.name} fitted to {len(curves)} curve(s) in {report.wall_time_s:.1f} s ({report.message}); "
               f"Huber loss {report.objective:.4g}")
@@ -212,7 +207,7 @@ def cmd_predict(args) -> int:
     import numpy as np
 
     from lrcontrol._fit import metrics
-    from lrcontrol.plotting import figure_png
+    from lrcontrol.cli import _start_outputs
 
     law = read_law(args.law)
     out = _folder(args.out, f"out/predict-{law.name}")
@@ -226,9 +221,9 @@ def cmd_predict(args) -> int:
                              "predicted": pred.tolist()}
     summary = {k: float(np.mean([m[k] for m in per_curve.values()])) for k in ("PredE", "WorstE", "R2", "MAE")}
     data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary, "version": _version()}
-    fig = _curve_figure(law, curves, f"{law.name} prediction")
+    figure = _start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction"))
     written = _write(out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
-                           "prediction.png": figure_png(fig)})
+                           "prediction.png": figure()[0]})
     if not args.quiet:
         for name, m in per_curve.items():
             print(f"{name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
@@ -271,7 +266,8 @@ def cmd_solve_law(args) -> int:
 
     import lrcontrol as lrc
     from lrcontrol import InputError
-    from lrcontrol.plotting import figure_png, plot_schedules
+    from lrcontrol._draw import schedules_spec
+    from lrcontrol.cli import _start_outputs
     from lrcontrol._fit import at_bounds, nearest_schedule, outside_pilots
     from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise
 
@@ -317,12 +313,12 @@ def cmd_solve_law(args) -> int:
             "start": how["start"], "end_values_by_start": how["final_loss"], "staircase_search": how["staircase"],
             "law_at_bounds": list(edge), "beyond_fit_curves": beyond, "fit_curves_unexplained": unexplained,
             "nearest_fit_curve": nearest, "version": _version()}
-    ax = plot_schedules(np.arange(horizon + 1), {"optimal": rates, **{k: v for k, v in curves.items()}},
-                        xlabel="step", title=f"{args.system}: optimal schedule (final loss {value:.6f})")
-    fig = ax.figure
+    # the output worker (started with the command, matplotlib imported meanwhile) draws while the files are formatted
+    figure = _start_outputs(args, schedules_spec(np.arange(horizon + 1), {"optimal": rates, **curves}, xlabel="step",
+                                                 title=f"{args.system}: optimal schedule (final loss {value:.6f})"))
     csv = "step,lr\n" + "".join(f"{i},{float(r)!r}\n" for i, r in enumerate(rates))
-    written = _write(out, {"schedule.csv": csv, "solution.json": finite_json(data),
-                           "schedule.png": figure_png(fig)})
+    json_text = finite_json(data)
+    written = _write(out, {"schedule.csv": csv, "solution.json": json_text, "schedule.png": figure()[0]})
     if not args.quiet:
         print(f"{args.system} · final loss · direct · {horizon} updates (warm-up {warmup}, peak {peak:g}, "
               f"min {min_lr:g}, {'monotone' if monotone else 'free'}"

@@ -69,16 +69,57 @@ def draw_solution(spec: dict):
 
 def plot_schedules(t, schedules: dict, *, ax=None, xlabel="t", ylabel="learning rate", title=None):
     """Several schedules (label -> values per cell) on one axis."""
-    plt = pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.6), constrained_layout=True)
+        _, ax = pyplot().subplots(figsize=(5, 3.6), constrained_layout=True)
     t = np.asarray(t)
-    mid = 0.5 * (t[1:] + t[:-1])
+    _schedule_lines(ax, 0.5 * (t[1:] + t[:-1]), schedules, xlabel, ylabel, title)
+    return ax
+
+
+def _schedule_lines(ax, mid, schedules, xlabel, ylabel, title):
     for label, values in schedules.items():
         ax.plot(mid, np.asarray(values), label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(fontsize=8)
-    return ax
+
+
+def schedules_spec(t, schedules: dict, *, xlabel="t", title=None) -> dict:
+    """The spec of a `plot_schedules` figure for `draw` (here or in the output worker): plain arrays, the cells'
+    midpoints and values thinned alike."""
+    t = np.asarray(t, float)
+    labels = list(schedules)
+    mid, *values = thin(0.5 * (t[1:] + t[:-1]), *(np.asarray(schedules[k], float) for k in labels))
+    return {"kind": "schedules", "mid": mid, "schedules": dict(zip(labels, values)), "xlabel": xlabel,
+            "title": title}
+
+
+def draw_curves(spec: dict):
+    """Loss curves against a law (`lrcontrol fit` and `predict`): logged losses as dots, the law's prediction as
+    lines (with its band where given), and the relative residuals. Returns the figure."""
+    fig, axes = pyplot().subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for c in spec["curves"]:
+        line, = axes[0].plot(c["steps"], c["losses"], ".", ms=3, label=c["name"])
+        axes[0].plot(c["steps"], c["predicted"], "-", lw=1, color=line.get_color())
+        if c["lo"] is not None:
+            axes[0].fill_between(c["steps"], c["lo"], c["hi"], color=line.get_color(), alpha=0.2)
+        axes[1].plot(c["steps"], (c["losses"] - c["predicted"]) / c["losses"], "-", lw=1, color=line.get_color())
+    axes[0].set(xlabel="step", ylabel="loss", title=f"{spec['title']}: data (dots), law (lines)")
+    axes[0].legend(fontsize=7)
+    axes[1].axhline(0, color="k", lw=0.5)
+    axes[1].set(xlabel="step", ylabel="(L − L̂)/L", title="relative residual")
+    return fig
+
+
+def draw(spec: dict):
+    """The figure of a spec: `schedules_spec`'s (kind "schedules"), `_cli_laws`' loss curves (kind "curves") or
+    `plotting.solution_spec`'s. Returns it."""
+    if spec.get("kind") == "curves":
+        return draw_curves(spec)
+    if spec.get("kind") != "schedules":
+        return draw_solution(spec)
+    _, ax = pyplot().subplots(figsize=(5, 3.6), constrained_layout=True)
+    _schedule_lines(ax, spec["mid"], spec["schedules"], spec["xlabel"], "learning rate", spec["title"])
+    return ax.figure
 
 
 def figure_png(fig) -> bytes:

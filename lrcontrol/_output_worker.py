@@ -3,7 +3,8 @@ they overlap the command's own work.
 
 A command first imports JAX, on one core; on a machine with another core idle, a worker started first imports
 matplotlib there (and draws a throw-away figure, which loads the fonts). After the solve the command sends the
-figure's spec (`plotting.solution_spec`: plain arrays and strings) and, for `solve`, the schedule's columns; the
+figure's spec (plain arrays and strings: `plotting.solution_spec`'s, or for the loss-curve law commands
+`_draw.schedules_spec`'s or a loss-curve spec; `_draw.draw` draws each) and, for `solve`, the schedule's columns; the
 worker draws the figure and formats the CSV while the command formats its JSON (at 10⁶ steps the two texts take
 about as long). Protocol: one pickled request `{"figure": spec, "csv": (grid, values, name) or None}` (numpy
 arrays, no JAX) on the worker's stdin, prefixed by its length (8 bytes, big-endian); one pickled reply
@@ -18,8 +19,9 @@ import struct
 import subprocess
 import sys
 
-# The commands whose figure a worker draws (`plotting.plot_solution`'s): `solve` always, the others with --out only.
-COMMANDS = ("solve", "compare", "evaluate")
+# The commands whose figure a worker draws (`_draw.draw`'s): these always, the two after them with --out only.
+ALWAYS = ("solve", "fit", "predict")
+COMMANDS = ALWAYS + ("compare", "evaluate")
 
 
 class OutputWorker:
@@ -66,11 +68,11 @@ class OutputWorker:
 
 
 def start_for(argv: list[str]) -> OutputWorker | None:
-    """A worker for this command line when it will draw a `plot_solution` figure and another core can draw it;
+    """A worker for this command line when it will draw a figure and another core can draw it;
     None otherwise (help, version, other commands, one core, or a worker that cannot start)."""
     if not argv or argv[0] not in COMMANDS or {"-h", "--help", "--version"} & set(argv):
         return None
-    if argv[0] != "solve" and not any(a == "--out" or a.startswith("--out=") for a in argv):
+    if argv[0] not in ALWAYS and not any(a == "--out" or a.startswith("--out=") for a in argv):
         return None  # nothing will be drawn
     if (os.cpu_count() or 1) < 2:
         return None
@@ -100,7 +102,7 @@ def _serve() -> None:
         return
     (size,) = struct.unpack(">Q", head)
     request = pickle.loads(sys.stdin.buffer.read(size))
-    png = _draw.figure_png(_draw.draw_solution(request["figure"]))
+    png = _draw.figure_png(_draw.draw(request["figure"]))
     text = None if request["csv"] is None else schedule_csv(*request["csv"])
     sys.stdout.buffer.write(pickle.dumps({"png": png, "csv": text}, protocol=pickle.HIGHEST_PROTOCOL))
     sys.stdout.buffer.flush()

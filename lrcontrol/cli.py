@@ -332,12 +332,12 @@ def cmd_solve(args) -> int:
 
 
 def _start_outputs(args, spec, schedule=None):
-    """Start making the figure of a `plot_solution` spec (and, given a schedule, its CSV text); returns a function
-    that gives (png, csv text or None). The output worker, where the command has one, makes them meanwhile;
-    otherwise (or if the worker fails) they are made here when asked for."""
+    """Start making the figure of a spec (`plotting.solution_spec`'s or `_draw.schedules_spec`'s) and, given a
+    schedule, its CSV text; returns a function that gives (png, csv text or None). The output worker, where the
+    command has one, makes them meanwhile; otherwise (or if the worker fails) they are made here when asked for."""
     import numpy as np
 
-    from lrcontrol._draw import draw_solution, figure_png
+    from lrcontrol._draw import draw, figure_png
     from lrcontrol._schedule_csv import schedule_csv
 
     columns = None if schedule is None else (np.asarray(schedule.grid, float), np.asarray(schedule.values, float),
@@ -349,7 +349,7 @@ def _start_outputs(args, spec, schedule=None):
     def outputs() -> tuple[bytes, str | None]:
         made = worker.receive() if worker is not None else None
         if made is None:
-            made = {"png": figure_png(draw_solution(spec)), "csv": None if columns is None else schedule_csv(*columns)}
+            made = {"png": figure_png(draw(spec)), "csv": None if columns is None else schedule_csv(*columns)}
         return made["png"], made["csv"]
 
     return outputs

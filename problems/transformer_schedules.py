@@ -14,8 +14,9 @@ The task is `lrcontrol.train` with AdamW: a character-level transformer on Shake
     peak and for the derived schedule (written to `predictions.json` first);
 (d) the optimal schedule under the best-predicting law (fitted on all three pilots): `LawSchedule` with the same
     warm-up, the peak bound P0, min rate 1e-3·P0, monotone, solved as `lrcontrol solve LAW` does
-    (`law_schedule.optimise`: `lrc.solvers.Direct` from a WSD start and from the best baseline under the law,
-    keeping the lower predicted final loss); also the same derivation at the best baseline's peak P* (the law
+    (`law_schedule.optimise`: `lrc.solvers.Direct` from the best staircase under MPL, else from a WSD start, and
+    from the best baseline under the law where that start's end does not already beat it, keeping the lower
+    predicted final loss); also the same derivation at the best baseline's peak P* (the law
     extrapolated in the peak), and Defazio et al.'s refinement (`lrc.schedules.refine`, Adam: ℓ1 gradient norms
     of the cosine pilot) at P0;
 (e) baselines each tuned over a peak grid (P0·{½, 1, 2, 4, 8}, digits also 16; `test`: {1, 2}) by the mean final
@@ -106,8 +107,8 @@ def fit_laws(curves, names, fixed=None) -> dict:
 
 
 def derive(law, n, w, peak, max_fall=1.0):
-    """The law's optimal schedule as `lrcontrol solve LAW` derives it: `law_schedule.optimise` (Direct from a WSD
-    start and from the best baseline under the law, the lower end point kept); `max_fall` as `LawSchedule`'s."""
+    """The law's optimal schedule as `lrcontrol solve LAW` derives it: `law_schedule.optimise` (its starts, the
+    lower end point kept); `max_fall` as `LawSchedule`'s."""
     system = LawSchedule(law, w, peak, 1e-3 * peak, monotone=True, max_fall=max_fall)
     t0 = time.perf_counter()
     sol, how = optimise(system, n, lrc.solvers.Direct())

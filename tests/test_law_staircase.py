@@ -88,6 +88,28 @@ def test_optimise_starts_from_the_staircase_and_beats_smooth_starts():
     assert np.asarray(g[w:])[at_bound].min() > -1e-9
 
 
+def test_optimise_runs_the_baseline_start_only_where_the_staircase_does_not_beat_it(monkeypatch):
+    from lrcontrol.systems import law_schedule
+
+    n, w = 600, 60
+    system = LawSchedule(LAW, w, 3e-4, 1e-10, monotone=True)
+    _, auto = optimise(system, n)
+    _, both = optimise(system, n, guard=True)
+    (stair,) = auto["final_loss"]  # one start ran: its end already beats the best tuned baseline
+    guard = next(k for k in both["final_loss"] if k.startswith("best tuned baseline"))
+    best_tuned = min(v["final_loss"] for k, v in auto["baselines"].items() if k != "_rates")
+    assert auto["final_loss"][stair] == both["final_loss"][stair] < best_tuned
+    assert both["final_loss"][stair] < both["final_loss"][guard] <= best_tuned  # the guard ends higher, as measured
+    # a staircase whose polish ends above the best tuned baseline (a constant peak, one iteration): the guard runs
+    constant = np.concatenate([np.asarray(warmup_rates(w, 3e-4)), np.full(n - w, 3e-4)])
+    monkeypatch.setattr(law_schedule, "best_staircase", lambda *a: (constant, {"falls": 0}))
+    sol, how = optimise(system, n, lrc.solvers.Direct(max_steps=1))
+    assert len(how["final_loss"]) == 2 and how["start"].startswith("best tuned baseline")
+    assert float(LAW.final_loss(system.rates(sol.controls))) <= best_tuned
+    _, none = optimise(system, n, lrc.solvers.Direct(max_steps=1), guard=False)
+    assert list(none["final_loss"]) == ["best staircase (0 falls)"]
+
+
 def test_supported_only_where_the_law_has_a_staircase():
     assert supported(LawSchedule(LAW, 10, 3e-4, 1e-10, monotone=True))
     assert not supported(LawSchedule(LAW, 10, 3e-4, 1e-10, monotone=False))
