@@ -61,7 +61,8 @@ def run(args: list[str], cache: str = "off", keep: Path | None = None) -> dict:
                               capture_output=True, text=True, env=env)
         wall = time.perf_counter() - t0
         rss = int(proc.stdout.strip().splitlines()[-1])  # the command's own peak (KiB), printed by the wrapper
-        data = json.loads((out / "solution.json").read_text()) if proc.returncode in (0, 3) else {}
+        solution = out / "solution.json"  # the solve commands' (fit and predict write other files)
+        data = json.loads(solution.read_text()) if proc.returncode in (0, 3) and solution.exists() else {}
         sizes = {p.name: p.stat().st_size for p in out.iterdir() if not p.name.startswith(".")} if out.exists() else {}
         if keep is not None and (out / "law.json").exists():
             (keep / "law.json").write_bytes((out / "law.json").read_bytes())
