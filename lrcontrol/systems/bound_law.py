@@ -32,7 +32,9 @@ is not verified here [?]). Per-step gradient norms G_t (which the bound allows) 
   A whole `loss_curve` is therefore O(N²) work.
   For a fit, `plan` does that work once per curve: Ω_s = D²/(2·η_{1:T}) + (the bound at D = 0), the parameter
   D entering only the first term, so each prediction in the fit is O(M).
-- `final_loss` (the last truncation) is O(N), and so is its `jax.grad`. No Hessian diagonal is provided.
+- `final_loss` (the last truncation) is O(N), and so is its `jax.grad`; `final_loss_grad_curvature` adds the exact
+  Hessian diagonal in the rates, O(N), by hand [D] (formulas in its docstring) — the preconditioner of the
+  schedule solve (`LawSchedule`), which without it ran 5000 iterations unconverged.
 """
 
 from typing import ClassVar
@@ -96,6 +98,39 @@ class BoundLaw(AbstractLossCurveLaw):
         if not jac:
             return pred
         return pred, jnp.stack([jnp.ones_like(pred), omega, self.M * self.distance / s], axis=1)
+
+    def final_loss_grad_curvature(self, rates: Array) -> tuple[Scalar, Array, Array]:
+        """(L, ∂L/∂η_j, ∂²L/∂η_j²) at the last update: value and gradient by `jax.value_and_grad` of `final_loss`,
+        the Hessian diagonal by hand [D], all O(N). With S_k = Σ_{t≥k} η_t, Q_k = Σ_{t≥k} η_t² (0-based, S_N = 0),
+        Ω = (D² + Q_0)/(2S_0) + ½ Σ_{k≤N−2} φ_k, φ_k = η_k Q_k/(S_{k+1} S_k), the diagonal of ∂²Ω/∂η_j² is the sum of
+
+        - the first term's 1/S_0 − 2η_j/S_0² + (D² + Q_0)/S_0³;
+        - each φ_k with k < j, where η_j enters Q_k, S_k and S_{k+1}: c_k [2 − 4η_j r_k + Q_k (r_k² + 1/S_{k+1}² +
+          1/S_k²)], c_k = η_k/(S_{k+1} S_k), r_k = 1/S_{k+1} + 1/S_k — three prefix sums over k < j;
+        - φ_j's own (j ≤ N − 2; a = S_{j+1}, b = S_j = η_j + a, q = Q_{j+1}): 2[η_j (b² + ab + a²) − a q]/(a b³),
+          which is 2/a − 2a(a² + q)/(a b³) written so that it does not cancel where η_j ≪ a;
+
+        times M. Not always positive; `Direct`'s guard replaces non-positive entries."""
+        eta = jnp.reshape(rates, (-1,))
+        value, grad = jax.value_and_grad(self.final_loss)(eta)
+        tail = jax.lax.cumsum(eta, reverse=True)  # S_k
+        tail_sq = jax.lax.cumsum(eta * eta, reverse=True)  # Q_k
+        a, b = tail[1:], tail[:-1]  # S_{k+1}, S_k for k = 0 … N−2
+        c = eta[:-1] / (a * b)
+        r = 1 / a + 1 / b
+        zero = jnp.zeros((1,), eta.dtype)
+        below = lambda x: jnp.concatenate([zero, jax.lax.cumsum(x)])  # Σ_{k<j} x_k, j = 0 … N−1  # noqa: E731
+        cross = (2 * below(c) - 4 * eta * below(c * r)
+                 + below(c * tail_sq[:-1] * (r * r + 1 / (a * a) + 1 / (b * b))))
+        x = eta[:-1]
+        own = jnp.concatenate([2 * (x * (b * b + a * b + a * a) - a * tail_sq[1:]) / (a * b**3), zero])
+        total, top = tail[0], self.distance**2 + tail_sq[0]
+        first = 1 / total - 2 * eta / total**2 + top / total**3
+        return value, grad, self.M * (first + 0.5 * (cross + own))
+
+    def rate_curvature(self, rates: Array) -> Array:
+        """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
+        return self.final_loss_grad_curvature(rates)[2]
 
     def final_loss(self, controls: Float[Array, "n m"]) -> Scalar:
         """L0 + M·Ω over all N rates, O(N) (`arbitrary_step_bound`)."""
