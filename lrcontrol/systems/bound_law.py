@@ -34,7 +34,7 @@ is not verified here [?]). Per-step gradient norms G_t (which the bound allows) 
   D entering only the first term, so each prediction in the fit is O(M).
 - `final_loss` (the last truncation) is O(N), and so is its `jax.grad`; `final_loss_grad_curvature` adds the exact
   Hessian diagonal in the rates, O(N), by hand [D] (formulas in its docstring) — the preconditioner of the
-  schedule solve (`LawSchedule`), which without it ran 5000 iterations unconverged.
+  schedule solve (`LawSchedule`), which converges slowly without it (README).
 """
 
 from typing import ClassVar

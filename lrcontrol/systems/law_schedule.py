@@ -217,15 +217,14 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
     whose optimum is smooth. The starts' rates after the warm-up are lifted off the floor, to at least min_lr +
     `FLOOR_LIFT`·(peak − min_lr): at min_lr the log-decrements have no gradient, and a start there (a baseline's
     last update) stays there. The solver only descends, so the answer is never worse than the lifted best tuned
-    baseline (the decrement parametrisation represents every monotone baseline), unless `guard` is False; the lift
-    moves a baseline's value by at most 5e-9 for the fitted laws of `problems/loss_curve_laws.py` (up for the
-    momentum law, not up for the others).
+    baseline (the decrement parametrisation represents every monotone baseline), unless `guard` is False; how far
+    the lift moves a baseline's value under the fitted laws is in the README.
 
     `guard`: whether the best tuned baseline start runs. None (default): always after the system's own start, and
     after the staircase start only if the staircase's end is not below the best tuned baseline — from a smooth
-    start the per-update solve takes thousands of iterations to a staircase of its own (2645 and ~11 s for the
-    fitted 25M MPL, against 23 from the staircase) and, in every row of `problems/loss_curve_laws.py`'s table, ends
-    higher. True: always (the table runs it, to show that); False: never.
+    start the per-update solve takes thousands of iterations to a staircase of its own and, in every MPL row of
+    `problems/loss_curve_laws.py`'s table, ends higher (README). True: always (the table runs it, to show that);
+    False: never.
 
     Returns (the solution, {"start": which start won, "final_loss": each start's end value (the starts that ran),
     "baselines": the tuned baselines' values and rates as `baselines` returns them, "staircase": the staircase
@@ -242,8 +241,8 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
 
     def start(rates):
         # the start's rates lifted off the floor: at min_lr the log-decrements have no gradient (∂η_i/∂u_j ∝ η_i −
-        # min_lr), so the solve could not raise a rate from there — a baseline ends there, and under the bound law
-        # its last rate alone cost 1.5e-3 at N = 2400 (the solve stopped at round-off on that plateau)
+        # min_lr), so the solve could not raise a rate from there — a baseline's last rate is there, and the bound
+        # law, whose optimum ends above it, then stopped at round-off on that plateau
         rates = jnp.asarray(rates)
         lifted = jnp.maximum(rates, system.min_lr + FLOOR_LIFT * (system.peak - system.min_lr))
         return system.controls_for(rates.at[system.warmup:].set(lifted[system.warmup:]))
