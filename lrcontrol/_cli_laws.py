@@ -163,7 +163,7 @@ def _curve_spec(law, curves, title, band=None) -> dict:
 
 def cmd_fit(args) -> int:
     from lrcontrol._fit import fit, schedule_profile
-    from lrcontrol.cli import _start_outputs
+    from lrcontrol._output_worker import start_outputs
 
     cls = law_class(args.law)
     fixed = _parse_fixed(args.fix or [])
@@ -179,7 +179,7 @@ def cmd_fit(args) -> int:
                         # each fit curve's schedule, for `solve` to name the one nearest its optimum
                         "profiles": {c.name: schedule_profile(c.lr).tolist() for c in curves}},
                 "version": _version()}
-    figure = _start_outputs(args, _curve_spec(law, curves, f"{cls.name} fit", band=report.band))
+    figure = start_outputs(args, _curve_spec(law, curves, f"{cls.name} fit", band=report.band))
     written = _write(out, {"law.json": finite_json(law_json, indent=1),
                            "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure()[0]})
     if not args.quiet:
@@ -207,7 +207,7 @@ def cmd_predict(args) -> int:
     import numpy as np
 
     from lrcontrol._fit import metrics
-    from lrcontrol.cli import _start_outputs
+    from lrcontrol._output_worker import start_outputs
 
     law = read_law(args.law)
     out = _folder(args.out, f"out/predict-{law.name}")
@@ -221,7 +221,7 @@ def cmd_predict(args) -> int:
                              "predicted": pred.tolist()}
     summary = {k: float(np.mean([m[k] for m in per_curve.values()])) for k in ("PredE", "WorstE", "R2", "MAE")}
     data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary, "version": _version()}
-    figure = _start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction"))
+    figure = start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction"))
     written = _write(out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
                            "prediction.png": figure()[0]})
     if not args.quiet:
@@ -267,7 +267,7 @@ def cmd_solve_law(args) -> int:
     import lrcontrol as lrc
     from lrcontrol import InputError
     from lrcontrol._draw import schedules_spec
-    from lrcontrol.cli import _start_outputs
+    from lrcontrol._output_worker import start_outputs
     from lrcontrol._fit import at_bounds, nearest_schedule, outside_pilots
     from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise
 
@@ -314,7 +314,7 @@ def cmd_solve_law(args) -> int:
             "law_at_bounds": list(edge), "beyond_fit_curves": beyond, "fit_curves_unexplained": unexplained,
             "nearest_fit_curve": nearest, "version": _version()}
     # the output worker (started with the command, matplotlib imported meanwhile) draws while the files are formatted
-    figure = _start_outputs(args, schedules_spec(np.arange(horizon + 1), {"optimal": rates, **curves}, xlabel="step",
+    figure = start_outputs(args, schedules_spec(np.arange(horizon + 1), {"optimal": rates, **curves}, xlabel="step",
                                                  title=f"{args.system}: optimal schedule (final loss {value:.6f})"))
     csv = "step,lr\n" + "".join(f"{i},{float(r)!r}\n" for i, r in enumerate(rates))
     json_text = finite_json(data)

@@ -67,6 +67,31 @@ class OutputWorker:
             self._proc.wait()
 
 
+def start_outputs(args, spec, schedule=None):
+    """Start making the figure of a spec (`plotting.solution_spec`'s, `_draw.schedules_spec`'s or a loss-curve spec)
+    and, given a schedule, its CSV text; returns a function that gives (png, csv text or None). The command's output
+    worker (`args.output_worker`, where it has one) makes them meanwhile; otherwise (or if the worker fails) they are
+    made in this process when asked for."""
+    import numpy as np
+
+    from lrcontrol._draw import draw, figure_png
+    from lrcontrol._schedule_csv import schedule_csv
+
+    columns = None if schedule is None else (np.asarray(schedule.grid, float), np.asarray(schedule.values, float),
+                                             schedule.name)  # numpy: the worker does not import JAX
+    worker = getattr(args, "output_worker", None)
+    if worker is not None:
+        worker.send(spec, columns)
+
+    def outputs() -> tuple[bytes, str | None]:
+        made = worker.receive() if worker is not None else None
+        if made is None:
+            made = {"png": figure_png(draw(spec)), "csv": None if columns is None else schedule_csv(*columns)}
+        return made["png"], made["csv"]
+
+    return outputs
+
+
 def start_for(argv: list[str]) -> OutputWorker | None:
     """A worker for this command line when it will draw a figure and another core can draw it;
     None otherwise (help, version, other commands, one core, or a worker that cannot start)."""

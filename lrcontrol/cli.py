@@ -280,6 +280,7 @@ def _title(system: str, params: dict, width: int = 110) -> str:
 def cmd_solve(args) -> int:
     import lrcontrol as lrc
     from lrcontrol._output import finite_json
+    from lrcontrol._output_worker import start_outputs
     from lrcontrol.plotting import solution_spec
 
     from lrcontrol import _cli_laws
@@ -306,7 +307,7 @@ def cmd_solve(args) -> int:
             clock.lap("grid_check")
     spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", title=_title(args.system, params))
     # the output worker draws the figure and formats the CSV while the JSON is formatted below
-    outputs = _start_outputs(args, spec, solution.schedule)
+    outputs = start_outputs(args, spec, solution.schedule)
     clock.lap("figure")
     data = solution.to_dict(analytic=analytic, comparison=comparison)
     data["diagnostics"].update(converged=bool(converged), message=message)
@@ -331,36 +332,13 @@ def cmd_solve(args) -> int:
     return EXIT_OK
 
 
-def _start_outputs(args, spec, schedule=None):
-    """Start making the figure of a spec (`plotting.solution_spec`'s or `_draw.schedules_spec`'s) and, given a
-    schedule, its CSV text; returns a function that gives (png, csv text or None). The output worker, where the
-    command has one, makes them meanwhile; otherwise (or if the worker fails) they are made here when asked for."""
-    import numpy as np
-
-    from lrcontrol._draw import draw, figure_png
-    from lrcontrol._schedule_csv import schedule_csv
-
-    columns = None if schedule is None else (np.asarray(schedule.grid, float), np.asarray(schedule.values, float),
-                                             schedule.name)  # numpy: the worker does not import JAX
-    worker = getattr(args, "output_worker", None)
-    if worker is not None:
-        worker.send(spec, columns)
-
-    def outputs() -> tuple[bytes, str | None]:
-        made = worker.receive() if worker is not None else None
-        if made is None:
-            made = {"png": figure_png(draw(spec)), "csv": None if columns is None else schedule_csv(*columns)}
-        return made["png"], made["csv"]
-
-    return outputs
-
-
 def cmd_compare(args) -> int:
     import jax.numpy as jnp
 
     import lrcontrol as lrc
     from lrcontrol import schedules
     from lrcontrol._output import finite_json
+    from lrcontrol._output_worker import start_outputs
     from lrcontrol.plotting import solution_spec
 
     out = _out_folder(args, "compare", default=False)
@@ -404,7 +382,7 @@ def cmd_compare(args) -> int:
         spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", extra=curves,
                              title=_title(args.system, params) + "\noptimum vs tuned baselines")
         written = _write_all(out, {"compare.json": finite_json(data, indent=1), "compare.txt": table + "\n",
-                                   "compare.png": _start_outputs(args, spec)()[0]})
+                                   "compare.png": start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: the numeric optimum failed: {broken}.", file=sys.stderr)
@@ -452,6 +430,7 @@ def cmd_evaluate(args) -> int:
     import lrcontrol as lrc
     from lrcontrol import _registry
     from lrcontrol._output import finite_json
+    from lrcontrol._output_worker import start_outputs
     from lrcontrol.plotting import solution_spec
 
     out = _out_folder(args, "evaluate", default=False)
@@ -479,7 +458,7 @@ def cmd_evaluate(args) -> int:
                                    message="evaluated" if broken is None else f"failed: {broken}")
         spec = solution_spec(sol, title=_title(args.system, params) + "\nevaluated schedule")
         written = _write_all(out, {"solution.json": finite_json(data, separators=(",", ":")),
-                                   "schedule.png": _start_outputs(args, spec)()[0]})
+                                   "schedule.png": start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: this schedule's run failed: {broken}.", file=sys.stderr)
