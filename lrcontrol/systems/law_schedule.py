@@ -239,13 +239,13 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
     tuned = {k: v for k, v in base.items() if k != "_rates" and np.isfinite(v["final_loss"])}
     stairs, best, values = None, None, {}
 
-    def start(rates):
+    def start(per_update):
         # the start's rates lifted off the floor: at min_lr the log-decrements have no gradient (∂η_i/∂u_j ∝ η_i −
         # min_lr), so the solve could not raise a rate from there — a baseline's last rate is there, and the bound
         # law, whose optimum ends above it, then stopped at round-off on that plateau
-        rates = jnp.asarray(rates)
-        lifted = jnp.maximum(rates, system.min_lr + FLOOR_LIFT * (system.peak - system.min_lr))
-        return system.controls_for(rates.at[system.warmup:].set(lifted[system.warmup:]))
+        r = jnp.asarray(per_update)
+        lifted = jnp.maximum(r, system.min_lr + FLOOR_LIFT * (system.peak - system.min_lr))
+        return system.controls_for(r.at[system.warmup:].set(lifted[system.warmup:]))
 
     def run(label, u0):
         nonlocal best
