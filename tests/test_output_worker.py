@@ -91,25 +91,30 @@ def test_a_worker_starts_only_for_commands_that_draw():
             worker.close()
 
 
-def test_the_console_command_writes_the_figure_and_csv_this_process_writes(tmp_path):
-    args = ["solve", "perceptron", "--set", "steps=60", "--quiet"]  # the fixture's problem: compiled here already
-    proc = subprocess.run([sys.executable, "-m", "lrcontrol.cli", *args, "--out", str(tmp_path / "console")],
+def _console_and_main(tmp_path, args):
+    """Run a command as the console does (with its output worker) into tmp_path/console and through `main` (no
+    worker) into tmp_path/here; both must succeed silently. Returns the two folders."""
+    console, here = tmp_path / "console", tmp_path / "here"
+    proc = subprocess.run([sys.executable, "-m", "lrcontrol.cli", *args, "--out", str(console)],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
-    assert main([*args, "--out", str(tmp_path / "here")]) == 0
-    drawn = (tmp_path / "console" / "schedule.png").read_bytes()
-    assert drawn[:4] == b"\x89PNG" and drawn == (tmp_path / "here" / "schedule.png").read_bytes()
-    formatted = (tmp_path / "console" / "schedule.csv").read_text()
-    assert formatted.count("\n") == 61 and formatted == (tmp_path / "here" / "schedule.csv").read_text()
+    assert main([*args, "--out", str(here)]) == 0
+    return console, here
+
+
+def test_the_console_command_writes_the_figure_and_csv_this_process_writes(tmp_path):
+    # the fixture's problem: compiled here already
+    console, here = _console_and_main(tmp_path, ["solve", "perceptron", "--set", "steps=60", "--quiet"])
+    drawn = (console / "schedule.png").read_bytes()
+    assert drawn[:4] == b"\x89PNG" and drawn == (here / "schedule.png").read_bytes()
+    formatted = (console / "schedule.csv").read_text()
+    assert formatted.count("\n") == 61 and formatted == (here / "schedule.csv").read_text()
 
 
 def test_the_console_predict_writes_the_figure_this_process_writes(tmp_path):
     law = tmp_path / "law.json"
     law.write_text(json.dumps({"law": "mpl", "params": lrc.systems.MultiPowerLaw().params()}))
-    args = ["predict", "--law", str(law), "--curve", str(DATA / "wsd_20000_24000.csv"), "--quiet"]
-    proc = subprocess.run([sys.executable, "-m", "lrcontrol.cli", *args, "--out", str(tmp_path / "console")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == ""
-    assert main([*args, "--out", str(tmp_path / "here")]) == 0
-    drawn = (tmp_path / "console" / "prediction.png").read_bytes()
-    assert drawn[:4] == b"\x89PNG" and drawn == (tmp_path / "here" / "prediction.png").read_bytes()
+    console, here = _console_and_main(tmp_path, ["predict", "--law", str(law), "--curve",
+                                                 str(DATA / "wsd_20000_24000.csv"), "--quiet"])
+    drawn = (console / "prediction.png").read_bytes()
+    assert drawn[:4] == b"\x89PNG" and drawn == (here / "prediction.png").read_bytes()
