@@ -110,7 +110,8 @@ class LawSchedule(AbstractDiscreteSystem):
 
     def controls_for(self, rates) -> Array:
         """The chosen controls (N, 1) that give `rates` after the warm-up (rates must be monotone for a monotone
-        schedule): the inverse of `rates` on the post-warm-up part."""
+        schedule): the inverse of `rates` on the post-warm-up part. A rate at min_lr is a log-decrement plateau (no
+        gradient: a solve started there keeps it); `optimise` lifts its starts off it (`FLOOR_LIFT`)."""
         rates = jnp.asarray(rates, float)
         w = self.warmup
         post = rates[w:]
