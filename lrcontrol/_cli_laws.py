@@ -259,8 +259,9 @@ def _parse_settings(settings) -> dict:
     return out
 
 
-def cmd_solve_law(args) -> int:
-    """`lrcontrol solve LAW --law FILE --set horizon=N --set warmup=W --set peak=P [...]`."""
+def cmd_solve_law(args, clock) -> int:
+    """`lrcontrol solve LAW --law FILE --set horizon=N --set warmup=W --set peak=P [...]`; `clock` (`cli._Phases`)
+    times its phases into `diagnostics.phases_s`."""
     import jax.numpy as jnp
     import numpy as np
 
@@ -286,7 +287,9 @@ def cmd_solve_law(args) -> int:
     warmup, peak, min_lr, monotone = system.warmup, system.peak, system.min_lr, system.monotone
     max_fall = system.max_fall
     out = _folder(args.out, f"out/solve-{args.system}")
+    clock.lap("setup")
     solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=False if args.quiet else None)
+    clock.lap("solve")  # baselines, the staircase search and the per-update solves from each start
     rates = np.asarray(system.rates(solution.controls))
     value = float(law.final_loss(jnp.asarray(rates)))
     base = how["baselines"]
@@ -313,6 +316,8 @@ def cmd_solve_law(args) -> int:
             "start": how["start"], "end_values_by_start": how["final_loss"], "staircase_search": how["staircase"],
             "law_at_bounds": list(edge), "beyond_fit_curves": beyond, "fit_curves_unexplained": unexplained,
             "nearest_fit_curve": nearest, "version": _version()}
+    clock.lap("data")  # the phases end here: the files' formatting cannot time itself into the JSON
+    d["phases_s"] = clock.phases(compile=d["compile_time_s"], run=d["run_time_s"])
     # the output worker (started with the command, matplotlib imported meanwhile) draws while the files are formatted
     figure = start_outputs(args, schedules_spec(np.arange(horizon + 1), {"optimal": rates, **curves}, xlabel="step",
                                                  title=f"{args.system}: optimal schedule (final loss {value:.6f})"))

@@ -285,9 +285,9 @@ def cmd_solve(args) -> int:
 
     from lrcontrol import _cli_laws
 
-    if args.system in _cli_laws.LAW_NAMES:  # a loss-curve law: lrcontrol solve LAW --law FILE
-        return _cli_laws.cmd_solve_law(args)
     clock = _Phases(args.started)
+    if args.system in _cli_laws.LAW_NAMES:  # a loss-curve law: lrcontrol solve LAW --law FILE
+        return _cli_laws.cmd_solve_law(args, clock)
     out = _out_folder(args, "solve")
     problem, params = _build(args)
     solver = _solver(args.solver)

@@ -374,6 +374,9 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     js = json.loads((sol / "solution.json").read_text())
     assert code == 0 and csv[0] == "step,lr" and len(csv) == 301 and csv[1] == "0,0.0"
     assert js["objective"] < min(v["final_loss"] for v in js["comparison"].values())
+    phases = js["diagnostics"]["phases_s"]  # as the other solves record them (issue 19)
+    assert list(phases) == ["import", "setup", "solve", "data", "solve_compile", "solve_run"]
+    assert all(v >= 0 for v in phases.values()) and phases["solve"] >= phases["solve_run"]
     # the summary says the schedule's shape (a staircase is named as such)
     assert "largest fall in one update" in io.out
     assert ("a staircase" in io.out) == (js["shape"]["falls_over_1pct"] >= 2 and js["shape"]["largest_fall"] > 0.3)
