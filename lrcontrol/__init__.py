@@ -20,7 +20,9 @@ _LAZY = {
     "NoClosedForm": ("._errors", "NoClosedForm"), "FitReport": ("._fit", "FitReport"), "fit": ("._fit", "fit"),
     "Diffrax": ("._diffrax", "Diffrax"), "RK4": ("._integrate", "RK4"), "ExactFlow": ("._integrate", "ExactFlow"), "Minimax": ("._minimax", "Minimax"),
     "minimax": ("._minimax", "minimax"), "ControlProblem": ("._problem", "ControlProblem"),
-    "MinKernelHessian": ("._hessian", "MinKernelHessian"), "Schedule": ("._schedule", "Schedule"), "Diagnostics": ("._solution", "Diagnostics"),
+    "MinKernelHessian": ("._hessian", "MinKernelHessian"),
+    "HessianProducts": ("._hessian_products", "HessianProducts"), "Schedule": ("._schedule", "Schedule"),
+    "Diagnostics": ("._solution", "Diagnostics"),
     "Solution": ("._solution", "Solution"), "FeedbackPolicy": ("._policy", "FeedbackPolicy"),
     "evaluate": ("._solve", "evaluate"), "simulate": ("._solve", "simulate"), "solve": ("._solve", "solve"),
     "Sweep": ("._sweep", "Sweep"), "sweep": ("._sweep", "sweep"),
@@ -28,7 +30,8 @@ _LAZY = {
 }
 
 __all__ = ["LossCurve", "FitReport", "fit", "ControlProblem", "Comparison", "Diagnostics", "Diffrax", "ExactFlow",
-           "FeedbackPolicy", "InputError", "MinKernelHessian", "Minimax", "NoClosedForm", "RK4", "Schedule", "Solution",
+           "FeedbackPolicy", "HessianProducts", "InputError", "MinKernelHessian", "Minimax", "NoClosedForm", "RK4",
+           "Schedule", "Solution",
            "compare", "evaluate", "minimax", "objectives", "schedules", "simulate", "solve", "Sweep",
            "sweep", "solvers", "systems", "analysis", "controllers", "episodic", "plotting"]
 

@@ -265,7 +265,6 @@ def cmd_solve_law(args, clock) -> int:
     import jax.numpy as jnp
     import numpy as np
 
-    import lrcontrol as lrc
     from lrcontrol import InputError
     from lrcontrol._draw import schedules_spec
     from lrcontrol._output_worker import start_outputs
@@ -288,7 +287,7 @@ def cmd_solve_law(args, clock) -> int:
     max_fall = system.max_fall
     out = _folder(args.out, f"out/solve-{args.system}")
     clock.lap("setup")
-    solution, how = optimise(system, horizon, lrc.solvers.Direct(), progress=False if args.quiet else None)
+    solution, how = optimise(system, horizon, progress=False if args.quiet else None)
     clock.lap("solve")  # baselines, the staircase search and the per-update solves from each start
     rates = np.asarray(system.rates(solution.controls))
     value = float(law.final_loss(jnp.asarray(rates)))

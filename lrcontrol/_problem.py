@@ -10,6 +10,7 @@ from jaxtyping import Array, Float, Scalar
 
 from ._errors import InputError, check_int, check_real
 from ._hessian import MinKernelHessian
+from ._hessian_products import HessianProducts
 from ._integrate import default_integrator, discounted_length, rollout
 from .objectives import AbstractObjective, FinalLoss
 from .systems._base import AbstractDiscreteSystem, AbstractSystem
@@ -148,7 +149,8 @@ class ControlProblem(eqx.Module):
     def value_grad_curvature(self, u_blocks: Float[Array, "blocks m"]):
         """(cost, ∇cost, curvature): the one question a gradient solver asks. The curvature is a per-block
         Hessian-diagonal estimate, the exact Hessian as a `MinKernelHessian` (where the system hands one over: FSL;
-        summed over control blocks exactly, `MinKernelHessian.block_sum`), or None.
+        summed over control blocks exactly, `MinKernelHessian.block_sum`), `HessianProducts` (its diagonal estimate
+        summed over blocks; the solver forms the products from this gradient), or None.
 
         Under `FinalLoss` on a discrete system the system answers (`final_loss_grad_curvature`: autodiff by
         default, an exact diagonal, Hessian or one fused pass where the system has them); otherwise
@@ -162,6 +164,9 @@ class ControlProblem(eqx.Module):
             shape = (self.steps, len(self.control_names))
             if isinstance(curv, MinKernelHessian) and self.blocks != self.steps:
                 curv = curv.block_sum(self.block_of_step(), self.blocks)  # exact in the block controls
+            if isinstance(curv, HessianProducts):  # the solver forms the products itself, in its own controls
+                return value, self._fold(jnp.reshape(grad, shape)), HessianProducts(
+                    self._fold(jnp.reshape(curv.diagonal(), shape)))
             if curv is not None and not isinstance(curv, MinKernelHessian):
                 curv = self._fold(jnp.reshape(curv, shape))
             return value, self._fold(jnp.reshape(grad, shape)), curv

@@ -111,7 +111,7 @@ def derive(law, n, w, peak, max_fall=1.0):
     lower end point kept); `max_fall` as `LawSchedule`'s."""
     system = LawSchedule(law, w, peak, 1e-3 * peak, monotone=True, max_fall=max_fall)
     t0 = time.perf_counter()
-    sol, how = optimise(system, n, lrc.solvers.Direct())
+    sol, how = optimise(system, n)
     rates = np.asarray(system.rates(sol.controls), float)
     d = sol.diagnostics.to_dict()
     base = {k: v for k, v in how["baselines"].items() if k != "_rates"}

@@ -3,7 +3,8 @@
 
 Two-metric projection (Bertsekas 1982): variables at a bound whose gradient pushes outward are held fixed; the
 others take an L-BFGS step (two-loop recursion restricted to the free set) or a Newton step (the Hessian restricted
-to the free set, `MinKernelHessian.solve`), and the step is projected back into the box with Armijo backtracking
+to the free set: solved exactly, `MinKernelHessian.solve`, or by damped, truncated conjugate gradients on its
+products with vectors, `HessianProducts`), and the step is projected back into the box with Armijo backtracking
 along the projection arc. Converges like L-BFGS-B on the free set without flattening the optimum at the bounds
 (no reparametrisation).
 
@@ -22,9 +23,14 @@ from jax.scipy.linalg import solve_triangular
 from jaxtyping import Array, Float
 
 from .._hessian import MinKernelHessian
+from .._hessian_products import HessianProducts
 from ._base import Info
 from ._results import (LINE_SEARCH_FAILED, MAX_STEPS, NONFINITE, NOT_VERIFIED, STALL_ITERATIONS, STALLED, SUCCESS,
                        UNBOUNDED)
+
+# Newton–CG (`HessianProducts`): products per step at most, and the damping's start and range (relative to |diag|)
+CG_STEPS = 200
+DAMPING_START, DAMPING_MIN, DAMPING_MAX = 1e-3, 1e-10, 1e6
 
 
 class _State(NamedTuple):
@@ -51,6 +57,7 @@ class _State(NamedTuple):
     probe_f: Array  # J at each probe point (+inf until evaluated, and for NaN)
     probe_decrease: Array  # the Newton decrease predicted along the two curvature probes' directions
     probe_flat: Array  # free controls whose slope moves J less than its noise (`_Probes.flat`)
+    damping: Array  # Newton–CG (`HessianProducts`): λ of the damped system (H + λ·|diag|) x = q, adapted per step
 
 
 class Minimiser(NamedTuple):
@@ -92,7 +99,10 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
     Hessian's diagonal at x, which makes the L-BFGS initial matrix γ·diag⁻¹ (γ = sᵀy / yᵀdiag⁻¹y, or 1 on the first
     step: a diagonal Newton step), refreshed at every accepted point; or the exact Hessian as a `MinKernelHessian`
     (rescaled by the weights, `MinKernelHessian.scaled`), which replaces L-BFGS by projected Newton: the step solves
-    the Hessian restricted to the free set (O(n)) and no correction pairs are kept; where that Hessian is not
+    the Hessian restricted to the free set (O(n)) and no correction pairs are kept; or `HessianProducts` (a diagonal
+    estimate only), for the same projected Newton with the step from damped, truncated conjugate gradients on
+    products with the Hessian (`newton_cg`; the damping λ·|diagonal| relaxes after a whole step and grows after a
+    cut one); where that Hessian is not
     positive definite (far from the optimum, e.g. the FSL's early iterates) the step is the diagonal Newton step,
     and after a failed line search the next step is the next kind down (Newton → diagonal → unit gradient) until a
     step is accepted. Which kind h is, is known when the function is traced (a static choice).
@@ -114,13 +124,14 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         # (f, g, h) in the scaled variables; h is None where there is no diagonal
         f, g, h = value_grad_curvature(v / sqrt_w)
         if h is not None and weights is not None:
-            h = h.scaled(1 / sqrt_w) if isinstance(h, MinKernelHessian) else h / weights
+            h = h.scaled(1 / sqrt_w) if isinstance(h, (MinKernelHessian, HessianProducts)) else h / weights
         return f, g / sqrt_w, h
 
     # static: whether h is None, from the one trace of fgh (the loop below carries a placeholder for it)
     h_like = jax.eval_shape(fgh, lo)[2]
     preconditioned = h_like is not None
-    newton = isinstance(h_like, MinKernelHessian)
+    products = isinstance(h_like, HessianProducts)  # Newton–CG on Hessian–vector products (`newton_cg`)
+    newton = products or isinstance(h_like, MinKernelHessian)
     h_like = jax.ShapeDtypeStruct((), lo.dtype) if h_like is None else h_like
 
     def h_zeros():
@@ -177,7 +188,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
                       jnp.array(0), jnp.array(0), inf, jnp.array(0), inf, jnp.array(0), jnp.array(-1),
                       h_zeros() if newton else jnp.ones_like(v0), inf,
                       jnp.zeros((), dtype), jnp.array(0), jnp.full(probes.count, jnp.inf, dtype),
-                      jnp.full(2, jnp.inf, dtype), jnp.array(0))
+                      jnp.full(2, jnp.inf, dtype), jnp.array(0), jnp.asarray(DAMPING_START, dtype))
 
     def two_loop(q, st):
         # H·q by the two-loop recursion, with its 4m vector passes gathered into four matrix–vector products over
@@ -203,12 +214,50 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
                              unit_diagonal=True)
         return r + c[order] @ S
 
+    def newton_cg(v, diagonal, q, free, damping):
+        # (x, found): x ≈ (H_FF + λM_FF)⁻¹q_F by preconditioned conjugate gradients on H's products with vectors
+        # (the forward-mode derivative of the gradient, linearised once per step), M = |diagonal| guarded. Truncated
+        # (Nocedal & Wright, Alg. 7.1): stops at the forcing tolerance ‖r‖ ≤ min(½, √‖q_F‖)·‖q_F‖, at a direction of
+        # non-positive curvature (keeping the iterate so far: a descent direction) or after `CG_STEPS` products.
+        # found = False where the first direction already had non-positive curvature (no iterate).
+        hvp = jax.linearize(lambda w: fgh(w)[1], v)[1]
+        m = jnp.where(free, guarded(jnp.abs(diagonal)), 1.0)
+        b = jnp.where(free, q, 0.0)
+
+        def product(p):
+            return jnp.where(free, hvp(jnp.where(free, p, 0.0)) + damping * m * p, 0.0)
+
+        b_norm = jnp.linalg.norm(b)
+        target = jnp.minimum(0.5, jnp.sqrt(b_norm)) * b_norm
+
+        def cond(c):
+            k, _, r, _, _, stop = c
+            return (k < CG_STEPS) & ~stop & (jnp.linalg.norm(r) > target)
+
+        def body(c):
+            k, x, r, p, rz, _ = c
+            hp = product(p)
+            php = jnp.dot(p, hp)
+            curved = php > 0
+            alpha = rz / jnp.where(curved, php, 1.0)
+            x_new, r_new = x + alpha * p, r - alpha * hp
+            z = r_new / m
+            rz_new = jnp.dot(r_new, z)
+            keep = lambda new, old: jnp.where(curved, new, old)  # noqa: E731
+            return (k + 1, keep(x_new, x), keep(r_new, r), keep(z + (rz_new / rz) * p, p), keep(rz_new, rz),
+                    ~curved)
+
+        z0 = b / m
+        c = (jnp.array(0), jnp.zeros_like(b), b, z0, jnp.dot(b, z0), jnp.array(False))
+        _, x, *_ = jax.lax.while_loop(cond, body, c)
+        return x, jnp.any(x != 0)
+
     def newton_step(q, free, st):
         # (step, kind): kind 2, the Newton step H_FF⁻¹q on the free set; 1, the diagonal Newton step, where H_FF is
         # not positive definite or after a Newton step's line search failed (count 1); 0, the gradient scaled to
         # unit length, after a diagonal step's line search failed (count 0). Each failure moves one kind down, so a
         # retry never repeats the failed direction.
-        x, positive = st.d.solve(q, free)
+        x, positive = newton_cg(st.v, st.d.diagonal(), q, free, st.damping) if products else st.d.solve(q, free)
         kind = jnp.where((st.count == 2) & positive, 2, jnp.minimum(st.count, 1))
         step = jnp.where(kind == 2, x, jnp.where(kind == 1, q / guarded(st.d.diagonal()),
                                                  q / jnp.maximum(jnp.linalg.norm(q), 1e-300)))
@@ -269,7 +318,7 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
 
         # Backtracking from the unit step (the first trial is alpha = 2 · 0.5).
         start = (jnp.asarray(2.0, dtype), jnp.array(0), jnp.array(False), st.v, st.f, st.g, h_zeros())
-        _, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, start)
+        alpha, k, ok, v_new, f_new, g_new, h_new = jax.lax.while_loop(ls_cond, ls_body, start)
         probe_f, probe_decrease, probe_flat = jax.lax.cond(
             probe, lambda: probes.record(st, i, free, v_new, f_new, g_new),
             lambda: (st.probe_f, st.probe_decrease, st.probe_flat))
@@ -325,8 +374,15 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
         result = jnp.where(zeroth, jnp.where(ok, -1, NONFINITE), result)
         result = jnp.where(probe, st.result, result)
         d_new = jax.lax.cond(ok, lambda: diag(v, h_new), lambda: st.d) if preconditioned else st.d
+        damping = st.damping
+        if products:
+            # Levenberg–Marquardt-like: a Newton–CG step taken whole relaxes the damping, one cut back by the line
+            # search (a model that overshoots: indefinite or badly scaled H) raises it, more the more it was cut.
+            newton_searched = searched & (kind == 2)
+            factor = jnp.where(ok & (alpha >= 1), 0.25, 4.0 ** (0.5 - 0.25 * jnp.log2(jnp.minimum(alpha, 1.0))))
+            damping = jnp.where(newton_searched, jnp.clip(st.damping * factor, DAMPING_MIN, DAMPING_MAX), damping)
         return _State(v, f, g, s_hist, y_hist, sy_matrix, rho, head, count, it, st.nfev + k, pg, fails, f_best,
-                      stall, result, d_new, f0, pg0, st.probe + probe, probe_f, probe_decrease, probe_flat)
+                      stall, result, d_new, f0, pg0, st.probe + probe, probe_f, probe_decrease, probe_flat, damping)
 
     def run(st, until):
         return jax.lax.while_loop(lambda st: (running(st) & (st.it < until)) | probing(st), body, st)

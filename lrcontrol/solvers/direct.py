@@ -9,6 +9,7 @@ import numpy as np
 
 from .._errors import InputError, check_int, check_real
 from .._hessian import MinKernelHessian
+from .._hessian_products import HessianProducts
 from . import _lbfgsb
 from ._base import AbstractSolver
 
@@ -57,7 +58,9 @@ class Direct(AbstractSolver):
       restricted to the free controls solved in O(n) — wherever that restricted Hessian is positive definite, and
       diagonal Newton steps where it is not (on the FSL's early iterates, far from the optimum): the last steps
       converge quadratically (default True). False: L-BFGS preconditioned by that Hessian's diagonal (the same
-      stationary point; benchmarks/fsl_scaling.py compares).
+      stationary point; benchmarks/fsl_scaling.py compares). Where it hands over only `HessianProducts` (the FSL
+      law's schedule), the Newton step is solved by damped, truncated conjugate gradients on Hessian–vector
+      products; False: L-BFGS preconditioned by its diagonal estimate.
     """
 
     name: ClassVar[str] = "direct"
@@ -98,6 +101,8 @@ class Direct(AbstractSolver):
                 f, g, h = problem.value_grad_curvature(x.reshape(shape))
                 if isinstance(h, MinKernelHessian):  # the exact Hessian, over the flattened per-step controls
                     return f, g.reshape(-1), h if self.newton else h.diagonal()
+                if isinstance(h, HessianProducts):  # Newton–CG on the Hessian's products, or its diagonal estimate
+                    return f, g.reshape(-1), h.reshaped(-1) if self.newton else h.diagonal().reshape(-1)
                 return f, g.reshape(-1), None if h is None else h.reshape(-1)
         else:
             def value_grad_curvature(x):

@@ -35,6 +35,9 @@ class AbstractLossCurveLaw(AbstractDiscreteSystem):
 
     param_names: ClassVar[tuple[str, ...]] = ()  # derived from `parameters` for each subclass
     param_ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {}
+    # True: `LawSchedule` hands the solver `HessianProducts` (Newton–CG steps) rather than its diagonal estimate alone,
+    # for a law under which that diagonal steers L-BFGS badly (the FSL law: README, loss-curve laws)
+    schedule_newton: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

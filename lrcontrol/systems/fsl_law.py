@@ -69,6 +69,7 @@ class FSLLaw(AbstractLossCurveLaw):
     """
 
     name: ClassVar[str] = "fsl_law"
+    schedule_newton: ClassVar[bool] = True
     parameters: ClassVar = (
         Param("L0", "irreducible loss L0 > 0", lo=0.0, lo_open=True),
         Param("c1", "amplitude c1 > 0 of the T^−s term", lo=0.0, lo_open=True),

@@ -18,7 +18,9 @@ the chosen controls into the rates the law sees:
 The warm-up controls are ignored (the warm-up overwrites them; their gradient is 0). For a law with a fused
 `final_loss_grad_curvature` (MPL), the same is given in the chosen controls by the chain rule (reversed cumulative
 sums for the log-decrements; the curvature there is an estimate: |diagonal| terms plus the S1 term's rank-one part), so
-`Direct` preconditions L-BFGS with it, as for the laws' per-step rates.
+`Direct` preconditions L-BFGS with it, as for the laws' per-step rates. For a law with `schedule_newton` (the FSL law,
+whose log-decrement diagonal steered L-BFGS to its iteration cap) the estimate comes as `HessianProducts`: `Direct`
+then takes projected Newton–CG steps on Hessian–vector products, the estimate preconditioning them.
 """
 
 from typing import ClassVar
@@ -30,6 +32,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._errors import InputError, Param, check_int, check_real
+from .._hessian_products import HessianProducts
 from ._base import AbstractDiscreteSystem
 from ._law import AbstractLossCurveLaw
 # the log-decrement bound and the warm-up live in law_staircase (which this module imports, not the reverse)
@@ -198,13 +201,20 @@ class LawSchedule(AbstractDiscreteSystem):
             hp = suffix(jnp.abs(hp) * e * e) + c * suffix(e) ** 2 + suffix(gp * e)
             gp = -suffix(gp * e)
         zeros = jnp.zeros(w, eta.dtype)
-        return value, jnp.concatenate([zeros, gp]), jnp.concatenate([jnp.ones(w, eta.dtype), hp])
+        curvature = jnp.concatenate([jnp.ones(w, eta.dtype), hp])
+        return (value, jnp.concatenate([zeros, gp]),
+                HessianProducts(curvature) if self.law.schedule_newton else curvature)
 
     def rate_curvature(self, u):
-        return self.final_loss_grad_curvature(u)[2]
+        curvature = self.final_loss_grad_curvature(u)[2]
+        return curvature.diagonal() if isinstance(curvature, HessianProducts) else curvature
 
 
 FLOOR_LIFT = 1e-6  # `optimise`'s starts: rates at least min_lr + FLOOR_LIFT·(peak − min_lr) after the warm-up
+# `optimise`'s iteration cap per start for a law solved by Newton–CG steps (`schedule_newton`, the FSL law): its solve
+# gets close to its best end in a few hundred steps, then creeps on by refining a microstructure of the decay worth
+# far less than any prediction's error, one control a step (README, loss-curve laws); it then reports not converged
+NEWTON_CG_STEPS = 200
 
 
 def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool | None = False,
@@ -221,6 +231,8 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
     baseline (the decrement parametrisation represents every monotone baseline), unless `guard` is False; how far
     the lift moves a baseline's value under the fitted laws is in the README.
 
+    `solver`: default `Direct()`, with `NEWTON_CG_STEPS` iterations for a law solved by Newton–CG steps.
+
     `guard`: whether the best tuned baseline start runs. None (default): always after the system's own start, and
     after the staircase start only if the staircase's end is not below the best tuned baseline — from a smooth
     start the per-update solve takes thousands of iterations to a staircase of its own and, in every MPL row of
@@ -234,7 +246,8 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
     import lrcontrol as lrc
 
     problem = system.problem(horizon)
-    solver = lrc.solvers.Direct() if solver is None else solver
+    if solver is None:
+        solver = lrc.solvers.Direct(max_steps=NEWTON_CG_STEPS if system.law.schedule_newton else 5000)
     base = baselines(system.law, horizon, system.warmup, system.peak, system.min_lr)
     rates = base["_rates"]
     tuned = {k: v for k, v in base.items() if k != "_rates" and np.isfinite(v["final_loss"])}
