@@ -11,6 +11,7 @@ from jaxtyping import Array, Float, PyTree, Scalar
 from .._scan import default_chunk, scan
 from .._errors import NoClosedForm, Overflow, Param, check_parameters, with_defaults
 from .._hessian import MinKernelHessian
+from .._hessian_products import HessianProducts
 
 
 def positive_power(base: Array, exponent) -> Array:
@@ -155,7 +156,7 @@ class AbstractDiscreteSystem(AbstractSystem):
 
     def final_loss_grad_curvature(
             self, controls: Float[Array, "n m"]
-    ) -> tuple[Scalar, Float[Array, "n m"], Float[Array, "n m"] | MinKernelHessian | None]:
+    ) -> tuple[Scalar, Float[Array, "n m"], Float[Array, "n m"] | MinKernelHessian | HessianProducts | None]:
         """(L_N, ∂L_N/∂u, curvature) in the chosen per-step controls u (before `prepare_controls`); the curvature is
         diag ∂²L_N/∂u², the whole Hessian as a `MinKernelHessian`, or None.
 
@@ -165,7 +166,9 @@ class AbstractDiscreteSystem(AbstractSystem):
         `rate_curvature`: random features, the quadratic, the last-iterate bound) or value, gradient and diagonal
         in one fused pass (the loss-curve laws); such an override may return arrays of shape (n,) for u of shape
         (n, 1). Where the whole Hessian is a diagonal plus a matrix whose (j, l) entry depends on min(j, l) only
-        (FSL's additive variant), returning it as a `MinKernelHessian` makes `Direct` take Newton steps.
+        (FSL's additive variant), returning it as a `MinKernelHessian` makes `Direct` take Newton steps; returning a
+        diagonal estimate as `HessianProducts` makes it take Newton–CG steps on Hessian–vector products instead
+        (`LawSchedule` under the FSL law).
         """
         value, grad = jax.value_and_grad(lambda c: self.final_loss(self.prepare_controls(c)))(controls)
         return value, grad, None
