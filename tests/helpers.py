@@ -45,3 +45,27 @@ def check_schedule_pipeline(ts, res, out, seeds=2):
             assert c["standard_error"] == pytest.approx(diff.std(ddof=1) / np.sqrt(seeds))
     assert (out / "README.md").read_text().count("\n|") > len(finals)
     assert (out / "validation_curves.png").exists() and (out / "schedules.png").exists()
+
+
+def check_box_quadratic_answer(dense, q, x, *, free_between, atol):
+    """Check `x`, a minimiser's answer for ½xᵀAx − qᵀx on [0, 1]ⁿ (A = `dense`), against the KKT conditions: on its
+    free set (of a size strictly inside `free_between`) the dense reduced system's solution within `atol`, at each
+    bound a gradient pushing outward, A positive definite on the free set (a local minimum also where A is
+    indefinite), and a value no higher than scipy's L-BFGS-B from x = ½ (which is returned, for iteration counts)."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    x = np.asarray(x)
+    g = dense @ x - q
+    free = (x > 0) & (x < 1)
+    assert free_between[0] < free.sum() < free_between[1]  # both the free set and the active set are large
+    kkt = x.copy()
+    kkt[free] = np.linalg.solve(dense[np.ix_(free, free)], q[free] - dense[np.ix_(free, ~free)] @ x[~free])
+    assert np.max(np.abs(x - kkt)) < atol
+    assert np.all(g[x == 0] >= -1e-9) and np.all(g[x == 1] <= 1e-9)
+    assert np.linalg.eigvalsh(dense[np.ix_(free, free)]).min() > 0
+    n = x.size
+    ref = minimize(lambda y: (0.5 * y @ dense @ y - q @ y, dense @ y - q), np.full(n, 0.5), jac=True,
+                   method="L-BFGS-B", bounds=[(0, 1)] * n, options=dict(ftol=1e-15, gtol=1e-12, maxiter=5000))
+    assert 0.5 * x @ dense @ x - q @ x <= ref.fun + 1e-12 * abs(ref.fun)
+    return ref
