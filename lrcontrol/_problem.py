@@ -165,9 +165,8 @@ class ControlProblem(eqx.Module):
             if isinstance(curv, MinKernelHessian) and self.blocks != self.steps:
                 curv = curv.block_sum(self.block_of_step(), self.blocks)  # exact in the block controls
             if isinstance(curv, HessianProducts):  # the solver forms the products itself, in its own controls
-                return value, self._fold(jnp.reshape(grad, shape)), HessianProducts(
-                    self._fold(jnp.reshape(curv.diagonal(), shape)))
-            if curv is not None and not isinstance(curv, MinKernelHessian):
+                curv = HessianProducts(self._fold(jnp.reshape(curv.diagonal(), shape)))
+            elif curv is not None and not isinstance(curv, MinKernelHessian):
                 curv = self._fold(jnp.reshape(curv, shape))
             return value, self._fold(jnp.reshape(grad, shape)), curv
         value, grad = jax.value_and_grad(self.cost)(u_blocks)

@@ -102,8 +102,8 @@ def minimiser(value_grad_curvature: Callable, lower: Float[Array, " n"], upper: 
     the Hessian restricted to the free set (O(n)) and no correction pairs are kept; or `HessianProducts` (a diagonal
     estimate only), for the same projected Newton with the step from damped, truncated conjugate gradients on
     products with the Hessian (`newton_cg`; the damping λ·|diagonal| relaxes after a whole step and grows after a
-    cut one); where that Hessian is not
-    positive definite (far from the optimum, e.g. the FSL's early iterates) the step is the diagonal Newton step,
+    cut one). Where that Hessian is not positive definite (far from the optimum, e.g. the FSL's early iterates;
+    for `HessianProducts`, non-positive curvature along CG's first direction) the step is the diagonal Newton step,
     and after a failed line search the next step is the next kind down (Newton → diagonal → unit gradient) until a
     step is accepted. Which kind h is, is known when the function is traced (a static choice).
 
