@@ -62,9 +62,10 @@ def main():
 
     for k in ([25, 100] if args.quick else [25, 50, 100, 200, 400]):
         lrcontrol_row("newton-cg", lrc.solvers.Direct(max_steps=k))
-    for k in ([1000] if args.quick else [1000, 5000]):
+    lbfgs_caps = [1000] if args.quick else [1000, 5000]  # lrcontrol's L-BFGS and scipy's alike
+    for k in lbfgs_caps:
         lrcontrol_row("l-bfgs", lrc.solvers.Direct(newton=False, max_steps=k))
-    for k in ([1000] if args.quick else [1000, 5000]):
+    for k in lbfgs_caps:
         lrcontrol_row("l-bfgs (plain)", lrc.solvers.Direct(precondition=False, max_steps=k))
 
     post = lambda w: jnp.concatenate([u0[:W, 0], w])  # noqa: E731
@@ -72,7 +73,7 @@ def main():
     t = time.perf_counter()
     jax.block_until_ready(vg(u0[W:, 0]))
     scipy_compile = time.perf_counter() - t
-    for k in ([1000] if args.quick else [1000, 5000]):
+    for k in lbfgs_caps:
         t = time.perf_counter()
         res = minimize(lambda w: tuple(np.asarray(a) for a in vg(jnp.asarray(w))), np.asarray(u0[W:, 0]), jac=True,
                        method="L-BFGS-B", bounds=[(0.0, 60.0)] * (N - W),
