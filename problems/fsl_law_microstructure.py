@@ -1,0 +1,127 @@
+"""Why the FSL law's schedule solve creeps: the law's per-update sum is non-convex at the scale of single updates.
+
+Under the FSL practical form fitted to the 25M curves (`problems/loss_curve_laws.py`'s fit), the per-update schedule
+solve (`LawSchedule`, N = 24000, warm-up 2160, peak 3e-4, min 1e-10) stops at its Newton–CG cap not converged, gaining
+~1e-12 a step as one more decrement reaches zero. This script measures why, at the capped solve's end:
+
+1. the Hessian of the law's final loss in the decrements d_i = η_{i−1} − η_i (the linear, natural coordinates of a
+   monotone schedule), dense on the non-zero decrements of the decay, under three pairings of a decrement with
+   intrinsic time in the law's sum Σ_i d_i·(c3 + T_i^{−s})·[1 − (1 + c4(T(k) − T_i))^{−γ}]: T_i = T(i), inclusive of η_i
+   (the law as implemented, checked equal to `FSLLaw.final_loss`), T_i = T(i − 1), and the midpoint of the two;
+2. the law's final loss after regrouping the decrements: each group of k consecutive updates' total decrement put at
+   the group's middle update.
+
+Writes `microstructure.json` to --out.
+
+    python problems/fsl_law_microstructure.py     # writes problems/results/loss_curve_laws/microstructure.json
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import lrcontrol as lrc  # noqa: E402
+from lrcontrol.systems.law_schedule import NEWTON_CG_STEPS, LawSchedule  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+FIT = HERE / "results" / "loss_curve_laws" / "results.json"
+N, W, PEAK, MIN_LR = 24000, 2160, 3e-4, 1e-10
+PAIRINGS = ("T(i)", "T(i-1)", "midpoint")
+
+
+def decrement_sum_loss(p: dict, rates, pairing: str):
+    """The law's final loss with decrement i paired with intrinsic time `pairing` (written here from the formula,
+    independently of `FSLLaw`'s chunked O(N) pass; "T(i)" is the law as implemented)."""
+    t = jnp.cumsum(rates)
+    d = rates[:-1] - rates[1:]  # the decrement at update i = 1 … k
+    # (T(0) = η_0 = 0 under a warm-up from zero: the first pairing of "T(i-1)" uses T(1), which only moves a constant)
+    t_i = {"T(i)": t[1:], "T(i-1)": t[:-1].at[0].set(t[1]), "midpoint": 0.5 * (t[1:] + t[:-1])}[pairing]
+    weight = (p["c3"] + t_i ** -p["s"]) * (1 - (1 + p["c4"] * (t[-1] - t_i)) ** -p["gamma"])
+    return p["L0"] + p["c1"] * t[-1] ** -p["s"] - p["c2"] * jnp.sum(d * weight)
+
+
+def decrement_hessian(loss, rates, first: int):
+    """Dense Hessian of loss(rates) in the decrements of updates first … N−1 (the rates before them held)."""
+    top = rates[first - 1]
+    d0 = rates[first - 1:-1] - rates[first:]
+
+    def of_decrements(d):
+        return loss(rates.at[first:].set(top - jnp.cumsum(d)))
+
+    grad = jax.grad(of_decrements)
+    columns = jax.jit(jax.vmap(lambda e: jax.jvp(grad, (d0,), (e,))[1]))
+    eye = np.eye(d0.size)
+    h = np.concatenate([np.asarray(columns(jnp.asarray(eye[k:k + 256]))) for k in range(0, d0.size, 256)])
+    return 0.5 * (h + h.T), np.asarray(d0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "loss_curve_laws")
+    args = parser.parse_args()
+    params = json.loads(FIT.read_text())["sizes"]["25"]["laws"]["fsl_law (fitted here)"]["params"]
+    law = lrc.systems.FSLLaw(**params)
+    system = LawSchedule(law, W, PEAK, MIN_LR)
+    t0 = time.perf_counter()
+    sol = lrc.solve(system.problem(N), lrc.solvers.Direct(max_steps=NEWTON_CG_STEPS), progress=False)
+    solve_s = time.perf_counter() - t0
+    rates = jnp.asarray(system.rates(sol.controls)).reshape(-1)
+    value = float(law.final_loss(rates))
+    r = np.asarray(rates)
+    below = np.nonzero(r < (1 - 1e-9) * PEAK)[0]
+    first = int(below[below > W][0])  # the decay's first update
+    out = {"law": "fsl_law (fitted here), 25M", "params": params, "horizon": N, "warmup": W, "peak": PEAK,
+           "min_lr": MIN_LR, "solve": {"solver": f"Direct(max_steps={NEWTON_CG_STEPS})",
+                                       "converged": bool(sol.diagnostics.converged), "message": sol.diagnostics.message,
+                                       "final_loss": value, "seconds": solve_s},
+           "decay_start": first, "pairings": {}, "regrouped": []}
+    d0 = None
+    for pairing in PAIRINGS:
+        loss = lambda x, pairing=pairing: decrement_sum_loss(params, x, pairing)  # noqa: E731
+        h, d0 = decrement_hessian(loss, rates, first)
+        nonzero = np.nonzero(d0 > 0)[0]
+        w, v = np.linalg.eigh(h[np.ix_(nonzero, nonzero)])
+        lowest = v[:, 0]
+        top = np.argsort(-np.abs(lowest))[:8]
+        out["pairings"][pairing] = {
+            "final_loss_at_the_end": float(loss(rates)), "free_decrements": int(nonzero.size),
+            "negative_eigenvalues": int(np.sum(w < 0)), "lowest_eigenvalue": float(w[0]),
+            "highest_eigenvalue": float(w[-1]),
+            "lowest_eigenvector_updates": [int(first + nonzero[j]) for j in top],
+            "lowest_eigenvector_signs": [int(np.sign(lowest[j])) for j in top]}
+    zero = int(np.sum(d0 == 0))
+    out["zero_decrements_in_decay"] = zero
+    for k in (2, 3, 4, 8, 16, 64):
+        grouped = np.zeros_like(d0)
+        for b in range(0, d0.size, k):
+            grouped[min(b + k // 2, d0.size - 1)] += d0[b:b + k].sum()
+        moved = r.copy()
+        moved[first:] = r[first - 1] - np.cumsum(grouped)
+        grouped_value = float(law.final_loss(jnp.asarray(moved)))
+        out["regrouped"].append({"group": k, "final_loss": grouped_value, "change": grouped_value - value})
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "microstructure.json").write_text(json.dumps(out, indent=1) + "\n")
+    print(f"capped solve: {value:.10f} ({sol.diagnostics.message}; {solve_s:.0f} s), decay from update {first}, "
+          f"{zero} zero decrements in it")
+    print("| pairing | free decrements | negative eigenvalues | lowest | highest | "
+          "lowest eigenvector (updates: signs) |")
+    print("|---|---|---|---|---|---|")
+    for name, p in out["pairings"].items():
+        vec = ", ".join(f"{u}:{'+' if s > 0 else '−'}" for u, s in zip(p["lowest_eigenvector_updates"][:6],
+                                                                       p["lowest_eigenvector_signs"][:6]))
+        print(f"| {name} | {p['free_decrements']} | {p['negative_eigenvalues']} | {p['lowest_eigenvalue']:.3g} | "
+              f"{p['highest_eigenvalue']:.3g} | {vec} |")
+    print("| regrouped in k | " + " | ".join(str(g["group"]) for g in out["regrouped"]) + " |")
+    print("| change of the final loss | " + " | ".join(f"{g['change']:+.2e}" for g in out["regrouped"]) + " |")
+
+
+if __name__ == "__main__":
+    main()
