@@ -364,10 +364,20 @@ def cmd_solve_law(args, clock) -> int:
               + (f"; the optimum is nearest to {nearest['curve']}, which the law follows." if nearest else ".")
               , file=sys.stderr)
     if not solution.diagnostics.converged and "stalled" not in d["message"]:
+        from .solvers._results import MAX_STEPS
+
         print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
-              f"false.", file=sys.stderr)
+              f"false." + (_CAPPED if law.schedule_newton and int(solution.diagnostics.result) == MAX_STEPS else ""),
+              file=sys.stderr)
         return 3
     return 0
+
+
+# Why a Newton–CG law's solve stops at its cap (`law_schedule.NEWTON_CG_STEPS`), for the warning: measured for the FSL
+# law (README, loss-curve laws: problems/fsl_law_microstructure.py)
+_CAPPED = (" Under this law the solve stops at its step cap by design: the law's per-update sum is non-convex at the "
+           "scale of single updates, and further steps only pile neighbouring decrements together (README, loss-curve "
+           "laws: why it creeps); the schedule is the capped solve's end.")
 
 
 def _version():

@@ -309,3 +309,23 @@ def test_parameter_gradient_and_vmap(cls, theta, naive):
 def test_bad_parameter_is_named(cls, name, value):
     with pytest.raises(InputError, match=f"^{name} must be a finite number"):
         cls(**{name: value})
+
+
+def test_cli_says_why_a_capped_fsl_law_solve_stops(tmp_path, capsys, monkeypatch):
+    # The FSL law's schedule solve stops at its Newton–CG cap by design (its per-update sum is non-convex at the
+    # scale of single updates: README, problems/fsl_law_microstructure.py); the CLI's not-converged warning says so
+    import json
+
+    from lrcontrol import cli
+    from lrcontrol.systems import law_schedule
+
+    monkeypatch.setattr(law_schedule, "NEWTON_CG_STEPS", 2)  # capped long before it converges
+    law = FSLLaw(2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6)
+    path = tmp_path / "law.json"
+    path.write_text(json.dumps({"law": "fsl_law", "params": law.params()}))
+    out = tmp_path / "sol"
+    code = cli.main(["solve", "fsl_law", "--law", str(path), "--set", "horizon=240", "--set", "warmup=24",
+                     "--set", "peak=1", "--set", "min_lr=1e-4", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 3 and "reached max_steps" in err and "non-convex at the scale of single updates" in err
+    assert json.loads((out / "solution.json").read_text())["diagnostics"]["converged"] is False
