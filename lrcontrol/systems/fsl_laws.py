@@ -14,7 +14,7 @@ import numpy as np
 from jaxtyping import Array
 
 from .._errors import NoClosedForm, check_int, check_real
-from .._search import best_log_scale
+from .._search import newton_log_minimum
 
 
 def _floats(system) -> tuple[float, float, float, float]:
@@ -63,8 +63,8 @@ def exact_law(system, steps: int, c) -> Array:
 
 
 def exact_optimum(system, steps: int) -> tuple[Array, Array, Array]:
-    """(rates, c, E_N): the exact law with c chosen by a 1-D search (log grid + golden section, c ∈
-    [10⁻¹²·η_max, η_max]) on the discrete E_N. O(N) per evaluation, jit-able."""
+    """(rates, c, E_N): the exact law with c chosen by a 1-D search on the discrete E_N (log grids, then Newton
+    steps in log c: `newton_log_minimum`, c ∈ [10⁻¹²·η_max, η_max]). O(N) per evaluation, jit-able."""
     _additive_only(system)
     steps = check_int("steps", steps, lo=1)
     c, loss = _best_c(system, steps)
@@ -74,8 +74,8 @@ def exact_optimum(system, steps: int) -> tuple[Array, Array, Array]:
 @jax.jit
 def _search_c(system, shape_ones):
     steps = shape_ones.shape[0]
-    return best_log_scale(lambda c: system.final_loss(exact_law(system, steps, c)),
-                          1e-12 * system.eta_max, system.eta_max)
+    return newton_log_minimum(lambda c: system.final_loss(exact_law(system, steps, c)),
+                              1e-12 * system.eta_max, system.eta_max)
 
 
 def _best_c(system, steps):
