@@ -51,7 +51,7 @@ def best_log_scale(cost, lo: float, hi: float, *, grid: int = 61, golden_steps: 
     cost-versus-scale curves of learning-rate problems; the grid step bounds the error otherwise.
     """
     lo, hi = jnp.log(jnp.asarray(lo, float)), jnp.log(jnp.asarray(hi, float))
-    safe = lambda a: jnp.nan_to_num(cost(a), nan=jnp.inf, posinf=jnp.inf)  # noqa: E731
+    safe = _infinite_if_not_finite(cost)
     logs = jnp.linspace(lo, hi, grid)
     # A few grid points at a time: vectorised, yet O(8·N) memory for a cost over N steps (not O(grid·N)).
     costs = jax.lax.map(lambda s: safe(jnp.exp(s)), logs, batch_size=8)
@@ -92,20 +92,16 @@ def newton_log_minimum(cost, lo: float, hi: float, *, grid: int = 13, refine: in
     the answer is never worse than the best grid point. A minimum at an end of [lo, hi] is found as the bracket
     closes on it. Assumes, like `best_log_scale`, that the grid minimum's neighbours bracket the minimum.
     """
-    safe = lambda a: jnp.nan_to_num(cost(a), nan=jnp.inf, posinf=jnp.inf)  # noqa: E731
+    safe = _infinite_if_not_finite(cost)
 
     def search(a, b, points):
-        # (best point, best cost, bracket, the parabola's vertex there or the best point)
+        # (best point, best cost, its bracket, the parabola's vertex there); a few points at a time, as in
+        # `best_log_scale`
         logs = jnp.linspace(a, b, points)
         costs = jax.lax.map(lambda x: safe(jnp.exp(x)), logs, batch_size=8)
         i = jnp.argmin(costs)
-        j = jnp.clip(i, 1, points - 2)
-        f0, f1, f2 = costs[j - 1], costs[j], costs[j + 1]
-        curvature = f0 - 2 * f1 + f2
-        vertex = logs[j] + 0.5 * (logs[1] - logs[0]) * (f0 - f2) / jnp.where(curvature > 0, curvature, 1.0)
         a, b = logs[jnp.maximum(i - 1, 0)], logs[jnp.minimum(i + 1, points - 1)]
-        inside = (curvature > 0) & jnp.isfinite(vertex) & (vertex > a) & (vertex < b)
-        return logs[i], costs[i], a, b, jnp.where(inside, vertex, logs[i])
+        return logs[i], costs[i], a, b, _parabola_vertex(logs, costs)
 
     _, _, a, b, _ = search(jnp.log(jnp.asarray(lo, float)), jnp.log(jnp.asarray(hi, float)), grid)
     x_grid, f_grid, a, b, x0 = search(a, b, refine)
@@ -113,11 +109,10 @@ def newton_log_minimum(cost, lo: float, hi: float, *, grid: int = 13, refine: in
     def f(x):
         return cost(jnp.exp(x))
 
-    def derivatives(x):  # (f, f′, f″) at x
+    def derivatives(x):  # (f′, f″) at x
         def slope(y):
-            return jax.jvp(f, (y,), (jnp.ones_like(y),))
-        (value, first), (_, second) = jax.jvp(slope, (x,), (jnp.ones_like(x),))
-        return value, first, second
+            return jax.jvp(f, (y,), (jnp.ones_like(y),))[1]
+        return jax.jvp(slope, (x,), (jnp.ones_like(x),))
 
     def cond(state):
         k, a, b, _, step = state
@@ -125,7 +120,7 @@ def newton_log_minimum(cost, lo: float, hi: float, *, grid: int = 13, refine: in
 
     def body(state):
         k, a, b, x, _ = state
-        _, g, h = derivatives(x)
+        g, h = derivatives(x)
         # the minimum lies on the downhill side of x; a non-finite slope is read as uphill (diverging costs at
         # large scales make the cost's derivatives overflow first)
         downhill_left = ~(g < 0)
@@ -146,12 +141,24 @@ def coarse_log_minimum(cost, lo: float, hi: float, *, points: int = 11):
     """Approximate argmin of cost(a) over [lo, hi]: a log grid, then the vertex of the parabola through the
     best grid point and its two neighbours (clipped to that bracket). Non-finite costs count as +inf."""
     logs = jnp.linspace(jnp.log(jnp.asarray(lo, float)), jnp.log(jnp.asarray(hi, float)), points)
-    costs = jax.vmap(lambda s: jnp.nan_to_num(cost(jnp.exp(s)), nan=jnp.inf, posinf=jnp.inf))(logs)
+    costs = jax.vmap(lambda s: _infinite_if_not_finite(cost)(jnp.exp(s)))(logs)
+    return jnp.exp(_parabola_vertex(logs, costs))
+
+
+def _infinite_if_not_finite(cost):
+    """cost with NaN and +inf read as +inf (diverging SGD at large rates), for the searches' comparisons."""
+    return lambda a: jnp.nan_to_num(cost(a), nan=jnp.inf, posinf=jnp.inf)
+
+
+def _parabola_vertex(logs, costs):
+    """The vertex of the parabola through the smallest of `costs` (on the evenly spaced `logs`) and its two
+    neighbours, clipped to that bracket; the smallest point itself where it is an end of the grid or the
+    parabola does not open upwards."""
+    points = logs.shape[0]
     i = jnp.clip(jnp.argmin(costs), 1, points - 2)
     f0, f1, f2 = costs[i - 1], costs[i], costs[i + 1]
     step = logs[1] - logs[0]
     curvature = f0 - 2 * f1 + f2
     offset = jnp.where(jnp.isfinite(curvature) & (curvature > 0), 0.5 * (f0 - f2) / curvature, 0.0)
-    best = jnp.where(jnp.argmin(costs) == i, logs[i] + step * jnp.clip(offset, -1.0, 1.0),
+    return jnp.where(jnp.argmin(costs) == i, logs[i] + step * jnp.clip(offset, -1.0, 1.0),
                      logs[jnp.argmin(costs)])
-    return jnp.exp(best)
