@@ -1,8 +1,9 @@
 """Why the FSL law's schedule solve creeps: the law's per-update sum is non-convex at the scale of single updates.
 
-Under the FSL practical form fitted to the 25M curves (`problems/loss_curve_laws.py`'s fit), the per-update schedule
-solve (`LawSchedule`, N = 24000, warm-up 2160, peak 3e-4, min 1e-10) stops at its Newton–CG cap not converged, gaining
-~1e-12 a step as one more decrement reaches zero. This script measures why, at the capped solve's end:
+Under the FSL practical form fitted to the 25M and the 100M curves (`problems/loss_curve_laws.py`'s fits), the
+per-update schedule solve (`LawSchedule`, N = 24000, warm-up 2160, peak 3e-4, min 1e-10) stops at its Newton–CG cap
+not converged, gaining ~1e-12 a step as one more decrement reaches zero. This script measures why, at the capped
+solve's end:
 
 1. the Hessian of the law's final loss in the decrements d_i = η_{i−1} − η_i (the linear, natural coordinates of a
    monotone schedule), dense on the non-zero decrements of the decay, under three pairings of a decrement with
@@ -11,7 +12,7 @@ solve (`LawSchedule`, N = 24000, warm-up 2160, peak 3e-4, min 1e-10) stops at it
 2. the law's final loss after regrouping the decrements: each group of k consecutive updates' total decrement put at
    the group's middle update.
 
-Writes `microstructure.json` to --out.
+Writes `microstructure.json` (one entry per model size) to --out.
 
     python problems/fsl_law_microstructure.py     # writes problems/results/loss_curve_laws/microstructure.json
 """
@@ -63,11 +64,9 @@ def decrement_hessian(loss, rates, first: int):
     return 0.5 * (h + h.T), np.asarray(d0)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "loss_curve_laws")
-    args = parser.parse_args()
-    params = json.loads(FIT.read_text())["sizes"]["25"]["laws"]["fsl_law (fitted here)"]["params"]
+def measure(size: str) -> dict:
+    """The capped solve's end under the FSL law fitted to the `size` (25 / 100) curves, and the measurements there."""
+    params = json.loads(FIT.read_text())["sizes"][size]["laws"]["fsl_law (fitted here)"]["params"]
     law = lrc.systems.FSLLaw(**params)
     system = LawSchedule(law, W, PEAK, MIN_LR)
     t0 = time.perf_counter()
@@ -78,7 +77,7 @@ def main():
     r = np.asarray(rates)
     below = np.nonzero(r < (1 - 1e-9) * PEAK)[0]
     first = int(below[below > W][0])  # the decay's first update
-    out = {"law": "fsl_law (fitted here), 25M", "params": params, "horizon": N, "warmup": W, "peak": PEAK,
+    out = {"law": f"fsl_law (fitted here), {size}M", "params": params, "horizon": N, "warmup": W, "peak": PEAK,
            "min_lr": MIN_LR, "solve": {"solver": f"Direct(max_steps={NEWTON_CG_STEPS})",
                                        "converged": bool(sol.diagnostics.converged), "message": sol.diagnostics.message,
                                        "final_loss": value, "seconds": solve_s},
@@ -97,8 +96,10 @@ def main():
             "highest_eigenvalue": float(w[-1]),
             "lowest_eigenvector_updates": [int(first + nonzero[j]) for j in top],
             "lowest_eigenvector_signs": [int(np.sign(lowest[j])) for j in top]}
-    zero = int(np.sum(d0 == 0))
-    out["zero_decrements_in_decay"] = zero
+    written = out["pairings"]["T(i)"]["final_loss_at_the_end"]
+    if abs(written - value) > 1e-12 * abs(value):  # the formula written here is the law as implemented
+        raise RuntimeError(f"the T(i) pairing written here gives {written!r}, FSLLaw.final_loss {value!r}")
+    out["zero_decrements_in_decay"] = int(np.sum(d0 == 0))
     for k in (2, 3, 4, 8, 16, 64):
         grouped = np.zeros_like(d0)
         for b in range(0, d0.size, k):
@@ -107,10 +108,13 @@ def main():
         moved[first:] = r[first - 1] - np.cumsum(grouped)
         grouped_value = float(law.final_loss(jnp.asarray(moved)))
         out["regrouped"].append({"group": k, "final_loss": grouped_value, "change": grouped_value - value})
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "microstructure.json").write_text(json.dumps(out, indent=1) + "\n")
-    print(f"capped solve: {value:.10f} ({sol.diagnostics.message}; {solve_s:.0f} s), decay from update {first}, "
-          f"{zero} zero decrements in it")
+    return out
+
+
+def report(out: dict):
+    s = out["solve"]
+    print(f"{out['law']}: capped solve {s['final_loss']:.10f} ({s['message']}; {s['seconds']:.0f} s), decay from "
+          f"update {out['decay_start']}, {out['zero_decrements_in_decay']} zero decrements in it")
     print("| pairing | free decrements | negative eigenvalues | lowest | highest | "
           "lowest eigenvector (updates: signs) |")
     print("|---|---|---|---|---|---|")
@@ -121,6 +125,17 @@ def main():
               f"{p['highest_eigenvalue']:.3g} | {vec} |")
     print("| regrouped in k | " + " | ".join(str(g["group"]) for g in out["regrouped"]) + " |")
     print("| change of the final loss | " + " | ".join(f"{g['change']:+.2e}" for g in out["regrouped"]) + " |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "loss_curve_laws")
+    args = parser.parse_args()
+    results = {size: measure(size) for size in ("25", "100")}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "microstructure.json").write_text(json.dumps(results, indent=1) + "\n")
+    for out in results.values():
+        report(out)
 
 
 if __name__ == "__main__":
