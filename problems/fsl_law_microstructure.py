@@ -10,7 +10,11 @@ solve's end:
    intrinsic time in the law's sum Σ_i d_i·(c3 + T_i^{−s})·[1 − (1 + c4(T(k) − T_i))^{−γ}]: T_i = T(i), inclusive of η_i
    (the law as implemented, checked equal to `FSLLaw.final_loss`), T_i = T(i − 1), and the midpoint of the two;
 2. the law's final loss after regrouping the decrements: each group of k consecutive updates' total decrement put at
-   the group's middle update.
+   the group's middle update;
+3. what the pairing does to the fit: the law refitted with T(i) and with T(i − 1) by the same fitter (scipy's
+   least_squares, Huber with f_scale 1e-3 on log residuals, positive parameters in logs, from the toolkit's fitted
+   parameters), its fit loss on the published fit split and its mean PredE on the six held-out curves. Needs the
+   shared curves (/work/shared/data/mpl); skipped without them.
 
 Writes `microstructure.json` (one entry per model size) to --out.
 
@@ -28,14 +32,20 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy.optimize import least_squares  # noqa: E402
 
 import lrcontrol as lrc  # noqa: E402
+from lrcontrol._fit import fit_loss  # noqa: E402
 from lrcontrol.systems.law_schedule import NEWTON_CG_STEPS, LawSchedule  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FIT = HERE / "results" / "loss_curve_laws" / "results.json"
 N, W, PEAK, MIN_LR = 24000, 2160, 3e-4, 1e-10
 PAIRINGS = ("T(i)", "T(i-1)", "midpoint")
+CURVES = Path("/work/shared/data/mpl")
+FIT_SPLIT = ("cosine_24000", "constant_24000", "wsdcon_9")
+HELD_OUT = ("constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24000", "wsdcon_3", "wsdcon_18")
+NAMES = ("L0", "c1", "s", "c2", "c3", "c4", "gamma")
 
 
 def decrement_sum_loss(p: dict, rates, pairing: str):
@@ -62,6 +72,78 @@ def decrement_hessian(loss, rates, first: int):
     eye = np.eye(d0.size)
     h = np.concatenate([np.asarray(columns(jnp.asarray(eye[k:k + 256]))) for k in range(0, d0.size, 256)])
     return 0.5 * (h + h.T), np.asarray(d0)
+
+
+def curve_predictor(curve, pairing: str):
+    """θ ↦ the law's loss at the curve's logged steps, decrement i paired with `pairing` ("T(i)" or "T(i-1)"),
+    the sum over the curve's non-zero decrements (written from the formula, like `decrement_sum_loss`)."""
+    lr = np.asarray(curve.lr, float)
+    t = np.cumsum(lr)
+    d = lr[:-1] - lr[1:]
+    t_i = t[1:] if pairing == "T(i)" else np.r_[t[1], t[1:-1]]
+    nonzero = np.nonzero(d != 0)[0]
+    d, t_i, index = jnp.asarray(d[nonzero]), jnp.asarray(t_i[nonzero]), jnp.asarray(nonzero + 1)
+    steps = jnp.asarray(curve.steps)
+    t_k = jnp.asarray(t[np.asarray(curve.steps)])
+
+    def predict(theta):
+        l0, c1, s, c2, c3, c4, gamma = theta
+
+        def at(args):
+            k, tk = args
+            weight = (c3 + t_i ** -s) * (1 - (1 + c4 * jnp.maximum(tk - t_i, 0.0)) ** -gamma)
+            return l0 + c1 * tk ** -s - c2 * jnp.sum(jnp.where(index <= k, d * weight, 0.0))
+
+        return jax.lax.map(at, (steps, t_k), batch_size=16)
+
+    return predict
+
+
+def refit(size: str, params: dict) -> dict | None:
+    """Both pairings refitted by one fitter from the toolkit's fitted parameters: fit loss and held-out PredE."""
+    folder = CURVES / size
+    if not all((folder / f"{n}.csv").exists() for n in FIT_SPLIT + HELD_OUT):
+        return None
+    fit_curves = [lrc.LossCurve.read(folder / f"{n}.csv") for n in FIT_SPLIT]
+    held_out = [lrc.LossCurve.read(folder / f"{n}.csv") for n in HELD_OUT]
+    start = np.array([params[n] for n in NAMES])
+    law = lrc.systems.FSLLaw(**params)
+    mine = np.concatenate([np.asarray(curve_predictor(c, "T(i)")(jnp.asarray(start))) for c in fit_curves])
+    theirs = np.concatenate([np.asarray(law.predict(jnp.asarray(c.lr), jnp.asarray(c.steps))) for c in fit_curves])
+    if np.max(np.abs(mine / theirs - 1)) > 1e-12:
+        raise RuntimeError("the curve predictor written here is not FSLLaw.predict")
+    out = {"start": dict(zip(NAMES, start.tolist())), "toolkit_fit_loss": fit_loss(law, fit_curves)}
+
+    def scores(theta, pairing):
+        r = np.concatenate([np.log(c.losses) - np.log(np.asarray(curve_predictor(c, pairing)(jnp.asarray(theta))))
+                            for c in fit_curves])
+        a = np.abs(r)
+        huber = float(np.sum(np.where(a <= 1e-3, 0.5 * r**2, 1e-3 * (a - 0.5e-3))))  # `lrc.fit`'s default loss
+        prede = [float(np.mean(np.abs(c.losses - np.asarray(curve_predictor(c, pairing)(jnp.asarray(theta))))
+                               / c.losses)) for c in held_out]
+        return huber, float(np.mean(prede))
+
+    for pairing in ("T(i)", "T(i-1)"):
+        predictors = [curve_predictor(c, pairing) for c in fit_curves]
+        observed = [jnp.log(jnp.asarray(c.losses)) for c in fit_curves]
+
+        def residuals(z, predictors=predictors, observed=observed):
+            theta = jnp.concatenate([z[:1], jnp.exp(z[1:])])  # L0 free, the others positive
+            return jnp.concatenate([o - jnp.log(f(theta)) for f, o in zip(predictors, observed)])
+
+        r, jac = jax.jit(residuals), jax.jit(jax.jacfwd(residuals))
+        t0 = time.perf_counter()
+        fitted = least_squares(lambda z: np.asarray(r(jnp.asarray(z))), np.r_[start[0], np.log(start[1:])],
+                               jac=lambda z: np.asarray(jac(jnp.asarray(z))), loss="huber", f_scale=1e-3,
+                               max_nfev=400, xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        theta = np.r_[fitted.x[0], np.exp(fitted.x[1:])]
+        start_scores, end_scores = scores(start, pairing), scores(theta, pairing)
+        out[pairing] = {"params": dict(zip(NAMES, theta.tolist())), "c2_c3": float(theta[3] * theta[4]),
+                        "evaluations": int(fitted.nfev), "status": int(fitted.status),
+                        "seconds": time.perf_counter() - t0,
+                        "fit_loss_at_start": start_scores[0], "held_out_prede_at_start": start_scores[1],
+                        "fit_loss": end_scores[0], "held_out_prede": end_scores[1]}
+    return out
 
 
 def measure(size: str) -> dict:
@@ -108,6 +190,7 @@ def measure(size: str) -> dict:
         moved[first:] = r[first - 1] - np.cumsum(grouped)
         grouped_value = float(law.final_loss(jnp.asarray(moved)))
         out["regrouped"].append({"group": k, "final_loss": grouped_value, "change": grouped_value - value})
+    out["refit"] = refit(size, params)
     return out
 
 
@@ -125,6 +208,12 @@ def report(out: dict):
               f"{p['highest_eigenvalue']:.3g} | {vec} |")
     print("| regrouped in k | " + " | ".join(str(g["group"]) for g in out["regrouped"]) + " |")
     print("| change of the final loss | " + " | ".join(f"{g['change']:+.2e}" for g in out["regrouped"]) + " |")
+    if out["refit"] is not None:
+        for pairing in ("T(i)", "T(i-1)"):
+            f = out["refit"][pairing]
+            print(f"refit, {pairing}: fit loss {f['fit_loss_at_start']:.4e} -> {f['fit_loss']:.4e}, held-out PredE "
+                  f"{f['held_out_prede_at_start']:.5f} -> {f['held_out_prede']:.5f}, c2·c3 {f['c2_c3']:.4g}, c3 "
+                  f"{f['params']['c3']:.3g} ({f['evaluations']} evaluations, {f['seconds']:.0f} s)")
 
 
 def main():
