@@ -48,13 +48,23 @@ HELD_OUT = ("constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24
 NAMES = ("L0", "c1", "s", "c2", "c3", "c4", "gamma")
 
 
+def paired_time(t, pairing: str):
+    """The intrinsic time paired with the decrement at each update i = 1 … n−1 (t = T(0) … T(n−1)): T(i), T(i − 1)
+    or their midpoint. (T(0) = η_0 = 0 under a warm-up from zero: "T(i-1)" pairs the first decrement with T(1),
+    which only moves a constant.)"""
+    if pairing == "T(i)":
+        return t[1:]
+    if pairing == "T(i-1)":
+        return jnp.concatenate([t[1:2], t[1:-1]])
+    return 0.5 * (t[1:] + t[:-1])
+
+
 def decrement_sum_loss(p: dict, rates, pairing: str):
     """The law's final loss with decrement i paired with intrinsic time `pairing` (written here from the formula,
     independently of `FSLLaw`'s chunked O(N) pass; "T(i)" is the law as implemented)."""
     t = jnp.cumsum(rates)
     d = rates[:-1] - rates[1:]  # the decrement at update i = 1 … k
-    # (T(0) = η_0 = 0 under a warm-up from zero: the first pairing of "T(i-1)" uses T(1), which only moves a constant)
-    t_i = {"T(i)": t[1:], "T(i-1)": t[:-1].at[0].set(t[1]), "midpoint": 0.5 * (t[1:] + t[:-1])}[pairing]
+    t_i = paired_time(t, pairing)
     weight = (p["c3"] + t_i ** -p["s"]) * (1 - (1 + p["c4"] * (t[-1] - t_i)) ** -p["gamma"])
     return p["L0"] + p["c1"] * t[-1] ** -p["s"] - p["c2"] * jnp.sum(d * weight)
 
@@ -75,12 +85,12 @@ def decrement_hessian(loss, rates, first: int):
 
 
 def curve_predictor(curve, pairing: str):
-    """θ ↦ the law's loss at the curve's logged steps, decrement i paired with `pairing` ("T(i)" or "T(i-1)"),
-    the sum over the curve's non-zero decrements (written from the formula, like `decrement_sum_loss`)."""
+    """θ ↦ the law's loss at the curve's logged steps, decrement i paired with `pairing` (`paired_time`), the sum
+    over the curve's non-zero decrements (written from the formula, like `decrement_sum_loss`)."""
     lr = np.asarray(curve.lr, float)
     t = np.cumsum(lr)
     d = lr[:-1] - lr[1:]
-    t_i = t[1:] if pairing == "T(i)" else np.r_[t[1], t[1:-1]]
+    t_i = np.asarray(paired_time(t, pairing))
     nonzero = np.nonzero(d != 0)[0]
     d, t_i, index = jnp.asarray(d[nonzero]), jnp.asarray(t_i[nonzero]), jnp.asarray(nonzero + 1)
     steps = jnp.asarray(curve.steps)
