@@ -131,7 +131,7 @@ def newton_log_minimum(cost, lo: float, hi: float, *, grid: int = 13, refine: in
         x_new = jnp.where(good, jnp.clip(x + step, a, b), 0.5 * (a + b))
         return k + 1, a, b, x_new, x_new - x
 
-    _, a, b, x, _ = jax.lax.while_loop(cond, body, (0, a, b, x0, jnp.asarray(jnp.inf, x0.dtype)))
+    x = jax.lax.while_loop(cond, body, (0, a, b, x0, jnp.asarray(jnp.inf, x0.dtype)))[3]
     best, value = jnp.exp(x), safe(jnp.exp(x))
     use_grid = f_grid < value
     return jnp.where(use_grid, jnp.exp(x_grid), best), jnp.where(use_grid, f_grid, value)
