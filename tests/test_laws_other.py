@@ -1,5 +1,5 @@
-"""The momentum law, the FSL practical form and the convex-bound law (lrcontrol/systems/momentum_law.py,
-fsl_law.py, bound_law.py): predict against direct O(N·M) numpy sums written from the formulas, the one-pass
+"""The momentum law, the FSL practical form (both pairings) and the convex-bound law
+(lrcontrol/systems/momentum_law.py, fsl_law.py, bound_law.py): predict against direct O(N·M) numpy sums written from the formulas, the one-pass
 final-loss gradient and Hessian diagonal against autodiff and finite differences, vmap over parameters, input
 errors.
 Small N throughout (a few seconds in all)."""
@@ -11,7 +11,7 @@ import pytest
 
 from lrcontrol._errors import InputError
 from lrcontrol.systems.bound_law import BoundLaw
-from lrcontrol.systems.fsl_law import FSLLaw
+from lrcontrol.systems.fsl_law import FSLLaw, FSLLawBefore
 from lrcontrol.systems.last_iterate import arbitrary_step_bound, arbitrary_step_bound_prefixes
 from lrcontrol.systems.momentum_law import MomentumLaw
 
@@ -45,16 +45,22 @@ def naive_momentum(p, lr, steps):
     return np.array(out)
 
 
-def naive_fsl(p, lr, steps):
+def naive_fsl(p, lr, steps, before=False):
+    # decrement i paired with T(i), or with `before` T(i − 1) (T(i) where T(i − 1) = 0: the first rise from zero)
     L0, c1, s_, c2, c3, c4, g = p
     out = []
     for k in steps:
         t = np.cumsum(lr[:k + 1])
         acc = 0.0
         for i in range(1, k + 1):
-            acc += (lr[i - 1] - lr[i]) * (c3 + t[i] ** (-s_)) * (1 - (1 + c4 * (t[k] - t[i])) ** (-g))
+            ti = t[i - 1] if before and t[i - 1] > 0 else t[i]
+            acc += (lr[i - 1] - lr[i]) * (c3 + ti ** (-s_)) * (1 - (1 + c4 * (t[k] - ti)) ** (-g))
         out.append(L0 + c1 * t[k] ** (-s_) - c2 * acc)
     return np.array(out)
+
+
+def naive_fsl_before(p, lr, steps):
+    return naive_fsl(p, lr, steps, before=True)
 
 
 def naive_bound(p, lr, steps):
@@ -75,8 +81,10 @@ LAWS = [
     (MomentumLaw, (2.9, 0.6, 0.45, 0.8, 0.9), naive_momentum),
     (FSLLaw, (2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6), naive_fsl),
     (BoundLaw, (2.9, 0.4, 1.3), naive_bound),
+    (FSLLawBefore, (2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6), naive_fsl_before),
 ]
-IDS = ["momentum", "fsl", "bound"]
+IDS = ["momentum", "fsl", "bound", "fsl_before"]
+FSL_LAWS = [(FSLLaw, naive_fsl), (FSLLawBefore, naive_fsl_before)]
 
 
 @pytest.mark.parametrize("cls,theta,naive", LAWS, ids=IDS)
@@ -131,21 +139,23 @@ def test_momentum_in_blocks_is_the_recursion(n):
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.max(np.abs(ref)))
 
 
-def test_fsl_predict_in_chunks_matches_the_direct_sums():
+@pytest.mark.parametrize("cls,naive", FSL_LAWS, ids=["T(i)", "T(i-1)"])
+def test_fsl_predict_in_chunks_matches_the_direct_sums(cls, naive):
     # ~2600 non-zero decrements: one chunk at 4 steps; at every step (2²²/N decrements a chunk) two chunks, each
     # from the first step it reaches.
     n = 2600
     lr = np.concatenate([np.linspace(0.0, 1.0, 100), 0.05 + 0.95 * np.cos(0.5 * np.pi * np.arange(n - 100) / n)])
     steps = np.array([150, 1200, 2300, n - 1])
     theta = (2.9, 0.6, 0.45, 0.7, 0.3, 1.7, 0.6)
-    got = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.asarray(steps)))
-    np.testing.assert_allclose(got, naive_fsl(theta, lr, steps), rtol=1e-11)
+    got = np.asarray(cls(*theta).predict(jnp.asarray(lr), jnp.asarray(steps)))
+    np.testing.assert_allclose(got, naive(theta, lr, steps), rtol=1e-11)
     # every step at once
-    full = np.asarray(FSLLaw(*theta).predict(jnp.asarray(lr), jnp.arange(n)))
+    full = np.asarray(cls(*theta).predict(jnp.asarray(lr), jnp.arange(n)))
     np.testing.assert_allclose(full[steps], got, rtol=1e-12)
 
 
-def test_fsl_one_pass_jacobian_and_the_chunk_layouts(monkeypatch):
+@pytest.mark.parametrize("cls,naive", FSL_LAWS, ids=["T(i)", "T(i-1)"])
+def test_fsl_one_pass_jacobian_and_the_chunk_layouts(monkeypatch, cls, naive):
     # predict_jacobian (the fit's one pass) against autodiff of predict and against central differences in θ;
     # steps unsorted with a repeat (the plan sorts and maps back); the same values when the chunks are stacked
     # and mapped over every step (the layout for many chunks) and when the rates are traced
@@ -154,28 +164,28 @@ def test_fsl_one_pass_jacobian_and_the_chunk_layouts(monkeypatch):
     lr = jnp.asarray(_schedule(n=90))
     steps = jnp.asarray([89, 3, 40, 40, 17, 60, 8])
     theta = jnp.asarray(LAWS[1][1])
-    pred, jac = FSLLaw.from_vector(theta).predict_jacobian(lr, steps)
-    np.testing.assert_allclose(np.asarray(pred), naive_fsl(LAWS[1][1], np.asarray(lr), np.asarray(steps)),
+    pred, jac = cls.from_vector(theta).predict_jacobian(lr, steps)
+    np.testing.assert_allclose(np.asarray(pred), naive(LAWS[1][1], np.asarray(lr), np.asarray(steps)),
                                rtol=1e-12)
-    auto = jax.jacfwd(lambda th: FSLLaw.from_vector(th).predict(lr, steps))(theta)
+    auto = jax.jacfwd(lambda th: cls.from_vector(th).predict(lr, steps))(theta)
     np.testing.assert_allclose(np.asarray(jac), np.asarray(auto), rtol=1e-11, atol=1e-13)
     h = 1e-6
     for j in range(7):
         e = jnp.zeros(7).at[j].set(h * theta[j])
-        fd = (naive_fsl(np.asarray(theta + e), np.asarray(lr), np.asarray(steps))
-              - naive_fsl(np.asarray(theta - e), np.asarray(lr), np.asarray(steps))) / (2 * h * float(theta[j]))
+        fd = (naive(np.asarray(theta + e), np.asarray(lr), np.asarray(steps))
+              - naive(np.asarray(theta - e), np.asarray(lr), np.asarray(steps))) / (2 * h * float(theta[j]))
         np.testing.assert_allclose(np.asarray(jac[:, j]), fd, rtol=1e-6, atol=1e-9)
     monkeypatch.setattr(fsl_law, "_CHUNK", 16)  # chunks of the smallest size (64 decrements: two here) ...
     monkeypatch.setattr(fsl_law, "_UNROLLED", 1)  # ... stacked and mapped
-    arrays, static = FSLLaw.plan(np.asarray(lr), np.asarray(steps))
+    arrays, static = cls.plan(np.asarray(lr), np.asarray(steps))
     assert static is None and arrays["chunks"]["k"].shape[0] == 2
-    stacked = FSLLaw.from_vector(theta).predict_planned(arrays, static, jac=True)
+    stacked = cls.from_vector(theta).predict_planned(arrays, static, jac=True)
     np.testing.assert_allclose(np.asarray(stacked[0]), np.asarray(pred), rtol=1e-13)
     np.testing.assert_allclose(np.asarray(stacked[1]), np.asarray(jac), rtol=1e-12, atol=1e-14)
-    traced = jax.jit(lambda x: FSLLaw.from_vector(theta).predict(x, steps))(lr)
+    traced = jax.jit(lambda x: cls.from_vector(theta).predict(x, steps))(lr)
     np.testing.assert_allclose(np.asarray(traced), np.asarray(pred), rtol=1e-12)
     # one update: no decrement at all (the plan's padding only), L0 + c1·η_0^−s
-    one = FSLLaw.from_vector(theta).predict(jnp.asarray([0.3]), jnp.asarray([0]))
+    one = cls.from_vector(theta).predict(jnp.asarray([0.3]), jnp.asarray([0]))
     assert np.isclose(float(one[0]), float(theta[0] + theta[1] * 0.3 ** -theta[2]), rtol=1e-14)
 
 
@@ -202,10 +212,13 @@ def test_bound_prefixes_in_batches_and_the_full_bound():
     assert np.isclose(float(arbitrary_step_bound(eta, g, 1.3)), old, rtol=1e-14)
 
 
-@pytest.mark.parametrize("cls,theta", [(MomentumLaw, LAWS[0][1]), (FSLLaw, LAWS[1][1])], ids=IDS[:2])
+@pytest.mark.parametrize("cls,theta", [(MomentumLaw, LAWS[0][1]), (FSLLaw, LAWS[1][1]), (FSLLawBefore, LAWS[1][1])],
+                         ids=IDS[:2] + ["fsl_before"])
 def test_one_pass_gradient_and_curvature(cls, theta):
     # value = final_loss; gradient = jax.grad = central differences; diagonal = diag(jax.hessian) = second
-    # central differences. Rates from zero (warm-up), a constant stage and a rise included.
+    # central differences. Rates from zero (warm-up), a constant stage and a rise included. FSLLawBefore pairs the
+    # warm-up's first rise with T(1) only while η_0 = 0: a difference that lifts η_0 crosses that switch (the law
+    # jumps there), so its differences start at j = 1 (autodiff, on the branch taken, still checks j = 0).
     law = cls(*theta)
     lr = jnp.asarray(_schedule(n=40))
     fl = lambda r: law.final_loss(r)  # noqa: E731
@@ -215,7 +228,7 @@ def test_one_pass_gradient_and_curvature(cls, theta):
     hess = np.diag(np.asarray(jax.jit(jax.hessian(fl))(lr)))
     np.testing.assert_allclose(np.asarray(curv), hess, rtol=1e-9, atol=1e-10)
     np.testing.assert_allclose(np.asarray(jax.jit(lambda r: law.rate_curvature(r))(lr)), np.asarray(curv))
-    h, js = 1e-5, np.array([0, 1, 9, 20, 39])
+    h, js = 1e-5, np.array([1, 9, 20, 39] if cls is FSLLawBefore else [0, 1, 9, 20, 39])
     e = jnp.zeros((len(js), lr.shape[0])).at[np.arange(len(js)), js].set(h)
     up, down = jax.jit(jax.vmap(fl))(lr + e), jax.jit(jax.vmap(fl))(lr - e)
     mid = float(jax.jit(fl)(lr))

@@ -101,16 +101,27 @@ class FSLLaw(AbstractLossCurveLaw):
     def _chunk_size(n_steps: int) -> int:
         return max(64, min(_CHUNK, _ELEMENTS // max(1, n_steps)))
 
-    @staticmethod
-    def plan(lr, steps):
+    @classmethod
+    def paired_time(cls, prefix, i):
+        """The intrinsic time paired with the decrement at update i (`prefix` = T(0) … T(N−1), numpy or JAX): T(i)
+        for this law; `FSLLawBefore` pairs T(i − 1)."""
+        return prefix[i]
+
+    @classmethod
+    def _pairs_own_rate(cls, prefix, i):
+        # whether the paired time of decrement i includes η_i (then it moves with the decrement itself)
+        return jnp.ones(jnp.shape(i), bool)
+
+    @classmethod
+    def plan(cls, lr, steps):
         """The schedule-only part of `predict` for concrete rates and steps (numpy, computed once): the non-zero
-        decrements in chunks, each with T(i), log T(i) and the first sorted step it reaches (`decrement_chunks`).
-        Returns (arrays, static) for `predict_planned`; `lrc.fit` plans each curve once."""
+        decrements in chunks, each with its paired time T, log T and the first sorted step it reaches
+        (`decrement_chunks`). Returns (arrays, static) for `predict_planned`; `lrc.fit` plans each curve once."""
         n_steps = int(np.size(steps))
-        sorted_steps, inverse, prefix, pairs, firsts = decrement_chunks(lr, steps, FSLLaw._chunk_size(n_steps))
+        sorted_steps, inverse, prefix, pairs, firsts = decrement_chunks(lr, steps, cls._chunk_size(n_steps))
         chunks = []
         for kk, d in pairs:
-            t = prefix[kk]
+            t = cls.paired_time(prefix, kk)
             chunks.append({"k": kk, "d": d, "t": t, "log_t": np.log(np.where(t > 0, t, 1.0))})
         if len(chunks) > _UNROLLED:  # many chunks: one lax.map over all of them, each over every step
             chunks = {n: np.stack([c[n] for c in chunks]) for n in chunks[0]}
@@ -118,18 +129,18 @@ class FSLLaw(AbstractLossCurveLaw):
         arrays = {"steps": sorted_steps, "at": prefix[sorted_steps], "inverse": inverse, "chunks": chunks}
         return arrays, firsts
 
-    @staticmethod
-    def _traced_plan(lr, steps):
+    @classmethod
+    def _traced_plan(cls, lr, steps):
         # rates under a trace: every decrement (none can be dropped), in equal chunks mapped over every step
         n = lr.shape[0] - 1
-        size = FSLLaw._chunk_size(steps.shape[0])
+        size = cls._chunk_size(steps.shape[0])
         width = -(-max(n, 1) // size) * size
         k = jnp.arange(1, width + 1)
         inside = k <= n
         kk = jnp.where(inside, k, max(n, 1))
         prefix = jnp.cumsum(lr)
         d = jnp.where(inside, lr[kk - 1] - lr[kk], 0.0) if n > 0 else jnp.zeros(width, lr.dtype)
-        t = prefix[jnp.minimum(kk, n)]
+        t = cls.paired_time(prefix, jnp.minimum(kk, n))
         log_t = jnp.log(jnp.where(t > 0, t, 1.0))
         chunks = {n_: a.reshape(-1, size) for n_, a in (("k", kk), ("d", d), ("t", t), ("log_t", log_t))}
         return {"steps": steps, "at": prefix[steps], "inverse": None, "chunks": chunks}, None
@@ -180,13 +191,15 @@ class FSLLaw(AbstractLossCurveLaw):
 
     def final_loss_grad_curvature(self, rates: Array) -> tuple[Scalar, Array, Array]:
         """(L, ∂L/∂η_j, ∂²L/∂η_j²) at the last step K = N − 1, in one O(N) pass [D]. Per decrement i = 1 … K:
-        d_i = η_{i−1} − η_i, T_i = T(i), u_i = T − T_i (T = T(K)), f = c3 + T_i^{−s} (f′, f″ its T_i-derivatives),
-        p = (1 + c4u)^{−γ}, G = 1 − p, h = γc4(1 + c4u)^{−γ−1} (= ∂G/∂T = −∂G/∂T_i), q = γ(γ+1)c4²(1 + c4u)^{−γ−2}.
-        With F = Σ_i d_i f_i G_i (L = L0 + c1 T^{−s} − c2 F), ∂d_i/∂η_j = [j = i−1] − [j = i], ∂T_i/∂η_j = [j ≤ i],
-        ∂T/∂η_j = 1:
+        d_i = η_{i−1} − η_i, T_i its paired time (`paired_time`), e_i = 1 where T_i includes η_i (here always; in
+        `FSLLawBefore` only where it falls back to T(i)), u_i = T − T_i (T = T(K)), f = c3 + T_i^{−s} (f′, f″ its
+        T_i-derivatives), p = (1 + c4u)^{−γ}, G = 1 − p, h = γc4(1 + c4u)^{−γ−1} (= ∂G/∂T = −∂G/∂T_i),
+        q = γ(γ+1)c4²(1 + c4u)^{−γ−2}. With F = Σ_i d_i f_i G_i (L = L0 + c1 T^{−s} − c2 F), ∂d_i/∂η_j = [j = i−1]
+        − [j = i], ∂T_i/∂η_j = [j ≤ i − 1 + e_i], ∂T/∂η_j = 1:
 
-            ∂F/∂η_j   = (fG)_{j+1} − (fG)_j + Σ_{i≥j} d_i (f′G − f h)_i + Σ_i d_i f_i h_i
-            ∂²F/∂η_j² = 2(f′G)_{j+1} − 2(f′G)_j + Σ_{i≥j} d_i (f″G + f q)_i − Σ_i d_i f_i q_i
+            ∂F/∂η_j   = (fG)_{j+1} − (fG)_j + Σ_{i>j} d_i (f′G − f h)_i + e_j d_j (f′G − f h)_j + Σ_i d_i f_i h_i
+            ∂²F/∂η_j² = 2(f′G)_{j+1} − 2[e f′G + (1 − e) f h]_j + Σ_{i>j} d_i (f″G + f q)_i
+                        + e_j d_j (f″G + f q)_j − Σ_i d_i f_i q_i
 
         (terms with an index outside 1 … K are absent), and c1 T^{−s} gives −s c1 T^{−s−1} and s(s+1) c1 T^{−s−2}.
         The diagonal is not always positive; `Direct`'s guard replaces non-positive entries."""
@@ -194,8 +207,10 @@ class FSLLaw(AbstractLossCurveLaw):
         s_, g_, c4 = self.s, self.gamma, self.c4
         prefix = jnp.cumsum(eta)
         total = prefix[-1]
-        ti = prefix[1:]
-        u = _suffix(eta)[1:] - eta[1:]  # T − T_i = Σ_{τ>i} η_τ, summed from the end
+        i = jnp.arange(1, eta.size)
+        ti = self.paired_time(prefix, i)
+        own = self._pairs_own_rate(prefix, i).astype(eta.dtype)  # e_i
+        u = _suffix(eta)[1:] - own * eta[1:]  # T − T_i = Σ_{τ≥i+e_i} η_τ, summed from the end
         d = eta[:-1] - eta[1:]
         safe = jnp.where(ti > 0, ti, 1.0)
         f = self.c3 + safe ** (-s_)
@@ -208,14 +223,18 @@ class FSLLaw(AbstractLossCurveLaw):
         q = g_ * (g_ + 1) * c4 * c4 * p / (base * base)
         value = self.L0 + self.c1 * total ** (-s_) - self.c2 * jnp.sum(d * f * big_g)
         zero = jnp.zeros((1,), eta.dtype)
+
+        def at_j(x):  # x_i for i = 1 … K as j = 0 … K (0 at j = 0)
+            return jnp.concatenate([zero, x])
+
+        def after_j(x):  # Σ_{i>j} x_i for j = 0 … K
+            return jnp.concatenate([_suffix(x), zero])
+
         fg = jnp.concatenate([zero, f * big_g, zero])  # (fG)_i for i = 0 … N (0 outside 1 … K)
-        f1g = jnp.concatenate([zero, f1 * big_g, zero])
-        tail1 = jnp.concatenate([zero, _suffix(d * (f1 * big_g - f * h))])  # Σ_{i≥j}, j = 0 … K (j = 0 as j = 1)
-        tail1 = tail1.at[0].set(tail1[1])
-        tail2 = jnp.concatenate([zero, _suffix(d * (f2 * big_g + f * q))])
-        tail2 = tail2.at[0].set(tail2[1])
-        grad_f = fg[1:] - fg[:-1] + tail1 + jnp.sum(d * f * h)
-        curv_f = 2 * (f1g[1:] - f1g[:-1]) + tail2 - jnp.sum(d * f * q)
+        slope, bend = f1 * big_g - f * h, f2 * big_g + f * q
+        grad_f = fg[1:] - fg[:-1] + after_j(d * slope) + at_j(own * d * slope) + jnp.sum(d * f * h)
+        curv_f = (2 * jnp.concatenate([f1 * big_g, zero]) - 2 * at_j(own * f1 * big_g + (1 - own) * f * h)
+                  + after_j(d * bend) + at_j(own * d * bend) - jnp.sum(d * f * q))
         grad = -s_ * self.c1 * total ** (-s_ - 1) - self.c2 * grad_f
         curv = s_ * (s_ + 1) * self.c1 * total ** (-s_ - 2) - self.c2 * curv_f
         return value, grad, curv
@@ -223,3 +242,34 @@ class FSLLaw(AbstractLossCurveLaw):
     def rate_curvature(self, rates: Array) -> Array:
         """The exact diagonal of the final loss's Hessian in the per-step rates (`final_loss_grad_curvature`)."""
         return self.final_loss_grad_curvature(rates)[2]
+
+
+class FSLLawBefore(FSLLaw):
+    """The FSL practical form with each decrement paired with the intrinsic time *before* its update [D]:
+
+        L(k) = L0 + c1·T(k)^{−s} − c2 Σ_{i=1..k} (η_{i−1} − η_i)·(c3 + T(i−1)^{−s})·[1 − (1 + c4·(T(k) − T(i−1)))^{−γ}]
+
+    T(i − 1) = Σ_{τ<i} η_τ is the intrinsic time at which the rate changes, the left point of the continuous
+    form's integral; the elapsed time T(k) − T(i−1) = Σ_{τ=i..k} η_τ is the multi-power law's S_i(k)
+    (data/README.md), so a decrement at update k acts at k. Same parameters and ranges as `FSLLaw` (whose pairing
+    with T(i) is the formula as the issue writes it; which one the paper's appendix means is unchecked [?]).
+    A decrement after only zero rates (T(i − 1) = 0: the first rise of a warm-up from zero, where T^{−s} is
+    infinite) is paired with T(i) instead.
+
+    Why a second pairing: with T(i) a decrement moves its own paired time, the final loss is non-convex at the scale
+    of single updates, and a per-update schedule solve creeps to its step cap; with T(i − 1) no term moves with its
+    own decrement, and on the 25M and 100M curves the two fit and predict alike (README, loss-curve laws;
+    `problems/fsl_law_microstructure.py`).
+    """
+
+    name: ClassVar[str] = "fsl_law_before"
+
+    @classmethod
+    def paired_time(cls, prefix, i):
+        before = prefix[np.maximum(i - 1, 0)] if isinstance(prefix, np.ndarray) else prefix[jnp.maximum(i - 1, 0)]
+        where = np.where if isinstance(prefix, np.ndarray) else jnp.where
+        return where(before > 0, before, prefix[i])
+
+    @classmethod
+    def _pairs_own_rate(cls, prefix, i):
+        return prefix[jnp.maximum(i - 1, 0)] <= 0
