@@ -1,7 +1,7 @@
 """The loss-curve-law commands: `lrcontrol fit`, `lrcontrol predict` and `lrcontrol solve LAW --law FILE`.
 
     lrcontrol fit --law LAW (mpl, momentum_law, fsl_law, bound_law, …) --curve FILE [--curve FILE ...]
-                  [--fix NAME=VALUE ...] [--out DIR]
+                  [--fix NAME=VALUE ...] [--max-steps N] [--out DIR]
         → DIR/law.json {"law": NAME, "params": {...}, "standard_errors": {...}, ...}, DIR/fit.json, DIR/fit.png
     lrcontrol predict --law law.json --curve FILE [...] [--out DIR]
         → DIR/prediction.csv (curve,step,lr,loss,predicted), DIR/prediction.json, DIR/prediction.png
@@ -165,11 +165,15 @@ def cmd_fit(args) -> int:
     from lrcontrol._fit import fit, schedule_profile
     from lrcontrol._output_worker import start_outputs
 
+    from lrcontrol import InputError
+
     cls = law_class(args.law)
     fixed = _parse_fixed(args.fix or [])
+    if args.max_steps < 1:
+        raise InputError(f"--max-steps must be a whole number of steps >= 1, got {args.max_steps}.")
     out = _folder(args.out, f"out/fit-{args.law}")
     curves = _read_curves(args.curve)
-    law, report = fit(cls, curves, fixed=fixed)
+    law, report = fit(cls, curves, fixed=fixed, max_steps=args.max_steps)
     law_json = {"law": cls.name, "params": report.params, "standard_errors": report.standard_errors,
                 "fit": {"curves": [c.name for c in curves], "objective": report.objective,
                         "converged": report.converged, "message": report.message,
@@ -190,6 +194,10 @@ def cmd_fit(args) -> int:
         for name, m in report.metrics.items():
             print(f"  {name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
         print("wrote " + ", ".join(str(p) for p in written))
+    if not report.converged:
+        print(f"lrcontrol: warning: the fit stopped at its cap of {args.max_steps} Levenberg–Marquardt steps before "
+              f"converging: the parameters are where it stopped, not a minimum (--max-steps raises the cap).",
+              file=sys.stderr)
     if report.at_bounds:
         print(f"lrcontrol: warning: {', '.join(report.at_bounds)} fitted onto the edge of "
               f"{'its' if len(report.at_bounds) == 1 else 'their'} range: the law is at its limit on these "
@@ -367,17 +375,19 @@ def cmd_solve_law(args, clock) -> int:
         from .solvers._results import MAX_STEPS
 
         print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
-              f"false." + (_CAPPED if law.schedule_newton and int(solution.diagnostics.result) == MAX_STEPS else ""),
+              f"false." + (_CAPPED.get(law.name, "") if int(solution.diagnostics.result) == MAX_STEPS else ""),
               file=sys.stderr)
         return 3
     return 0
 
 
-# Why a Newton–CG law's solve stops at its cap (`law_schedule.NEWTON_CG_STEPS`), for the warning: measured for the FSL
-# law (README, loss-curve laws: problems/fsl_law_microstructure.py)
-_CAPPED = (" Under this law the solve stops at its step cap by design: the law's per-update sum is non-convex at the "
-           "scale of single updates, and further steps only pile neighbouring decrements together (README, loss-curve "
-           "laws: why it creeps); the schedule is the capped solve's end.")
+# Why a law's schedule solve stops at its cap (`law_schedule.NEWTON_CG_STEPS`), for the warning, where it is measured:
+# the FSL law (README, loss-curve laws: problems/fsl_law_microstructure.py, problems/fsl_law_pairings.py)
+_CAPPED = {"fsl_law": (
+    " Under this law the solve stops at its step cap by design: the law's per-update sum is non-convex at the scale of "
+    "single updates, and further steps only pile neighbouring decrements together (README, loss-curve laws: why it "
+    "creeps); the schedule is the capped solve's end. fsl_law_before, the same law with each decrement paired with "
+    "the intrinsic time before its update, has no such creep (lrcontrol fit --law fsl_law_before).")}
 
 
 def _version():
@@ -415,6 +425,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--fix", action="append", metavar="NAME=VALUE",
                    help="hold a parameter at a value instead of fitting it (repeatable), e.g. --fix decay=0.999 "
                         "for the momentum law's paper value")
+    p.add_argument("--max-steps", type=int, default=200, metavar="N",
+                   help="cap on the Levenberg–Marquardt steps of each stage (default 200; a fit that reaches it "
+                        "says so: its parameters are where it stopped)")
     p.add_argument("--out", default=None, help="folder (default out/fit-LAW)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(fn=cmd_fit)

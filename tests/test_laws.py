@@ -295,6 +295,26 @@ def _run(argv, capsys):
     return code, capsys.readouterr()
 
 
+def test_cli_fit_says_when_it_stops_at_its_cap(synthetic, tmp_path, capsys):
+    # --max-steps caps the Levenberg–Marquardt stages; a fit that reaches the cap says so (stderr, law.json), and a
+    # cap below one step is bad input (exit 2, nothing written)
+    import json
+
+    curves = [a for f in synthetic for a in ("--curve", str(f))]
+    code, io = _run(["fit", "--law", "bound_law", "--max-steps", "1", "--out", str(tmp_path / "capped"), "--quiet",
+                     *curves], capsys)
+    fit = json.loads((tmp_path / "capped" / "law.json").read_text())["fit"]
+    assert code == 0 and fit["converged"] is False and "not converged in 1 Levenberg" in fit["message"]
+    assert "stopped at its cap of 1 Levenberg–Marquardt steps" in io.err and "--max-steps raises" in io.err
+    code, io = _run(["fit", "--law", "bound_law", "--out", str(tmp_path / "free"), "--quiet", *curves], capsys)
+    assert code == 0 and json.loads((tmp_path / "free" / "law.json").read_text())["fit"]["converged"] is True
+    assert "stopped at its cap" not in io.err
+    code, io = _run(["fit", "--law", "bound_law", "--max-steps", "0", "--out", str(tmp_path / "never"), *curves],
+                    capsys)
+    assert code == 2 and "--max-steps must be a whole number of steps >= 1, got 0." in io.err
+    assert io.err.count("\n") == 1 and not (tmp_path / "never").exists()
+
+
 def test_cli_fit_names_a_curve_the_law_does_not_follow(synthetic, tmp_path, capsys):
     # a constant-rate run whose loss rises (as the digits pilots at 4 and 16 times the base peak did): a law whose
     # constant-rate curve can only fall fits it worse than its mean (R² < 0), and `lrcontrol fit` says so

@@ -14,7 +14,8 @@ not distinguish them. With T(i) (inclusive of η_i), a decrement at the last upd
 The pairing matters to a schedule optimiser [D]: T(i) = T(i−1) + η_{i−1} − d_i moves with the decrement d_i itself,
 so its own term −c2·d_i·w(T(i)) has curvature 2c2·w′ − c2·d_i·w″ ≈ 2c2·w′(T(i)) < 0 in d_i (w, the weight, falls as T(i)
 grows), and the final loss is non-convex at the scale of single updates: piling neighbouring decrements together
-pays a little (`problems/fsl_law_microstructure.py`). Paired with T(i−1) the term has no such self-interaction.
+pays a little (`problems/fsl_law_microstructure.py`). Paired with T(i−1) the term has no such self-interaction:
+that is `FSLLawBefore` (`fsl_law_before`), below.
 
 **Relation to the SGD-derived `FSL` system (`lrc.systems.FSL`, fsl.py) [D].** That system's functional is
 E = e(T) + Σ_k η_k² g_k K(R_k), e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α}, α = 2 − 1/β, g = σ² (additive) or
