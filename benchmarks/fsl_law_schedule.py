@@ -12,7 +12,10 @@ every method from the system's own start (WSD, linear, 20 %). Run in this same p
 
 Each row is one solve from the start (not a best of several: the caps' rows trace the descent); compile time apart.
 
-    python benchmarks/fsl_law_schedule.py [--quick]
+With `--law fsl_law_before` the same problem under `FSLLawBefore` (each decrement paired with T(i − 1)) with the same
+parameters: there the Newton–CG solve converges by itself (→ `fsl_law_before_schedule.json`).
+
+    python benchmarks/fsl_law_schedule.py [--quick] [--law fsl_law|fsl_law_before]
 """
 
 import argparse
@@ -40,9 +43,11 @@ N, W, PEAK, MIN_LR = 24000, 2160, 3e-4, 1e-10
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer caps (a smoke run)")
+    ap.add_argument("--law", choices=("fsl_law", "fsl_law_before"), default="fsl_law",
+                    help="the pairing (the parameters are the 25M fsl_law fit's either way)")
     args = ap.parse_args()
     params = json.loads(RESULTS.read_text())["sizes"]["25"]["laws"]["fsl_law (fitted here)"]["params"]
-    law = lrc.systems.FSLLaw(**params)
+    law = (lrc.systems.FSLLawBefore if args.law == "fsl_law_before" else lrc.systems.FSLLaw)(**params)
     system = LawSchedule(law, W, PEAK, MIN_LR, monotone=True)
     problem = system.problem(N)
     u0 = jnp.asarray(system.initial_controls(problem))
@@ -91,8 +96,9 @@ def main():
         r["gap_to_best"] = r["final_loss"] - best
     start = value(u0)
     print(f"start {start:.10f}; best found {best:.10f}")
-    path = write("fsl_law_schedule", {"description": __doc__.split("\n\n")[0],
-                                      "problem": {"law": "fsl_law (25M fit)", "params": params, "N": N, "warmup": W,
+    path = write(f"{args.law}_schedule", {"description": __doc__.split("\n\n")[0],
+                                      "problem": {"law": f"{args.law} (the 25M fsl_law fit's parameters)",
+                                                  "params": params, "N": N, "warmup": W,
                                                   "peak": PEAK, "min_lr": MIN_LR, "start": "wsd (linear, 20 %)",
                                                   "start_final_loss": start},
                                       "best_found": best, "rows": rows})

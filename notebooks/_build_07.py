@@ -9,7 +9,7 @@ A practitioner has loss curves, not a model of learning. A *loss-curve law* pred
 learning-rate schedule from a few parameters fitted to two or three pilot runs; the toolkit then optimises the
 schedule under the fitted law. This notebook uses the shipped 25M-parameter LLM pretraining curves of Luo et al.
 ("A Multi-Power Law for Loss Curve Prediction Across Learning Rate Schedules", ICLR 2025, arXiv 2503.12811; MIT
-licence, `problems/data/mpl/`) and the results of `problems/loss_curve_laws.py` (all four laws fitted on 25M and
+licence, `problems/data/mpl/`) and the results of `problems/loss_curve_laws.py` (every law fitted on 25M and
 100M; minutes of work, so read here from `results.json`, not recomputed). It runs in seconds:
 
 1. curves as data (`lrc.LossCurve`) and the multi-power law (MPL) with the published parameters on a held-out run;
@@ -61,7 +61,10 @@ plt.show()"""),
 `lrc.fit(lrc.systems.MultiPowerLaw, fit_curves)` minimises the published loss — Huber (δ = 1e-3) on log
 residuals over the fit split — from a grid of round-number starts (never the published values), by
 Levenberg–Marquardt in float64. The table is read from `problems/loss_curve_laws.py`'s results: the fit loss on
-the fit split and the mean held-out PredE over the six held-out runs."""),
+the fit split and the mean held-out PredE over the six held-out runs. The FSL practical form appears twice:
+`fsl_law` pairs each decrement with the intrinsic time T(i) (the formula as the issue writes it), `fsl_law_before`
+with T(i − 1), under which the schedule solve converges; both rows are fits stopped at 200 steps, and fitted to
+convergence the two predict alike (README: the pairing table, `problems/fsl_law_pairings.py`)."""),
     nbf.v4.new_code_cell("""results = json.loads(RESULTS.read_text())
 print(f"{'model':6s} {'law':30s} {'fit loss':>10s} {'held-out PredE':>15s} {'optimum':>10s} {'best baseline':>14s}")
 for size, entry in results["sizes"].items():
