@@ -246,7 +246,7 @@ class FSLLaw(AbstractLossCurveLaw):
 
 
 class FSLLawBefore(FSLLaw):
-    """The FSL practical form with each decrement paired with the intrinsic time *before* its update [D]:
+    """The FSL practical form with each decrement paired with T(i − 1), the intrinsic time before its update [D].
 
         L(k) = L0 + c1·T(k)^{−s} − c2 Σ_{i=1..k} (η_{i−1} − η_i)·(c3 + T(i−1)^{−s})·[1 − (1 + c4·(T(k) − T(i−1)))^{−γ}]
 
