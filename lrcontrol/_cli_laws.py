@@ -162,10 +162,9 @@ def _curve_spec(law, curves, title, band=None) -> dict:
 
 
 def cmd_fit(args) -> int:
+    from lrcontrol import InputError
     from lrcontrol._fit import fit, schedule_profile
     from lrcontrol._output_worker import start_outputs
-
-    from lrcontrol import InputError
 
     cls = law_class(args.law)
     fixed = _parse_fixed(args.fix or [])

@@ -259,17 +259,17 @@ class FSLLawBefore(FSLLaw):
 
     Why a second pairing: with T(i) a decrement moves its own paired time, the final loss is non-convex at the scale
     of single updates, and a per-update schedule solve creeps to its step cap; with T(i − 1) no term moves with its
-    own decrement, and on the 25M and 100M curves the two fit and predict alike (README, loss-curve laws;
-    `problems/fsl_law_microstructure.py`).
+    own decrement, and on the 25M and 100M curves the two, fitted to convergence, predict alike (README, loss-curve
+    laws; `problems/fsl_law_microstructure.py`, `problems/fsl_law_pairings.py`).
     """
 
     name: ClassVar[str] = "fsl_law_before"
 
     @classmethod
     def paired_time(cls, prefix, i):
-        before = prefix[np.maximum(i - 1, 0)] if isinstance(prefix, np.ndarray) else prefix[jnp.maximum(i - 1, 0)]
-        where = np.where if isinstance(prefix, np.ndarray) else jnp.where
-        return where(before > 0, before, prefix[i])
+        xp = np if isinstance(prefix, np.ndarray) else jnp  # numpy in `plan`, JAX under a trace
+        before = prefix[xp.maximum(i - 1, 0)]
+        return xp.where(before > 0, before, prefix[i])
 
     @classmethod
     def _pairs_own_rate(cls, prefix, i):
