@@ -193,10 +193,11 @@ def cmd_fit(args) -> int:
         for name, m in report.metrics.items():
             print(f"  {name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
         print("wrote " + ", ".join(str(p) for p in written))
-    if not report.converged:
-        print(f"lrcontrol: warning: the fit stopped at its cap of {args.max_steps} Levenberg–Marquardt steps before "
-              f"converging: the parameters are where it stopped, not a minimum (--max-steps raises the cap).",
-              file=sys.stderr)
+    if not report.converged:  # at the step cap, or (fewer steps) an end kept from the thinned points: its message
+        print(("lrcontrol: warning: the fit stopped at its cap of {} Levenberg–Marquardt steps before converging: the "
+               "parameters are where it stopped, not a minimum (--max-steps raises the cap).".format(args.max_steps))
+              if report.iterations >= args.max_steps else
+              f"lrcontrol: warning: the fit did not converge ({report.message}).", file=sys.stderr)
     if report.at_bounds:
         print(f"lrcontrol: warning: {', '.join(report.at_bounds)} fitted onto the edge of "
               f"{'its' if len(report.at_bounds) == 1 else 'their'} range: the law is at its limit on these "

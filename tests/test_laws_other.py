@@ -53,6 +53,8 @@ def naive_fsl(p, lr, steps, before=False):
         t = np.cumsum(lr[:k + 1])
         acc = 0.0
         for i in range(1, k + 1):
+            if lr[i - 1] == lr[i]:  # a zero decrement adds nothing (and T = 0 after zero rates alone)
+                continue
             ti = t[i - 1] if before and t[i - 1] > 0 else t[i]
             acc += (lr[i - 1] - lr[i]) * (c3 + ti ** (-s_)) * (1 - (1 + c4 * (t[k] - ti)) ** (-g))
         out.append(L0 + c1 * t[k] ** (-s_) - c2 * acc)
@@ -234,6 +236,19 @@ def test_one_pass_gradient_and_curvature(cls, theta):
     mid = float(jax.jit(fl)(lr))
     np.testing.assert_allclose(np.asarray(up - down) / (2 * h), np.asarray(grad[js]), rtol=1e-7, atol=1e-8)
     np.testing.assert_allclose(np.asarray(up - 2 * mid + down) / h**2, np.asarray(curv[js]), rtol=1e-3, atol=1e-3)
+    if cls in (FSLLaw, FSLLawBefore):
+        # three zero rates first: FSLLawBefore's fallback pairs the first rise (update 3) with T(3), later decrements
+        # with T(i − 1) — the mask is not only at i = 1 (against autodiff on the branch taken, and the direct sums)
+        lr3 = jnp.asarray(np.r_[0.0, 0.0, 0.0, _schedule(n=38)[1:]])  # 40 rates
+        value, grad, curv = jax.jit(lambda r: law.final_loss_grad_curvature(r))(lr3)
+        naive = naive_fsl if cls is FSLLaw else naive_fsl_before
+        assert np.isclose(float(value), naive(theta, np.asarray(lr3), [39])[0], rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(grad), np.asarray(jax.jit(jax.grad(fl))(lr3)), rtol=1e-10, atol=1e-12)
+        hess = np.diag(np.asarray(jax.jit(jax.hessian(fl))(lr3)))
+        np.testing.assert_allclose(np.asarray(curv), hess, rtol=1e-9, atol=1e-10)
+        steps = np.array([3, 4, 9, 20, 39])
+        np.testing.assert_allclose(np.asarray(law.predict(lr3, jnp.asarray(steps))),
+                                   naive(theta, np.asarray(lr3), steps), rtol=1e-12)
 
 
 def test_momentum_law_hessian_is_its_rank_one_s1_part():

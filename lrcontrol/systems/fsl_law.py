@@ -14,8 +14,9 @@ not distinguish them. With T(i) (inclusive of η_i), a decrement at the last upd
 The pairing matters to a schedule optimiser [D]: T(i) = T(i−1) + η_{i−1} − d_i moves with the decrement d_i itself,
 so its own term −c2·d_i·w(T(i)) has curvature 2c2·w′ − c2·d_i·w″ ≈ 2c2·w′(T(i)) < 0 in d_i (w, the weight, falls as T(i)
 grows), and the final loss is non-convex at the scale of single updates: piling neighbouring decrements together
-pays a little (`problems/fsl_law_microstructure.py`). Paired with T(i−1) the term has no such self-interaction:
-that is `FSLLawBefore` (`fsl_law_before`), below.
+pays a little (`problems/fsl_law_microstructure.py`). Paired with T(i−1) the term has no such self-interaction
+(but for the warm-up's first rise from zero, which falls back to T(i)): that is `FSLLawBefore` (`fsl_law_before`),
+below.
 
 **Relation to the SGD-derived `FSL` system (`lrc.systems.FSL`, fsl.py) [D].** That system's functional is
 E = e(T) + Σ_k η_k² g_k K(R_k), e(t) = (1 + t)^{−s}, K(u) = (1 + u)^{−α}, α = 2 − 1/β, g = σ² (additive) or
@@ -213,10 +214,11 @@ class FSLLaw(AbstractLossCurveLaw):
         own = self._pairs_own_rate(prefix, i).astype(eta.dtype)  # e_i
         u = _suffix(eta)[1:] - own * eta[1:]  # T − T_i = Σ_{τ≥i+e_i} η_τ, summed from the end
         d = eta[:-1] - eta[1:]
-        safe = jnp.where(ti > 0, ti, 1.0)
+        positive = ti > 0  # T_i = 0 only after zero rates alone (d_i = 0): no T-derivatives there, as autodiff has
+        safe = jnp.where(positive, ti, 1.0)
         f = self.c3 + safe ** (-s_)
-        f1 = -s_ * safe ** (-s_ - 1)
-        f2 = s_ * (s_ + 1) * safe ** (-s_ - 2)
+        f1 = jnp.where(positive, -s_ * safe ** (-s_ - 1), 0.0)
+        f2 = jnp.where(positive, s_ * (s_ + 1) * safe ** (-s_ - 2), 0.0)
         base = 1 + c4 * u
         p = base ** (-g_)
         big_g = 1 - p
@@ -259,8 +261,9 @@ class FSLLawBefore(FSLLaw):
 
     Why a second pairing: with T(i) a decrement moves its own paired time, the final loss is non-convex at the scale
     of single updates, and a per-update schedule solve creeps to its step cap; with T(i − 1) no term moves with its
-    own decrement, and on the 25M and 100M curves the two, fitted to convergence, predict alike (README, loss-curve
-    laws; `problems/fsl_law_microstructure.py`, `problems/fsl_law_pairings.py`).
+    own decrement (but the fallback one, in a warm-up that a schedule solve holds fixed), and on the 25M and 100M
+    curves the two, fitted to convergence, predict alike (README, loss-curve laws; `problems/fsl_law_microstructure.py`,
+    `problems/fsl_law_pairings.py`).
     """
 
     name: ClassVar[str] = "fsl_law_before"
