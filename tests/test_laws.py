@@ -297,7 +297,8 @@ def _run(argv, capsys):
 
 def test_cli_fit_says_when_it_stops_at_its_cap(synthetic, tmp_path, capsys):
     # --max-steps caps the Levenberg–Marquardt stages; a fit that reaches the cap says so (stderr, law.json), and a
-    # cap below one step is bad input (exit 2, nothing written)
+    # cap below one step is bad input (exit 2, nothing written); a converged fit says nothing
+    # (test_cli_fit_predict_solve)
     import json
 
     curves = [a for f in synthetic for a in ("--curve", str(f))]
@@ -306,9 +307,6 @@ def test_cli_fit_says_when_it_stops_at_its_cap(synthetic, tmp_path, capsys):
     fit = json.loads((tmp_path / "capped" / "law.json").read_text())["fit"]
     assert code == 0 and fit["converged"] is False and "not converged in 1 Levenberg" in fit["message"]
     assert "stopped at its cap of 1 Levenberg–Marquardt steps" in io.err and "--max-steps raises" in io.err
-    code, io = _run(["fit", "--law", "bound_law", "--out", str(tmp_path / "free"), "--quiet", *curves], capsys)
-    assert code == 0 and json.loads((tmp_path / "free" / "law.json").read_text())["fit"]["converged"] is True
-    assert "stopped at its cap" not in io.err
     code, io = _run(["fit", "--law", "bound_law", "--max-steps", "0", "--out", str(tmp_path / "never"), *curves],
                     capsys)
     assert code == 2 and "--max-steps must be a whole number of steps >= 1, got 0." in io.err
@@ -374,13 +372,14 @@ def test_schedule_profiles_compare_runs_of_any_length():
 
 def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     out = tmp_path / "fit"
-    code, _ = _run(["fit", "--law", "mpl", "--curve", str(synthetic[0]), "--curve", str(synthetic[1]),
-                    "--out", str(out), "--quiet"], capsys)
+    code, io = _run(["fit", "--law", "mpl", "--curve", str(synthetic[0]), "--curve", str(synthetic[1]),
+                     "--out", str(out), "--quiet"], capsys)
     assert code == 0 and {"law.json", "fit.json", "fit.png"} <= {p.name for p in out.iterdir()}
     import json
 
     law = json.loads((out / "law.json").read_text())
     assert law["law"] == "mpl" and set(law["params"]) == set(lrc.systems.MultiPowerLaw.param_names)
+    assert law["fit"]["converged"] and "did not converge" not in io.err and "stopped at its cap" not in io.err
     pred = tmp_path / "pred"
     code, _ = _run(["predict", "--law", str(out / "law.json"), "--curve", str(synthetic[2]), "--out", str(pred),
                     "--quiet"], capsys)

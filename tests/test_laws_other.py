@@ -358,12 +358,10 @@ def test_cli_says_why_a_capped_fsl_law_solve_stops(tmp_path, capsys, monkeypatch
     assert code == 3 and "reached max_steps" in err and "non-convex at the scale of single updates" in err
     assert "fsl_law_before" in err  # the pairing without the creep
     assert json.loads((out / "solution.json").read_text())["diagnostics"]["converged"] is False
-    # the same law paired with T(i − 1), capped alike, says only that it stopped: its creep is not measured
-    path.write_text(json.dumps({"law": "fsl_law_before", "params": law.params()}))
-    code = cli.main(["solve", "fsl_law_before", "--law", str(path), "--set", "horizon=240", "--set", "warmup=24",
-                     "--set", "peak=1", "--set", "min_lr=1e-4", "--out", str(tmp_path / "before"), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 3 and "reached max_steps" in err and "non-convex" not in err
+    # the explanation is the FSL law's own (measured there); a capped fsl_law_before solve gets the generic warning
+    from lrcontrol._cli_laws import _CAPPED
+
+    assert set(_CAPPED) == {"fsl_law"}
 
 
 def test_fsl_law_before_schedule_solve_converges():
