@@ -1,6 +1,7 @@
 """Writes notebooks/01_perceptron.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 01 · The effort-cost perceptron
@@ -62,4 +63,4 @@ print("learning rate at steps 0, 500, 999:", np.round(lrs, 5))"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                "language": "python"}})
-nbf.write(nb, "notebooks/01_perceptron.ipynb")
+write(nb, "notebooks/01_perceptron.ipynb")

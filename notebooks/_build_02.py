@@ -1,6 +1,7 @@
 """Writes notebooks/02_solvers.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 02 · Three kinds of solver agree
@@ -216,4 +217,4 @@ print(f"notebook time so far: {time.perf_counter() - _start:.1f} s")"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                "language": "python"}})
-nbf.write(nb, "notebooks/02_solvers.ipynb")
+write(nb, "notebooks/02_solvers.ipynb")

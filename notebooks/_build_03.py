@@ -1,6 +1,7 @@
 """Writes notebooks/03_effort.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 03 · Effort vs performance beyond the perceptron
@@ -131,4 +132,4 @@ print(f"notebook time: {time.perf_counter() - _start:.1f} s")"""),
 ]
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                "language": "python"}})
-nbf.write(nb, "notebooks/03_effort.ipynb")
+write(nb, "notebooks/03_effort.ipynb")

@@ -1,6 +1,7 @@
 """Writes notebooks/04_random_features.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 04 · Power-law random features under SGD
@@ -99,4 +100,4 @@ print(f"notebook ran in {time.perf_counter() - _start:.0f} s")"""),
 nb = nbf.v4.new_notebook()
 nb["cells"] = cells
 nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nbf.write(nb, "notebooks/04_random_features.ipynb")
+write(nb, "notebooks/04_random_features.ipynb")

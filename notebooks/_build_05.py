@@ -1,6 +1,7 @@
 """Writes notebooks/05_fsl.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 05 · The functional scaling law (FSL)
@@ -246,4 +247,4 @@ FSL is a surrogate of the expected loss away from the stability edge [P, measure
 nb = nbf.v4.new_notebook()
 nb["cells"] = cells
 nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nbf.write(nb, "notebooks/05_fsl.ipynb")
+write(nb, "notebooks/05_fsl.ipynb")

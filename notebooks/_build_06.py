@@ -1,6 +1,7 @@
 """Writes notebooks/06_schedules.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 06 · Window functions, linear decay, refinement, Chebyshev steps — and a training run
@@ -311,4 +312,4 @@ print(f"notebook ran in {time.perf_counter() - _start:.0f} s")"""),
 nb = nbf.v4.new_notebook()
 nb["cells"] = cells
 nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nbf.write(nb, "notebooks/06_schedules.ipynb")
+write(nb, "notebooks/06_schedules.ipynb")

@@ -1,6 +1,7 @@
 """Writes notebooks/07_loss_curve_laws.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 07 · From real loss curves to a schedule: loss-curve laws
@@ -141,4 +142,4 @@ a peak no pilot ran, is an extrapolation to check by training."""),
 nb = nbf.v4.new_notebook()
 nb["cells"] = cells
 nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nbf.write(nb, "notebooks/07_loss_curve_laws.ipynb")
+write(nb, "notebooks/07_loss_curve_laws.ipynb")

@@ -1,6 +1,7 @@
 """Writes notebooks/08_bring_your_own_model.ipynb (kept as code so the notebook's source is reviewable)."""
 
 import nbformat as nbf
+from _write import write
 
 cells = [
     nbf.v4.new_markdown_cell("""# 08 · Bring your own model: a deep linear network
@@ -90,7 +91,7 @@ mid = (t[1:] + t[:-1]) / 2
 plt.plot(mid, direct.schedule.values, label="Direct")
 plt.plot(mid, sweep.schedule.values, "--", label="forward–backward sweep")
 plt.xlabel("t"); plt.ylabel("μ*(t)"); plt.legend();"""),
-    nbf.v4.new_markdown_cell("""The optimum pushes hardest at the start, to get the modes off the saddle at the origin while the loss
+    nbf.v4.new_markdown_cell(r"""The optimum pushes hardest at the start, to get the modes off the saddle at the origin while the loss
 they would accumulate there is largest, and then eases off as the loss falls. Njaradi et al.'s closed-loop law
 says by how much, for any model trained by gradient flow under this effort cost (the Hamiltonian is conserved
 and $\dot x = -\mu\nabla L$): $\mu^*(t) = \sqrt{(L(t) - L(T))/\beta}$. It is not used by either solver, so it
@@ -160,4 +161,4 @@ print("learning rate at steps 0, 250, 500, 999:", [round(float(lr(k)), 5) for k 
 ]
 nb = nbf.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                                "language": "python"}})
-nbf.write(nb, "notebooks/08_bring_your_own_model.ipynb")
+write(nb, "notebooks/08_bring_your_own_model.ipynb")
