@@ -104,15 +104,16 @@ class FSLLaw(AbstractLossCurveLaw):
         return max(64, min(_CHUNK, _ELEMENTS // max(1, n_steps)))
 
     @classmethod
-    def paired_time(cls, prefix, i):
-        """The intrinsic time paired with the decrement at update i (`prefix` = T(0) … T(N−1), numpy or JAX): T(i)
-        for this law; `FSLLawBefore` pairs T(i − 1)."""
-        return prefix[i]
+    def _pairs_own_rate(cls, prefix, i):
+        """Whether the time paired with the decrement at update i includes η_i, i.e. is T(i) rather than T(i − 1)
+        (`prefix` = T(0) … T(N−1), numpy or JAX): always, for this law; the one place a pairing is defined."""
+        return (np if isinstance(prefix, np.ndarray) else jnp).ones(np.shape(i), bool)
 
     @classmethod
-    def _pairs_own_rate(cls, prefix, i):
-        # whether the paired time of decrement i includes η_i (then it moves with the decrement itself)
-        return jnp.ones(jnp.shape(i), bool)
+    def paired_time(cls, prefix, i):
+        """The intrinsic time paired with the decrement at update i: T(i − 1 + e_i), e_i = `_pairs_own_rate`."""
+        xp = np if isinstance(prefix, np.ndarray) else jnp  # numpy in `plan`, JAX under a trace
+        return prefix[xp.maximum(i - 1 + cls._pairs_own_rate(prefix, i), 0)]
 
     @classmethod
     def plan(cls, lr, steps):
@@ -269,11 +270,7 @@ class FSLLawBefore(FSLLaw):
     name: ClassVar[str] = "fsl_law_before"
 
     @classmethod
-    def paired_time(cls, prefix, i):
-        xp = np if isinstance(prefix, np.ndarray) else jnp  # numpy in `plan`, JAX under a trace
-        before = prefix[xp.maximum(i - 1, 0)]
-        return xp.where(before > 0, before, prefix[i])
-
-    @classmethod
     def _pairs_own_rate(cls, prefix, i):
-        return prefix[jnp.maximum(i - 1, 0)] <= 0
+        # T(i − 1), unless it is 0 (zero rates alone before update i): then T(i)
+        xp = np if isinstance(prefix, np.ndarray) else jnp
+        return prefix[xp.maximum(i - 1, 0)] <= 0
