@@ -7,7 +7,8 @@ here to stop on its own tolerance), the held-out PredE, and the monotone schedul
 the table solves it (N = 24000, warm-up 2160, peak 3e-4, min 1e-10; both starts): its final loss, whether it
 converged, its Newton–CG steps and run time.
 
-    python problems/fsl_law_pairings.py     # ~10 min on 2 cores → problems/results/loss_curve_laws/pairings.json
+    python problems/fsl_law_pairings.py     # ~10 min on 2 cores → problems/results/fsl_law_pairings/
+                                            #   results.json, agreement.md (the README's pairing table)
 """
 
 import argparse
@@ -46,10 +47,26 @@ def one(cls, fit_curves, held, max_steps: int) -> dict:
                                  if k != "published optimised")}
 
 
+def table(results: dict) -> str:
+    """The README's pairing table (markdown) from `results`: per size and pairing, each cap's fit and the schedule
+    solve under it."""
+    lines = ["| model | law | " + " | ".join(f"fit ({cap} steps): loss / PredE" for cap in results["caps"]) + " | "
+             + " | ".join(f"schedule solve under the {cap}-step fit" for cap in results["caps"]) + " |",
+             "|---" * (2 + 2 * len(results["caps"])) + "|"]
+    for size, rows in results["sizes"].items():
+        for name, pairing in (("fsl_law", "T(i)"), ("fsl_law_before", "T(i − 1)")):
+            runs = [rows[f"{name}, {cap} steps"] for cap in results["caps"]]
+            fits = [f"{r['fit_loss']:.4e} / {r['mean_PredE']:.5f}, "
+                    + (f"converged ({r['fit_iterations']})" if r["fit_converged"] else "stopped") for r in runs]
+            solves = [(f"**converged, {r['solve_steps']} steps, {r['solve_run_time_s']:.1f} s**" if r["solve_converged"]
+                       else f"capped at {r['solve_steps']} steps, {r['solve_run_time_s']:.1f} s") for r in runs]
+            lines.append(f"| {size}M | {name} ({pairing}) | " + " | ".join(fits + solves) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "loss_curve_laws"
-                                         / "pairings.json"))
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "fsl_law_pairings"))
     args = ap.parse_args()
     results = {"caps": CAPS, "sizes": {}}
     for size in ("25", "100"):
@@ -68,7 +85,10 @@ def main():
                       f"({'converged' if row['solve_converged'] else 'capped'}, {row['solve_steps']} steps, "
                       f"{row['solve_run_time_s']:.1f} s)", flush=True)
         results["sizes"][size] = rows
-    Path(args.out).write_text(json.dumps(results, indent=1, default=float))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+    (out / "agreement.md").write_text(table(results))
 
 
 if __name__ == "__main__":
