@@ -146,6 +146,60 @@ def _read_curves(paths):
     return curves
 
 
+_EVERY_STEP = 2000  # a schedule without losses is predicted at every update up to this many, else at
+_SPREAD = 1000  # this many evenly spaced updates (the last included): the figure and CSV need no more
+
+
+def _read_predict_inputs(paths):
+    """`predict`'s inputs: loss curves (`_read_curves`), and schedules to predict — a CSV with `step` and `lr` and
+    no loss column (`lrcontrol solve LAW`'s schedule.csv), given as curves without losses at the updates
+    `_EVERY_STEP`/`_SPREAD` name."""
+    import numpy as np
+
+    from lrcontrol._schedule import Schedule
+
+    inputs = []
+    for path in paths:
+        if not _has_loss_column(path):
+            rates = np.asarray(Schedule.load(path).values)
+            n = rates.size
+            steps = np.arange(n) if n <= _EVERY_STEP else np.unique(np.linspace(0, n - 1, _SPREAD).round().astype(int))
+            inputs.append(_Planned(Path(path).stem, rates, steps))
+        else:
+            inputs.append(path)
+    curves = iter(_read_curves([x for x in inputs if not isinstance(x, _Planned)]))
+    inputs = [x if isinstance(x, _Planned) else next(curves) for x in inputs]
+    taken = {x.name for x in inputs if not isinstance(x, _Planned)}
+    for x in inputs:  # schedules named alike (every solve writes schedule.csv) get numbered names
+        if isinstance(x, _Planned):
+            name, k = x.name, 1
+            while x.name in taken:
+                k += 1
+                x.name = f"{name}-{k}"
+            taken.add(x.name)
+    return inputs
+
+
+def _has_loss_column(path) -> bool:
+    """Whether a CSV's header names a loss (`step,lr,loss`, or the W&B export's train_loss / val_loss); a file
+    that cannot be read counts as a curve, for `LossCurve.read` to say why."""
+    try:
+        with open(path, newline="") as f:
+            header = {c.strip().lower() for c in f.readline().split(",")}
+    except (OSError, UnicodeDecodeError):
+        return True
+    return bool(header & {"loss", "train_loss", "val_loss"}) or not {"step", "lr"} <= header
+
+
+class _Planned:
+    """A schedule to predict, without losses: the name, the rate of every update, the updates to predict at."""
+
+    def __init__(self, name, lr, steps):
+        import numpy as np
+
+        self.name, self.lr, self.steps, self.losses = name, lr, steps, np.zeros(0)
+
+
 def _curve_spec(law, curves, title, band=None) -> dict:
     """The spec of the fit and prediction figure (`_draw.draw_curves`): each curve's logged losses, the law's
     prediction there and, given `band` (`FitReport.band`), its prediction band — plain arrays, for the worker."""
@@ -156,7 +210,8 @@ def _curve_spec(law, curves, title, band=None) -> dict:
         lo = hi = None
         if band is not None:
             _, lo, hi = (np.asarray(a, float) for a in band(c.lr, c.steps))
-        rows.append({"name": c.name, "steps": np.asarray(c.steps, float), "losses": np.asarray(c.losses, float),
+        rows.append({"name": c.name, "steps": np.asarray(c.steps, float),
+                     "losses": None if isinstance(c, _Planned) else np.asarray(c.losses, float),
                      "predicted": np.asarray(law.predict(c.lr, c.steps), float), "lo": lo, "hi": hi})
     return {"kind": "curves", "title": title, "curves": rows}
 
@@ -219,23 +274,33 @@ def cmd_predict(args) -> int:
 
     law = read_law(args.law)
     out = _folder(args.out, f"out/predict-{law.name}")
-    curves = _read_curves(args.curve)
-    lines, per_curve = ["curve,step,lr,loss,predicted"], {}
+    curves = _read_predict_inputs(args.curve)
+    lines, per_curve, planned = ["curve,step,lr,loss,predicted"], {}, {}
     for c in curves:
         pred = np.asarray(law.predict(c.lr, c.steps))
+        if isinstance(c, _Planned):  # a schedule: its predicted curve, the loss column blank
+            lines += [f"{c.name},{int(s)},{float(c.lr[s])!r},,{float(p)!r}" for s, p in zip(c.steps, pred)]
+            planned[c.name] = {"updates": int(c.lr.size), "final_loss": float(pred[-1]), "steps": c.steps.tolist(),
+                               "predicted": pred.tolist()}
+            continue
         for s, loss, p in zip(c.steps, c.losses, pred):
             lines.append(f"{c.name},{int(s)},{float(c.lr[s])!r},{float(loss)!r},{float(p)!r}")
         per_curve[c.name] = {**metrics(c.losses, pred), "steps": c.steps.tolist(), "loss": c.losses.tolist(),
                              "predicted": pred.tolist()}
-    summary = {k: float(np.mean([m[k] for m in per_curve.values()])) for k in ("PredE", "WorstE", "R2", "MAE")}
-    data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary, "version": _version()}
+    summary = {k: float(np.mean([m[k] for m in per_curve.values()])) for k in ("PredE", "WorstE", "R2", "MAE")} \
+        if per_curve else {}
+    data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary,
+            **({"schedules": planned} if planned else {}), "version": _version()}
     figure = start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction"))
     written = _write(out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
                            "prediction.png": figure()[0]})
     if not args.quiet:
         for name, m in per_curve.items():
             print(f"{name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
-        print(f"mean PredE {summary['PredE']:.5f}")
+        if per_curve:
+            print(f"mean PredE {summary['PredE']:.5f}")
+        for name, m in planned.items():
+            print(f"{name}: predicted final loss {m['final_loss']:.6f} (after {m['updates']} updates)")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -371,7 +436,12 @@ def cmd_solve_law(args, clock) -> int:
               f"{'it' if len(unexplained) == 1 else 'them'} is outside what the fit supports"
               + (f"; the optimum is nearest to {nearest['curve']}, which the law follows." if nearest else ".")
               , file=sys.stderr)
-    if not solution.diagnostics.converged and "stalled" not in d["message"]:
+    if not solution.diagnostics.converged and "stalled" in d["message"]:
+        # The law's value cannot fall further in float64 (`optimise`'s starts end here too): an end, exit 0
+        print("lrcontrol: note: the solve ended where the predicted loss stalled at round-off, short of the gradient "
+              "tolerance; under a loss-curve law that is its end (exit status 0), and solution.json records "
+              "converged = false with the reason.", file=sys.stderr)
+    elif not solution.diagnostics.converged:
         from .solvers._results import MAX_STEPS
 
         print(f"lrcontrol: warning: the solve did not converge ({d['message']}); the files record converged = "
@@ -417,11 +487,30 @@ def _write(out, files):
     return write_all(out, files)
 
 
+def _laws_epilog() -> str:
+    lines = ["laws (the law's name is also its system name for lrcontrol solve LAW --law FILE):"]
+    for name, cls in laws().items():
+        lines.append(f"  {name:16s} {', '.join(cls.param_names)}")
+    return "\n".join(lines)
+
+
 def add_parsers(sub) -> None:
     """Add `fit` and `predict`, and `--law` to `solve` (which delegates law names to `cmd_solve_law`)."""
-    p = sub.add_parser("fit", help="fit a loss-curve law to training curves (CSV step,lr,loss or W&B export)")
-    p.add_argument("--law", required=True, help="a loss-curve law's name (lrcontrol list: the laws)")
-    p.add_argument("--curve", action="append", required=True, metavar="FILE")
+    import argparse
+
+    from lrcontrol.cli import EXIT_CODES
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser("fit", help="fit a loss-curve law to training curves (CSV step,lr,loss or W&B export)",
+                       description="Fit a loss-curve law to training curves; writes law.json, fit.json and fit.png to "
+                                   "--out (default out/fit-LAW/). Then: lrcontrol predict --law DIR/law.json, "
+                                   "lrcontrol solve LAW --law DIR/law.json.",
+                       formatter_class=fmt, epilog=lambda: f"{_laws_epilog()}\n\n{EXIT_CODES}")
+    p.add_argument("--law", required=True, help="a loss-curve law's name (listed below)")
+    p.add_argument("--curve", action="append", required=True, metavar="FILE",
+                   help="a training run's CSV: step,lr,loss (one row per update, loss blank where not logged, or "
+                        "only the logged rows: rates between them interpolated) or a W&B export (iter, train_lr, "
+                        "train_loss or val_loss); repeat for each curve")
     p.add_argument("--fix", action="append", metavar="NAME=VALUE",
                    help="hold a parameter at a value instead of fitting it (repeatable), e.g. --fix decay=0.999 "
                         "for the momentum law's paper value")
@@ -429,13 +518,20 @@ def add_parsers(sub) -> None:
                    help="cap on the Levenberg–Marquardt steps of each stage (default 200; a fit that reaches it "
                         "says so: its parameters are where it stopped)")
     p.add_argument("--out", default=None, help="folder (default out/fit-LAW)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no summary (warnings still go to stderr)")
     p.set_defaults(fn=cmd_fit)
-    p = sub.add_parser("predict", help="a fitted law's loss curves for given schedules, with metrics")
+    p = sub.add_parser("predict", help="a fitted law's loss curves for given runs (with metrics) or schedules",
+                       description="A fitted law's loss curves for given runs (with metrics) or schedules; writes "
+                                   "prediction.csv, prediction.json and prediction.png to --out (default "
+                                   "out/predict-LAW/).", formatter_class=fmt, epilog=EXIT_CODES)
     p.add_argument("--law", required=True, metavar="FILE", help="law.json from lrcontrol fit")
-    p.add_argument("--curve", action="append", required=True, metavar="FILE")
+    p.add_argument("--curve", action="append", required=True, metavar="FILE",
+                   help="a run's CSV as for fit (predicted at its logged steps, with metrics), or a schedule to "
+                        "predict: a CSV step,lr with one row per update, as lrcontrol solve LAW writes (predicted "
+                        f"at every update up to {_EVERY_STEP}, else at {_SPREAD} evenly spaced ones and the last); "
+                        "repeat for each")
     p.add_argument("--out", default=None, help="folder (default out/predict-LAW)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(fn=cmd_predict)
     if "solve" in sub.choices:
         sub.choices["solve"].add_argument("--law", default=None, metavar="FILE",

@@ -95,14 +95,27 @@ def schedules_spec(t, schedules: dict, *, xlabel="t", title=None) -> dict:
 
 def draw_curves(spec: dict):
     """Loss curves against a law (`lrcontrol fit` and `predict`): logged losses as dots, the law's prediction as
-    lines (with its band where given), and the relative residuals. Returns the figure."""
+    lines (with its band where given), and the relative residuals; a schedule without losses (`losses` None) as its
+    predicted curve alone (dashed). Returns the figure."""
     fig, axes = pyplot().subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     for c in spec["curves"]:
+        if c["losses"] is None:  # a schedule without losses (`lrcontrol predict`): its predicted curve only
+            axes[0].plot(c["steps"], c["predicted"], "--", lw=1, label=f"{c['name']} (predicted)")
+            continue
         line, = axes[0].plot(c["steps"], c["losses"], ".", ms=3, label=c["name"])
         axes[0].plot(c["steps"], c["predicted"], "-", lw=1, color=line.get_color())
         if c["lo"] is not None:
             axes[0].fill_between(c["steps"], c["lo"], c["hi"], color=line.get_color(), alpha=0.2)
         axes[1].plot(c["steps"], (c["losses"] - c["predicted"]) / c["losses"], "-", lw=1, color=line.get_color())
+    tops = [np.max(c["predicted"][len(c["predicted"]) // 20:]) for c in spec["curves"] if c["losses"] is None]
+    if tops:  # a schedule's predicted curve starts at the law's singularity T = 0 (a warm-up from 0): from 5 % on
+        values = [c["predicted"] for c in spec["curves"]] + [c["losses"] for c in spec["curves"] if c["losses"]
+                                                             is not None]
+        low = min(float(np.min(v[np.isfinite(v)], initial=np.inf)) for v in values)
+        top = max([float(t) for t in tops] + [float(np.max(c["losses"])) for c in spec["curves"]
+                                               if c["losses"] is not None])
+        if np.isfinite(low) and np.isfinite(top) and top > low:
+            axes[0].set_ylim(low - 0.05 * (top - low), top + 0.05 * (top - low))
     axes[0].set(xlabel="step", ylabel="loss", title=f"{spec['title']}: data (dots), law (lines)")
     axes[0].legend(fontsize=7)
     axes[1].axhline(0, color="k", lw=0.5)

@@ -236,10 +236,17 @@ _ENTRIES = (
 )
 
 
+def _summary(cls, fallback: str) -> str:
+    """A class's one-line summary: its docstring's first paragraph on one line (a first line may break mid-sentence)."""
+    first = (cls.__doc__ or fallback).strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in first.splitlines())
+
+
 _LAW_SCHEDULE = SystemEntry(
-    name="law_schedule", system=_systems.LawSchedule,
-    summary=(_systems.LawSchedule.__doc__ or "").strip().splitlines()[0],
-    note="built by `lrcontrol solve LAW --law law.json` (a schedule under a fitted loss-curve law).")
+    name="law_schedule", system=_systems.LawSchedule, summary=_summary(_systems.LawSchedule, "law_schedule"),
+    note="built by `lrcontrol solve LAW --law law.json --set horizon=N --set warmup=W --set peak=P` (a schedule "
+         "under a fitted loss-curve law; horizon, warmup and peak are required there, the defaults above are the "
+         "Python API's).")
 
 
 def _derived() -> tuple[SystemEntry, ...]:
@@ -253,7 +260,7 @@ def _derived() -> tuple[SystemEntry, ...]:
         cls = getattr(_systems, export)
         if export.startswith("Abstract") or cls in known:
             continue
-        summary = (cls.__doc__ or export).strip().splitlines()[0]
+        summary = _summary(cls, export)
         needs = [p.name for p in cls.parameter_specs() if p.required and not p.settable]
         if issubclass(cls, _systems.AbstractLossCurveLaw):
             out.append(SystemEntry(name=cls.name, system=cls, summary=summary, note=(

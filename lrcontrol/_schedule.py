@@ -126,7 +126,8 @@ class Schedule(eqx.Module):
 
     @classmethod
     def load(cls, path) -> "Schedule":
-        """Read a schedule written by `save` (CSV or JSON). A CSV may also be a single column of values."""
+        """Read a schedule written by `save` (CSV or JSON). A CSV may also be one row per update with columns
+        `step,lr` (what `lrcontrol solve <law>` writes; a `step,lr,loss` curve too), or a single column of values."""
         path = Path(path)
         try:
             text = path.read_text()
@@ -142,7 +143,7 @@ class Schedule(eqx.Module):
             if isinstance(err, InputError):
                 raise
             raise InputError(f"schedule file '{path}' is not a schedule CSV/JSON written by lrcontrol "
-                             f"(cell,t_start,t_end,<name> columns or one column of values).") from None
+                             f"(cell,t_start,t_end,<name> columns, step,lr, or one column of values).") from None
 
     @classmethod
     def _from_csv(cls, text: str) -> "Schedule":
@@ -155,11 +156,31 @@ class Schedule(eqx.Module):
             if not np.all(np.isfinite(values)):
                 raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
             return cls(values, np.array(grid), header[3])
+        if header[0].strip() == "step":
+            return cls._from_step_rows(header, rows[1:])
         start = 0 if _is_number(header[0]) else 1
         values = np.array([float(r[0]) for r in rows[start:]])
         if not np.all(np.isfinite(values)):
             raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
         return cls(values, None, "lr" if start == 0 else header[0])
+
+    @classmethod
+    def _from_step_rows(cls, header, body) -> "Schedule":
+        # One row per update, `step,lr` (what `lrcontrol solve <law>` writes) or `step,lr,loss` (a loss curve):
+        # cell k holds the rate of update k, on the grid of step indices.
+        name = "lr" if "lr" in header else (header[1] if len(header) > 1 else "")
+        if not name or not body:
+            raise InputError("a schedule CSV with a step column needs a second column of rates (step,lr) and at "
+                             "least one row.")
+        col = header.index(name)
+        steps = np.array([float(r[0]) for r in body])
+        values = np.array([float(r[col]) for r in body])
+        if not np.all(np.isfinite(values)):
+            raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
+        if not np.all(np.diff(steps) == 1) or steps[0] != np.floor(steps[0]):
+            raise InputError("a schedule CSV with a step column must have one row per update (steps s, s + 1, …); "
+                             "a sparse loss curve is read by lrc.LossCurve.read, which interpolates its rates.")
+        return cls(values, np.arange(len(values) + 1, dtype=float) + steps[0], name)
 
 
 def _as_float_array(name: str, value) -> Array:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_CODES = ("exit codes: 0 done; 2 bad input (one sentence, nothing written); 3 not converged or diverged "
-              "(files written with converged: false and the reason); 130 interrupted (nothing written)")
+              "(files written with converged: false and the reason; a loss-curve law's schedule solve that stalls "
+              "at round-off is 0, with a note); 130 interrupted (nothing written)")
 
 
 def _setup():

@@ -15,7 +15,10 @@ KEYS = {"system", "params", "objective_kind", "solver", "t", "controls", "loss",
 
 def test_list(capsys):
     assert main(["list"]) == 0
-    assert "perceptron" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "perceptron" in text
+    # a summary is the docstring's whole first paragraph, even where its first line breaks mid-sentence
+    assert "`L0, A, alpha, C, decay` (λ, the annealing momentum's decay factor per step)." in text
     assert main(["list", "--json"]) == 0
     assert "effort_cost" in json.loads(capsys.readouterr().out)["perceptron"]["params"]
 

@@ -196,6 +196,14 @@ def test_help_lists_systems_solvers_files_and_exit_codes(capsys):
     for word in ("perceptron", "teacher_student", "random_features", "fsl", "quadratic", "shooting", "hjb",
                  "out/solve-SYSTEM/", "130 interrupted", "3 not converged"):
         assert word in text, word
+    for command, words in (("fit", ("mpl", "fsl_law_before", "L0, A, alpha, B, C, beta, gamma", "repeat for each",
+                                    "3 not converged")),
+                           ("predict", ("a schedule to predict", "step,lr", "2 bad input"))):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
+        for word in words:
+            assert word in text, (command, word)
 
 
 def test_entry_point_version_pipe_and_argparse_errors(tmp_path):

@@ -404,6 +404,25 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     assert pilots["updates"] == [200, 200] and pilots["peak"] == pytest.approx([3e-4, 3e-4], rel=1e-12)
     assert js["beyond_fit_curves"] == ["300 updates are 1.5× the longest fit curve (200)"]
     assert "beyond the curves the law was fitted on: 300 updates" in io.err
+    # the written schedule goes into training code as its rates, one per update (not its step column)
+    rates = np.array([float(row.split(",")[1]) for row in csv[1:]])
+    loaded = lrc.Schedule.load(sol / "schedule.csv")
+    assert np.array_equal(np.asarray(loaded.values), rates) and np.array_equal(np.asarray(loaded.grid), np.arange(301))
+    assert float(loaded.to_optax()(250)) == pytest.approx(rates[250], rel=1e-6)
+    assert loaded.to_torch_lambda()(250) == pytest.approx(rates[250] / rates.max(), rel=1e-12)
+    # and `predict` takes it as a schedule without losses: its predicted curve at every update, the final loss
+    # the solve's objective (the law's value of the same rates)
+    pred2 = tmp_path / "pred2"
+    code, io = _run(["predict", "--law", str(out / "law.json"), "--curve", str(sol / "schedule.csv"),
+                     "--curve", str(synthetic[2]), "--out", str(pred2)], capsys)
+    data = json.loads((pred2 / "prediction.json").read_text())
+    assert code == 0 and set(data["curves"]) == {"step"} and set(data["schedules"]) == {"schedule"}
+    assert data["schedules"]["schedule"]["final_loss"] == pytest.approx(js["objective"], rel=1e-12)
+    assert data["schedules"]["schedule"]["steps"] == list(range(300)) and "predicted final loss" in io.out
+    rows = (pred2 / "prediction.csv").read_text().splitlines()
+    assert rows[1].startswith("schedule,0,0.0,,") and rows[300].startswith("schedule,299,")
+    assert len(rows) == 1 + 300 + 18
+    assert (pred2 / "prediction.png").stat().st_size > 0
 
 
 def test_schedules_beyond_the_fit_curves_are_named():

@@ -143,3 +143,19 @@ def test_inverse_power_and_tune_shape_input():
         schedules.inverse_power(1.0, 4, exponent=-1.0)
     with pytest.raises(lrc.InputError, match=r"^values must hold at least one value of decay\.$"):
         schedules.tune_shape(None, "wsd", "decay", [])
+
+
+def test_load_reads_one_row_per_update(tmp_path):
+    # `lrcontrol solve LAW` writes step,lr; a dense loss curve step,lr,loss reads the same way. Sparse steps are
+    # not a schedule (one sentence, not the step column read as rates).
+    path = tmp_path / "s.csv"
+    path.write_text("step,lr\n0,0.0\n1,0.5\n2,1.0\n3,0.25\n")
+    s = lrc.Schedule.load(path)
+    assert s.values.tolist() == [0.0, 0.5, 1.0, 0.25] and s.grid.tolist() == [0, 1, 2, 3, 4] and s.name == "lr"
+    path.write_text("step,lr,loss\n0,0.1,3.0\n1,0.2,\n2,0.3,2.5\n")
+    assert lrc.Schedule.load(path).values.tolist() == [0.1, 0.2, 0.3]
+    for text, words in (("step,lr\n0,0.1\n2,0.2\n", "one row per update"), ("step,lr\n", "at least one row"),
+                        ("step,lr\n0,nan\n", "finite")):
+        path.write_text(text)
+        with pytest.raises(lrc.InputError, match=words):
+            lrc.Schedule.load(path)
