@@ -133,9 +133,9 @@ def _parse_fixed(items) -> dict[str, float]:
 
 
 def _read_curves(paths):
-    from lrcontrol._curves import LossCurve
+    from lrcontrol._curves import LossCurve, check_learned
 
-    curves = [LossCurve.read(p) for p in paths]
+    curves = [check_learned(LossCurve.read(p)) for p in paths]
     names = [c.name for c in curves]
     seen = {}
     for i, n in enumerate(names):  # two files with the same stem get numbered names
@@ -218,13 +218,17 @@ def _curve_spec(law, curves, title, band=None) -> dict:
 
 def cmd_fit(args) -> int:
     from lrcontrol import InputError
+    from lrcontrol._errors import WHOLE_MAX, check_int
     from lrcontrol._fit import fit, schedule_profile
     from lrcontrol._output_worker import start_outputs
 
     cls = law_class(args.law)
     fixed = _parse_fixed(args.fix or [])
-    if args.max_steps < 1:
-        raise InputError(f"--max-steps must be a whole number of steps >= 1, got {args.max_steps}.")
+    try:
+        args.max_steps = check_int("--max-steps", args.max_steps, lo=1)
+    except InputError:
+        raise InputError(f"--max-steps must be a whole number of steps >= 1 (at most {WHOLE_MAX}), got "
+                         f"{args.max_steps}.") from None
     out = _folder(args.out, f"out/fit-{args.law}")
     curves = _read_curves(args.curve)
     law, report = fit(cls, curves, fixed=fixed, max_steps=args.max_steps)
@@ -238,7 +242,7 @@ def cmd_fit(args) -> int:
                         "profiles": {c.name: schedule_profile(c.lr).tolist() for c in curves}},
                 "version": _version()}
     figure = start_outputs(args, _curve_spec(law, curves, f"{cls.name} fit", band=report.band))
-    written = _write(out, {"law.json": finite_json(law_json, indent=1),
+    written = _write(args, out, {"law.json": finite_json(law_json, indent=1),
                            "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure()[0]})
     if not args.quiet:
         print(f"{cls.name} fitted to {len(curves)} curve(s) in {report.wall_time_s:.1f} s ({report.message}); "
@@ -249,8 +253,9 @@ def cmd_fit(args) -> int:
             print(f"  {name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
         print("wrote " + ", ".join(str(p) for p in written))
     if not report.converged:  # at the step cap, or (fewer steps) an end kept from the thinned points: its message
-        print(("lrcontrol: warning: the fit stopped at its cap of {} Levenberg–Marquardt steps before converging: the "
-               "parameters are where it stopped, not a minimum (--max-steps raises the cap).".format(args.max_steps))
+        print(("lrcontrol: warning: the fit stopped at its cap of {} Levenberg–Marquardt step{} before converging: "
+               "the parameters are where it stopped, not a minimum (--max-steps raises the cap)."
+               .format(args.max_steps, "s" * (args.max_steps != 1)))
               if report.iterations >= args.max_steps else
               f"lrcontrol: warning: the fit did not converge ({report.message}).", file=sys.stderr)
     if report.at_bounds:
@@ -263,7 +268,7 @@ def cmd_fit(args) -> int:
               f"than {'that curve' if len(report.unexplained) == 1 else 'each curve'}'s mean loss); what it "
               f"predicts for schedules like {'it' if len(report.unexplained) == 1 else 'them'} is not supported by "
               f"the fit.", file=sys.stderr)
-    return 0
+    return 0 if report.converged else 3  # the files are written, with converged: false and the reason
 
 
 def cmd_predict(args) -> int:
@@ -292,7 +297,7 @@ def cmd_predict(args) -> int:
     data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary,
             **({"schedules": planned} if planned else {}), "version": _version()}
     figure = start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction"))
-    written = _write(out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
+    written = _write(args, out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
                            "prediction.png": figure()[0]})
     if not args.quiet:
         for name, m in per_curve.items():
@@ -346,6 +351,11 @@ def cmd_solve_law(args, clock) -> int:
 
     if not getattr(args, "law", None):
         raise InputError(f"solve {args.system} needs --law FILE (a law file from lrcontrol fit).")
+    for option, given in (("--solver", args.solver != "direct"), ("--integrator", args.integrator is not None),
+                          ("--no-grid-check", not args.grid_check)):
+        if given:  # the schedule is solved by `law_schedule.optimise`'s own direct solves, on no grid
+            raise InputError(f"solve {args.system} takes no {option} (a law's schedule is solved by its own direct "
+                             f"solves, update by update).")
     law, law_data = read_law_file(args.law)
     pilots = _fit_pilots(law_data)
     if law.name != args.system:
@@ -395,7 +405,7 @@ def cmd_solve_law(args, clock) -> int:
                                                  title=f"{args.system}: optimal schedule (final loss {value:.6f})"))
     csv = "step,lr\n" + "".join(f"{i},{float(r)!r}\n" for i, r in enumerate(rates))
     json_text = finite_json(data)
-    written = _write(out, {"schedule.csv": csv, "solution.json": json_text, "schedule.png": figure()[0]})
+    written = _write(args, out, {"schedule.csv": csv, "solution.json": json_text, "schedule.png": figure()[0]})
     if not args.quiet:
         print(f"{args.system} · final loss · direct · {horizon} updates (warm-up {warmup}, peak {peak:g}, "
               f"min {min_lr:g}, {'monotone' if monotone else 'free'}"
@@ -479,12 +489,10 @@ def finite_json(data, **kwargs):
     return finite_json(data, **kwargs)
 
 
-def _write(out, files):
-    from lrcontrol import _interrupt
-    from lrcontrol._output import write_all
+def _write(args, out, files):
+    from lrcontrol.cli import _write_all
 
-    _interrupt.check()  # a swallowed Ctrl-C: write nothing
-    return write_all(out, files)
+    return _write_all(args, out, files)
 
 
 def _laws_epilog() -> str:
@@ -514,7 +522,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--fix", action="append", metavar="NAME=VALUE",
                    help="hold a parameter at a value instead of fitting it (repeatable), e.g. --fix decay=0.999 "
                         "for the momentum law's paper value")
-    p.add_argument("--max-steps", type=int, default=200, metavar="N",
+    p.add_argument("--max-steps", default=200, metavar="N",
                    help="cap on the Levenberg–Marquardt steps of each stage (default 200; a fit that reaches it "
                         "says so: its parameters are where it stopped)")
     p.add_argument("--out", default=None, help="folder (default out/fit-LAW)")

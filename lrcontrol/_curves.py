@@ -139,6 +139,13 @@ class LossCurve:
             raise InputError(f"curve file '{path}': lr must be >= 0, got {data[i, 1]:g} at step "
                              f"{steps[i]:g}.")
         n = int(steps[-1]) + 1
+        from ._memory import available_bytes  # here: the module imports JAX, which reading a CSV does not need
+
+        free = available_bytes()
+        if free is not None and 32 * n > free:  # the rates, one per update, and the interpolation's work arrays
+            raise InputError(f"curve file '{path}': its last step {n - 1} means {n} updates, whose rates need "
+                             f"{32 * n / 2**30:.1f} GiB, more than the {free / 2**30:.1f} GiB of memory free; check "
+                             f"the step column (one row per optimiser update, counted from 0).")
         all_steps = np.arange(n)
         if lr_rows.sum() == n and steps[0] == 0 and lr_rows.all():
             lr = data[:, 1]
@@ -175,4 +182,19 @@ def check_curves(curves, n_params: int) -> list[LossCurve]:
     if total < n_params:
         raise InputError(f"curves must have at least as many logged losses as the law has parameters "
                          f"({n_params}), got {total}.")
+    for c in curves:
+        check_learned(c)
     return curves
+
+
+def check_learned(curve: LossCurve) -> LossCurve:
+    """`curve` if every logged loss comes after some learning: the laws grow without bound as the summed rate
+    S1 = Σ_{τ≤s} η_τ goes to 0 (S1^−α, T^−s), so a loss logged where S1 = 0 (the initial loss of a warm-up from 0)
+    cannot be fitted or predicted; else `InputError` naming the curve and the rows to leave out."""
+    learned = np.cumsum(curve.lr)[curve.steps] > 0
+    if not learned.all():
+        last = int(curve.steps[~learned][-1])
+        raise InputError(f"curve '{curve.name}' logs a loss at step {int(curve.steps[0])} before any learning (the "
+                         f"rates up to it sum to 0, where every law is infinite): leave out its rows up to step "
+                         f"{last}.")
+    return curve

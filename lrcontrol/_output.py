@@ -3,8 +3,9 @@
 Contract: a command checks its `--out` folder before it computes anything (`check_folder`), then writes every file
 of its result at once (`write_all`): the files are staged in a hidden folder inside `out` and moved into place
 together. The names it wrote are kept in `out/.lrcontrol-files`; the next command writing into the same folder
-removes the files of that list it does not write itself, so a folder never mixes two runs. Files that lrcontrol
-did not write are never touched.
+removes the files of that list it does not write itself, so a folder never mixes two runs — but for the files the
+command read (its law, curve or schedule given from that folder). Files that lrcontrol did not write are never
+touched.
 """
 
 import json
@@ -26,6 +27,8 @@ def check_folder(path: str | os.PathLike, option: str = "--out") -> Path:
 
     Leaves nothing behind: a folder that does not exist yet is checked by making and removing a folder in its
     nearest existing parent."""
+    if not str(path).strip():  # Path("") is the current folder: an empty --out is a mistake, not "here"
+        raise InputError(f"{option} must name a folder, got an empty string.")
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise InputError(f"{option} '{out}' is an existing file; give a folder.")
@@ -43,10 +46,12 @@ def check_folder(path: str | os.PathLike, option: str = "--out") -> Path:
     return out
 
 
-def write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
-    """Write every file or none (see the module docstring); returns the written paths."""
+def write_all(out: Path, files: dict[str, bytes | str], keep=()) -> list[Path]:
+    """Write every file or none (see the module docstring); returns the written paths. `keep`: paths (the
+    command's inputs) that are not removed as leftovers of an earlier command even if its manifest lists them."""
     out.mkdir(parents=True, exist_ok=True)
     previous = _manifest(out)
+    kept = {os.path.realpath(k) for k in keep}
     with tempfile.TemporaryDirectory(dir=out, prefix=".lrcontrol-") as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data if isinstance(data, bytes) else data.encode())
@@ -55,7 +60,7 @@ def write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
             os.replace(Path(tmp) / name, out / name)
         os.replace(Path(tmp) / MANIFEST, out / MANIFEST)
     for stale in previous - set(files):
-        if "/" not in stale and stale != MANIFEST:
+        if "/" not in stale and stale != MANIFEST and os.path.realpath(out / stale) not in kept:
             (out / stale).unlink(missing_ok=True)
     return [out / name for name in files]
 

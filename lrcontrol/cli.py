@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_CONVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-EXIT_CODES = ("exit codes: 0 done; 2 bad input (one sentence, nothing written); 3 not converged or diverged "
-              "(files written with converged: false and the reason; a loss-curve law's schedule solve that stalls "
-              "at round-off is 0, with a note); 130 interrupted (nothing written)")
+EXIT_CODES = ("exit codes: 0 done; 2 bad input (one sentence, nothing written); 3 not converged (a solve or a fit) "
+              "or diverged (files written with converged: false and the reason; a loss-curve law's schedule solve "
+              "that stalls at round-off is 0, with a note); 130 interrupted (nothing written)")
 
 
 def _setup():
@@ -43,13 +43,19 @@ def _setup():
         os.environ["MPLBACKEND"] = "Agg"
 
 
-def _write_all(out: Path, files: dict[str, bytes | str]) -> list[Path]:
+_INPUT_OPTIONS = ("law", "curve", "schedule", "grad_norms")  # the options that name files a command reads
+
+
+def _write_all(args, out: Path, files: dict[str, bytes | str]) -> list[Path]:
+    """Write a command's files into `out` (all or none); the files it read (`_INPUT_OPTIONS`) are never removed as
+    an earlier command's leftovers, even where --out is their folder."""
     from lrcontrol import _interrupt
     from lrcontrol._output import write_all
 
     _interrupt.check()  # a swallowed Ctrl-C: write nothing
-
-    return write_all(out, files)
+    given = [getattr(args, name, None) for name in _INPUT_OPTIONS]
+    paths = [q for v in given if v for q in (v if isinstance(v, list) else [v])]
+    return write_all(out, files, keep=paths)
 
 
 def _progress(args) -> bool | None:
@@ -291,6 +297,9 @@ def cmd_solve(args) -> int:
         return _cli_laws.cmd_solve_law(args, clock)
     out = _out_folder(args, "solve")
     problem, params = _build(args)
+    if args.law is not None:  # after _build, which names an unknown system
+        raise lrc.InputError(f"--law is for a loss-curve law's schedule (lrcontrol solve LAW --law FILE, LAW one of "
+                             f"{', '.join(_cli_laws.LAW_NAMES)}); {args.system} takes no law file.")
     solver = _solver(args.solver)
     solver.check(problem)
     clock.lap("setup")
@@ -319,7 +328,7 @@ def cmd_solve(args) -> int:
                                                    run=solution.diagnostics.run_time)
     json_text = finite_json(data, separators=(",", ":"))
     png, csv_text = outputs()
-    written = _write_all(out, {"solution.json": json_text, "schedule.csv": csv_text, "schedule.png": png})
+    written = _write_all(args, out, {"solution.json": json_text, "schedule.csv": csv_text, "schedule.png": png})
     if not args.quiet:
         print(_summary(solution, comparison, grid))
         print("wrote " + ", ".join(str(p) for p in written))
@@ -382,7 +391,7 @@ def cmd_compare(args) -> int:
                 "rows": [{"method": n, "objective": o, "gap": o - best, "note": note} for n, o, note in rows]}
         spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", extra=curves,
                              title=_title(args.system, params) + "\noptimum vs tuned baselines")
-        written = _write_all(out, {"compare.json": finite_json(data, indent=1), "compare.txt": table + "\n",
+        written = _write_all(args, out, {"compare.json": finite_json(data, indent=1), "compare.txt": table + "\n",
                                    "compare.png": start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
@@ -458,7 +467,7 @@ def cmd_evaluate(args) -> int:
         data["diagnostics"].update(converged=broken is None,
                                    message="evaluated" if broken is None else f"failed: {broken}")
         spec = solution_spec(sol, title=_title(args.system, params) + "\nevaluated schedule")
-        written = _write_all(out, {"solution.json": finite_json(data, separators=(",", ":")),
+        written = _write_all(args, out, {"solution.json": finite_json(data, separators=(",", ":")),
                                    "schedule.png": start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
@@ -548,7 +557,7 @@ def cmd_refine(args) -> int:
             "floored_steps": int(floored.sum())}
     data = json.loads(schedule.to_json())
     data["refine"] = meta
-    written = _write_all(out, {"schedule.csv": schedule.to_csv(), "schedule.json": json.dumps(data),
+    written = _write_all(args, out, {"schedule.csv": schedule.to_csv(), "schedule.json": json.dumps(data),
                                "schedule.png": figure_png(fig)})  # figure_png closes fig
     for w in caught:
         print(f"lrcontrol: note: {w.message}", file=sys.stderr)

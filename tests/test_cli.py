@@ -39,6 +39,12 @@ def test_solve_writes_solution_schedule_and_figure(tmp_path, capsys):
     capsys.readouterr()
     assert main(["evaluate", "perceptron", "--schedule", str(out / "schedule.csv"), "--set", "effort_cost=0.25"]) == 0
     assert f"{data['objective']:.10g}" in capsys.readouterr().out
+    # evaluating into the solve's own folder replaces its files but the schedule it read
+    assert main(["evaluate", "perceptron", "--schedule", str(out / "schedule.csv"), "--set", "effort_cost=0.25",
+                 "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["schedule.csv", "schedule.png",
+                                                                                  "solution.json"]
+    assert "schedule.csv" not in json.loads((out / ".lrcontrol-files").read_text())
 
 
 def test_teacher_student_solve_carries_the_closed_loop_law_and_both_identities(tmp_path):

@@ -105,6 +105,11 @@ def test_out_that_is_a_file_or_cannot_be_made_is_refused_before_work(tmp_path, c
     assert code == 2 and "is an existing file" in err and afile.read_text() == "x"
     code, err = _run(["solve", "perceptron"], afile / "sub", capsys)
     assert code == 2 and "cannot be created" in err
+    code, err = _run(["solve", "perceptron"], "", capsys)  # not the current folder
+    assert code == 2 and "--out must name a folder, got an empty string." in err
+    # an option of another kind of command, refused rather than ignored
+    code, err = _run(["solve", "perceptron", "--law", str(afile)], tmp_path / "never", capsys)
+    assert code == 2 and "perceptron takes no law file" in err and not (tmp_path / "never").exists()
 
 
 def test_default_folders_name_the_command_and_system(tmp_path, capsys, monkeypatch):

@@ -305,11 +305,11 @@ def test_cli_fit_says_when_it_stops_at_its_cap(synthetic, tmp_path, capsys):
     code, io = _run(["fit", "--law", "bound_law", "--max-steps", "1", "--out", str(tmp_path / "capped"), "--quiet",
                      *curves], capsys)
     fit = json.loads((tmp_path / "capped" / "law.json").read_text())["fit"]
-    assert code == 0 and fit["converged"] is False and "not converged in 1 Levenberg" in fit["message"]
-    assert "stopped at its cap of 1 Levenberg–Marquardt steps" in io.err and "--max-steps raises" in io.err
+    assert code == 3 and fit["converged"] is False and "not converged in 1 Levenberg" in fit["message"]
+    assert "stopped at its cap of 1 Levenberg–Marquardt step before" in io.err and "--max-steps raises" in io.err
     code, io = _run(["fit", "--law", "bound_law", "--max-steps", "0", "--out", str(tmp_path / "never"), *curves],
                     capsys)
-    assert code == 2 and "--max-steps must be a whole number of steps >= 1, got 0." in io.err
+    assert code == 2 and "--max-steps must be a whole number of steps >= 1 (at most 2147483647), got 0." in io.err
     assert io.err.count("\n") == 1 and not (tmp_path / "never").exists()
 
 
@@ -326,7 +326,7 @@ def test_cli_fit_names_a_curve_the_law_does_not_follow(synthetic, tmp_path, caps
                      "--out", str(out), "--quiet"], capsys)
     fit = json.loads((out / "law.json").read_text())["fit"]
     report = json.loads((out / "fit.json").read_text())
-    assert code == 0 and fit["unexplained"] == ["rising"] == report["unexplained"]
+    assert code == (0 if fit["converged"] else 3) and fit["unexplained"] == ["rising"] == report["unexplained"]
     assert report["metrics"]["rising"]["R2"] < 0 <= report["metrics"]["cosine"]["R2"]
     assert "the law does not follow rising (R² below 0" in io.err
     code, io = _run(["solve", "bound_law", "--law", str(out / "law.json"), "--set", "horizon=200", "--set",
@@ -423,6 +423,11 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     assert rows[1].startswith("schedule,0,0.0,,") and rows[300].startswith("schedule,299,")
     assert len(rows) == 1 + 300 + 18
     assert (pred2 / "prediction.png").stat().st_size > 0
+    # a command writing into the folder of its own input keeps that input (the fit's other files are leftovers)
+    code, _ = _run(["predict", "--law", str(out / "law.json"), "--curve", str(synthetic[2]), "--out", str(out),
+                    "--quiet"], capsys)
+    assert code == 0 and {p.name for p in out.iterdir()} >= {"law.json", "prediction.csv"}
+    assert not (out / "fit.json").exists()
 
 
 def test_schedules_beyond_the_fit_curves_are_named():
@@ -454,7 +459,19 @@ def test_cli_bad_input(synthetic, tmp_path, capsys):
               (base + ["--set", "warmup=10", "--set", "peak=0"], "peak must"),
               (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "min_lr=1"], "min_lr must"),
               (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "peak=2e-3"], "peak' is set twice"),
-              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "max_fall=0"], "max_fall must")]
+              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "max_fall=0"], "max_fall must"),
+              # a monotone schedule needs room between min_lr and peak (its decrements scale with the difference)
+              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "min_lr=1e-3"], "min_lr must"),
+              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--solver", "hjb"], "takes no --solver"),
+              (["solve", "mpl", "--law", str(good), "--set", "horizon=2147483647", "--set", "warmup=10", "--set",
+                "peak=1e-3"], "of memory free")]
+    early = tmp_path / "early.csv"  # the initial loss of a warm-up from 0, logged before any update has a rate
+    early.write_text("step,lr,loss\n0,0.0,4.5\n1,1e-4,4.4\n2,2e-4,4.3\n")
+    huge = tmp_path / "huge.csv"  # a step column in the wrong unit (tokens, say)
+    huge.write_text("step,lr,loss\n0,1e-4,\n10000000000,1e-4,3.0\n")
+    cases += [(["fit", "--law", "mpl", "--curve", str(early), "--curve", str(synthetic[0])], "before any learning"),
+              (["predict", "--law", str(good), "--curve", str(early)], "leave out its rows up to step 0"),
+              (["fit", "--law", "mpl", "--curve", str(huge)], "of memory free")]
     for argv, words in cases:
         out = tmp_path / "never"
         code, io = _run(argv + ["--out", str(out)], capsys)

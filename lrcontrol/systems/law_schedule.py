@@ -43,8 +43,8 @@ class LawSchedule(AbstractDiscreteSystem):
     """A law's final loss as a function of the post-warm-up schedule (see the module docstring).
 
     **Arguments:** `law` (a fitted `AbstractLossCurveLaw`), `warmup` W ≥ 0 updates, `peak` > 0, `min_lr` in
-    (0, peak], `monotone` (decrement parametrisation), `max_fall` in (0, 1]: the largest fraction of the rate above
-    min_lr that one update may shed (1: no limit; monotone only).
+    (0, peak) ((0, peak] if not monotone), `monotone` (decrement parametrisation), `max_fall` in (0, 1]: the largest
+    fraction of the rate above min_lr that one update may shed (1: no limit; monotone only).
     """
 
     name: ClassVar[str] = "law_schedule"
@@ -61,7 +61,8 @@ class LawSchedule(AbstractDiscreteSystem):
               "MomentumLaw, FSLLaw or BoundLaw)"),
         Param("warmup", "warm-up updates W >= 0 (linear from 0 to peak, fixed)", int, lo=0),
         Param("peak", "peak learning rate > 0 (the rate at the end of the warm-up)", lo=0.0, lo_open=True),
-        Param("min_lr", "smallest rate after the warm-up, in (0, peak]", lo=0.0, lo_open=True),
+        Param("min_lr", "smallest rate after the warm-up, in (0, peak), or (0, peak] if not monotone", lo=0.0,
+              lo_open=True),
         Param("monotone", "non-increasing rates after the warm-up (decrement parametrisation)", bool),
         Param("max_fall", "largest fraction of the rate above min_lr one update may shed, in (0, 1] (1: no limit; "
               "monotone only)", lo=0.0, lo_open=True, hi=1.0))
@@ -72,7 +73,8 @@ class LawSchedule(AbstractDiscreteSystem):
             raise InputError(f"law must be a loss-curve law such as lrc.systems.MultiPowerLaw, got "
                              f"{type(law).__name__}.")
         self._checked(warmup=warmup, peak=peak, min_lr=min_lr, monotone=monotone, max_fall=max_fall)
-        check_real("min_lr", min_lr, lo=0.0, hi=float(peak), lo_open=True)  # its upper end is `peak`
+        # its upper end is `peak`, open for a monotone schedule: the decrements scale with peak − min_lr
+        check_real("min_lr", min_lr, lo=0.0, hi=float(peak), lo_open=True, hi_open=bool(monotone))
         if max_fall < 1 and not monotone:
             raise InputError("max_fall < 1 needs monotone = true (it bounds the log-decrements).")
         self.law = law
@@ -244,8 +246,10 @@ def optimise(system: "LawSchedule", horizon: int, solver=None, *, progress: bool
     search's report, or None}).
     """
     import lrcontrol as lrc
+    from lrcontrol._memory import check_fits
 
     problem = system.problem(horizon)
+    check_fits(problem)  # before the baselines' and starts' arrays: an impossible horizon is one sentence
     if solver is None:
         solver = lrc.solvers.Direct(max_steps=NEWTON_CG_STEPS if system.law.schedule_newton else 5000)
     base = baselines(system.law, horizon, system.warmup, system.peak, system.min_lr)
@@ -370,9 +374,10 @@ def describe(rates, warmup: int, peak: float) -> dict:
     start = warmup + (int(below[0]) if below.size else n - warmup)
     half = np.nonzero(post < 0.5 * peak)[0]
     falls = -np.diff(r[max(warmup - 1, 0):]) / peak
+    largest = float(max(np.max(falls, initial=0.0), 0.0)) + 0.0  # + 0.0: never −0.0 (shown as "-0%")
     out = {"decay_start": start, "decay_fraction": (n - start) / (n - warmup),
            "half_peak_step": warmup + int(half[0]) if half.size else None, "final_lr": float(r[-1]),
-           "largest_fall": float(max(np.max(falls, initial=0.0), 0.0)), "falls_over_1pct": int(np.sum(falls > 0.01))}
+           "largest_fall": largest, "falls_over_1pct": int(np.sum(falls > 0.01))}
     if n - start > 3:
         seg = r[start - 1:] if start > 0 else r[start:]
         x = np.arange(seg.size) / (seg.size)
