@@ -490,9 +490,9 @@ def finite_json(data, **kwargs):
 
 
 def _write(args, out, files):
-    from lrcontrol.cli import _write_all
+    from lrcontrol._output import write_outputs
 
-    return _write_all(args, out, files)
+    return write_outputs(args, out, files)
 
 
 def _laws_epilog() -> str:
@@ -502,18 +502,17 @@ def _laws_epilog() -> str:
     return "\n".join(lines)
 
 
-def add_parsers(sub) -> None:
-    """Add `fit` and `predict`, and `--law` to `solve` (which delegates law names to `cmd_solve_law`)."""
+def add_parsers(sub, exit_codes: str) -> None:
+    """Add `fit` and `predict`, and `--law` to `solve` (which delegates law names to `cmd_solve_law`); `exit_codes`:
+    the command line's epilog on them."""
     import argparse
-
-    from lrcontrol.cli import EXIT_CODES
 
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser("fit", help="fit a loss-curve law to training curves (CSV step,lr,loss or W&B export)",
                        description="Fit a loss-curve law to training curves; writes law.json, fit.json and fit.png to "
                                    "--out (default out/fit-LAW/). Then: lrcontrol predict --law DIR/law.json, "
                                    "lrcontrol solve LAW --law DIR/law.json.",
-                       formatter_class=fmt, epilog=lambda: f"{_laws_epilog()}\n\n{EXIT_CODES}")
+                       formatter_class=fmt, epilog=lambda: f"{_laws_epilog()}\n\n{exit_codes}")
     p.add_argument("--law", required=True, help="a loss-curve law's name (listed below)")
     p.add_argument("--curve", action="append", required=True, metavar="FILE",
                    help="a training run's CSV: step,lr,loss (one row per update, loss blank where not logged, or "
@@ -531,7 +530,7 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("predict", help="a fitted law's loss curves for given runs (with metrics) or schedules",
                        description="A fitted law's loss curves for given runs (with metrics) or schedules; writes "
                                    "prediction.csv, prediction.json and prediction.png to --out (default "
-                                   "out/predict-LAW/).", formatter_class=fmt, epilog=EXIT_CODES)
+                                   "out/predict-LAW/).", formatter_class=fmt, epilog=exit_codes)
     p.add_argument("--law", required=True, metavar="FILE", help="law.json from lrcontrol fit")
     p.add_argument("--curve", action="append", required=True, metavar="FILE",
                    help="a run's CSV as for fit (predicted at its logged steps, with metrics), or a schedule to "

@@ -65,6 +65,19 @@ def write_all(out: Path, files: dict[str, bytes | str], keep=()) -> list[Path]:
     return [out / name for name in files]
 
 
+INPUT_OPTIONS = ("law", "curve", "schedule", "grad_norms")  # the command-line options that name files a command reads
+
+
+def write_outputs(args, out: Path, files: dict[str, bytes | str]) -> list[Path]:
+    """A command's `write_all`: nothing after a swallowed Ctrl-C, and the files it read (`INPUT_OPTIONS` of its parsed
+    `args`) kept even where --out is their folder."""
+    from . import _interrupt
+
+    _interrupt.check()  # a swallowed Ctrl-C: write nothing
+    given = [getattr(args, name, None) for name in INPUT_OPTIONS]
+    return write_all(out, files, keep=[q for v in given if v for q in (v if isinstance(v, list) else [v])])
+
+
 def _manifest(out: Path) -> set[str]:
     try:
         names = json.loads((out / MANIFEST).read_text())

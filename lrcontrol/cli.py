@@ -43,19 +43,10 @@ def _setup():
         os.environ["MPLBACKEND"] = "Agg"
 
 
-_INPUT_OPTIONS = ("law", "curve", "schedule", "grad_norms")  # the options that name files a command reads
-
-
 def _write_all(args, out: Path, files: dict[str, bytes | str]) -> list[Path]:
-    """Write a command's files into `out` (all or none); the files it read (`_INPUT_OPTIONS`) are never removed as
-    an earlier command's leftovers, even where --out is their folder."""
-    from lrcontrol import _interrupt
-    from lrcontrol._output import write_all
+    from lrcontrol._output import write_outputs
 
-    _interrupt.check()  # a swallowed Ctrl-C: write nothing
-    given = [getattr(args, name, None) for name in _INPUT_OPTIONS]
-    paths = [q for v in given if v for q in (v if isinstance(v, list) else [v])]
-    return write_all(out, files, keep=paths)
+    return write_outputs(args, out, files)
 
 
 def _progress(args) -> bool | None:
@@ -647,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_refine)
     from lrcontrol import _cli_laws
 
-    _cli_laws.add_parsers(sub)  # fit, predict, solve LAW --law FILE
+    _cli_laws.add_parsers(sub, EXIT_CODES)  # fit, predict, solve LAW --law FILE
     return parser
 
 
