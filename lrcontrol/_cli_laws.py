@@ -113,8 +113,9 @@ def _fit_profiles(data: dict) -> dict | None:
     return profiles if ok else None
 
 
-def _parse_fixed(items) -> dict[str, float]:
-    """`--fix NAME=VALUE` options → {name: value} (names and ranges are checked by the fit)."""
+def _parse_fixed(items, cls) -> dict[str, float]:
+    """`--fix NAME=VALUE` options → {name: value}, each NAME one of `cls`'s parameters (ranges are checked by the
+    fit)."""
     from lrcontrol import InputError
 
     fixed = {}
@@ -123,6 +124,9 @@ def _parse_fixed(items) -> dict[str, float]:
         if not eq or not name:
             raise InputError(f"--fix needs NAME=VALUE (e.g. --fix decay=0.999), got '{item}'.")
         name = name.strip()
+        if name not in cls.param_names:
+            raise InputError(f"--fix {name}: '{name}' is not a parameter of {cls.name} (its parameters: "
+                             f"{', '.join(cls.param_names)}).")
         if name in fixed:
             raise InputError(f"--fix {name} is given twice; give each parameter once.")
         try:
@@ -130,6 +134,15 @@ def _parse_fixed(items) -> dict[str, float]:
         except ValueError:
             raise InputError(f"--fix {name}: '{value}' is not a number.") from None
     return fixed
+
+
+def _five(x: float) -> str:
+    """Five decimals, as the metrics are read (PredE ~1e-3); a law far off (a huge L0, say) in four digits."""
+    return f"{x:.5f}" if abs(x) < 1e4 else f"{x:.4g}"
+
+
+def _metrics_line(m: dict) -> str:
+    return f"PredE {_five(m['PredE'])}, WorstE {_five(m['WorstE'])}, R² {_five(m['R2'])}"
 
 
 def _read_curves(paths):
@@ -223,7 +236,7 @@ def cmd_fit(args) -> int:
     from lrcontrol._output_worker import start_outputs
 
     cls = law_class(args.law)
-    fixed = _parse_fixed(args.fix or [])
+    fixed = _parse_fixed(args.fix or [], cls)
     try:
         args.max_steps = check_int("--max-steps", args.max_steps, lo=1)
     except InputError:
@@ -250,7 +263,7 @@ def cmd_fit(args) -> int:
         print("  " + ", ".join(f"{k} = {v:.6g} (fixed)" if k in report.fixed else
                                f"{k} = {v:.6g} ± {report.standard_errors[k]:.2g}" for k, v in report.params.items()))
         for name, m in report.metrics.items():
-            print(f"  {name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
+            print(f"  {name}: {_metrics_line(m)}")
         print("wrote " + ", ".join(str(p) for p in written))
     if not report.converged:  # at the step cap, or (fewer steps) an end kept from the thinned points: its message
         print(("lrcontrol: warning: the fit stopped at its cap of {} Levenberg–Marquardt step{} before converging: "
@@ -301,9 +314,9 @@ def cmd_predict(args) -> int:
                            "prediction.png": figure()[0]})
     if not args.quiet:
         for name, m in per_curve.items():
-            print(f"{name}: PredE {m['PredE']:.5f}, WorstE {m['WorstE']:.5f}, R² {m['R2']:.5f}")
+            print(f"{name}: {_metrics_line(m)}")
         if per_curve:
-            print(f"mean PredE {summary['PredE']:.5f}")
+            print(f"mean PredE {_five(summary['PredE'])}")
         for name, m in planned.items():
             print(f"{name}: predicted final loss {m['final_loss']:.6f} (after {m['updates']} updates)")
         print("wrote " + ", ".join(str(p) for p in written))

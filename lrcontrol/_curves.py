@@ -6,8 +6,9 @@
   (dense; `loss` blank where it was not logged), or only the logged rows (sparse). For sparse files the rate of
   every update between two rows is interpolated linearly in the step (and held at the first row's rate before
   it); steps must start at 0 for the rates to be complete, else the rows before the first are missing updates.
-- the Weights & Biases export: `iter`, `train_lr`, and `train_loss` or `val_loss` (columns in any order, other
-  columns ignored). Resumed runs log some steps twice: the last row for a step wins, rows are sorted by step.
+- the Weights & Biases export: `iter`, `train_lr`, and `train_loss` or `val_loss` (train_loss where both are
+  present, unless its column is empty; columns in any order, other columns ignored). Resumed runs log some steps
+  twice: the last row for a step wins, rows are sorted by step.
 
 `loss` is the loss measured after update `step` (the law is evaluated from the rates of updates 0 … step).
 """
@@ -96,8 +97,12 @@ class LossCurve:
         if {"step", "lr", "loss"} <= set(header):
             cols, source = ("step", "lr", "loss"), "step,lr,loss"
         elif {"iter", "train_lr"} <= set(header) and ({"train_loss", "val_loss"} & set(header)):
-            cols = ("iter", "train_lr", "train_loss" if "train_loss" in header else "val_loss")
-            source = "wandb"
+            loss = "train_loss" if "train_loss" in header else "val_loss"
+            if loss == "train_loss" and "val_loss" in header:  # both: train_loss, unless that column is empty
+                k = header.index("train_loss")
+                if not any(k < len(r) and r[k].strip() for r in rows[1:]):
+                    loss = "val_loss"
+            cols, source = ("iter", "train_lr", loss), "wandb"
         else:
             raise InputError(f"curve file '{path}' needs the columns step,lr,loss (or the W&B export's iter, "
                              f"train_lr and train_loss or val_loss); its header is {','.join(header)!r}.")

@@ -87,6 +87,10 @@ def test_curve_files(tmp_path):
     w.write_text("iter,train_loss,train_lr,other\n0,9,0.1,x\n1,8,0.1,x\n2,7,0.1,x\n2,6.5,0.1,x\n3,6,0.1,x\n")
     c = lrc.LossCurve.read(w)
     assert list(c.steps) == [0, 1, 2, 3] and c.losses[2] == 6.5
+    w.write_text("iter,train_lr,train_loss,val_loss\n0,0.1,9,9.5\n1,0.1,8,8.5\n")  # both: train_loss
+    assert lrc.LossCurve.read(w).losses.tolist() == [9, 8]
+    w.write_text("iter,train_lr,train_loss,val_loss\n0,0.1,,9.5\n1,0.1,,8.5\n")  # an empty train_loss: val_loss
+    assert lrc.LossCurve.read(w).losses.tolist() == [9.5, 8.5]
     bad = {"step,lr\n0,1\n": "columns", "step,lr,loss\n0,1,2\n0,1,2\n": "increase",
            "step,lr,loss\n0,-1,2\n": "lr must be >= 0", "step,lr,loss\n0,1,0\n": "loss must",
            "step,lr,loss\n0,nan,1\n": "lr must be finite", "step,lr,loss\n0,1,nan\n": "loss must"}
