@@ -81,8 +81,12 @@ def run(quick: bool, out: Path, sizes=None) -> dict:
     for size in sizes:
         folder = data_dir(size)
         if folder is None:
+            print(f"{size}M: skipped (no curves here: the shared data has them, {SHARED / size})")
             continue
         fit_curves, held = curves(folder, FIT), curves(folder, HELD_OUT)
+        if len(held) < len(HELD_OUT):  # the shipped copy: its rows are not the published six-curve comparison
+            print(f"{size}M: {len(held)} of the {len(HELD_OUT)} held-out curves are in {folder} (the shared data has "
+                  f"them all); the PredE columns are over those only")
         pub_path = folder / "optimized_schedule.npy"
         pub_rates = (np.concatenate([PEAK * np.arange(W) / (W - 1), np.load(pub_path)])
                      if pub_path.exists() else None)
