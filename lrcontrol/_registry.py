@@ -266,7 +266,8 @@ def _derived() -> tuple[SystemEntry, ...]:
             out.append(SystemEntry(name=cls.name, system=cls, summary=summary, note=(
                 f"a loss-curve law, fitted to curves and solved from its law file: `lrcontrol fit --law {cls.name} "
                 f"--curve FILE`, then `lrcontrol solve {cls.name} --law law.json --set horizon=N --set warmup=W "
-                f"--set peak=P`.")))
+                f"--set peak=P`; a given schedule's predicted loss: `lrcontrol predict --law law.json --curve "
+                f"schedule.csv`.")))
         elif needs:
             out.append(SystemEntry(name=cls.name, system=cls, summary=summary, note=(
                 f"{', '.join(needs)} (an array or object, required) cannot be set from the command line: use the "
