@@ -20,7 +20,10 @@ Bad input is one sentence on stderr and exit status 2, before anything is writte
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
 
 def laws() -> dict[str, type]:
     """{CLI name: class} of every concrete loss-curve law that `lrcontrol.systems` exports (its own discovery of
@@ -146,17 +149,29 @@ def _metrics_line(m: dict) -> str:
 
 
 def _read_curves(paths):
+    """The loss curves in `paths`, each checked for losses logged before any learning, with unique names."""
     from lrcontrol._curves import LossCurve, check_learned
 
-    curves = [check_learned(LossCurve.read(p)) for p in paths]
-    names = [c.name for c in curves]
-    seen = {}
-    for i, n in enumerate(names):  # two files with the same stem get numbered names
-        if names.count(n) > 1:
-            seen[n] = seen.get(n, 0) + 1
-            curves[i] = LossCurve(curves[i].lr, curves[i].steps, curves[i].losses, f"{n}-{seen[n]}",
-                                  curves[i].metadata)
-    return curves
+    return _named_apart([check_learned(LossCurve.read(p)) for p in paths])
+
+
+def _named_apart(inputs):
+    """`inputs` (curves and `_Planned` schedules) with unique names: a name that several files share (two folders'
+    schedule.csv) becomes NAME-1, NAME-2, …, skipping any name already taken by another input."""
+    import dataclasses
+
+    names = [x.name for x in inputs]
+    taken, count, out = set(names), {}, []
+    for x, name in zip(inputs, names):
+        if names.count(name) > 1:
+            new = name
+            while new in taken:
+                count[name] = count.get(name, 0) + 1
+                new = f"{name}-{count[name]}"
+            taken.add(new)
+            x = dataclasses.replace(x, name=new)
+        out.append(x)
+    return out
 
 
 _EVERY_STEP = 2000  # a schedule without losses is predicted at every update up to this many, else at
@@ -165,52 +180,52 @@ _SPREAD = 1000  # this many evenly spaced updates (the last included): the figur
 
 def _read_predict_inputs(paths):
     """`predict`'s inputs: loss curves (`_read_curves`), and schedules to predict — a CSV with `step` and `lr` and
-    no loss column (`lrcontrol solve LAW`'s schedule.csv), given as curves without losses at the updates
-    `_EVERY_STEP`/`_SPREAD` name."""
+    no loss column (`lrcontrol solve LAW`'s schedule.csv), given as `_Planned` at the updates `_EVERY_STEP` /
+    `_SPREAD` name, from the first whose summed rate is positive (before it every law is infinite)."""
     import numpy as np
 
+    from lrcontrol import InputError
+    from lrcontrol._curves import LossCurve, check_learned
     from lrcontrol._schedule import Schedule
 
     inputs = []
     for path in paths:
-        if not _has_loss_column(path):
-            rates = np.asarray(Schedule.load(path).values)
-            n = rates.size
-            steps = np.arange(n) if n <= _EVERY_STEP else np.unique(np.linspace(0, n - 1, _SPREAD).round().astype(int))
-            inputs.append(_Planned(Path(path).stem, rates, steps))
-        else:
-            inputs.append(path)
-    curves = iter(_read_curves([x for x in inputs if not isinstance(x, _Planned)]))
-    inputs = [x if isinstance(x, _Planned) else next(curves) for x in inputs]
-    taken = {x.name for x in inputs if not isinstance(x, _Planned)}
-    for x in inputs:  # schedules named alike (every solve writes schedule.csv) get numbered names
-        if isinstance(x, _Planned):
-            name, k = x.name, 1
-            while x.name in taken:
-                k += 1
-                x.name = f"{name}-{k}"
-            taken.add(x.name)
-    return inputs
+        if _has_loss_column(path):
+            inputs.append(check_learned(LossCurve.read(path)))
+            continue
+        rates = np.asarray(Schedule.load(path).values)
+        learned = np.nonzero(np.cumsum(rates) > 0)[0]
+        if learned.size == 0:
+            raise InputError(f"schedule file '{path}' has only zero rates: no law predicts a loss before learning.")
+        first, n = int(learned[0]), rates.size
+        steps = (np.arange(first, n) if n - first <= _EVERY_STEP else
+                 np.unique(np.linspace(first, n - 1, _SPREAD).round().astype(int)))
+        inputs.append(_Planned(Path(path).stem, rates, steps))
+    return _named_apart(inputs)
 
 
 def _has_loss_column(path) -> bool:
     """Whether a CSV's header names a loss (`step,lr,loss`, or the W&B export's train_loss / val_loss); a file
     that cannot be read counts as a curve, for `LossCurve.read` to say why."""
+    import csv
+
+    from lrcontrol._schedule_csv import csv_header
+
     try:
         with open(path, newline="") as f:
-            header = {c.strip().lower() for c in f.readline().split(",")}
-    except (OSError, UnicodeDecodeError):
+            header = set(csv_header(next(csv.reader(f), [])))
+    except (OSError, UnicodeDecodeError, csv.Error):
         return True
     return bool(header & {"loss", "train_loss", "val_loss"}) or not {"step", "lr"} <= header
 
 
+@dataclass(frozen=True)
 class _Planned:
     """A schedule to predict, without losses: the name, the rate of every update, the updates to predict at."""
 
-    def __init__(self, name, lr, steps):
-        import numpy as np
-
-        self.name, self.lr, self.steps, self.losses = name, lr, steps, np.zeros(0)
+    name: str
+    lr: Any  # numpy: the rate of every update
+    steps: Any  # numpy: the updates to predict at
 
 
 def _curve_spec(law, curves, title, band=None) -> dict:
@@ -233,6 +248,7 @@ def cmd_fit(args) -> int:
     from lrcontrol import InputError
     from lrcontrol._errors import WHOLE_MAX, check_int
     from lrcontrol._fit import fit, schedule_profile
+    from lrcontrol._output import write_outputs
     from lrcontrol._output_worker import start_outputs
 
     cls = law_class(args.law)
@@ -255,7 +271,7 @@ def cmd_fit(args) -> int:
                         "profiles": {c.name: schedule_profile(c.lr).tolist() for c in curves}},
                 "version": _version()}
     figure = start_outputs(args, _curve_spec(law, curves, f"{cls.name} fit", band=report.band))
-    written = _write(args, out, {"law.json": finite_json(law_json, indent=1),
+    written = write_outputs(args, out, {"law.json": finite_json(law_json, indent=1),
                            "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure()[0]})
     if not args.quiet:
         print(f"{cls.name} fitted to {len(curves)} curve(s) in {report.wall_time_s:.1f} s ({report.message}); "
@@ -288,6 +304,7 @@ def cmd_predict(args) -> int:
     import numpy as np
 
     from lrcontrol._fit import metrics
+    from lrcontrol._output import write_outputs
     from lrcontrol._output_worker import start_outputs
 
     law = read_law(args.law)
@@ -310,7 +327,7 @@ def cmd_predict(args) -> int:
     data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary,
             **({"schedules": planned} if planned else {}), "version": _version()}
     figure = start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction"))
-    written = _write(args, out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
+    written = write_outputs(args, out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
                            "prediction.png": figure()[0]})
     if not args.quiet:
         for name, m in per_curve.items():
@@ -358,8 +375,9 @@ def cmd_solve_law(args, clock) -> int:
 
     from lrcontrol import InputError
     from lrcontrol._draw import schedules_spec
-    from lrcontrol._output_worker import start_outputs
     from lrcontrol._fit import at_bounds, nearest_schedule, outside_pilots
+    from lrcontrol._output import write_outputs
+    from lrcontrol._output_worker import start_outputs
     from lrcontrol.systems.law_schedule import LawSchedule, describe, optimise
 
     if not getattr(args, "law", None):
@@ -378,7 +396,7 @@ def cmd_solve_law(args, clock) -> int:
         if need not in s:
             raise InputError(f"solve {args.system} needs --set {need}=VALUE.")
     horizon = s.pop("horizon")
-    system = LawSchedule(law, **s)  # checks peak > 0 and 0 < min_lr <= peak; `optimise` checks warmup < horizon
+    system = LawSchedule(law, **s)  # checks peak > 0 and min_lr in (0, peak); `optimise` checks warmup < horizon
     warmup, peak, min_lr, monotone = system.warmup, system.peak, system.min_lr, system.monotone
     max_fall = system.max_fall
     out = _folder(args.out, f"out/solve-{args.system}")
@@ -418,7 +436,7 @@ def cmd_solve_law(args, clock) -> int:
                                                  title=f"{args.system}: optimal schedule (final loss {value:.6f})"))
     csv = "step,lr\n" + "".join(f"{i},{float(r)!r}\n" for i, r in enumerate(rates))
     json_text = finite_json(data)
-    written = _write(args, out, {"schedule.csv": csv, "solution.json": json_text, "schedule.png": figure()[0]})
+    written = write_outputs(args, out, {"schedule.csv": csv, "solution.json": json_text, "schedule.png": figure()[0]})
     if not args.quiet:
         print(f"{args.system} · final loss · direct · {horizon} updates (warm-up {warmup}, peak {peak:g}, "
               f"min {min_lr:g}, {'monotone' if monotone else 'free'}"
@@ -500,12 +518,6 @@ def finite_json(data, **kwargs):
     from lrcontrol._output import finite_json
 
     return finite_json(data, **kwargs)
-
-
-def _write(args, out, files):
-    from lrcontrol._output import write_outputs
-
-    return write_outputs(args, out, files)
 
 
 def _laws_epilog() -> str:

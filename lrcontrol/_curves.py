@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import InputError
+from ._schedule_csv import csv_header
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class LossCurve:
         rows = [r for r in rows if r and any(c.strip() for c in r)]
         if not rows:
             raise InputError(f"curve file '{path}' is empty (it needs a header step,lr,loss).")
-        header = [c.strip().lower() for c in rows[0]]
+        header = csv_header(rows[0])
         if {"step", "lr", "loss"} <= set(header):
             cols, source = ("step", "lr", "loss"), "step,lr,loss"
         elif {"iter", "train_lr"} <= set(header) and ({"train_loss", "val_loss"} & set(header)):
@@ -200,6 +201,6 @@ def check_learned(curve: LossCurve) -> LossCurve:
     if not learned.all():
         last = int(curve.steps[~learned][-1])
         raise InputError(f"curve '{curve.name}' logs a loss at step {int(curve.steps[0])} before any learning (the "
-                         f"rates up to it sum to 0, where every law is infinite): leave out its rows up to step "
-                         f"{last}.")
+                         f"rates up to it sum to 0, where every law is infinite): blank its loss cells up to step "
+                         f"{last} (keep the rows: their rates count).")
     return curve

@@ -48,20 +48,21 @@ def check_folder(path: str | os.PathLike, option: str = "--out") -> Path:
 
 def write_all(out: Path, files: dict[str, bytes | str], keep=()) -> list[Path]:
     """Write every file or none (see the module docstring); returns the written paths. `keep`: paths (the
-    command's inputs) that are not removed as leftovers of an earlier command even if its manifest lists them."""
+    command's inputs) that are not removed as leftovers of an earlier command; they stay listed in the manifest,
+    for the next command to remove."""
     out.mkdir(parents=True, exist_ok=True)
-    previous = _manifest(out)
     kept = {os.path.realpath(k) for k in keep}
+    stale = {n for n in _manifest(out) - set(files) if "/" not in n and n != MANIFEST}
+    still = {n for n in stale if os.path.realpath(out / n) in kept}
     with tempfile.TemporaryDirectory(dir=out, prefix=".lrcontrol-") as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data if isinstance(data, bytes) else data.encode())
-        (Path(tmp) / MANIFEST).write_text(json.dumps(sorted(files)))
+        (Path(tmp) / MANIFEST).write_text(json.dumps(sorted(set(files) | still)))
         for name in files:
             os.replace(Path(tmp) / name, out / name)
         os.replace(Path(tmp) / MANIFEST, out / MANIFEST)
-    for stale in previous - set(files):
-        if "/" not in stale and stale != MANIFEST and os.path.realpath(out / stale) not in kept:
-            (out / stale).unlink(missing_ok=True)
+    for name in stale - still:
+        (out / name).unlink(missing_ok=True)
     return [out / name for name in files]
 
 

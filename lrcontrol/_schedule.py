@@ -12,7 +12,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ._errors import InputError, _is_concrete, check_int, check_real
-from ._schedule_csv import schedule_csv
+from ._schedule_csv import csv_header, schedule_csv
 
 
 class Schedule(eqx.Module):
@@ -131,8 +131,9 @@ class Schedule(eqx.Module):
         path = Path(path)
         try:
             text = path.read_text()
-        except OSError as err:
-            raise InputError(f"schedule file '{path}' cannot be read ({err.strerror}).") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"schedule file '{path}' cannot be read ({getattr(err, 'strerror', None) or err}).") \
+                from None
         try:
             if path.suffix == ".json":
                 data = json.loads(text)
@@ -148,39 +149,37 @@ class Schedule(eqx.Module):
     @classmethod
     def _from_csv(cls, text: str) -> "Schedule":
         rows = [r for r in csv.reader(io.StringIO(text)) if r]
-        header = rows[0]
+        header = csv_header(rows[0])
         if len(header) == 4 and header[0] == "cell":
             body = rows[1:]
             grid = [float(r[1]) for r in body] + [float(body[-1][2])]
-            values = np.array([float(r[3]) for r in body])
-            if not np.all(np.isfinite(values)):
-                raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
-            return cls(values, np.array(grid), header[3])
-        if header[0].strip() == "step":
+            return cls(_finite([float(r[3]) for r in body]), np.array(grid), rows[0][3].strip())
+        if header[0] == "step":
             return cls._from_step_rows(header, rows[1:])
         start = 0 if _is_number(header[0]) else 1
-        values = np.array([float(r[0]) for r in rows[start:]])
-        if not np.all(np.isfinite(values)):
-            raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
-        return cls(values, None, "lr" if start == 0 else header[0])
+        return cls(_finite([float(r[0]) for r in rows[start:]]), None, "lr" if start == 0 else rows[0][0].strip())
 
     @classmethod
     def _from_step_rows(cls, header, body) -> "Schedule":
-        # One row per update, `step,lr` (what `lrcontrol solve <law>` writes) or `step,lr,loss` (a loss curve):
-        # cell k holds the rate of update k, on the grid of step indices.
-        name = "lr" if "lr" in header else (header[1] if len(header) > 1 else "")
-        if not name or not body:
-            raise InputError("a schedule CSV with a step column needs a second column of rates (step,lr) and at "
-                             "least one row.")
-        col = header.index(name)
+        # One row per update from update 0, `step,lr` (what `lrcontrol solve <law>` writes) or `step,lr,loss` (a
+        # dense loss curve): cell k holds the rate of update k, on the grid of step indices.
+        if "lr" not in header or not body:
+            raise InputError("a schedule CSV with a step column needs an lr column (step,lr) and at least one row.")
+        col = header.index("lr")
         steps = np.array([float(r[0]) for r in body])
-        values = np.array([float(r[col]) for r in body])
-        if not np.all(np.isfinite(values)):
-            raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
-        if not np.all(np.diff(steps) == 1) or steps[0] != np.floor(steps[0]):
-            raise InputError("a schedule CSV with a step column must have one row per update (steps s, s + 1, …); "
-                             "a sparse loss curve is read by lrc.LossCurve.read, which interpolates its rates.")
-        return cls(values, np.arange(len(values) + 1, dtype=float) + steps[0], name)
+        values = _finite([float(r[col]) for r in body])
+        if steps[0] != 0 or not np.all(np.diff(steps) == 1):
+            raise InputError("a schedule CSV with a step column must have one row per update from update 0 (steps "
+                             "0, 1, 2, …); a sparse loss curve is read by lrc.LossCurve.read, which interpolates its "
+                             "rates.")
+        return cls(values, np.arange(len(values) + 1, dtype=float), "lr")
+
+
+def _finite(values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise InputError("schedule values must be finite numbers; the file has NaN or inf.")
+    return values
 
 
 def _as_float_array(name: str, value) -> Array:

@@ -16,3 +16,9 @@ def schedule_csv(grid, values, name: str) -> str:
     g, v = np.asarray(grid, float).tolist(), np.asarray(values, float).tolist()
     out.write("".join(f"{k},{a!r},{b!r},{x!r}\n" for k, a, b, x in zip(range(len(v)), g, g[1:], v)))
     return out.getvalue()
+
+
+def csv_header(row) -> list[str]:
+    """A CSV header row as the readers compare it: each name without surrounding spaces, a byte-order mark or case
+    (`Step`, ` lr`, a BOM written by a spreadsheet all match)."""
+    return [c.replace("\ufeff", "").strip().lower() for c in row]

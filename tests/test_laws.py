@@ -330,7 +330,8 @@ def test_cli_fit_names_a_curve_the_law_does_not_follow(synthetic, tmp_path, caps
                      "--out", str(out), "--quiet"], capsys)
     fit = json.loads((out / "law.json").read_text())["fit"]
     report = json.loads((out / "fit.json").read_text())
-    assert code == (0 if fit["converged"] else 3) and fit["unexplained"] == ["rising"] == report["unexplained"]
+    # the law cannot follow the rise: its fit also stops at the step cap (exit 3, files written)
+    assert code == 3 and not fit["converged"] and fit["unexplained"] == ["rising"] == report["unexplained"]
     assert report["metrics"]["rising"]["R2"] < 0 <= report["metrics"]["cosine"]["R2"]
     assert "the law does not follow rising (R² below 0" in io.err
     code, io = _run(["solve", "bound_law", "--law", str(out / "law.json"), "--set", "horizon=200", "--set",
@@ -422,10 +423,21 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     data = json.loads((pred2 / "prediction.json").read_text())
     assert code == 0 and set(data["curves"]) == {"step"} and set(data["schedules"]) == {"schedule"}
     assert data["schedules"]["schedule"]["final_loss"] == pytest.approx(js["objective"], rel=1e-12)
-    assert data["schedules"]["schedule"]["steps"] == list(range(300)) and "predicted final loss" in io.out
+    assert data["schedules"]["schedule"]["steps"] == list(range(1, 300)) and "predicted final loss" in io.out
     rows = (pred2 / "prediction.csv").read_text().splitlines()
-    assert rows[1].startswith("schedule,0,0.0,,") and rows[300].startswith("schedule,299,")
-    assert len(rows) == 1 + 300 + 18
+    # from update 1: at update 0 the warm-up's rate is 0 and every law is infinite
+    assert rows[1].startswith("schedule,1,") and rows[299].startswith("schedule,299,") and len(rows) == 1 + 299 + 18
+    assert all(np.isfinite(float(r.split(",")[-1])) for r in rows[1:])
+    # a long schedule is predicted at 1000 spread updates (the last included); two files named alike are told apart
+    long = tmp_path / "long" / "schedule.csv"
+    long.parent.mkdir()
+    long.write_text("step,lr\n" + "".join(f"{i},{3e-4 * (1 - i / 5000)!r}\n" for i in range(5000)))
+    code, io = _run(["predict", "--law", str(out / "law.json"), "--curve", str(long), "--curve",
+                     str(sol / "schedule.csv"), "--out", str(tmp_path / "pred3"), "--quiet"], capsys)
+    data = json.loads((tmp_path / "pred3" / "prediction.json").read_text())["schedules"]
+    assert code == 0 and set(data) == {"schedule-1", "schedule-2"}
+    assert len(data["schedule-1"]["steps"]) == 1000 and data["schedule-1"]["steps"][-1] == 4999
+    assert data["schedule-2"]["final_loss"] == pytest.approx(js["objective"], rel=1e-12)
     assert (pred2 / "prediction.png").stat().st_size > 0
     # a command writing into the folder of its own input keeps that input (the fit's other files are leftovers)
     code, _ = _run(["predict", "--law", str(out / "law.json"), "--curve", str(synthetic[2]), "--out", str(out),
@@ -467,6 +479,8 @@ def test_cli_bad_input(synthetic, tmp_path, capsys):
               # a monotone schedule needs room between min_lr and peak (its decrements scale with the difference)
               (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--set", "min_lr=1e-3"], "min_lr must"),
               (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--solver", "hjb"], "takes no --solver"),
+              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--integrator", "tsit5"], "takes no --integrator"),
+              (base + ["--set", "warmup=10", "--set", "peak=1e-3", "--no-grid-check"], "takes no --no-grid-check"),
               (["solve", "mpl", "--law", str(good), "--set", "horizon=2147483647", "--set", "warmup=10", "--set",
                 "peak=1e-3"], "of memory free")]
     early = tmp_path / "early.csv"  # the initial loss of a warm-up from 0, logged before any update has a rate
@@ -474,7 +488,7 @@ def test_cli_bad_input(synthetic, tmp_path, capsys):
     huge = tmp_path / "huge.csv"  # a step column in the wrong unit (tokens, say)
     huge.write_text("step,lr,loss\n0,1e-4,\n10000000000,1e-4,3.0\n")
     cases += [(["fit", "--law", "mpl", "--curve", str(early), "--curve", str(synthetic[0])], "before any learning"),
-              (["predict", "--law", str(good), "--curve", str(early)], "leave out its rows up to step 0"),
+              (["predict", "--law", str(good), "--curve", str(early)], "blank its loss cells up to step 0"),
               (["fit", "--law", "mpl", "--curve", str(huge)], "of memory free")]
     for argv, words in cases:
         out = tmp_path / "never"
@@ -544,3 +558,29 @@ def test_describe_tells_a_staircase_from_a_smooth_cooldown():
     assert a["falls_over_1pct"] == 0 and a["largest_fall"] == pytest.approx(np.pi / 450 / 2, rel=0.02)
     assert b["falls_over_1pct"] == 2 and b["largest_fall"] == pytest.approx(0.6)
     assert b["decay_start"] == w + 500 and b["final_lr"] == pytest.approx(0.1 * peak)
+
+
+def test_cli_law_solve_that_stalls_at_roundoff_exits_0_with_a_note(tmp_path, capsys, monkeypatch):
+    # a law's value that cannot fall further in float64 is the solve's end: exit 0, said on stderr, and the files
+    # record converged = false with the reason (the stall itself is forced here; `solve mpl … max_fall=0.1` on the
+    # shipped curves ends so)
+    import json
+
+    from lrcontrol._solve import _replaced
+    from lrcontrol.solvers._results import STALLED
+    from lrcontrol.systems import law_schedule
+
+    real = law_schedule.optimise
+
+    def stalled(*args, **kwargs):
+        sol, how = real(*args, **kwargs)
+        return _replaced(sol, diagnostics=_replaced(sol.diagnostics, result=jnp.asarray(STALLED))), how
+
+    monkeypatch.setattr(law_schedule, "optimise", stalled)
+    law = tmp_path / "law.json"
+    law.write_text(json.dumps({"law": "mpl", "params": LAW.params()}))
+    code, io = _run(["solve", "mpl", "--law", str(law), "--set", "horizon=300", "--set", "warmup=30", "--set",
+                     "peak=3e-4", "--out", str(tmp_path / "sol"), "--quiet"], capsys)
+    diag = json.loads((tmp_path / "sol" / "solution.json").read_text())["diagnostics"]
+    assert code == 0 and "stalled at round-off" in io.err and "exit status 0" in io.err
+    assert diag["converged"] is False and "stalled at round-off" in diag["message"]

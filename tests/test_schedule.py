@@ -154,8 +154,18 @@ def test_load_reads_one_row_per_update(tmp_path):
     assert s.values.tolist() == [0.0, 0.5, 1.0, 0.25] and s.grid.tolist() == [0, 1, 2, 3, 4] and s.name == "lr"
     path.write_text("step,lr,loss\n0,0.1,3.0\n1,0.2,\n2,0.3,2.5\n")
     assert lrc.Schedule.load(path).values.tolist() == [0.1, 0.2, 0.3]
+    path.write_text("\ufeffStep, LR\n0,0.1\n1,0.2\n")  # a spreadsheet's byte-order mark, case and spaces
+    assert lrc.Schedule.load(path).values.tolist() == [0.1, 0.2]
     for text, words in (("step,lr\n0,0.1\n2,0.2\n", "one row per update"), ("step,lr\n", "at least one row"),
-                        ("step,lr\n0,nan\n", "finite")):
+                        ("step,lr\n0,nan\n", "finite"), ("step,lr\n5,0.1\n6,0.2\n", "from update 0"),
+                        ("step,loss\n0,3.0\n1,2.9\n", "needs an lr column")):
         path.write_text(text)
         with pytest.raises(lrc.InputError, match=words):
             lrc.Schedule.load(path)
+
+
+def test_load_says_why_a_file_cannot_be_read(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"step,lr\n0,0.1\n" + b"1,0.2\xff\n")  # not UTF-8
+    with pytest.raises(lrc.InputError, match="cannot be read"):
+        lrc.Schedule.load(path)

@@ -74,7 +74,13 @@ class LawSchedule(AbstractDiscreteSystem):
                              f"{type(law).__name__}.")
         self._checked(warmup=warmup, peak=peak, min_lr=min_lr, monotone=monotone, max_fall=max_fall)
         # its upper end is `peak`, open for a monotone schedule: the decrements scale with peak − min_lr
-        check_real("min_lr", min_lr, lo=0.0, hi=float(peak), lo_open=True, hi_open=bool(monotone))
+        try:
+            check_real("min_lr", min_lr, lo=0.0, hi=float(peak), lo_open=True, hi_open=bool(monotone))
+        except InputError as err:
+            if float(peak) <= 1e-10:  # the default min_lr, which the caller may not have set
+                raise InputError(f"{str(err)[:-1]} (min_lr defaults to 1e-10: set a smaller one for a peak this "
+                                 f"low).") from None
+            raise
         if max_fall < 1 and not monotone:
             raise InputError("max_fall < 1 needs monotone = true (it bounds the log-decrements).")
         self.law = law
