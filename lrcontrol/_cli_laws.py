@@ -175,7 +175,8 @@ def _named_apart(inputs):
 
 
 _EVERY_STEP = 2000  # a schedule without losses is predicted at every update up to this many, else at
-_SPREAD = 1000  # this many evenly spaced updates (the last included): the figure and CSV need no more
+_SPREAD = 1000  # at most this many evenly spaced updates (the last included): the figure and CSV need no more,
+_PAIRS = 2 * 10**7  # and fewer for a long schedule: a law's prediction costs (updates predicted) × (rate changes)
 
 
 def _read_predict_inputs(paths):
@@ -194,12 +195,16 @@ def _read_predict_inputs(paths):
             inputs.append(check_learned(LossCurve.read(path)))
             continue
         rates = np.asarray(Schedule.load(path).values)
+        if np.any(rates < 0):
+            k = int(np.argmax(rates < 0))
+            raise InputError(f"schedule file '{path}': lr must be >= 0, got {rates[k]:g} at update {k}.")
         learned = np.nonzero(np.cumsum(rates) > 0)[0]
         if learned.size == 0:
             raise InputError(f"schedule file '{path}' has only zero rates: no law predicts a loss before learning.")
         first, n = int(learned[0]), rates.size
+        spread = max(20, min(_SPREAD, _PAIRS // n))
         steps = (np.arange(first, n) if n - first <= _EVERY_STEP else
-                 np.unique(np.linspace(first, n - 1, _SPREAD).round().astype(int)))
+                 np.unique(np.linspace(first, n - 1, spread).round().astype(int)))
         inputs.append(_Planned(Path(path).stem, rates, steps))
     return _named_apart(inputs)
 
@@ -560,8 +565,8 @@ def add_parsers(sub, exit_codes: str) -> None:
     p.add_argument("--curve", action="append", required=True, metavar="FILE",
                    help="a run's CSV as for fit (predicted at its logged steps, with metrics), or a schedule to "
                         "predict: a CSV step,lr with one row per update, as lrcontrol solve LAW writes (predicted "
-                        f"at every update up to {_EVERY_STEP}, else at {_SPREAD} evenly spaced ones and the last); "
-                        "repeat for each")
+                        f"at every update up to {_EVERY_STEP}, else at up to {_SPREAD} evenly spaced ones and the "
+                        "last, fewer for very long schedules); repeat for each")
     p.add_argument("--out", default=None, help="folder (default out/predict-LAW)")
     p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(fn=cmd_predict)

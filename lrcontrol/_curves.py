@@ -90,7 +90,10 @@ class LossCurve:
         except (OSError, UnicodeDecodeError) as err:
             raise InputError(f"curve file '{path}' cannot be read ({getattr(err, 'strerror', None) or err}).") \
                 from None
-        rows = list(csv.reader(io.StringIO(text)))
+        try:
+            rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error as err:  # a field beyond the csv module's limit, say
+            raise InputError(f"curve file '{path}' is not a CSV file ({err}).") from None
         rows = [r for r in rows if r and any(c.strip() for c in r)]
         if not rows:
             raise InputError(f"curve file '{path}' is empty (it needs a header step,lr,loss).")
@@ -106,7 +109,7 @@ class LossCurve:
             cols, source = ("iter", "train_lr", loss), "wandb"
         else:
             raise InputError(f"curve file '{path}' needs the columns step,lr,loss (or the W&B export's iter, "
-                             f"train_lr and train_loss or val_loss); its header is {','.join(header)!r}.")
+                             f"train_lr and train_loss or val_loss); its header is {_shorten(','.join(header))!r}.")
         idx = [header.index(c) for c in cols]
         data = np.full((len(rows) - 1, 3), np.nan)
         for i, r in enumerate(rows[1:]):
@@ -175,6 +178,10 @@ class LossCurve:
         path = Path(path)
         path.write_text(self.to_csv())
         return path
+
+
+def _shorten(text: str, at: int = 80) -> str:
+    return text if len(text) <= at else text[:at] + "…"
 
 
 def check_curves(curves, n_params: int) -> list[LossCurve]:

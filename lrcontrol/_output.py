@@ -50,8 +50,12 @@ def write_all(out: Path, files: dict[str, bytes | str], keep=()) -> list[Path]:
     """Write every file or none (see the module docstring); returns the written paths. `keep`: paths (the
     command's inputs) that are not removed as leftovers of an earlier command; they stay listed in the manifest,
     for the next command to remove."""
-    out.mkdir(parents=True, exist_ok=True)
     kept = {os.path.realpath(k) for k in keep}
+    for name in files:  # checked before anything is written: an input is never overwritten
+        if os.path.realpath(out / name) in kept:
+            raise InputError(f"--out '{out}' would overwrite this command's input '{out / name}' (it writes {name} "
+                             f"there); give another --out.")
+    out.mkdir(parents=True, exist_ok=True)
     stale = {n for n in _manifest(out) - set(files) if "/" not in n and n != MANIFEST}
     still = {n for n in stale if os.path.realpath(out / n) in kept}
     with tempfile.TemporaryDirectory(dir=out, prefix=".lrcontrol-") as tmp:

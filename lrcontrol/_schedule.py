@@ -140,11 +140,24 @@ class Schedule(eqx.Module):
                 return cls(np.asarray(data["values"], float), np.asarray(data["grid"], float),
                            data.get("name", "lr"))
             return cls._from_csv(text)
-        except (ValueError, KeyError, IndexError, TypeError) as err:
+        except (ValueError, KeyError, IndexError, TypeError, csv.Error) as err:
             if isinstance(err, InputError):
-                raise
+                raise InputError(f"schedule file '{path}': {err}") from None
             raise InputError(f"schedule file '{path}' is not a schedule CSV/JSON written by lrcontrol "
                              f"(cell,t_start,t_end,<name> columns, step,lr, or one column of values).") from None
+
+    @staticmethod
+    def has_time_grid(path) -> bool:
+        """Whether a schedule file carries its own grid of times (JSON, or the `cell,t_start,t_end,<name>` CSV),
+        rather than one value per step."""
+        path = Path(path)
+        if path.suffix == ".json":
+            return True
+        try:
+            with open(path, newline="") as f:
+                return csv_header(next(csv.reader(f), []))[:1] == ["cell"]
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return False
 
     @classmethod
     def _from_csv(cls, text: str) -> "Schedule":
@@ -154,10 +167,14 @@ class Schedule(eqx.Module):
             body = rows[1:]
             grid = [float(r[1]) for r in body] + [float(body[-1][2])]
             return cls(_finite([float(r[3]) for r in body]), np.array(grid), rows[0][3].strip())
-        if header[0] == "step":
+        if "step" in header:
             return cls._from_step_rows(header, rows[1:])
+        if len(header) > 1 and "lr" not in header:  # which column holds the rates? (a step column first, say)
+            raise InputError("a schedule CSV with several columns needs a header naming them: step,lr (one row per "
+                             "update) or cell,t_start,t_end,<name>.")
+        col = header.index("lr") if "lr" in header else 0
         start = 0 if _is_number(header[0]) else 1
-        return cls(_finite([float(r[0]) for r in rows[start:]]), None, "lr" if start == 0 else rows[0][0].strip())
+        return cls(_finite([float(r[col]) for r in rows[start:]]), None, "lr" if start == 0 else rows[0][col].strip())
 
     @classmethod
     def _from_step_rows(cls, header, body) -> "Schedule":
@@ -165,8 +182,8 @@ class Schedule(eqx.Module):
         # dense loss curve): cell k holds the rate of update k, on the grid of step indices.
         if "lr" not in header or not body:
             raise InputError("a schedule CSV with a step column needs an lr column (step,lr) and at least one row.")
-        col = header.index("lr")
-        steps = np.array([float(r[0]) for r in body])
+        col, at = header.index("lr"), header.index("step")
+        steps = np.array([float(r[at]) for r in body])
         values = _finite([float(r[col]) for r in body])
         if steps[0] != 0 or not np.all(np.diff(steps) == 1):
             raise InputError("a schedule CSV with a step column must have one row per update from update 0 (steps "

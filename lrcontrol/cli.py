@@ -408,7 +408,7 @@ def _schedule_for(problem, path: str):
         counts = f"{problem.steps} steps" + (f" or {problem.blocks} blocks" if problem.blocks != problem.steps else "")
         raise lrc.InputError(f"--schedule '{path}' has {n} values but the problem has {counts}; give one value per "
                              f"step (set steps or horizon to match the schedule).")
-    has_grid = Path(path).suffix == ".json" or Path(path).read_text().lstrip().startswith("cell,")
+    has_grid = Path(path).suffix == ".json" or lrc.Schedule.has_time_grid(path)
     if has_grid and n == problem.steps:
         grid, expected = np.asarray(schedule.grid), np.asarray(problem.grid())
         if not np.allclose(grid, expected, rtol=1e-9, atol=1e-12 * float(expected[-1])):

@@ -93,7 +93,9 @@ def test_curve_files(tmp_path):
     assert lrc.LossCurve.read(w).losses.tolist() == [9.5, 8.5]
     bad = {"step,lr\n0,1\n": "columns", "step,lr,loss\n0,1,2\n0,1,2\n": "increase",
            "step,lr,loss\n0,-1,2\n": "lr must be >= 0", "step,lr,loss\n0,1,0\n": "loss must",
-           "step,lr,loss\n0,nan,1\n": "lr must be finite", "step,lr,loss\n0,1,nan\n": "loss must"}
+           "step,lr,loss\n0,nan,1\n": "lr must be finite", "step,lr,loss\n0,1,nan\n": "loss must",
+           "step,lr,loss\n0,1," + "1" * 200_000 + "\n": "is not a CSV file",  # beyond csv's field limit
+           "x" * 500 + "\n": "its header is '" + "x" * 80 + "…'"}  # a long first line, shortened
     for text, words in bad.items():
         p.write_text(text)
         with pytest.raises(lrc.InputError, match=words):
@@ -439,6 +441,20 @@ def test_cli_fit_predict_solve(synthetic, tmp_path, capsys):
     assert len(data["schedule-1"]["steps"]) == 1000 and data["schedule-1"]["steps"][-1] == 4999
     assert data["schedule-2"]["final_loss"] == pytest.approx(js["objective"], rel=1e-12)
     assert (pred2 / "prediction.png").stat().st_size > 0
+    # an input named like an output in --out is never overwritten: one sentence, nothing written
+    clash = tmp_path / "clash"
+    clash.mkdir()
+    (clash / "prediction.csv").write_text((sol / "schedule.csv").read_text())
+    code, io = _run(["predict", "--law", str(out / "law.json"), "--curve", str(clash / "prediction.csv"),
+                     "--out", str(clash), "--quiet"], capsys)
+    assert code == 2 and "would overwrite this command's input" in io.err
+    assert sorted(p.name for p in clash.iterdir()) == ["prediction.csv"]
+    # a schedule's rates must be >= 0, as a curve's
+    negative = tmp_path / "negative.csv"
+    negative.write_text("step,lr\n0,1e-4\n1,-1e-4\n")
+    code, io = _run(["predict", "--law", str(out / "law.json"), "--curve", str(negative), "--out",
+                     str(tmp_path / "never")], capsys)
+    assert code == 2 and "lr must be >= 0, got -0.0001 at update 1" in io.err and not (tmp_path / "never").exists()
     # a command writing into the folder of its own input keeps that input (the fit's other files are leftovers)
     code, _ = _run(["predict", "--law", str(out / "law.json"), "--curve", str(synthetic[2]), "--out", str(out),
                     "--quiet"], capsys)

@@ -156,9 +156,16 @@ def test_load_reads_one_row_per_update(tmp_path):
     assert lrc.Schedule.load(path).values.tolist() == [0.1, 0.2, 0.3]
     path.write_text("\ufeffStep, LR\n0,0.1\n1,0.2\n")  # a spreadsheet's byte-order mark, case and spaces
     assert lrc.Schedule.load(path).values.tolist() == [0.1, 0.2]
+    path.write_text("momentum,step,lr\n0.9,0,0.1\n0.9,1,0.2\n")  # columns found by name, in any order
+    assert lrc.Schedule.load(path).values.tolist() == [0.1, 0.2] and not lrc.Schedule.has_time_grid(path)
+    path.write_text('"Cell","t_start","t_end","lr"\n0,0.0,1.0,0.5\n')  # its own time grid, however quoted
+    assert lrc.Schedule.has_time_grid(path) and lrc.Schedule.load(path).grid.tolist() == [0.0, 1.0]
     for text, words in (("step,lr\n0,0.1\n2,0.2\n", "one row per update"), ("step,lr\n", "at least one row"),
                         ("step,lr\n0,nan\n", "finite"), ("step,lr\n5,0.1\n6,0.2\n", "from update 0"),
-                        ("step,loss\n0,3.0\n1,2.9\n", "needs an lr column")):
+                        ("step,loss\n0,3.0\n1,2.9\n", "needs an lr column"),
+                        ("lr,step\n0.1,0\n0.2,7\n", "one row per update"),  # the step column is checked anywhere
+                        ("0,0.0\n1,1e-4\n", "needs a header"),  # which column holds the rates?
+                        ("step,lr\n0," + "1" * 200_000 + "\n", "is not a schedule CSV")):  # beyond csv's field limit
         path.write_text(text)
         with pytest.raises(lrc.InputError, match=words):
             lrc.Schedule.load(path)
