@@ -126,8 +126,10 @@ class Schedule(eqx.Module):
 
     @classmethod
     def load(cls, path) -> "Schedule":
-        """Read a schedule written by `save` (CSV or JSON). A CSV may also be one row per update with columns
-        `step,lr` (what `lrcontrol solve <law>` writes; a `step,lr,loss` curve too), or a single column of values."""
+        """Read a schedule written by `save` (CSV or JSON). A CSV may also be one row per update from update 0 with
+        `step` and `lr` columns (found by name in any order, the header read without case, spaces or a byte-order
+        mark: what `lrcontrol solve <law>` writes, or a dense `step,lr,loss` curve), an `lr` column, or a single
+        column of values."""
         path = Path(path)
         try:
             text = path.read_text()
@@ -174,7 +176,7 @@ class Schedule(eqx.Module):
                              "update) or cell,t_start,t_end,<name>.")
         col = header.index("lr") if "lr" in header else 0
         start = 0 if _is_number(header[0]) else 1
-        return cls(_finite([float(r[col]) for r in rows[start:]]), None, "lr" if start == 0 else rows[0][col].strip())
+        return cls(_finite([float(r[col]) for r in rows[start:]]), None, "lr" if start == 0 else header[col])
 
     @classmethod
     def _from_step_rows(cls, header, body) -> "Schedule":
