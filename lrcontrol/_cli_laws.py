@@ -149,10 +149,10 @@ def _metrics_line(m: dict) -> str:
 
 
 def _read_curves(paths):
-    """The loss curves in `paths`, each checked for losses logged before any learning, with unique names."""
-    from lrcontrol._curves import LossCurve, check_learned
+    """The loss curves in `paths`, with unique names (`lrc.fit` checks them for losses logged before learning)."""
+    from lrcontrol._curves import LossCurve
 
-    return _named_apart([check_learned(LossCurve.read(p)) for p in paths])
+    return _named_apart([LossCurve.read(p) for p in paths])
 
 
 def _named_apart(inputs):
@@ -233,19 +233,21 @@ class _Planned:
     steps: Any  # numpy: the updates to predict at
 
 
-def _curve_spec(law, curves, title, band=None) -> dict:
+def _curve_spec(law, curves, title, band=None, predicted=None) -> dict:
     """The spec of the fit and prediction figure (`_draw.draw_curves`): each curve's logged losses, the law's
-    prediction there and, given `band` (`FitReport.band`), its prediction band — plain arrays, for the worker."""
+    prediction there (`predicted`, one array per curve, where the caller has it already) and, given `band`
+    (`FitReport.band`), its prediction band — plain arrays, for the worker."""
     import numpy as np
 
     rows = []
-    for c in curves:
+    for i, c in enumerate(curves):
         lo = hi = None
         if band is not None:
             _, lo, hi = (np.asarray(a, float) for a in band(c.lr, c.steps))
+        pred = law.predict(c.lr, c.steps) if predicted is None else predicted[i]
         rows.append({"name": c.name, "steps": np.asarray(c.steps, float),
                      "losses": None if isinstance(c, _Planned) else np.asarray(c.losses, float),
-                     "predicted": np.asarray(law.predict(c.lr, c.steps), float), "lo": lo, "hi": hi})
+                     "predicted": np.asarray(pred, float), "lo": lo, "hi": hi})
     return {"kind": "curves", "title": title, "curves": rows}
 
 
@@ -277,7 +279,7 @@ def cmd_fit(args) -> int:
                 "version": _version()}
     figure = start_outputs(args, _curve_spec(law, curves, f"{cls.name} fit", band=report.band))
     written = write_outputs(args, out, {"law.json": finite_json(law_json, indent=1),
-                           "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure()[0]})
+                                        "fit.json": finite_json(report.to_dict(), indent=1), "fit.png": figure()[0]})
     if not args.quiet:
         print(f"{cls.name} fitted to {len(curves)} curve(s) in {report.wall_time_s:.1f} s ({report.message}); "
               f"Huber loss {report.objective:.4g}")
@@ -316,8 +318,8 @@ def cmd_predict(args) -> int:
     out = _folder(args.out, f"out/predict-{law.name}")
     curves = _read_predict_inputs(args.curve)
     lines, per_curve, planned = ["curve,step,lr,loss,predicted"], {}, {}
-    for c in curves:
-        pred = np.asarray(law.predict(c.lr, c.steps))
+    predictions = [np.asarray(law.predict(c.lr, c.steps)) for c in curves]  # once: the files and the figure
+    for c, pred in zip(curves, predictions):
         if isinstance(c, _Planned):  # a schedule: its predicted curve, the loss column blank
             lines += [f"{c.name},{int(s)},{float(c.lr[s])!r},,{float(p)!r}" for s, p in zip(c.steps, pred)]
             planned[c.name] = {"updates": int(c.lr.size), "final_loss": float(pred[-1]), "steps": c.steps.tolist(),
@@ -331,9 +333,9 @@ def cmd_predict(args) -> int:
         if per_curve else {}
     data = {"law": law.name, "params": law.params(), "curves": per_curve, "mean": summary,
             **({"schedules": planned} if planned else {}), "version": _version()}
-    figure = start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction"))
-    written = write_outputs(args, out, {"prediction.csv": "\n".join(lines) + "\n", "prediction.json": finite_json(data),
-                           "prediction.png": figure()[0]})
+    figure = start_outputs(args, _curve_spec(law, curves, f"{law.name} prediction", predicted=predictions))
+    written = write_outputs(args, out, {"prediction.csv": "\n".join(lines) + "\n",
+                                        "prediction.json": finite_json(data), "prediction.png": figure()[0]})
     if not args.quiet:
         for name, m in per_curve.items():
             print(f"{name}: {_metrics_line(m)}")

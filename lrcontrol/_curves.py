@@ -203,7 +203,7 @@ def check_curves(curves, n_params: int) -> list[LossCurve]:
 def check_learned(curve: LossCurve) -> LossCurve:
     """`curve` if every logged loss comes after some learning: the laws grow without bound as the summed rate
     S1 = Σ_{τ≤s} η_τ goes to 0 (S1^−α, T^−s), so a loss logged where S1 = 0 (the initial loss of a warm-up from 0)
-    cannot be fitted or predicted; else `InputError` naming the curve and the rows to leave out."""
+    cannot be fitted or predicted; else `InputError` naming the curve and the loss cells to blank."""
     learned = np.cumsum(curve.lr)[curve.steps] > 0
     if not learned.all():
         last = int(curve.steps[~learned][-1])

@@ -383,7 +383,7 @@ def cmd_compare(args) -> int:
         spec = solution_spec(solution, ref, reference_label=ref_label or "closed form", extra=curves,
                              title=_title(args.system, params) + "\noptimum vs tuned baselines")
         written = _write_all(args, out, {"compare.json": finite_json(data, indent=1), "compare.txt": table + "\n",
-                                   "compare.png": start_outputs(args, spec)()[0]})
+                                         "compare.png": start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: the numeric optimum failed: {broken}.", file=sys.stderr)
@@ -408,7 +408,7 @@ def _schedule_for(problem, path: str):
         counts = f"{problem.steps} steps" + (f" or {problem.blocks} blocks" if problem.blocks != problem.steps else "")
         raise lrc.InputError(f"--schedule '{path}' has {n} values but the problem has {counts}; give one value per "
                              f"step (set steps or horizon to match the schedule).")
-    has_grid = Path(path).suffix == ".json" or lrc.Schedule.has_time_grid(path)
+    has_grid = lrc.Schedule.has_time_grid(path)
     if has_grid and n == problem.steps:
         grid, expected = np.asarray(schedule.grid), np.asarray(problem.grid())
         if not np.allclose(grid, expected, rtol=1e-9, atol=1e-12 * float(expected[-1])):
@@ -459,7 +459,7 @@ def cmd_evaluate(args) -> int:
                                    message="evaluated" if broken is None else f"failed: {broken}")
         spec = solution_spec(sol, title=_title(args.system, params) + "\nevaluated schedule")
         written = _write_all(args, out, {"solution.json": finite_json(data, separators=(",", ":")),
-                                   "schedule.png": start_outputs(args, spec)()[0]})
+                                         "schedule.png": start_outputs(args, spec)()[0]})
         print("wrote " + ", ".join(str(p) for p in written))
     if broken is not None:
         print(f"lrcontrol: warning: this schedule's run failed: {broken}.", file=sys.stderr)
@@ -549,7 +549,7 @@ def cmd_refine(args) -> int:
     data = json.loads(schedule.to_json())
     data["refine"] = meta
     written = _write_all(args, out, {"schedule.csv": schedule.to_csv(), "schedule.json": json.dumps(data),
-                               "schedule.png": figure_png(fig)})  # figure_png closes fig
+                                     "schedule.png": figure_png(fig)})  # figure_png closes fig
     for w in caught:
         print(f"lrcontrol: note: {w.message}", file=sys.stderr)
     if not args.quiet:
